@@ -1,0 +1,42 @@
+"""bayeslab: Bayesian and frequentist readouts of product experiments, side by side.
+
+The public API is re-exported here lazily (PEP 562), so ``import bayeslab`` stays light: it does
+not import PyMC, PyTensor, ArviZ, matplotlib or even pandas until a name that needs them is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "BayeslabError": "bayeslab.errors",
+    "DataError": "bayeslab.errors",
+    "ModelError": "bayeslab.errors",
+    "ConvergenceError": "bayeslab.errors",
+    "BayeslabWarning": "bayeslab.errors",
+    "DataWarning": "bayeslab.errors",
+    "StatisticalWarning": "bayeslab.errors",
+    "RowAccount": "bayeslab.data.accounting",
+    "ArmStats": "bayeslab.data.stats",
+    "sufficient_stats": "bayeslab.data.stats",
+    "open_source": "bayeslab.data.sources",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'bayeslab' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

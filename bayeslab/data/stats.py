@@ -1,0 +1,380 @@
+"""Sufficient statistics per arm (and segment), computed by DuckDB in one scan.
+
+For unit-level rows the scan returns, per (segment, arm) cell, the number of usable units ``n``,
+the sums :math:`\\sum y`, :math:`\\sum y^2` and, with a covariate :math:`x`, :math:`\\sum x`,
+:math:`\\sum x^2`, :math:`\\sum xy`. The same scan counts every row that cannot be used and why,
+so validation costs no second pass over clean data. Pre-aggregated input (one row per arm, or per
+arm and segment, with a count column) is summed to the same table, so a readout from aggregated
+rows equals the readout from the unit rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayeslab.data.accounting import RowAccount
+from bayeslab.data.sources import Source, check_columns, quote
+from bayeslab.errors import DataError
+
+KINDS = ("binary", "continuous", "count")
+MISSING = ("error", "exclude")
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "REAL")
+
+
+@dataclass(frozen=True)
+class ArmStats:
+    """Sufficient statistics of one metric, per arm and optional segment cell.
+
+    Attributes
+    ----------
+    metric : str
+        Outcome column.
+    kind : {"binary", "continuous", "count"}
+        How the outcome was validated (binary: values in {0, 1}; count: non-negative).
+    arm : str
+        Arm column.
+    control : str
+        Label of the control arm (labels are strings).
+    arms : tuple of str
+        All arm labels, control first.
+    segments : tuple of str
+        Segment columns the table is split by (empty for none).
+    table : pandas.DataFrame
+        One row per cell: segment columns, ``arm``, ``n``, ``sum``, ``sum_sq`` and, with a
+        covariate, ``sum_x``, ``sum_xx``, ``sum_xy``.
+    rows : RowAccount
+        Rows read, used and excluded with reasons.
+    covariate : str, optional
+        Pre-period covariate column, if any.
+    """
+
+    metric: str
+    kind: str
+    arm: str
+    control: str
+    arms: tuple[str, ...]
+    segments: tuple[str, ...]
+    table: pd.DataFrame
+    rows: RowAccount
+    covariate: str | None = None
+
+    def by_arm(self) -> pd.DataFrame:
+        """Cells summed over segments: one row per arm, control first, indexed by arm label."""
+        cols = [c for c in self.table.columns if c not in (*self.segments, "arm")]
+        out = self.table.groupby("arm", sort=False)[cols].sum()
+        return out.reindex(list(self.arms))
+
+    @property
+    def n(self) -> np.ndarray:
+        """Usable units per arm, control first."""
+        return self.by_arm()["n"].to_numpy()
+
+    @property
+    def sums(self) -> np.ndarray:
+        """Sum of the outcome per arm (conversions for a binary metric), control first."""
+        return self.by_arm()["sum"].to_numpy()
+
+    def arm_table(self) -> pd.DataFrame:
+        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome."""
+        t = self.by_arm()
+        return pd.DataFrame({"arm": list(self.arms), "n": t["n"].to_numpy().astype(np.int64),
+                             "mean": (t["sum"] / t["n"]).to_numpy()})
+
+
+def arm_expression(source: Source, arm: str) -> str:
+    """SQL giving the arm label as text; integral floats print without a decimal part."""
+    col = quote(arm)
+    typ = source.type_of(arm).upper()
+    if typ in ("FLOAT", "DOUBLE", "REAL") or typ.startswith("DECIMAL"):
+        return (f"CASE WHEN {col} = floor({col}) THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
+                f"ELSE CAST({col} AS VARCHAR) END")
+    return f"CAST({col} AS VARCHAR)"
+
+
+def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
+    """1-based numbers of the first rows of ``source`` where the SQL ``condition`` holds."""
+    rows = source.sql(
+        "SELECT rn FROM (SELECT row_number() OVER () AS rn, (" + condition + ") AS bad "
+        "FROM {src}) WHERE bad ORDER BY rn LIMIT " + str(int(limit))
+    )
+    return [int(r[0]) for r in rows]
+
+
+def _rows_text(source: Source, condition: str, count: int) -> str:
+    shown = example_rows(source, condition)
+    more = ", ..." if count > len(shown) else ""
+    word = "row" if count == 1 else "rows"
+    return f"{count:,} {word} (row {', '.join(map(str, shown))}{more}, counting from 1)"
+
+
+def _numeric_expression(source: Source, column: str) -> str:
+    """``column`` as DOUBLE; raises DataError naming rows where it is text that is not a number."""
+    col = quote(column)
+    typ = source.type_of(column).upper()
+    if typ in _NUMERIC or typ.startswith("DECIMAL"):
+        return f"CAST({col} AS DOUBLE)"
+    if typ == "VARCHAR":
+        cond = f"{col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL"
+        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        if bad:
+            sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
+            raise DataError(
+                f"column {column!r} is not numeric: {_rows_text(source, cond, bad)} hold text "
+                f"such as {sample!r}; fix or remove them",
+                column=column, rows=bad,
+            )
+        return f"TRY_CAST({col} AS DOUBLE)"
+    raise DataError(f"column {column!r} has type {typ}, which is not numeric", column=column)
+
+
+def _bad(expr: str) -> str:
+    return f"({expr} IS NULL OR isnan({expr}) OR isinf({expr}))"
+
+
+def sufficient_stats(
+    source: Source,
+    *,
+    arm: str,
+    metric: str,
+    control: str | None = None,
+    kind: str = "binary",
+    segments: tuple[str, ...] | list[str] = (),
+    covariate: str | None = None,
+    n: str | None = None,
+    sum_sq: str | None = None,
+    missing: str = "error",
+) -> ArmStats:
+    """Sufficient statistics of ``metric`` per arm and segment, with validation and row accounting.
+
+    Parameters
+    ----------
+    source : Source
+        Table to scan (see :func:`bayeslab.data.sources.open_source`).
+    arm : str
+        Arm column: a 0/1 or boolean treatment indicator, or labels.
+    metric : str
+        Outcome column. For aggregated input (``n`` given) it holds the sum of the outcome over the
+        units of the row (the number of conversions for a binary metric).
+    control : str, optional
+        Label of the control arm. Defaults to ``0`` / ``false`` for an indicator, or a label
+        spelled ``control``; otherwise it must be given.
+    kind : {"binary", "continuous", "count"}
+        Validation of the outcome: binary values must be 0 or 1 (or, aggregated, conversions
+        between 0 and ``n``); counts must be non-negative.
+    segments : sequence of str
+        Columns to split the table by.
+    covariate : str, optional
+        Pre-period covariate; adds ``sum_x``, ``sum_xx``, ``sum_xy`` (unit-level input only).
+    n : str, optional
+        For pre-aggregated input, the column with the number of units behind each row.
+    sum_sq : str, optional
+        For pre-aggregated continuous input, the column with the sum of squared outcomes.
+    missing : {"error", "exclude"}
+        What to do with rows whose arm, segment, outcome or covariate is missing or not finite:
+        raise (default), or exclude them and say so in the row accounting.
+
+    Returns
+    -------
+    ArmStats
+
+    Raises
+    ------
+    DataError
+        Missing column, non-numeric or missing values (with ``missing="error"``), a binary
+        outcome outside {0, 1}, conversions above ``n``, negative or fractional counts, an arm
+        with no usable rows, a single arm, or an unknown control label.
+    """
+    if kind not in KINDS:
+        raise DataError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if missing not in MISSING:
+        raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
+    segments = tuple(segments)
+    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq) if c]
+    check_columns(source, needed)
+    if n is None and sum_sq is not None:
+        raise DataError("sum_sq is only for aggregated input: give n too")
+    if n is not None and covariate is not None:
+        raise DataError("a covariate needs unit-level rows or its cross-products; give unit rows")
+    if n is not None:
+        return _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing)
+    return _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
+
+
+def _group_cols(segments):
+    return "".join(f", {quote(s)}" for s in segments)
+
+
+def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing):
+    y = _numeric_expression(source, metric)
+    x = _numeric_expression(source, covariate) if covariate else None
+    bad_y = _bad(y)
+    bad_x = _bad(x) if x else "FALSE"
+    used = f"NOT {bad_y} AND NOT {bad_x}"
+    checks = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
+              f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x"]
+    if kind == "binary":
+        checks.append(f"count(*) FILTER (WHERE NOT {bad_y} AND {y} NOT IN (0, 1)) AS invalid")
+    elif kind == "count":
+        checks.append(f"count(*) FILTER (WHERE NOT {bad_y} AND {y} < 0) AS invalid")
+    else:
+        checks.append("0 AS invalid")
+    sums = [f"count(*) FILTER (WHERE {used}) AS n",
+            f"coalesce(sum({y}) FILTER (WHERE {used}), 0) AS sum",
+            f"coalesce(sum({y} * {y}) FILTER (WHERE {used}), 0) AS sum_sq"]
+    if x:
+        sums += [f"coalesce(sum({x}) FILTER (WHERE {used}), 0) AS sum_x",
+                 f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0) AS sum_xx",
+                 f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0) AS sum_xy"]
+    query = (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
+             f"count(*) AS rows_read, {', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
+    raw = _fetch(source, query)
+    invalid = int(raw["invalid"].sum())
+    if invalid:
+        cond = (f"NOT {bad_y} AND {y} NOT IN (0, 1)" if kind == "binary"
+                else f"NOT {bad_y} AND {y} < 0")
+        what = "must be 0 or 1 for a conversion metric" if kind == "binary" else \
+            "must be non-negative for a count metric"
+        raise DataError(f"column {metric!r} {what}; other values in "
+                       f"{_rows_text(source, cond, invalid)}",
+                        column=metric, rows=invalid)
+    problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
+    if x:
+        problems.append((covariate, f"{bad_x} AND NOT {bad_y}", "bad_x",
+                         "is missing or not finite"))
+    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+                   covariate=covariate, units=None)
+
+
+def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing):
+    nn = _numeric_expression(source, n)
+    y = _numeric_expression(source, metric)
+    q = _numeric_expression(source, sum_sq) if sum_sq else None
+    bad = " OR ".join(_bad(e) for e in (nn, y, q) if e)
+    ok = f"NOT ({bad})"
+    invalid = [
+        (f"{ok} AND {nn} < 0", n, "is a negative count"),
+        (f"{ok} AND {nn} <> floor({nn})", n, "is not a whole number"),
+    ]
+    if kind in ("binary", "count"):
+        invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))
+    if kind == "binary":
+        invalid += [(f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
+                    (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)")]
+    checks = [f"count(*) FILTER (WHERE {cond}) AS inv{i}" for i, (cond, _, _) in enumerate(invalid)]
+    sums = [f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0) AS n",
+            f"coalesce(sum({y}) FILTER (WHERE {ok}), 0) AS sum",
+            f"coalesce(sum({q}) FILTER (WHERE {ok}), 0) AS sum_sq" if q else "NULL AS sum_sq",
+            f"count(*) FILTER (WHERE {ok}) AS cells_used"]
+    query = (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
+             f"count(*) AS rows_read, count(*) FILTER (WHERE {bad}) AS bad_y, "
+             f"{', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
+    raw = _fetch(source, query)
+    for i, (cond, column, what) in enumerate(invalid):
+        count = int(raw[f"inv{i}"].sum())
+        if count:
+            raise DataError(f"column {column!r} {what} in {_rows_text(source, cond, count)}",
+                            column=column, rows=count)
+    if kind == "binary":
+        raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
+    problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
+    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+                   covariate=None, units=True)
+
+
+def _fetch(source: Source, query: str) -> pd.DataFrame:
+    cur = source.con.execute(query.format(src=source.relation))
+    names = [d[0] for d in cur.description]
+    frame = pd.DataFrame(cur.fetchall(), columns=names)
+    if frame.empty:
+        raise DataError(f"{source.label} has no rows")
+    return frame
+
+
+def _finish(source, raw, arm, metric, control, kind, segments, missing, problems, *, covariate,
+            units):
+    read = int(raw["rows_read"].sum())
+    excluded: dict[str, int] = {}
+    null_arm = raw["arm"].isna()
+    dropped = null_arm.copy()
+    reasons = [(arm, null_arm, f"{quote(arm)} IS NULL", "is missing")]
+    for seg in segments:
+        mask = raw[seg].isna() & ~dropped
+        reasons.append((seg, mask, f"{quote(arm)} IS NOT NULL AND {quote(seg)} IS NULL",
+                        "is missing"))
+        dropped |= mask
+    for column, mask, cond, what in reasons:
+        count = int(raw.loc[mask, "rows_read"].sum())
+        if count:
+            _exclude_or_raise(source, excluded, missing, column, what, cond, count)
+    keep = raw[~dropped]
+    for column, cond, field, what in problems:
+        count = int(keep[field].sum())
+        if count:
+            _exclude_or_raise(source, excluded, missing, column, what, cond, count)
+    table = keep.drop(columns=[c for c in keep.columns
+                               if c in ("rows_read", "bad_y", "bad_x", "invalid", "cells_used")
+                               or c.startswith("inv")])
+    labels = sorted(table["arm"].unique().tolist(), key=_label_key)
+    if len(labels) < 2:
+        shown = ", ".join(repr(v) for v in labels) or "none"
+        raise DataError(f"column {arm!r} has {len(labels)} arm ({shown}); a comparison needs a "
+                        "control and at least one treatment arm", column=arm)
+    control = _resolve_control(arm, labels, control)
+    arms = (control, *[v for v in labels if v != control])
+    table = table.copy()
+    table["n"] = table["n"].astype(np.float64)
+    per_arm = table.groupby("arm")["n"].sum()
+    for label in arms:
+        if per_arm.get(label, 0) == 0:
+            raise DataError(f"arm {label!r} of column {arm!r} has no usable rows", column=arm)
+    order = {a: i for i, a in enumerate(arms)}
+    table["_o"] = table["arm"].map(order)
+    table = table.sort_values([*segments, "_o"]).drop(columns="_o").reset_index(drop=True)
+    table = table[[*segments, "arm", *[c for c in table.columns if c not in (*segments, "arm")]]]
+    if units:
+        used_rows = int(keep["cells_used"].sum())
+        account = RowAccount(read=read, used=used_rows, excluded=excluded,
+                             units=int(table["n"].sum()))
+    else:
+        account = RowAccount(read=read, used=int(table["n"].sum()), excluded=excluded)
+    return ArmStats(metric=metric, kind=kind, arm=arm, control=control, arms=arms,
+                    segments=segments, table=table, rows=account, covariate=covariate)
+
+
+def _exclude_or_raise(source, excluded, missing, column, what, cond, count):
+    if missing == "error":
+        raise DataError(
+            f"column {column!r} {what} in {_rows_text(source, cond, count)}; fix the data or "
+            "pass missing='exclude' (--missing exclude) to leave those rows out",
+            column=column, rows=count,
+        )
+    excluded[f"{column} {what}"] = count
+
+
+def _label_key(label: str):
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label.lower())
+
+
+def _resolve_control(arm: str, labels: list[str], control) -> str:
+    if control is not None:
+        wanted = str(control)
+        if wanted in labels:
+            return wanted
+        lowered = {v.lower(): v for v in labels}
+        if wanted.lower() in lowered:
+            return lowered[wanted.lower()]
+        raise DataError(f"control arm {wanted!r} not found in column {arm!r}; its labels are "
+                        f"{', '.join(repr(v) for v in labels)}", column=arm)
+    for default in ("0", "false", "control"):
+        for v in labels:
+            if v.lower() == default:
+                return v
+    raise DataError(f"column {arm!r} has labels {', '.join(repr(v) for v in labels)}: name the "
+                    "control arm (control=... or --control)", column=arm)

@@ -1,0 +1,48 @@
+#!/usr/bin/env sh
+# Create .venv with a Python >= 3.12 and install bayeslab into it.
+#   sh scripts/setup.sh        runtime only
+#   sh scripts/setup.sh dev    with the test tools (pytest, hypothesis, ruff)
+# Python is looked for on PATH first, then in pyenv's versions. PyMC >= 6 and ArviZ >= 1.3 need
+# Python >= 3.12: on 3.11 pip silently installs the old majors, whose APIs differ.
+set -eu
+cd "$(dirname "$0")/.."
+
+ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
+
+find_python() {
+    for name in python3.14 python3.13 python3.12 python3 python; do
+        p=$(command -v "$name" 2>/dev/null) || continue
+        ok "$p" && { echo "$p"; return 0; }
+    done
+    root=${PYENV_ROOT:-$HOME/.pyenv}
+    for p in $(ls -d "$root"/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -rV); do
+        ok "$p" && { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+if [ -x .venv/bin/python ] && ok .venv/bin/python; then
+    :
+else
+    py=$(find_python) || {
+        echo "bayeslab needs Python >= 3.12 and none was found on PATH or in pyenv." >&2
+        echo "Install one (for example 'pyenv install 3.12' or your OS package python3.12) and re-run." >&2
+        exit 1
+    }
+    echo "bayeslab: creating .venv with $py ($("$py" -c 'import platform; print(platform.python_version())'))" >&2
+    rm -rf .venv
+    "$py" -m venv .venv
+fi
+
+extra=""
+[ "${1:-}" = "dev" ] && extra="[dev]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
+log=$(mktemp)
+if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extra" >"$log" 2>&1; then
+    grep -v "is ignored: it is neither a file nor a directory" "$log" >&2
+    echo "bayeslab: pip install failed (see above)" >&2
+    rm -f "$log"
+    exit 1
+fi
+rm -f "$log"
+.venv/bin/python -c 'import bayeslab' || { echo "bayeslab: install failed" >&2; exit 1; }
