@@ -1,0 +1,232 @@
+r"""Bayesian comparison of means: Normal model with unknown variance per arm, Gamma-Poisson counts.
+
+**Normal model** (:func:`normal_means`). Each arm :math:`a` has its own mean and variance:
+
+.. math::
+
+    y_i \mid a \sim N(\mu_a, \sigma_a^2), \qquad
+    \mu_a \mid \sigma_a^2 \sim N(m_0, \sigma_a^2 / \kappa_0), \qquad
+    \sigma_a^2 \sim \mathrm{InvGamma}(\alpha_0, \beta_0).
+
+The marginal posterior of :math:`\mu_a` is Student-t with :math:`2\alpha_n` degrees of freedom,
+location :math:`m_n` and squared scale :math:`\beta_n / (\alpha_n \kappa_n)` (closed form). The
+default prior is Jeffreys' :math:`p(\mu, \sigma^2) \propto 1/\sigma^2` (:math:`\kappa_0 = 0`,
+:math:`\alpha_0 = -1/2`, :math:`\beta_0 = 0`), whose posterior is
+:math:`t_{n-1}(\bar y, s^2 / n)`. The difference :math:`\mu_T - \mu_C` (a Behrens-Fisher
+distribution) and the ratio are summarized by one-dimensional quadrature
+(:mod:`bayeslab.kernels.difference`), not Monte Carlo.
+
+**Gamma-Poisson** (:func:`gamma_poisson`). Counts per unit :math:`y_i \mid a \sim
+\mathrm{Poisson}(\lambda_a)` with :math:`\lambda_a \sim \mathrm{Gamma}(\alpha_0, \beta_0)` give
+:math:`\lambda_a \mid y \sim \mathrm{Gamma}(\alpha_0 + \sum y, \beta_0 + n)`. Default: Jeffreys'
+:math:`\alpha_0 = 1/2, \beta_0 = 0`. Overdispersed counts (variance above the mean) make these
+intervals too narrow; the result warns and records the dispersion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from bayeslab.data.accounting import RowAccount
+from bayeslab.data.stats import ArmStats
+from bayeslab.errors import DataError, ModelError
+from bayeslab.frequentist.means import check_interval, warn_overdispersion
+from bayeslab.kernels.difference import compare
+from bayeslab.resultbase import EstimatesMixin
+from bayeslab.results import Estimate
+
+
+@dataclass(frozen=True)
+class MeansPosterior(EstimatesMixin):
+    """Posterior comparison of per-arm means (or rates) between each treatment arm and control.
+
+    Attributes
+    ----------
+    metric, control : str
+    arms : tuple of str
+    model : {"normal", "gamma-poisson"}
+    prior : dict
+        The prior actually used.
+    per_arm : pandas.DataFrame
+        Posterior parameters per arm (``df, loc, scale`` for the Normal model; ``shape, rate``
+        for Gamma-Poisson) and the posterior mean.
+    comparisons : pandas.DataFrame
+        One row per treatment arm: ``estimate`` (posterior mean difference), ``lower, upper``
+        (equal-tailed), ``prob_positive``, ``expected_loss``, ``rel_estimate`` (posterior median
+        of the relative lift), ``rel_lower``, ``rel_upper``.
+    interval : float
+    rows : RowAccount, optional
+    """
+
+    metric: str
+    control: str
+    arms: tuple[str, ...]
+    model: str
+    prior: dict
+    per_arm: pd.DataFrame
+    comparisons: pd.DataFrame
+    interval: float
+    rows: RowAccount | None = None
+
+    @property
+    def _title(self):
+        return f"Bayesian {self.model} model of {self.metric!r}"
+
+    @property
+    def method(self) -> str:
+        """Method name in :meth:`estimates`."""
+        return "bayes-normal" if self.model == "normal" else "bayes-gamma-poisson"
+
+    def posteriors(self) -> list:
+        """Frozen scipy distributions of each arm's mean (or rate), control first."""
+        if self.model == "normal":
+            return [st.t(df=r.df, loc=r.loc, scale=r.scale) for r in self.per_arm.itertuples()]
+        return [st.gamma(a=r.shape, scale=1 / r.rate) for r in self.per_arm.itertuples()]
+
+    def estimates(self) -> list[Estimate]:
+        """Absolute and relative effect per treatment arm."""
+        out = []
+        for r in self.comparisons.itertuples():
+            common = dict(level=self.interval, arm=r.arm, prob_positive=r.prob_positive)
+            out.append(Estimate("bayes", self.method, "absolute", r.estimate, r.lower, r.upper,
+                                expected_loss=r.expected_loss, **common))
+            out.append(Estimate("bayes", self.method, "relative", r.rel_estimate, r.rel_lower,
+                                r.rel_upper, **common))
+        return out
+
+    def _extra_dict(self):
+        return {"prior": self.prior, "per_arm": self.per_arm.to_dict("records"),
+                "rows": self.rows.to_dict() if self.rows else None}
+
+
+def _compare_all(posts, arms, interval):
+    rows = []
+    for i in range(1, len(posts)):
+        rows.append({"arm": arms[i], **compare(posts[i], posts[0], interval=interval)})
+    return pd.DataFrame(rows)
+
+
+def normal_means(stats: ArmStats, *, prior_mean: float = 0.0, prior_count: float = 0.0,
+                 prior_shape: float = -0.5, prior_rate: float = 0.0,
+                 interval: float = 0.95) -> MeansPosterior:
+    r"""Posterior of each arm's mean under a Normal model with unknown variance per arm.
+
+    .. math::
+
+        \kappa_n = \kappa_0 + n, \quad m_n = (\kappa_0 m_0 + n \bar y) / \kappa_n, \quad
+        \alpha_n = \alpha_0 + n / 2, \quad
+        \beta_n = \beta_0 + \tfrac12 \sum (y - \bar y)^2
+        + \frac{\kappa_0 n (\bar y - m_0)^2}{2 \kappa_n},
+
+        \mu_a \mid y \sim t_{2\alpha_n}\bigl(m_n, \beta_n / (\alpha_n \kappa_n)\bigr).
+
+    Parameters
+    ----------
+    stats : ArmStats
+        Per-arm ``n``, ``sum``, ``sum_sq``.
+    prior_mean : float
+        :math:`m_0`, prior mean of each arm's mean.
+    prior_count : float
+        :math:`\kappa_0`, prior pseudo-observations behind ``prior_mean`` (0: flat).
+    prior_shape, prior_rate : float
+        :math:`\alpha_0, \beta_0` of the inverse-gamma prior on each variance. The defaults
+        (with ``prior_count=0``) are Jeffreys' prior :math:`p(\mu, \sigma^2) \propto 1/\sigma^2`.
+    interval : float
+        Credible level (equal-tailed).
+
+    Returns
+    -------
+    MeansPosterior
+
+    Raises
+    ------
+    ModelError
+        If the prior is invalid or leaves a posterior with fewer than 2 degrees of freedom
+        (no posterior mean of the difference).
+    DataError
+        If an arm has fewer than 2 units.
+
+    See Also
+    --------
+    bayeslab.frequentist.means.welch : the frequentist counterpart.
+    """
+    interval = check_interval(interval)
+    if prior_count < 0 or prior_rate < 0:
+        raise ModelError("prior_count and prior_rate must be non-negative")
+    t = stats.by_arm()
+    n, s, ss = (t[c].to_numpy(float) for c in ("n", "sum", "sum_sq"))
+    if np.any(n < 2):
+        raise DataError("every arm needs at least 2 units for a variance", column=stats.arm)
+    ybar = s / n
+    sse = np.maximum(ss - n * ybar**2, 0.0)
+    kn = prior_count + n
+    mn = (prior_count * prior_mean + n * ybar) / kn
+    an = prior_shape + n / 2
+    bn = prior_rate + sse / 2 + prior_count * n * (ybar - prior_mean) ** 2 / (2 * kn)
+    if np.any(2 * an <= 2):
+        raise ModelError(f"prior_shape={prior_shape} leaves fewer than 2 posterior degrees of "
+                         "freedom in an arm; use more data or a larger prior_shape")
+    per_arm = pd.DataFrame({"arm": list(stats.arms), "n": n, "df": 2 * an, "loc": mn,
+                            "scale": np.sqrt(bn / (an * kn)), "mean": mn})
+    posts = [st.t(df=r.df, loc=r.loc, scale=r.scale) for r in per_arm.itertuples()]
+    prior = {"mean": prior_mean, "count": prior_count, "shape": prior_shape, "rate": prior_rate,
+             "name": "jeffreys" if (prior_count, prior_shape, prior_rate) == (0, -0.5, 0)
+             else "normal-inverse-gamma"}
+    return MeansPosterior(metric=stats.metric, control=stats.control, arms=stats.arms,
+                          model="normal", prior=prior, per_arm=per_arm,
+                          comparisons=_compare_all(posts, stats.arms, interval),
+                          interval=interval, rows=stats.rows)
+
+
+def gamma_poisson(stats: ArmStats, *, prior_shape: float = 0.5, prior_rate: float = 0.0,
+                  interval: float = 0.95) -> MeansPosterior:
+    r"""Posterior of each arm's Poisson rate per unit (conjugate Gamma).
+
+    .. math::
+
+        y_i \mid a \sim \mathrm{Poisson}(\lambda_a), \quad
+        \lambda_a \sim \mathrm{Gamma}(\alpha_0, \beta_0), \quad
+        \lambda_a \mid y \sim \mathrm{Gamma}(\alpha_0 + \textstyle\sum y, \beta_0 + n).
+
+    Parameters
+    ----------
+    stats : ArmStats
+        Count outcome per unit (``n``, ``sum``; ``sum_sq`` for the dispersion check).
+    prior_shape, prior_rate : float
+        :math:`\alpha_0, \beta_0` (default Jeffreys: 1/2, 0).
+    interval : float
+        Credible level (equal-tailed).
+
+    Returns
+    -------
+    MeansPosterior
+        Warns (StatisticalWarning) when the counts are overdispersed.
+
+    Raises
+    ------
+    ModelError
+        If the prior is invalid.
+
+    See Also
+    --------
+    bayeslab.frequentist.means.poisson_rates : the frequentist counterpart.
+    """
+    interval = check_interval(interval)
+    if prior_shape <= 0 or prior_rate < 0:
+        raise ModelError("prior_shape must be positive and prior_rate non-negative")
+    t = stats.by_arm()
+    n, s = t["n"].to_numpy(float), t["sum"].to_numpy(float)
+    disp = warn_overdispersion(stats) if "sum_sq" in t and np.all(n >= 2) else np.full(len(n),
+                                                                                     np.nan)
+    shape, rate = prior_shape + s, prior_rate + n
+    per_arm = pd.DataFrame({"arm": list(stats.arms), "n": n, "shape": shape, "rate": rate,
+                            "mean": shape / rate, "dispersion": disp})
+    posts = [st.gamma(a=a, scale=1 / b) for a, b in zip(shape, rate, strict=True)]
+    return MeansPosterior(metric=stats.metric, control=stats.control, arms=stats.arms,
+                          model="gamma-poisson", prior={"shape": prior_shape, "rate": prior_rate},
+                          per_arm=per_arm, comparisons=_compare_all(posts, stats.arms, interval),
+                          interval=interval, rows=stats.rows)

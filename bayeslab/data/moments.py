@@ -1,0 +1,489 @@
+r"""Higher cross-moments, unit rows, funnel counts and survival rows, each from DuckDB.
+
+:func:`covariate_moments` extends the sufficient statistics of :mod:`bayeslab.data.stats` with the
+third and fourth cross-moments of outcome :math:`y` and covariate :math:`x` per arm
+(:math:`\sum y^2x, \sum yx^2, \sum x^3, \sum y^2x^2, \sum yx^3, \sum x^4`), which the
+heteroskedasticity-robust (HC0 / HC1) sandwich of the ANCOVA needs. It is the same single scan,
+with the same validation and row accounting, so one scan serves the Welch test, CUPED, the
+HC ANCOVA and the conjugate Bayesian regression.
+
+:func:`clip_outcome` winsorizes or trims the outcome at a pooled upper quantile (an explicit,
+reported choice). :func:`unit_rows` fetches the usable rows as numpy arrays for the models that
+need them (MCMC). :func:`funnel_stats` counts users per arm reaching each stage of a funnel of
+nested 0/1 columns. :func:`survival_rows` validates and fetches durations and event flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from bayeslab.data.accounting import RowAccount
+from bayeslab.data.sources import Source, check_columns, open_source, quote
+from bayeslab.data.stats import (
+    ArmStats,
+    _bad,
+    _fetch,
+    _finish,
+    _group_cols,
+    _numeric_expression,
+    _rows_text,
+    arm_expression,
+    sufficient_stats,
+)
+from bayeslab.errors import DataError
+
+#: extra columns of :func:`covariate_moments`: name -> (power of y, power of x)
+HIGHER_MOMENTS = {"sum_yyx": (2, 1), "sum_yxx": (1, 2), "sum_xxx": (0, 3),
+                  "sum_yyxx": (2, 2), "sum_yxxx": (1, 3), "sum_xxxx": (0, 4)}
+#: every moment column of a covariate table: name -> (power of y, power of x)
+MOMENT_COLUMNS = {"n": (0, 0), "sum": (1, 0), "sum_sq": (2, 0), "sum_x": (0, 1),
+                  "sum_xx": (0, 2), "sum_xy": (1, 1), **HIGHER_MOMENTS}
+
+
+def covariate_moments(
+    source: Source,
+    *,
+    arm: str,
+    metric: str,
+    covariate: str,
+    control: str | None = None,
+    kind: str = "continuous",
+    segments=(),
+    missing: str = "error",
+) -> ArmStats:
+    """Sufficient statistics with the higher cross-moments of outcome and covariate, one scan.
+
+    Parameters
+    ----------
+    source : Source
+        Unit-level table (one row per randomized unit).
+    arm, metric, covariate : str
+        Arm, outcome and pre-period covariate columns.
+    control : str, optional
+        Control label (see :func:`bayeslab.data.stats.sufficient_stats`).
+    kind : {"continuous", "count"}
+        Outcome validation (counts must be non-negative).
+    segments : sequence of str
+        Columns to split the table by.
+    missing : {"error", "exclude"}
+        Rows with a missing or non-finite outcome, covariate or arm: raise, or exclude and count.
+
+    Returns
+    -------
+    ArmStats
+        Its ``table`` has ``n, sum, sum_sq, sum_x, sum_xx, sum_xy`` and the columns of
+        :data:`HIGHER_MOMENTS`.
+
+    Raises
+    ------
+    DataError
+        As :func:`~bayeslab.data.stats.sufficient_stats`: missing columns, non-numeric or
+        missing values, negative counts, fewer than two arms.
+    """
+    if kind not in ("continuous", "count"):
+        raise DataError(f"kind must be 'continuous' or 'count' with a covariate, got {kind!r}")
+    if missing not in ("error", "exclude"):
+        raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
+    segments = tuple(segments)
+    check_columns(source, [arm, metric, covariate, *segments])
+    y = _numeric_expression(source, metric)
+    x = _numeric_expression(source, covariate)
+    bad_y, bad_x = _bad(y), _bad(x)
+    used = f"NOT {bad_y} AND NOT {bad_x}"
+    invalid = f"NOT {bad_y} AND {y} < 0" if kind == "count" else "FALSE"
+    parts = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
+             f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x",
+             f"count(*) FILTER (WHERE {invalid}) AS invalid",
+             f"count(*) FILTER (WHERE {used}) AS n"]
+    for name, (p, q) in MOMENT_COLUMNS.items():
+        if name == "n":
+            continue
+        term = " * ".join([y] * p + [x] * q)
+        parts.append(f"coalesce(sum({term}) FILTER (WHERE {used}), 0) AS {name}")
+    query = (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
+             f"count(*) AS rows_read, {', '.join(parts)} FROM {{src}} GROUP BY ALL")
+    raw = _fetch(source, query)
+    n_invalid = int(raw["invalid"].sum())
+    if n_invalid:
+        raise DataError(f"column {metric!r} must be non-negative for a count metric; other "
+                        f"values in {_rows_text(source, invalid, n_invalid)}",
+                        column=metric, rows=n_invalid)
+    problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
+                (covariate, f"{bad_x} AND NOT {bad_y}", "bad_x", "is missing or not finite")]
+    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+                   covariate=covariate, units=None)
+
+
+def has_higher_moments(stats: ArmStats) -> bool:
+    """Whether ``stats.table`` carries the columns of :data:`HIGHER_MOMENTS`."""
+    return all(c in stats.table.columns for c in HIGHER_MOMENTS)
+
+
+@dataclass(frozen=True)
+class Clipping:
+    """What winsorizing or trimming the outcome changed.
+
+    Attributes
+    ----------
+    method : {"winsorize", "trim"}
+        Winsorize caps values above the cap at the cap; trim drops those rows.
+    quantile : float
+        Pooled (all arms) upper quantile that defines the cap.
+    cap : float
+        The cap value.
+    rows_affected : dict of str to int
+        Rows above the cap, per arm.
+    before, after : dict of str to float
+        Point estimates per method on the raw outcome and on the clipped outcome (filled in by
+        the readout that applies the clipping).
+    """
+
+    method: str
+    quantile: float
+    cap: float
+    rows_affected: dict
+    before: dict
+    after: dict
+
+    def to_dict(self) -> dict:
+        """JSON-safe form."""
+        from bayeslab.results import jsonable
+
+        return jsonable({"method": self.method, "quantile": self.quantile, "cap": self.cap,
+                         "rows_affected": self.rows_affected, "before": self.before,
+                         "after": self.after,
+                         "moved": {k: self.after[k] - self.before[k] for k in self.after
+                                   if k in self.before}})
+
+
+def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
+                 quantile: float) -> tuple[Source, Clipping]:
+    """Winsorize or trim ``metric`` above its pooled ``quantile``; one extra scan.
+
+    Parameters
+    ----------
+    source : Source
+        Unit-level table.
+    arm, metric : str
+        Arm and outcome columns.
+    method : {"winsorize", "trim"}
+        Cap values above the cap at the cap, or drop those rows.
+    quantile : float
+        Upper quantile in (0.5, 1) computed on all arms pooled (``quantile_cont``).
+
+    Returns
+    -------
+    (Source, Clipping)
+        A view over ``source`` with the outcome clipped, and the record of what changed
+        (``before`` / ``after`` are left empty for the caller to fill).
+
+    Raises
+    ------
+    DataError
+        If ``method`` or ``quantile`` is invalid.
+    """
+    if method not in ("winsorize", "trim"):
+        raise DataError(f"clipping method must be 'winsorize' or 'trim', got {method!r}")
+    if not 0.5 < quantile < 1:
+        raise DataError(f"clipping quantile must be in (0.5, 1), got {quantile!r}")
+    y = _numeric_expression(source, metric)
+    ok = f"NOT {_bad(y)}"
+    cap = source.sql(f"SELECT quantile_cont({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "
+                     f"FROM {{src}}")[0][0]
+    if cap is None:
+        raise DataError(f"column {metric!r} has no usable values to clip", column=metric)
+    above = f"({ok} AND {y} > {float(cap)!r})"
+    counts = source.sql(f"SELECT {arm_expression(source, arm)}, count(*) FILTER (WHERE {above}) "
+                        f"FROM {{src}} GROUP BY ALL")
+    affected = {str(a): int(c) for a, c in counts if a is not None}
+    col = quote(metric)
+    if method == "winsorize":
+        sql = (f"SELECT * REPLACE (CASE WHEN {above} THEN {float(cap)!r} ELSE {y} END AS {col}) "
+               f"FROM {source.relation}")
+    else:
+        sql = f"SELECT * FROM {source.relation} WHERE NOT {above}"
+    view = open_source(sql=sql, con=source.con)
+    view = replace(view, label=f"{source.label} ({method}d {metric} at q={quantile})")
+    return view, Clipping(method=method, quantile=float(quantile), cap=float(cap),
+                          rows_affected=affected, before={}, after={})
+
+
+def account_trimmed(stats: ArmStats, clipping: Clipping) -> ArmStats:
+    """Add the trimmed rows to the row accounting of stats computed on the trimmed view."""
+    trimmed = sum(clipping.rows_affected.values())
+    if clipping.method != "trim" or not trimmed:
+        return stats
+    excluded = dict(stats.rows.excluded)
+    excluded[f"{stats.metric} above the {clipping.quantile:g} quantile "
+             f"({clipping.cap:.6g}), trimmed"] = trimmed
+    rows = RowAccount(read=stats.rows.read + trimmed, used=stats.rows.used, excluded=excluded,
+                      units=stats.rows.units)
+    return replace(stats, rows=rows)
+
+
+@dataclass(frozen=True)
+class UnitRows:
+    """Usable unit-level rows as numpy arrays (for models that need them).
+
+    Attributes
+    ----------
+    arm_index : numpy.ndarray of int
+        Index into ``arms`` (0 is the control).
+    y : numpy.ndarray
+        Outcome.
+    x : numpy.ndarray or None
+        Covariate, if any.
+    arms : tuple of str
+        Arm labels, control first.
+    metric : str
+    covariate : str or None
+    rows : RowAccount
+    """
+
+    arm_index: np.ndarray
+    y: np.ndarray
+    x: np.ndarray | None
+    arms: tuple[str, ...]
+    metric: str
+    covariate: str | None
+    rows: RowAccount
+
+    @property
+    def control(self) -> str:
+        """Control label."""
+        return self.arms[0]
+
+    @classmethod
+    def from_arrays(cls, arm, y, x=None, *, control=None, metric="y", covariate=None):
+        """Build from arrays (arm labels of any type; ``control`` defaults to ``0`` / first)."""
+        frame = pd.DataFrame({"arm": np.asarray(arm), "y": np.asarray(y, dtype=float)})
+        if x is not None:
+            frame["x"] = np.asarray(x, dtype=float)
+        return unit_rows(frame, arm="arm", metric="y", covariate="x" if x is not None else None,
+                         control=control, names=(metric, covariate))
+
+
+def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
+              control: str | None = None, kind: str = "continuous", missing: str = "error",
+              names=None) -> UnitRows:
+    """Validate (as :func:`sufficient_stats`) and fetch the usable rows as numpy arrays.
+
+    Parameters
+    ----------
+    data : Source, DataFrame or path
+        Unit-level table.
+    arm, metric, covariate, control, kind, missing
+        As :func:`bayeslab.data.stats.sufficient_stats`.
+    names : (str, str), optional
+        Names to record for the outcome and covariate (defaults to the column names).
+
+    Returns
+    -------
+    UnitRows
+
+    Raises
+    ------
+    DataError
+        As :func:`~bayeslab.data.stats.sufficient_stats`.
+    """
+    source = open_source(data)
+    stats = sufficient_stats(source, arm=arm, metric=metric, control=control, kind=kind,
+                             covariate=covariate, missing=missing)
+    y = _numeric_expression(source, metric)
+    cond = f"{quote(arm)} IS NOT NULL AND NOT {_bad(y)}"
+    cols = f"{arm_expression(source, arm)} AS arm, {y} AS y"
+    if covariate:
+        x = _numeric_expression(source, covariate)
+        cond += f" AND NOT {_bad(x)}"
+        cols += f", {x} AS x"
+    got = source.con.execute(
+        f"SELECT {cols} FROM {source.relation} WHERE {cond}").fetchnumpy()
+    order = {a: i for i, a in enumerate(stats.arms)}
+    labels = np.asarray(got["arm"]).astype(str)
+    index = np.array([order[v] for v in labels], dtype=np.int64) if len(labels) < 1000 else \
+        pd.Series(labels).map(order).to_numpy(dtype=np.int64)
+    metric_name, cov_name = names if names else (metric, covariate)
+    return UnitRows(arm_index=index, y=np.asarray(got["y"], dtype=float),
+                    x=np.asarray(got["x"], dtype=float) if covariate else None,
+                    arms=stats.arms, metric=metric_name, covariate=cov_name, rows=stats.rows)
+
+
+@dataclass(frozen=True)
+class FunnelStats:
+    """Users per arm reaching each stage of a funnel of nested 0/1 stages.
+
+    Attributes
+    ----------
+    stages : tuple of str
+        Stage names in funnel order (for example ``("clicked", "converted")``).
+    arms : tuple of str
+        Arm labels, control first.
+    users : numpy.ndarray
+        Users per arm.
+    counts : numpy.ndarray
+        ``counts[a, s]``: users of arm ``a`` who reached stage ``s``.
+    rows : RowAccount, optional
+    """
+
+    stages: tuple[str, ...]
+    arms: tuple[str, ...]
+    users: np.ndarray
+    counts: np.ndarray
+    rows: RowAccount | None = None
+
+    @property
+    def control(self) -> str:
+        """Control label."""
+        return self.arms[0]
+
+    @classmethod
+    def from_counts(cls, arms, users, counts, *, stages=("clicked", "converted")):
+        """Funnel from aggregated counts: ``users[a]`` and ``counts[a][s]`` per arm, control first.
+
+        Raises
+        ------
+        DataError
+            If counts are negative, not whole, or not nested (a stage above the one before it).
+        """
+        users = np.asarray(users, dtype=float)
+        counts = np.asarray(counts, dtype=float).reshape(len(users), len(stages))
+        full = np.column_stack([users, counts])
+        if np.any(full < 0) or np.any(full != np.floor(full)):
+            raise DataError("funnel counts must be non-negative whole numbers")
+        if np.any(np.diff(full, axis=1) > 0):
+            raise DataError("funnel counts must be nested: each stage at most the one before it "
+                            f"(users, {', '.join(stages)})")
+        return cls(stages=tuple(stages), arms=tuple(str(a) for a in arms), users=users,
+                   counts=counts)
+
+
+def funnel_stats(data, *, arm: str, stages, control: str | None = None,
+                 missing: str = "error") -> FunnelStats:
+    """Count users per arm reaching each stage; one scan with validation.
+
+    Parameters
+    ----------
+    data : Source, DataFrame or path
+        One row per user, with a 0/1 column per stage.
+    arm : str
+        Arm column.
+    stages : sequence of str
+        Stage columns in funnel order; each must be 0/1 and at most the stage before it.
+    control : str, optional
+        Control label.
+    missing : {"error", "exclude"}
+        Rows with a missing stage or arm.
+
+    Returns
+    -------
+    FunnelStats
+
+    Raises
+    ------
+    DataError
+        Missing columns, non-binary stages, non-nested stages, missing values.
+    """
+    source = open_source(data)
+    stages = tuple(stages)
+    if not stages:
+        raise DataError("a funnel needs at least one stage column")
+    check_columns(source, [arm, *stages])
+    exprs = [_numeric_expression(source, s) for s in stages]
+    bad = " OR ".join(_bad(e) for e in exprs)
+    for s, e in zip(stages, exprs, strict=True):
+        cond = f"NOT ({bad}) AND {e} NOT IN (0, 1)"
+        k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        if k:
+            raise DataError(f"stage column {s!r} must be 0 or 1; other values in "
+                            f"{_rows_text(source, cond, k)}", column=s, rows=k)
+    for prev, cur, ep, ec in zip(stages, stages[1:], exprs, exprs[1:], strict=False):
+        cond = f"NOT ({bad}) AND {ec} > {ep}"
+        k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        if k:
+            raise DataError(f"stage {cur!r} is 1 where the earlier stage {prev!r} is 0 in "
+                            f"{_rows_text(source, cond, k)}; funnel stages must be nested",
+                            column=cur, rows=k)
+    # reuse the accounting of sufficient_stats on the last stage; stage sums in the same query
+    last = stages[-1]
+    stats = sufficient_stats(source, arm=arm, metric=last, control=control, kind="binary",
+                             missing=missing)
+    sums = ", ".join(f"sum({e}) FILTER (WHERE NOT ({bad})) AS s{i}" for i, e in enumerate(exprs))
+    got = source.sql(f"SELECT {arm_expression(source, arm)} AS arm, "
+                     f"count(*) FILTER (WHERE NOT ({bad})) AS n, {sums} FROM {{src}} "
+                     f"WHERE {quote(arm)} IS NOT NULL GROUP BY ALL")
+    frame = pd.DataFrame(got, columns=["arm", "n", *[f"s{i}" for i in range(len(stages))]])
+    frame = frame.set_index("arm").reindex(list(stats.arms)).fillna(0)
+    if len(stages) > 1 and int(frame["n"].sum()) != stats.rows.used:
+        raise DataError(f"stage columns {', '.join(map(repr, stages[:-1]))} have missing values; "
+                        "fix the data", column=stages[0])
+    return FunnelStats(stages=stages, arms=stats.arms, users=frame["n"].to_numpy(float),
+                       counts=frame[[f"s{i}" for i in range(len(stages))]].to_numpy(float),
+                       rows=stats.rows)
+
+
+@dataclass(frozen=True)
+class SurvivalRows:
+    """Durations and event flags per unit, with the arm index (0 is the control)."""
+
+    arm_index: np.ndarray
+    duration: np.ndarray
+    event: np.ndarray
+    arms: tuple[str, ...]
+    rows: RowAccount | None = None
+
+    @property
+    def control(self) -> str:
+        """Control label."""
+        return self.arms[0]
+
+    @classmethod
+    def from_arrays(cls, arm, duration, event, *, control=None):
+        """Build from arrays (validated as :func:`survival_rows`)."""
+        frame = pd.DataFrame({"arm": np.asarray(arm), "duration": np.asarray(duration, float),
+                              "event": np.asarray(event, float)})
+        return survival_rows(frame, arm="arm", duration="duration", event="event",
+                             control=control)
+
+
+def survival_rows(data, *, arm: str, duration: str, event: str, control: str | None = None,
+                  missing: str = "error") -> SurvivalRows:
+    """Validate and fetch (duration, event) per unit.
+
+    Parameters
+    ----------
+    data : Source, DataFrame or path
+        One row per unit.
+    arm : str
+        Arm column.
+    duration : str
+        Follow-up time (non-negative): time to the event (churn) or to censoring.
+    event : str
+        1 if the event was observed at ``duration``, 0 if censored.
+    control : str, optional
+        Control label.
+    missing : {"error", "exclude"}
+        Rows with a missing duration, event or arm.
+
+    Returns
+    -------
+    SurvivalRows
+
+    Raises
+    ------
+    DataError
+        Missing columns, event not 0/1, negative or missing durations.
+    """
+    source = open_source(data)
+    rows = unit_rows(source, arm=arm, metric=event, covariate=duration, control=control,
+                     kind="binary", missing=missing)
+    negative = int(np.sum(rows.x < 0))
+    if negative:
+        d = _numeric_expression(source, duration)
+        raise DataError(f"column {duration!r} must be non-negative; negative values in "
+                        f"{_rows_text(source, f'{d} < 0', negative)}",
+                        column=duration, rows=negative)
+    return SurvivalRows(arm_index=rows.arm_index, duration=rows.x, event=rows.y.astype(np.int64),
+                        arms=rows.arms, rows=rows.rows)

@@ -1,0 +1,143 @@
+r"""Exact summaries of the difference and ratio of two independent one-dimensional posteriors.
+
+For independent posteriors :math:`A` (treatment) and :math:`B` (control) given as frozen
+``scipy.stats`` distributions (Student-t, Gamma, Beta or Normal), this module computes
+:math:`P(A - B \le d)`, its quantiles, :math:`P(A > B)`, the expected loss
+:math:`E[\max(B - A, 0)]` and quantiles of :math:`A / B - 1` by one-dimensional adaptive
+quadrature (``scipy.integrate.quad``), never by Monte Carlo:
+
+.. math::
+
+    P(A - B \le d) = \int f_B(u)\, F_A(d + u)\, du, \qquad
+    E[(B - A)^+] = \int f_B(u)\, E[(u - A)^+]\, du,
+
+where the partial expectation :math:`E[(u - A)^+]` has a closed form for each family.
+Quadrature accuracy is about 1e-10 in probability.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import integrate, optimize, stats
+
+_TAIL = 1e-13
+
+
+def _support(dist) -> tuple[float, float]:
+    return float(dist.ppf(_TAIL)), float(dist.ppf(1 - _TAIL))
+
+
+def _quad(fun, dist) -> float:
+    lo, hi = _support(dist)
+    mid = float(dist.median())
+    total = 0.0
+    for a, b in ((lo, mid), (mid, hi)):
+        val, _ = integrate.quad(fun, a, b, limit=200, epsabs=1e-13, epsrel=1e-11)
+        total += val
+    return total
+
+
+def partial_below(dist, u: float) -> float:
+    """Closed-form :math:`E[(u - A)^+]` for a frozen Student-t, Normal, Gamma or Beta ``dist``."""
+    name = dist.dist.name
+    if name in ("t", "norm"):
+        loc, scale = dist.kwds.get("loc", 0.0), dist.kwds.get("scale", 1.0)
+        c = (u - loc) / scale
+        if name == "norm":
+            return scale * (c * stats.norm.cdf(c) + stats.norm.pdf(c))
+        df = dist.kwds.get("df", dist.args[0] if dist.args else None)
+        if df <= 1:
+            return math.inf
+        return scale * (c * stats.t.cdf(c, df) + (df + c * c) / (df - 1) * stats.t.pdf(c, df))
+    if name == "gamma":
+        a, scale = dist.kwds["a"], dist.kwds["scale"]
+        return u * stats.gamma.cdf(u, a, scale=scale) - a * scale * stats.gamma.cdf(
+            u, a + 1, scale=scale)
+    if name == "beta":
+        a, b = dist.kwds["a"], dist.kwds["b"]
+        return u * stats.beta.cdf(u, a, b) - a / (a + b) * stats.beta.cdf(u, a + 1, b)
+    raise ValueError(f"no partial expectation for distribution {name!r}")
+
+
+def diff_cdf(d: float, a, b) -> float:
+    r""":math:`P(A - B \le d)` for independent frozen distributions ``a`` and ``b``."""
+    return min(max(_quad(lambda u: b.pdf(u) * a.cdf(d + u), b), 0.0), 1.0)
+
+
+def _solve(cdf, q: float, guess: float, width: float) -> float:
+    lo, hi = guess - width, guess + width
+    while cdf(lo) > q:
+        lo -= 2 * (hi - lo)
+    while cdf(hi) < q:
+        hi += 2 * (hi - lo)
+    return optimize.brentq(lambda z: cdf(z) - q, lo, hi, xtol=1e-12 * max(1.0, abs(guess)),
+                           rtol=1e-12)
+
+
+def diff_quantile(q: float, a, b) -> float:
+    """Quantile ``q`` of :math:`A - B` for independent frozen distributions."""
+    guess = float(a.median() - b.median())
+    width = 6 * math.hypot(_spread(a), _spread(b)) + 1e-300
+    return _solve(lambda z: diff_cdf(z, a, b), q, guess, width)
+
+
+def _spread(dist) -> float:
+    return float(dist.ppf(0.8413447460685429) - dist.ppf(0.15865525393145707)) / 2
+
+
+def ratio_cdf(r: float, a, b) -> float:
+    r""":math:`P(A / B \le r)`, integrating over both signs of :math:`B`."""
+    def fun(u):
+        p = a.cdf(r * u)
+        return b.pdf(u) * (p if u > 0 else 1.0 - p)
+    return min(max(_quad(fun, b), 0.0), 1.0)
+
+
+def ratio_quantile(q: float, a, b) -> float:
+    """Quantile ``q`` of :math:`A / B` for independent frozen distributions."""
+    mb = float(b.median())
+    guess = float(a.median()) / mb if mb else 0.0
+    width = 6 * abs(guess) * math.hypot(_spread(a) / (abs(float(a.median())) or 1.0),
+                                        _spread(b) / (abs(mb) or 1.0)) + 1e-12
+    return _solve(lambda z: ratio_cdf(z, a, b), q, guess, width)
+
+
+def expected_loss(a, b) -> float:
+    r""":math:`E[\max(B - A, 0)]`: expected loss of shipping the treatment ``a``."""
+    return _quad(lambda u: b.pdf(u) * partial_below(a, u), b)
+
+
+def compare(a, b, *, interval: float = 0.95) -> dict:
+    """Posterior summary of :math:`A - B` and :math:`A / B - 1` for independent posteriors.
+
+    Parameters
+    ----------
+    a, b : scipy.stats frozen distributions
+        Posteriors of the treatment and control quantities.
+    interval : float
+        Level of the equal-tailed credible intervals.
+
+    Returns
+    -------
+    dict
+        ``estimate`` (posterior mean of the difference), ``lower``, ``upper`` (equal-tailed
+        interval), ``prob_positive``, ``expected_loss``, and ``rel_estimate`` (posterior median of
+        the relative lift), ``rel_lower``, ``rel_upper``.
+    """
+    tail = (1 - interval) / 2
+    out = {
+        "estimate": float(a.mean() - b.mean()),
+        "lower": diff_quantile(tail, a, b),
+        "upper": diff_quantile(1 - tail, a, b),
+        "prob_positive": 1.0 - diff_cdf(0.0, a, b),
+        "expected_loss": expected_loss(a, b),
+    }
+    if b.cdf(0.0) < 1e-6:
+        out.update(rel_estimate=ratio_quantile(0.5, a, b) - 1,
+                   rel_lower=ratio_quantile(tail, a, b) - 1,
+                   rel_upper=ratio_quantile(1 - tail, a, b) - 1)
+    else:  # the control quantity may be negative: the ratio has no useful summary
+        out.update(rel_estimate=np.nan, rel_lower=np.nan, rel_upper=np.nan)
+    return out
