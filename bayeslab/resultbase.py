@@ -36,6 +36,8 @@ class EstimatesMixin:
         lines = [self._title]
         for e in self.estimates():
             where = f" [{e.arm}]" if e.arm is not None else ""
+            if "rate" in e.extra:
+                where = f" {e.extra['rate']}{where}"
             prob = ""
             if e.p_value is not None:
                 prob = f"  p={e.p_value:.4g}"

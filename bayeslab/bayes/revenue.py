@@ -365,6 +365,16 @@ def _check_rows(rows: UnitRows, need_covariate: bool = False):
         raise DataError("every arm needs at least 2 units")
 
 
+def _warn_point_mass(rows: UnitRows, limit: float = 0.1) -> None:
+    values, counts = np.unique(rows.y, return_counts=True)
+    share = counts.max() / len(rows.y)
+    if share >= limit:
+        warnings.warn(f"{share:.0%} of {rows.metric!r} equals {values[counts.argmax()]:g}: a "
+                      "Student-t likelihood collapses onto that point mass; use "
+                      "hurdle_regression for zero-inflated revenue", StatisticalWarning,
+                      stacklevel=3)
+
+
 def _standardized_covariate(rows: UnitRows):
     if rows.x is None:
         return np.zeros_like(rows.y), 0.0, 1.0
@@ -439,6 +449,7 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
 
     interval = check_interval(interval)
     _check_rows(rows)
+    _warn_point_mass(rows)
     my, sy = float(rows.y.mean()), float(rows.y.std()) or 1.0
     yt = (rows.y - my) / sy
     v, _, _ = _standardized_covariate(rows)
