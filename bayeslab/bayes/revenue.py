@@ -273,12 +273,13 @@ def _diagnose(idata, var_names) -> dict:
     return {"rhat_max": rmax, "ess_bulk_min": emin, "divergences": div, "ok": ok}
 
 
-def _sample(model, *, draws, tune, chains, seed, progressbar, target_accept=0.9):
+def _sample(model, *, draws, tune, chains, seed, progressbar, cores=None, target_accept=0.9):
     import pymc as pm
 
+    cores = min(chains, os.cpu_count() or 1) if cores is None else cores
     with model:
         return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
-                         cores=min(chains, os.cpu_count() or 1), progressbar=progressbar,
+                         cores=cores, progressbar=progressbar,
                          target_accept=target_accept, compute_convergence_checks=False)
 
 
@@ -401,7 +402,8 @@ def _flat(idata, name):
 
 def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: int = 1000,
                       tune: int = 1000, chains: int = 4, seed: int | None = None,
-                      interval: float = 0.95, progressbar: bool = False) -> McmcRevenuePosterior:
+                      interval: float = 0.95, progressbar: bool = False,
+                      cores: int | None = None) -> McmcRevenuePosterior:
     r"""Student-t regression of the outcome on arm and centered covariate (NUTS on unit rows).
 
     On the standardized scale :math:`\tilde y = (y - \bar y) / s_y`, :math:`\tilde v =
@@ -430,6 +432,8 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
         Credible level.
     progressbar : bool
         Show PyMC's progress bar.
+    cores : int, optional
+        Processes for the chains (default: one per chain, up to the CPU count).
 
     Returns
     -------
@@ -464,7 +468,7 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
         pm.StudentT("y", nu=nu, mu=mu_c + pm.math.dot(dummies, tau) + beta * v, sigma=sigma,
                     observed=yt)
     idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                    progressbar=progressbar)
+                    progressbar=progressbar, cores=cores)
     tau_d, mu_d = _flat(idata, "tau"), _flat(idata, "mu_c")
     effect = {a: tau_d[:, i] * sy for i, a in enumerate(rows.arms[1:])}
     relative = {a: tau_d[:, i] / (mu_d + my / sy) for i, a in enumerate(rows.arms[1:])}
@@ -478,7 +482,8 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
 def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
                       prior_effect_sd: float = 1.0, draws: int = 1000, tune: int = 1000,
                       chains: int = 4, seed: int | None = None, interval: float = 0.95,
-                      grid: int = 256, progressbar: bool = False) -> McmcRevenuePosterior:
+                      grid: int = 256, progressbar: bool = False,
+                      cores: int | None = None) -> McmcRevenuePosterior:
     r"""Hurdle model: P(spend > 0) times a lognormal or gamma model of positive spend (NUTS).
 
     With :math:`\tilde v` the standardized covariate (zero without one):
@@ -505,7 +510,7 @@ def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
         Model of positive spend.
     prior_effect_sd : float
         :math:`s_\tau` for both parts (logit and log scale).
-    draws, tune, chains, seed, interval, progressbar
+    draws, tune, chains, seed, interval, progressbar, cores
         As :func:`robust_regression`.
     grid : int
         Quantiles of the covariate used for the standardization.
@@ -563,7 +568,7 @@ def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
             pm.Gamma("spend", alpha=shape, beta=shape / pm.math.exp(eta), observed=yp)
             names = ["shape"]
     idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                    progressbar=progressbar)
+                    progressbar=progressbar, cores=cores)
     qs = np.quantile(v, (np.arange(grid) + 0.5) / grid) if rows.x is not None else np.zeros(1)
     ac, ad, gg = _flat(idata, "a_c"), _flat(idata, "a_d"), _flat(idata, "g")
     cc, cd, hh = _flat(idata, "c_c"), _flat(idata, "c_d"), _flat(idata, "h")

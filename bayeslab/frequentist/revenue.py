@@ -77,7 +77,8 @@ def centered_moments(stats: ArmStats, *, dy: float | None = None,
            if name in t.columns}
     n_all = raw[(0, 0)].sum()
     dy = raw[(1, 0)].sum() / n_all if dy is None else dy
-    dx = raw[(0, 1)].sum() / n_all if dx is None else dx
+    if dx is None:
+        dx = raw[(0, 1)].sum() / n_all if (0, 1) in raw else 0.0
     out = {}
     for (p, q) in raw:
         total = np.zeros_like(raw[(0, 0)])
