@@ -17,8 +17,9 @@ def test_cvr_posterior_is_ctr_times_pcvr():
         ctr, pcvr, cvr = (post.posterior(r, arm) for r in ("ctr", "pcvr", "cvr"))
         assert cvr.mean() == pytest.approx(ctr.mean() * pcvr.mean(), rel=1e-12)
         for z in cvr.ppf([0.05, 0.3, 0.5, 0.8, 0.99]):
-            prod_cdf, _ = integrate.quad(lambda x, z=z: ctr.pdf(x) * pcvr.cdf(min(z / x, 1.0)),
-                                         0, 1, points=[ctr.mean()], limit=200, epsabs=1e-12)
+            prod_cdf, _ = integrate.quad(
+                lambda x, z=z, a=ctr, b=pcvr: a.pdf(x) * b.cdf(min(z / x, 1.0)), 0, 1,
+                points=[ctr.mean()], limit=200, epsabs=1e-12)
             assert prod_cdf == pytest.approx(cvr.cdf(z), abs=1e-8)
 
 

@@ -13,8 +13,10 @@ def _counts(seed=0, n=(3000, 1000), means=(40.0, 42.0), dispersion=None):
     rng = np.random.default_rng(seed)
     arm = np.repeat([0, 1], n)
     mu = np.repeat(means, n)
-    y = rng.poisson(mu) if dispersion is None else rng.negative_binomial(dispersion,
-                                                                         dispersion / (dispersion + mu))
+    if dispersion is None:
+        y = rng.poisson(mu)
+    else:
+        y = rng.negative_binomial(dispersion, dispersion / (dispersion + mu))
     return pd.DataFrame({"arm": arm, "songs": y})
 
 
