@@ -92,29 +92,59 @@ def covariate_moments(
     y = _numeric_expression(source, metric)
     x = _numeric_expression(source, covariate)
     bad_y, bad_x = _bad(y), _bad(x)
-    used = f"NOT {bad_y} AND NOT {bad_x}"
     invalid = f"NOT {bad_y} AND {y} < 0" if kind == "count" else "FALSE"
-    parts = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
-             f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x",
-             f"count(*) FILTER (WHERE {invalid}) AS invalid",
-             f"count(*) FILTER (WHERE {used}) AS n"]
-    for name, (p, q) in MOMENT_COLUMNS.items():
-        if name == "n":
-            continue
-        term = " * ".join([y] * p + [x] * q)
-        parts.append(f"coalesce(sum({term}) FILTER (WHERE {used}), 0) AS {name}")
-    query = (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
-             f"count(*) AS rows_read, {', '.join(parts)} FROM {{src}} GROUP BY ALL")
-    raw = _fetch(source, query)
-    n_invalid = int(raw["invalid"].sum())
+    keys = [quote(arm), *(quote(c) for c in segments)]
+    sums = [f"sum({' * '.join([y] * p + [x] * q)}) AS {name}"
+            for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
+
+    def query(flags):
+        inner = f"SELECT {', '.join(keys)}, {', '.join(flags + sums)} FROM {{src}} GROUP BY ALL"
+        return (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
+                f"* EXCLUDE ({', '.join(keys)}) FROM ({inner})")
+
+    # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
+    # make a sum non-finite. Only when that happens are the rows classified one by one (below).
+    fast = _fetch(source, query(["count(*) AS _c", f"count({y}) AS _cy", f"count({x}) AS _cx",
+                                 f"min({y}) AS _min"]))
+    moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
+    clean = (fast["_c"].eq(fast["_cy"]) & fast["_c"].eq(fast["_cx"])).all() and \
+        np.isfinite(fast[moment_names].to_numpy(float)).all()
+    if clean and not (kind == "count" and (fast["_min"].astype(float) < 0).any()):
+        grouped = fast.assign(_by=False, _bx=False, _neg=0)
+        raw = _collapse(grouped, ["arm", *segments])
+        problems = []
+        return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+                       covariate=covariate, units=None)
+    # Slow path: group by the usability flags too, so each row's checks run once and the sums
+    # need no FILTER clause; unusable groups are dropped in _collapse.
+    outer = query([f"{bad_y} AS _by", f"({bad_x} AND NOT {bad_y}) AS _bx", "count(*) AS _c",
+                   f"count(*) FILTER (WHERE {invalid}) AS _neg"])
+    grouped = _fetch(source, outer)
+    n_invalid = int(grouped["_neg"].sum())
     if n_invalid:
         raise DataError(f"column {metric!r} must be non-negative for a count metric; other "
                         f"values in {_rows_text(source, invalid, n_invalid)}",
                         column=metric, rows=n_invalid)
+    raw = _collapse(grouped, ["arm", *segments])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
                 (covariate, f"{bad_x} AND NOT {bad_y}", "bad_x", "is missing or not finite")]
     return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
                    covariate=covariate, units=None)
+
+
+def _collapse(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Fold groups split by usability flags into one row per cell, as ``_finish`` expects."""
+    good = ~(grouped["_by"].astype(bool) | grouped["_bx"].astype(bool))
+    sums = [c for c in MOMENT_COLUMNS if c != "n"]
+    frame = grouped[keys].copy()
+    frame["rows_read"] = grouped["_c"]
+    frame["bad_y"] = grouped["_c"].where(grouped["_by"].astype(bool), 0)
+    frame["bad_x"] = grouped["_c"].where(grouped["_bx"].astype(bool), 0)
+    frame["invalid"] = 0
+    frame["n"] = grouped["_c"].where(good, 0)
+    for c in sums:
+        frame[c] = grouped[c].astype(float).where(good, 0.0)
+    return frame.groupby(keys, dropna=False, sort=False, as_index=False).sum()
 
 
 def has_higher_moments(stats: ArmStats) -> bool:

@@ -140,6 +140,24 @@ def test_errors():
     assert out.rows.n_excluded == 1
 
 
+def test_checked_scan_equals_clean_scan():
+    """A NaN row sends the scan down the row-by-row checked path; excluded, it changes nothing."""
+    df = revenue_frame(n=600, seed=13)
+    bad = df.astype({"x": float}).copy()
+    bad.loc[7, "x"] = np.inf
+    bad.loc[8, "y"] = np.nan
+    dirty = covariate_moments(
+        open_source(bad), arm="arm", metric="y", covariate="x", missing="exclude")
+    clean = _stats(df.drop(index=[7, 8]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(dirty.table, clean.table, rtol=1e-12)
+    assert dirty.rows.excluded == {"y is missing or not finite": 1,
+                                   "x is missing or not finite": 1}
+    neg = df.copy()
+    neg.loc[3, "y"] = -1.0
+    with pytest.raises(DataError, match="non-negative"):
+        covariate_moments(open_source(neg), arm="arm", metric="y", covariate="x", kind="count")
+
+
 def test_moments_match_numpy():
     df = revenue_frame(n=1000, seed=9)
     t = _stats(df).by_arm()
