@@ -1,4 +1,4 @@
-"""Sufficient statistics per arm (and segment), computed by DuckDB in one scan.
+r"""Sufficient statistics per arm (and segment), computed by DuckDB in one scan.
 
 For unit-level rows the scan returns, per (segment, arm) cell, the number of usable units ``n``,
 the sums :math:`\\sum y`, :math:`\\sum y^2` and, with a covariate :math:`x`, :math:`\\sum x`,
@@ -131,6 +131,21 @@ def _numeric_expression(source: Source, column: str) -> str:
     raise DataError(f"column {column!r} has type {typ}, which is not numeric", column=column)
 
 
+def check_unique(source: Source, column: str) -> None:
+    """Raise :class:`DataError` if any value of ``column`` appears on more than one row."""
+    col = quote(column)
+    dup_rows, dup_ids = source.sql(
+        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {{src}} "
+        f"GROUP BY {col} HAVING count(*) > 1)")[0]
+    if dup_ids:
+        sample = source.sql(f"SELECT {col}, count(*) FROM {{src}} GROUP BY {col} "
+                            f"HAVING count(*) > 1 ORDER BY count(*) DESC, {col} LIMIT 3")
+        shown = ", ".join(f"{v!r} x{c}" for v, c in sample)
+        raise DataError(f"column {column!r} has {dup_ids:,} duplicated unit ids over "
+                        f"{int(dup_rows):,} rows (e.g. {shown}); each unit must appear once",
+                        column=column, rows=int(dup_rows))
+
+
 def _bad(expr: str) -> str:
     return f"({expr} IS NULL OR isnan({expr}) OR isinf({expr}))"
 
@@ -146,6 +161,7 @@ def sufficient_stats(
     covariate: str | None = None,
     n: str | None = None,
     sum_sq: str | None = None,
+    unit_id: str | None = None,
     missing: str = "error",
 ) -> ArmStats:
     """Sufficient statistics of ``metric`` per arm and segment, with validation and row accounting.
@@ -173,6 +189,8 @@ def sufficient_stats(
         For pre-aggregated input, the column with the number of units behind each row.
     sum_sq : str, optional
         For pre-aggregated continuous input, the column with the sum of squared outcomes.
+    unit_id : str, optional
+        Unit identifier column of unit-level rows; every id must appear once.
     missing : {"error", "exclude"}
         What to do with rows whose arm, segment, outcome or covariate is missing or not finite:
         raise (default), or exclude them and say so in the row accounting.
@@ -186,15 +204,19 @@ def sufficient_stats(
     DataError
         Missing column, non-numeric or missing values (with ``missing="error"``), a binary
         outcome outside {0, 1}, conversions above ``n``, negative or fractional counts, an arm
-        with no usable rows, a single arm, or an unknown control label.
+        with no usable rows, a single arm, an unknown control label, or duplicated unit ids.
     """
     if kind not in KINDS:
         raise DataError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if missing not in MISSING:
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
-    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq) if c]
+    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq, unit_id) if c]
     check_columns(source, needed)
+    if unit_id is not None:
+        if n is not None:
+            raise DataError("unit_id is for unit-level rows; aggregated input (n) has no unit ids")
+        check_unique(source, unit_id)
     if n is None and sum_sq is not None:
         raise DataError("sum_sq is only for aggregated input: give n too")
     if n is not None and covariate is not None:
@@ -262,8 +284,10 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
     if kind in ("binary", "count"):
         invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))
     if kind == "binary":
-        invalid += [(f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
-                    (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)")]
+        invalid += [
+            (f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
+            (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)"),
+        ]
     checks = [f"count(*) FILTER (WHERE {cond}) AS inv{i}" for i, (cond, _, _) in enumerate(invalid)]
     sums = [f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0) AS n",
             f"coalesce(sum({y}) FILTER (WHERE {ok}), 0) AS sum",
