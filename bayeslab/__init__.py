@@ -23,6 +23,18 @@ _EXPORTS = {
     "ArmStats": "bayeslab.data.stats",
     "sufficient_stats": "bayeslab.data.stats",
     "open_source": "bayeslab.data.sources",
+    "Estimate": "bayeslab.results",
+    "BetaBinomial": "bayeslab.bayes.conversion",
+    "BetaPrior": "bayeslab.bayes.conversion",
+    "ConversionPosterior": "bayeslab.bayes.conversion",
+    "TwoProportionZTest": "bayeslab.frequentist.conversion",
+    "ConversionTest": "bayeslab.frequentist.conversion",
+    "compare": "bayeslab.compare",
+    "Readout": "bayeslab.compare",
+    "Decision": "bayeslab.compare",
+    "DecisionRule": "bayeslab.compare",
+    "srm_check": "bayeslab.design.srm",
+    "SRMResult": "bayeslab.design.srm",
 }
 
 __all__ = sorted(_EXPORTS)
