@@ -1,10 +1,10 @@
-"""Recursive numerical integration over the looks of a group-sequential test (numpy kernel).
+r"""Recursive numerical integration over the looks of a group-sequential test (numpy kernel).
 
-The standardised statistics :math:`Z_1, \\dots, Z_K` at information fractions
-:math:`0 < t_1 < \\dots < t_K = 1` are those of a Brownian motion with drift :math:`\\theta`:
-:math:`S_k = Z_k \\sqrt{t_k}` has independent increments
-:math:`S_k - S_{k-1} \\sim N(\\theta \\Delta_k, \\Delta_k)`, :math:`\\Delta_k = t_k - t_{k-1}`, and
-:math:`E[Z_K] = \\theta`. The sub-density of :math:`S_k` on the continuation region (no boundary
+The standardised statistics :math:`Z_1, \dots, Z_K` at information fractions
+:math:`0 < t_1 < \dots < t_K = 1` are those of a Brownian motion with drift :math:`\theta`:
+:math:`S_k = Z_k \sqrt{t_k}` has independent increments
+:math:`S_k - S_{k-1} \sim N(\theta \Delta_k, \Delta_k)`, :math:`\Delta_k = t_k - t_{k-1}`, and
+:math:`E[Z_K] = \theta`. The sub-density of :math:`S_k` on the continuation region (no boundary
 crossed so far) follows from the previous one by a convolution with the increment density
 (Armitage, McPherson and Rowe 1969; Jennison and Turnbull 2000, ch. 19). Each convolution is
 evaluated by composite Simpson's rule on a grid over the continuation region, one matrix product per
@@ -37,14 +37,14 @@ def _simpson(lo: float, hi: float, step: float) -> tuple[np.ndarray, np.ndarray]
 
 
 class Recursion:
-    """State of the sub-density of :math:`S_k` on the continuation region after look ``k``.
+    r"""State of the sub-density of :math:`S_k` on the continuation region after look ``k``.
 
     Parameters
     ----------
     fractions : array_like
-        Increasing information fractions :math:`t_1, \\dots, t_K`.
+        Increasing information fractions :math:`t_1, \dots, t_K`.
     drift : float
-        :math:`\\theta = E[Z_K]`, the expected z statistic at full information.
+        :math:`\theta = E[Z_K]`, the expected z statistic at full information.
     """
 
     def __init__(self, fractions, drift: float = 0.0):

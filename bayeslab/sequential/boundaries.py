@@ -1,21 +1,21 @@
-"""Group-sequential designs: alpha-spending and classical boundaries on the z scale.
+r"""Group-sequential designs: alpha-spending and classical boundaries on the z scale.
 
 Boundaries come from the joint distribution of the sequential z statistics, computed by recursive
-numerical integration (:mod:`bayeslab.sequential._recursion`), never from the :math:`z/\\sqrt{t}`
+numerical integration (:mod:`bayeslab.sequential._recursion`), never from the :math:`z/\sqrt{t}`
 shortcut, which does not hold the overall type I error.
 
 Spending functions (Lan and DeMets 1983; Hwang, Shih and DeCani 1990; Kim and DeMets 1987), for a
-one-sided level :math:`\\alpha` and information fraction :math:`t \\in (0, 1]`:
+one-sided level :math:`\alpha` and information fraction :math:`t \in (0, 1]`:
 
 .. math::
 
-    \\alpha_{OBF}(t) &= 2 - 2\\Phi\\left(z_{1-\\alpha/2} / \\sqrt{t}\\right) \\\\
-    \\alpha_{P}(t) &= \\alpha \\log(1 + (e - 1) t) \\\\
-    \\alpha_{HSD}(t; \\gamma) &= \\alpha \\frac{1 - e^{-\\gamma t}}{1 - e^{-\\gamma}}
-        \\quad (\\alpha t \\text{ at } \\gamma = 0) \\\\
-    \\alpha_{pow}(t; \\rho) &= \\alpha t^{\\rho}
+    \alpha_{OBF}(t) &= 2 - 2\Phi\left(z_{1-\alpha/2} / \sqrt{t}\right) \\
+    \alpha_{P}(t) &= \alpha \log(1 + (e - 1) t) \\
+    \alpha_{HSD}(t; \gamma) &= \alpha \frac{1 - e^{-\gamma t}}{1 - e^{-\gamma}}
+        \quad (\alpha t \text{ at } \gamma = 0) \\
+    \alpha_{pow}(t; \rho) &= \alpha t^{\rho}
 
-A two-sided design spends :math:`\\alpha/2` on each side with the one-sided function and has
+A two-sided design spends :math:`\alpha/2` on each side with the one-sided function and has
 symmetric boundaries (the convention of gsDesign and of the published tables).
 """
 
@@ -38,7 +38,7 @@ _Z_MAX = 40.0
 
 @dataclass(frozen=True)
 class SpendingFunction:
-    """A Lan-DeMets spending function :math:`\\alpha(t)` with :math:`\\alpha(0)=0`, :math:`\\alpha(1)=\\alpha`.
+    r"""A Lan-DeMets spending function :math:`\alpha(t)`, :math:`\alpha(0)=0`, :math:`\alpha(1)=\alpha`.
 
     Attributes
     ----------
@@ -72,13 +72,13 @@ class SpendingFunction:
 
 
 def parse_spending(spec) -> SpendingFunction:
-    """Parse ``"obf"``, ``"pocock"``, ``"hsd:GAMMA"`` or ``"power:RHO"``.
+    r"""Parse ``"obf"``, ``"pocock"``, ``"hsd:GAMMA"`` or ``"power:RHO"``.
 
     Parameters
     ----------
     spec : str or SpendingFunction
-        Bare ``"hsd"`` means :math:`\\gamma = -4` (gsDesign's default); ``"power"`` needs its
-        :math:`\\rho > 0`.
+        Bare ``"hsd"`` means :math:`\gamma = -4` (gsDesign's default); ``"power"`` needs its
+        :math:`\rho > 0`.
 
     Returns
     -------
@@ -87,7 +87,7 @@ def parse_spending(spec) -> SpendingFunction:
     Raises
     ------
     ModelError
-        Unknown name, missing or non-numeric parameter, :math:`\\rho \\le 0`.
+        Unknown name, missing or non-numeric parameter, :math:`\rho \le 0`.
     """
     if isinstance(spec, SpendingFunction):
         return spec
@@ -118,10 +118,10 @@ def parse_spending(spec) -> SpendingFunction:
 
 @dataclass(frozen=True)
 class GroupSequentialDesign:
-    """Boundaries of a group-sequential test on the z scale, one entry per look.
+    r"""Boundaries of a group-sequential test on the z scale, one entry per look.
 
-    The trial stops for efficacy at look k when :math:`Z_k \\ge` ``upper[k]``; it stops when
-    :math:`Z_k \\le` ``lower[k]``, for efficacy in the negative direction in a two-sided design
+    The trial stops for efficacy at look k when :math:`Z_k \ge` ``upper[k]``; it stops when
+    :math:`Z_k \le` ``lower[k]``, for efficacy in the negative direction in a two-sided design
     (``lower = -upper``), for futility in a one-sided design with beta spending (non-binding: the
     upper boundaries are computed as if futility were never applied), and never when ``lower`` is
     ``-inf``.
@@ -136,7 +136,7 @@ class GroupSequentialDesign:
         ``"spending"`` or ``"classical"``.
     beta, beta_spending, drift
         For a design with futility: the type II error, its spending spec, and the drift
-        :math:`\\theta = E[Z_K]` at which power is :math:`1-\\beta`.
+        :math:`\theta = E[Z_K]` at which power is :math:`1-\beta`.
     """
 
     fractions: tuple
@@ -165,12 +165,12 @@ class GroupSequentialDesign:
         return "futility" if self.beta is not None else "none"
 
     def crossing_probabilities(self, drift: float = 0.0):
-        """Probability of stopping at each look through each boundary, for drift :math:`\\theta`.
+        r"""Probability of stopping at each look through each boundary, for drift :math:`\theta`.
 
         Parameters
         ----------
         drift : float
-            :math:`\\theta = E[Z_K]`, i.e. effect / standard error at full information.
+            :math:`\theta = E[Z_K]`, i.e. effect / standard error at full information.
 
         Returns
         -------
@@ -185,19 +185,19 @@ class GroupSequentialDesign:
                              "cum_lower": np.cumsum(p_lo)})
 
     def power(self, drift: float) -> float:
-        """Probability of rejecting the null at drift :math:`\\theta` (either side if two-sided)."""
+        r"""Probability of rejecting the null at drift :math:`\theta` (either side if two-sided)."""
         p_up, p_lo = crossing_probabilities(self.fractions, self.upper, self.lower, drift)
         return float(p_up.sum() + (p_lo.sum() if self.sides == 2 else 0.0))
 
     def expected_fraction(self, drift: float = 0.0) -> float:
-        """Expected information fraction at stopping, :math:`E[t_\\tau]`, at drift :math:`\\theta`."""
+        r"""Return the expected information fraction at stopping at drift :math:`\theta`."""
         p_up, p_lo = crossing_probabilities(self.fractions, self.upper, self.lower, drift)
         stop = p_up + p_lo
         stop[-1] = 1.0 - stop[:-1].sum()
         return float(np.dot(stop, self.fractions))
 
     def drift_for_power(self, power: float = 0.8) -> float:
-        """The drift :math:`\\theta = E[Z_K]` at which the design has the given power.
+        r"""Solve for the drift :math:`\theta = E[Z_K]` at which the design has the given power.
 
         Raises
         ------
@@ -220,7 +220,7 @@ class GroupSequentialDesign:
         return np.asarray(self.fractions) * n_fixed * self.inflation_factor(power)
 
     def to_dict(self) -> dict:
-        """JSON-safe dict: ``{"looks": [{"fraction", "upper", "lower", "alpha_spent"}, ...], ...}``."""
+        """Return a JSON-safe dict ``{"looks": [{"fraction", "upper", "lower", "alpha_spent"}]}``."""
         looks = [{"look": k + 1, "fraction": float(t), "upper": json_float(u),
                   "lower": json_float(lo), "alpha_spent": float(a), "alpha_increment": float(da)}
                  for k, (t, u, lo, a, da) in enumerate(zip(self.fractions, self.upper, self.lower,
@@ -291,7 +291,7 @@ def _check_sides(sides) -> int:
 
 
 def _solve_upper(rec: Recursion, target: float, two_sided: bool) -> float:
-    """The z such that P(continue so far, Z >= z) equals ``target`` (per side)."""
+    """Solve P(continue so far, Z >= z) = ``target`` for z (per side)."""
     if target <= 0 or rec.prob_above(_Z_MAX) >= target:
         return math.inf
     f = lambda z: rec.prob_above(z) - target  # noqa: E731
@@ -319,10 +319,10 @@ def _efficacy_bounds(f: np.ndarray, cum: np.ndarray, sides: int):
 
 
 def _futility_bounds(f, upper, cum_beta, drift):
-    """Lower boundaries spending ``cum_beta`` under ``drift`` given fixed upper boundaries.
+    r"""Lower boundaries spending ``cum_beta`` under ``drift`` given fixed upper boundaries.
 
     The last lower boundary is the last upper one; also returns the total type II error
-    :math:`P_\\theta(\\text{stop below a lower boundary})`.
+    :math:`P_\theta(\text{stop below a lower boundary})`.
     """
     rec = Recursion(f, drift)
     lower = []
@@ -336,7 +336,7 @@ def _futility_bounds(f, upper, cum_beta, drift):
         elif rec.prob_below(upper[k]) <= target:
             a = upper[k]
         else:
-            a = brentq(lambda z: rec.prob_below(z) - target, -_Z_MAX, upper[k], xtol=1e-10)
+            a = brentq(lambda z, p=target: rec.prob_below(z) - p, -_Z_MAX, upper[k], xtol=1e-10)
         lower.append(a)
         spent += rec.prob_below(a)
         if k < f.size - 1:
@@ -347,17 +347,17 @@ def _futility_bounds(f, upper, cum_beta, drift):
 def group_sequential_design(looks: int | None = None, fractions=None, *, alpha: float = 0.05,
                             sides: int = 1, spending="obf", beta: float | None = None,
                             beta_spending=None) -> GroupSequentialDesign:
-    """Lan-DeMets alpha-spending boundaries for K looks at any information fractions.
+    r"""Lan-DeMets alpha-spending boundaries for K looks at any information fractions.
 
     At look k the boundary :math:`b_k` solves
 
     .. math::
 
-        P_0(Z_1 < b_1, \\dots, Z_{k-1} < b_{k-1}, Z_k \\ge b_k) = \\alpha(t_k) - \\alpha(t_{k-1})
+        P_0(Z_1 < b_1, \dots, Z_{k-1} < b_{k-1}, Z_k \ge b_k) = \alpha(t_k) - \alpha(t_{k-1})
 
-    (with :math:`|Z_j| < b_j` and :math:`\\alpha/2` per side when two-sided), where the joint law of
-    :math:`(Z_1, \\dots, Z_K)` is that of a Brownian motion observed at the fractions,
-    :math:`\\operatorname{cov}(Z_j, Z_k) = \\sqrt{t_j / t_k}` for :math:`j \\le k`.
+    (with :math:`|Z_j| < b_j` and :math:`\alpha/2` per side when two-sided), where the joint law of
+    :math:`(Z_1, \dots, Z_K)` is that of a Brownian motion observed at the fractions,
+    :math:`\operatorname{cov}(Z_j, Z_k) = \sqrt{t_j / t_k}` for :math:`j \le k`.
 
     Parameters
     ----------
@@ -420,10 +420,10 @@ def group_sequential_design(looks: int | None = None, fractions=None, *, alpha: 
 
 def classical_design(kind: str = "pocock", looks: int = 5, *, alpha: float = 0.05,
                      sides: int = 2) -> GroupSequentialDesign:
-    """Classical Pocock (1977) or O'Brien-Fleming (1979) boundaries for K equally spaced looks.
+    r"""Classical Pocock (1977) or O'Brien-Fleming (1979) boundaries for K equally spaced looks.
 
-    Pocock: :math:`b_k = C_P(K, \\alpha)` at every look; O'Brien-Fleming:
-    :math:`b_k = C_B(K, \\alpha) \\sqrt{K / k}`; the constant is solved so the overall error
+    Pocock: :math:`b_k = C_P(K, \alpha)` at every look; O'Brien-Fleming:
+    :math:`b_k = C_B(K, \alpha) \sqrt{K / k}`; the constant is solved so the overall error
     (Jennison and Turnbull 2000, Tables 2.1 and 2.3 for two-sided tests) equals ``alpha``.
 
     Parameters
