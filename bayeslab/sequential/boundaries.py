@@ -38,7 +38,7 @@ _Z_MAX = 40.0
 
 @dataclass(frozen=True)
 class SpendingFunction:
-    r"""A Lan-DeMets spending function :math:`\alpha(t)`, :math:`\alpha(0)=0`, :math:`\alpha(1)=\alpha`.
+    r"""Lan-DeMets spending function :math:`\alpha(t)`, from 0 at t=0 to :math:`\alpha` at t=1.
 
     Attributes
     ----------
@@ -220,7 +220,7 @@ class GroupSequentialDesign:
         return np.asarray(self.fractions) * n_fixed * self.inflation_factor(power)
 
     def to_dict(self) -> dict:
-        """Return a JSON-safe dict ``{"looks": [{"fraction", "upper", "lower", "alpha_spent"}]}``."""
+        """Return a JSON-safe dict ``{"looks": [{"fraction", "upper", "lower", ...}], ...}``."""
         looks = [{"look": k + 1, "fraction": float(t), "upper": json_float(u),
                   "lower": json_float(lo), "alpha_spent": float(a), "alpha_increment": float(da)}
                  for k, (t, u, lo, a, da) in enumerate(zip(self.fractions, self.upper, self.lower,
