@@ -16,7 +16,7 @@ SALT = "luckin_homepage_low_price_alert_v1"
 
 def _notebook_003(uid, salt=SALT, split_b=0.5):
     """assign_group_by_hash from notebook 003, verbatim logic."""
-    h = hashlib.md5(f"{uid}_{salt}".encode("utf-8")).hexdigest()
+    h = hashlib.md5(f"{uid}_{salt}".encode()).hexdigest()
     u = int(h[:8], 16) / 16**8
     return "B" if u < split_b else "A"
 
