@@ -293,7 +293,8 @@ def _readout(stats, kind, role, prior, interval, rule, planned_split, *, margin=
     if planned_split is not None and len(planned_split) != len(stats.arms):
         raise DataError(f"planned split has {len(planned_split)} shares for "
                         f"{len(stats.arms)} arms ({', '.join(stats.arms)})")
-    srm = srm_check(stats.n, planned_split, threshold=rule.srm_threshold)
+    srm = srm_check(stats.n.astype(int).tolist(), planned_split, threshold=rule.srm_threshold,
+                    arms=stats.arms)
     if role == "guardrail":
         decision = _guardrail_decision(stats, bayes, freq, rule, srm, margin)
     else:
