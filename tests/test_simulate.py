@@ -156,6 +156,19 @@ def test_write_csv_and_parquet_with_truth_sidecar(tmp_path):
         sc.write(tmp_path / "camp.txt")
 
 
+@pytest.mark.parametrize("fixture", ["mig", "camp", "music", "home", "pers"])
+def test_sample_truths_sit_near_population_truths(fixture, request):
+    """Var(E[Y(a) | X]) <= Var(Y(a)), so a sample truth is within Z * sd(Y) / sqrt(n) of its
+    population value (sd(Y(a)) estimated in arm a; effects use sd(Y(0)) + sd(Y(1)))."""
+    sc = request.getfixturevalue(fixture)
+    c, tr = arms(sc)
+    n = len(sc.data)
+    for col, m in sc.truth["metrics"].items():
+        sd0, sd1 = sc.data.loc[c, col].std(), sc.data.loc[tr, col].std()
+        for key, sd in (("control", sd0), ("treatment", sd1), ("abs_effect", sd0 + sd1)):
+            assert abs(m[f"{key}_sample"] - m[key]) <= Z * sd / np.sqrt(n), (col, key)
+
+
 # ---------------------------------------------------------------- errors
 
 def test_bad_name_rows_seed_and_options():
