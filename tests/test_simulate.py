@@ -174,6 +174,8 @@ def test_sample_truths_sit_near_population_truths(fixture, request):
 def test_bad_name_rows_seed_and_options():
     with pytest.raises(DataError, match="migration.*campaign.*musicstream"):
         simulate("nope")
+    with pytest.raises(DataError, match="unknown scenario"):
+        simulate(["migration"])
     with pytest.raises(DataError, match="rows must be at least 100"):
         simulate("migration", rows=10)
     with pytest.raises(DataError, match="rows must be an integer"):

@@ -88,7 +88,7 @@ def simulate(name: str, rows: int | None = None, seed: int = 0, **options) -> Sc
     simulate_migration, simulate_campaign, simulate_musicstream, simulate_homepage,
     simulate_personalization
     """
-    key = name.strip().lower() if isinstance(name, str) else name
+    key = name.strip().lower() if isinstance(name, str) else None
     if key not in _GENERATORS:
         raise DataError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
     generator = _GENERATORS[key]

@@ -36,8 +36,10 @@ class Scenario:
     roles : dict
         Column roles for bayeslab: ``unit_id``, ``arm``, ``control`` (label of the control arm as a
         string), ``treatment`` (label of the treatment arm), ``metric`` (primary outcome),
-        ``kinds`` (outcome column -> kind) and, where they apply, ``guardrails``, ``covariate``,
-        ``segments``, ``strata``, ``funnel``, ``date``, ``duration``, ``event``, ``confounders``.
+        ``kinds`` (outcome column -> kind) and, where they apply, ``guardrails``, ``covariate``
+        (pre-period CUPED covariate), ``revenue``, ``segments``, ``strata``, ``funnel``,
+        ``date``, ``duration``, ``event``, ``confounders``, ``balance_covariates``,
+        ``expected_shares`` (arm label -> designed share, for SRM), ``salt``, ``randomized``.
     description : str
         What the scenario simulates, in a few lines.
     params : dict
