@@ -35,6 +35,23 @@ _EXPORTS = {
     "DecisionRule": "bayeslab.compare",
     "srm_check": "bayeslab.design.srm",
     "SRMResult": "bayeslab.design.srm",
+    "simulate": "bayeslab.simulate",
+    "Scenario": "bayeslab.simulate",
+    "SCENARIOS": "bayeslab.simulate",
+    "group_sequential_design": "bayeslab.sequential.boundaries",
+    "classical_design": "bayeslab.sequential.boundaries",
+    "GroupSequentialDesign": "bayeslab.sequential.boundaries",
+    "msprt": "bayeslab.sequential.always_valid",
+    "always_valid_means": "bayeslab.sequential.always_valid",
+    "always_valid_proportions": "bayeslab.sequential.always_valid",
+    "operating_characteristics": "bayeslab.sequential.operating",
+    "sample_size": "bayeslab.design.power",
+    "achieved_power": "bayeslab.design.power",
+    "minimum_detectable_effect": "bayeslab.design.power",
+    "assurance": "bayeslab.design.power",
+    "srm_by_segment": "bayeslab.design.srm",
+    "assign": "bayeslab.design.assignment",
+    "check_uniformity": "bayeslab.design.assignment",
 }
 
 __all__ = sorted(_EXPORTS)

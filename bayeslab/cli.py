@@ -40,15 +40,31 @@ def _emit(payload: dict, text: str, fmt: str) -> None:
 
 def cmd_simulate(args) -> int:
     """Write a simulated scenario to a file."""
+    from bayeslab.errors import DataError
     from bayeslab.simulate import simulate
 
-    scenario = simulate(args.scenario, rows=args.rows, seed=args.seed)
-    scenario.write(args.out)
+    options = {}
+    for item in args.option or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DataError(f"--option must be key=value, got {item!r}")
+        options[key] = _option_value(value)
+    scenario = simulate(args.scenario, rows=args.rows, seed=args.seed, **options)
+    sidecar = scenario.write(args.out)
     _emit({"scenario": scenario.name, "rows": len(scenario.data), "out": str(args.out),
-           "truth": scenario.truth, "roles": scenario.roles},
-          f"wrote {len(scenario.data):,} rows of {scenario.name!r} to {args.out} "
-          f"(truth in {args.out}.truth.json)", args.format)
+           "truth_file": str(sidecar), "truth": scenario.truth, "roles": scenario.roles},
+          f"{scenario}\nwrote {len(scenario.data):,} rows to {args.out} (truth in {sidecar})",
+          args.format)
     return 0
+
+
+def _option_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 def cmd_compare(args) -> int:
@@ -92,11 +108,14 @@ def cmd_demo(args) -> int:
     roles = sc.roles
     readout = compare(sc.data, arm=roles["arm"], metric=roles["metric"],
                       control=roles.get("control"), guardrails=roles["guardrails"],
-                      margins=roles.get("margins", 0.005))
-    truth = {k: v for k, v in sc.truth.items() if not isinstance(v, dict)}
-    head = (f"Simulated PS4 -> PS5 migration: {len(sc.data):,} users, seed {args.seed}\n"
-            f"true values: " + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else
-                                         f"{k} = {v}" for k, v in truth.items()) + "\n")
+                      margins=args.margin, unit_id=roles.get("unit_id"))
+    lines = [f"Simulated PS4 -> PS5 migration: {len(sc.data):,} users, seed {args.seed}. "
+             "True effects (treatment minus control, population):"]
+    for col in [roles["metric"], *roles["guardrails"]]:
+        m = sc.truth["metrics"][col]
+        lines.append(f"  {col}: {m['control']:.4%} -> {m['treatment']:.4%} "
+                     f"({m['abs_effect'] * 100:+.3f}pp, {m['rel_effect']:+.1%})")
+    head = "\n".join(lines) + "\n"
     _emit({"scenario": "migration", "truth": sc.truth, "readout": readout.to_dict()},
           head + "\n" + str(readout), args.format)
     return 0
@@ -115,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="migration, musicstream, homepage, personalization, campaign")
     p.add_argument("--rows", type=int, default=None, help="number of units")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="scenario option, e.g. srm=0.02 (repeatable)")
     p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_simulate)
@@ -145,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
     p.add_argument("--rows", type=int, default=50_000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--margin", type=float, default=0.005,
+                   help="guardrail margin: largest acceptable absolute increase")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_demo)
     return parser

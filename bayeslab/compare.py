@@ -76,7 +76,8 @@ class Decision:
     Attributes
     ----------
     verdict : str
-        Primary metric: ``"ship"``, ``"do not ship"``, ``"inconclusive"`` or ``"blocked"``;
+        Primary metric: ``"ship"``, ``"do not ship"``, ``"inconclusive"``, ``"hold"`` (the
+        primary metric won but a guardrail did not pass) or ``"blocked"``;
         guardrail: ``"pass"``, ``"fail"`` or ``"blocked"``.
     arm : str, optional
         The treatment arm the verdict is about.
@@ -348,7 +349,7 @@ def _primary_decision(stats, bayes, freq, rule, srm, guardrails) -> Decision:
         verdict = "blocked"
         head = "No decision: " + blockers[0] + "."
     elif b_verdict == f_verdict == "ship" and failed:
-        verdict = "inconclusive"
+        verdict = "hold"
         head = (f"Hold {arm}: the primary metric improved but guardrail "
                 f"{', '.join(repr(g.metric) for g in failed)} did not pass.")
     elif b_verdict == f_verdict:

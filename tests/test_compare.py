@@ -57,7 +57,7 @@ def test_guardrail_failure_holds_the_ship():
     r = compare(df, arm="arm", metric="y", guardrails=["g"], margins=0.002)
     g = r.guardrails[0]
     assert g.decision.verdict == "fail"
-    assert r.decision.verdict == "inconclusive" and "did not pass" in r.decision.reasons[0]
+    assert r.decision.verdict == "hold" and "did not pass" in r.decision.reasons[0]
     passed = compare(df, arm="arm", metric="y", guardrails="g", margins={"g": 0.02})
     assert passed.guardrails[0].decision.verdict == "pass"
     assert passed.decision.verdict == "ship"
