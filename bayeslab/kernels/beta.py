@@ -199,7 +199,46 @@ def ratio_cdf(r, a_t, b_t, a_c, b_c) -> float:
     return float(_outer_integral(a_t, b_t, lambda y: sf(y / r, a_c, b_c)))
 
 
-def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_lim: float) -> float:
+def _pdf(x, a, b):
+    return np.exp(log_pdf(x, a, b))
+
+
+def diff_pdf(d, a_t, b_t, a_c, b_c) -> float:
+    r"""Density of :math:`p_T - p_C` at ``d``: :math:`\int f_C(x) f_T(x + d)\,dx`."""
+    if _narrower_is_control(a_t, b_t, a_c, b_c):
+        return float(_outer_integral(a_c, b_c, lambda x: _pdf(x + d, a_t, b_t)))
+    return float(_outer_integral(a_t, b_t, lambda y: _pdf(y - d, a_c, b_c)))
+
+
+def ratio_pdf(r, a_t, b_t, a_c, b_c) -> float:
+    r"""Density of :math:`p_T / p_C` at ``r > 0``: :math:`\int x f_C(x) f_T(r x)\,dx`."""
+    if _narrower_is_control(a_t, b_t, a_c, b_c):
+        return float(_outer_integral(a_c, b_c, lambda x: x * _pdf(r * x, a_t, b_t)))
+    return float(_outer_integral(a_t, b_t, lambda y: y / r**2 * _pdf(y / r, a_c, b_c)))
+
+
+def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_lim: float,
+              pdf_fn=None) -> float:
+    """Solve ``cdf_fn(v) = q``: safeguarded Newton when a density is given, else Brent."""
+    if pdf_fn is not None:
+        lo, hi = lo_lim, hi_lim
+        v = min(max(guess, lo_lim + 1e-300), hi_lim - 1e-300)
+        for _ in range(40):
+            f = cdf_fn(v) - q
+            if abs(f) < 1e-14:
+                return float(v)
+            if f > 0:
+                hi = v
+            else:
+                lo = v
+            dens = pdf_fn(v)
+            step = f / dens if dens > 0 else np.inf
+            new = v - step
+            if not (lo < new < hi) or not np.isfinite(new):
+                new = 0.5 * (lo + hi) if np.isfinite(hi) else v + 10 * scale
+            if abs(new - v) <= 1e-13 * max(1.0, abs(v)):
+                return float(new)
+            v = new
     lo, hi = guess - 6 * scale, guess + 6 * scale
     lo, hi = max(lo, lo_lim), min(hi, hi_lim)
     while cdf_fn(lo) > q and lo > lo_lim:
@@ -209,21 +248,32 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_li
     return float(optimize.brentq(lambda v: cdf_fn(v) - q, lo, hi, xtol=1e-13, rtol=1e-12))
 
 
+def _normal_guess(q, mean, sd):
+    from scipy.special import ndtri
+
+    return float(mean + sd * ndtri(q))
+
+
 def diff_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
     """Quantile ``q`` of :math:`p_T - p_C`."""
     m_t, s_t = beta_moments(a_t, b_t)
     m_c, s_c = beta_moments(a_c, b_c)
-    return _quantile(lambda d: diff_cdf(d, a_t, b_t, a_c, b_c), q, float(m_t - m_c),
-                     float(np.hypot(s_t, s_c)), -1.0, 1.0)
+    scale = float(np.hypot(s_t, s_c))
+    pdf = None if _singular(a_t, b_t, a_c, b_c) else (lambda d: diff_pdf(d, a_t, b_t, a_c, b_c))
+    return _quantile(lambda d: diff_cdf(d, a_t, b_t, a_c, b_c), q,
+                     _normal_guess(q, float(m_t - m_c), scale), scale, -1.0, 1.0, pdf)
 
 
 def ratio_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
     """Quantile ``q`` of :math:`p_T / p_C`."""
     m_t, s_t = beta_moments(a_t, b_t)
     m_c, s_c = beta_moments(a_c, b_c)
-    guess = float(m_t / m_c)
-    scale = float(guess * np.hypot(s_t / m_t, s_c / m_c))
-    return _quantile(lambda r: ratio_cdf(r, a_t, b_t, a_c, b_c), q, guess, scale, 0.0, np.inf)
+    # log-normal guess from the delta method on log(p_T / p_C)
+    s_log = float(np.hypot(s_t / m_t, s_c / m_c))
+    guess = float(m_t / m_c) * float(np.exp(_normal_guess(q, 0.0, s_log)))
+    pdf = None if _singular(a_t, b_t, a_c, b_c) else (lambda r: ratio_pdf(r, a_t, b_t, a_c, b_c))
+    return _quantile(lambda r: ratio_cdf(r, a_t, b_t, a_c, b_c), q, guess,
+                     guess * s_log, 0.0, np.inf, pdf)
 
 
 def ratio_mean(a_t, b_t, a_c, b_c) -> float:
