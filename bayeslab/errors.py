@@ -36,7 +36,7 @@ class ModelError(BayeslabError, ValueError):
 
 
 class ConvergenceError(BayeslabError, RuntimeError):
-    """A sampler or optimiser failed to converge and the caller asked for an error, not a warning."""
+    """A sampler or optimiser failed to converge and the caller asked for an error."""
 
 
 class BayeslabWarning(UserWarning):

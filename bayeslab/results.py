@@ -17,7 +17,7 @@ DEFAULT_LEVEL = 0.95
 
 @dataclass(frozen=True)
 class Estimate:
-    """One effect estimate with its interval, from one side and one method.
+    r"""One effect estimate with its interval, from one side and one method.
 
     Attributes
     ----------

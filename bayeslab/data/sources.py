@@ -7,6 +7,7 @@ over it in one scan.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +88,7 @@ def open_source(data=None, *, sql: str | None = None, con=None) -> Source:
         raise DataError("give exactly one of a data table (file or DataFrame) and an SQL query")
     import duckdb
 
-    con = con if con is not None else duckdb.connect()
+    con = con if con is not None else _database().cursor()
     if sql is not None:
         view = f"bayeslab_src_{next(_view_ids)}"
         try:
@@ -115,6 +116,18 @@ def open_source(data=None, *, sql: str | None = None, con=None) -> Source:
         return _describe(con, relation, str(path))
     except duckdb.Error as exc:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+@functools.cache
+def _database():
+    """One in-memory DuckDB database per process.
+
+    Each source gets its own cursor (connection), so views and registered DataFrames stay
+    private to it and go when it is collected.
+    """
+    import duckdb
+
+    return duckdb.connect()
 
 
 def _is_dataframe(data) -> bool:

@@ -1,4 +1,4 @@
-"""Sufficient statistics per arm (and segment), computed by DuckDB in one scan.
+r"""Sufficient statistics per arm (and segment), computed by DuckDB in one scan.
 
 For unit-level rows the scan returns, per (segment, arm) cell, the number of usable units ``n``,
 the sums :math:`\\sum y`, :math:`\\sum y^2` and, with a covariate :math:`x`, :math:`\\sum x`,
@@ -85,14 +85,19 @@ class ArmStats:
                              "mean": (t["sum"] / t["n"]).to_numpy()})
 
 
-def arm_expression(source: Source, arm: str) -> str:
-    """SQL giving the arm label as text; integral floats print without a decimal part."""
-    col = quote(arm)
-    typ = source.type_of(arm).upper()
-    if typ in ("FLOAT", "DOUBLE", "REAL") or typ.startswith("DECIMAL"):
-        return (f"CASE WHEN {col} = floor({col}) THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
-                f"ELSE CAST({col} AS VARCHAR) END")
-    return f"CAST({col} AS VARCHAR)"
+def arm_label(value) -> str | None:
+    """Arm label as text: ``0``/``1`` for integral numbers, ``true``/``false`` for booleans."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value)
 
 
 def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
@@ -131,6 +136,21 @@ def _numeric_expression(source: Source, column: str) -> str:
     raise DataError(f"column {column!r} has type {typ}, which is not numeric", column=column)
 
 
+def check_unique(source: Source, column: str) -> None:
+    """Raise :class:`DataError` if any value of ``column`` appears on more than one row."""
+    col = quote(column)
+    dup_rows, dup_ids = source.sql(
+        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {{src}} "
+        f"GROUP BY {col} HAVING count(*) > 1)")[0]
+    if dup_ids:
+        sample = source.sql(f"SELECT {col}, count(*) FROM {{src}} GROUP BY {col} "
+                            f"HAVING count(*) > 1 ORDER BY count(*) DESC, {col} LIMIT 3")
+        shown = ", ".join(f"{v!r} x{c}" for v, c in sample)
+        raise DataError(f"column {column!r} has {dup_ids:,} duplicated unit ids over "
+                        f"{int(dup_rows):,} rows (e.g. {shown}); each unit must appear once",
+                        column=column, rows=int(dup_rows))
+
+
 def _bad(expr: str) -> str:
     return f"({expr} IS NULL OR isnan({expr}) OR isinf({expr}))"
 
@@ -146,6 +166,7 @@ def sufficient_stats(
     covariate: str | None = None,
     n: str | None = None,
     sum_sq: str | None = None,
+    unit_id: str | None = None,
     missing: str = "error",
 ) -> ArmStats:
     """Sufficient statistics of ``metric`` per arm and segment, with validation and row accounting.
@@ -173,6 +194,8 @@ def sufficient_stats(
         For pre-aggregated input, the column with the number of units behind each row.
     sum_sq : str, optional
         For pre-aggregated continuous input, the column with the sum of squared outcomes.
+    unit_id : str, optional
+        Unit identifier column of unit-level rows; every id must appear once.
     missing : {"error", "exclude"}
         What to do with rows whose arm, segment, outcome or covariate is missing or not finite:
         raise (default), or exclude them and say so in the row accounting.
@@ -186,15 +209,19 @@ def sufficient_stats(
     DataError
         Missing column, non-numeric or missing values (with ``missing="error"``), a binary
         outcome outside {0, 1}, conversions above ``n``, negative or fractional counts, an arm
-        with no usable rows, a single arm, or an unknown control label.
+        with no usable rows, a single arm, an unknown control label, or duplicated unit ids.
     """
     if kind not in KINDS:
         raise DataError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if missing not in MISSING:
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
-    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq) if c]
+    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq, unit_id) if c]
     check_columns(source, needed)
+    if unit_id is not None:
+        if n is not None:
+            raise DataError("unit_id is for unit-level rows; aggregated input (n) has no unit ids")
+        check_unique(source, unit_id)
     if n is None and sum_sq is not None:
         raise DataError("sum_sq is only for aggregated input: give n too")
     if n is not None and covariate is not None:
@@ -208,7 +235,59 @@ def _group_cols(segments):
     return "".join(f", {quote(s)}" for s in segments)
 
 
+def _is_integer_type(source: Source, column: str) -> bool:
+    typ = source.type_of(column).upper()
+    return typ in _NUMERIC and typ not in ("FLOAT", "DOUBLE", "REAL")
+
+
+def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
+    r"""One scan with plain aggregates: enough when no value is NaN or infinite.
+
+    Returns ``None`` when the slow path (per-row filters) is needed. For an integer outcome,
+    :math:`y^2 \\ge y` with equality only at 0 and 1, so a binary metric is valid exactly when
+    :math:`\\sum y^2 = \\sum y`; NaN or infinity anywhere makes the float sums non-finite.
+    """
+    y = _numeric_expression(source, metric)
+    integer = _is_integer_type(source, metric)
+    aggs = ["count(*) AS rows_read", f"count({y}) AS n", f"coalesce(sum({y}), 0) AS sum",
+            f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
+    if kind == "count":
+        aggs.append(f"min({y}) AS min_y")
+    if kind == "binary" and not integer:
+        aggs.append(f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y})) AS invalid")
+    raw = _fetch(source, f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
+                         f"{', '.join(aggs)} FROM {{src}} GROUP BY ALL")
+    raw["sum"] = raw["sum"].astype(np.float64)
+    raw["sum_sq"] = raw["sum_sq"].astype(np.float64)
+    if not (np.isfinite(raw["sum"]).all() and np.isfinite(raw["sum_sq"]).all()):
+        return None
+    bad_y = _bad(y)
+    if kind == "binary":
+        invalid = (raw["sum_sq"] != raw["sum"]).any() if integer else raw["invalid"].sum() > 0
+        if invalid:
+            _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)")
+    if kind == "count" and (raw["min_y"].dropna() < 0).any():
+        _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} < 0")
+    raw["bad_y"] = raw["rows_read"] - raw["n"]
+    raw = raw.drop(columns=[c for c in ("min_y", "invalid") if c in raw])
+    problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
+    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+                   covariate=None, units=None)
+
+
+def _raise_invalid(source, metric, kind, cond):
+    count = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+    what = ("must be 0 or 1 for a conversion metric" if kind == "binary"
+            else "must be non-negative for a count metric")
+    raise DataError(f"column {metric!r} {what}; other values in "
+                    f"{_rows_text(source, cond, count)}", column=metric, rows=count)
+
+
 def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing):
+    if covariate is None:
+        fast = _unit_rows_fast(source, arm, metric, control, kind, segments, missing)
+        if fast is not None:
+            return fast
     y = _numeric_expression(source, metric)
     x = _numeric_expression(source, covariate) if covariate else None
     bad_y = _bad(y)
@@ -229,18 +308,12 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
         sums += [f"coalesce(sum({x}) FILTER (WHERE {used}), 0) AS sum_x",
                  f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0) AS sum_xx",
                  f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0) AS sum_xy"]
-    query = (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
+    query = (f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
              f"count(*) AS rows_read, {', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
     raw = _fetch(source, query)
-    invalid = int(raw["invalid"].sum())
-    if invalid:
-        cond = (f"NOT {bad_y} AND {y} NOT IN (0, 1)" if kind == "binary"
-                else f"NOT {bad_y} AND {y} < 0")
-        what = "must be 0 or 1 for a conversion metric" if kind == "binary" else \
-            "must be non-negative for a count metric"
-        raise DataError(f"column {metric!r} {what}; other values in "
-                       f"{_rows_text(source, cond, invalid)}",
-                        column=metric, rows=invalid)
+    if int(raw["invalid"].sum()):
+        _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)"
+                       if kind == "binary" else f"NOT {bad_y} AND {y} < 0")
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
     if x:
         problems.append((covariate, f"{bad_x} AND NOT {bad_y}", "bad_x",
@@ -262,14 +335,16 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
     if kind in ("binary", "count"):
         invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))
     if kind == "binary":
-        invalid += [(f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
-                    (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)")]
+        invalid += [
+            (f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
+            (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)"),
+        ]
     checks = [f"count(*) FILTER (WHERE {cond}) AS inv{i}" for i, (cond, _, _) in enumerate(invalid)]
     sums = [f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0) AS n",
             f"coalesce(sum({y}) FILTER (WHERE {ok}), 0) AS sum",
             f"coalesce(sum({q}) FILTER (WHERE {ok}), 0) AS sum_sq" if q else "NULL AS sum_sq",
             f"count(*) FILTER (WHERE {ok}) AS cells_used"]
-    query = (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
+    query = (f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
              f"count(*) AS rows_read, count(*) FILTER (WHERE {bad}) AS bad_y, "
              f"{', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
     raw = _fetch(source, query)
@@ -296,6 +371,9 @@ def _fetch(source: Source, query: str) -> pd.DataFrame:
 
 def _finish(source, raw, arm, metric, control, kind, segments, missing, problems, *, covariate,
             units):
+    raw = raw.assign(arm=[arm_label(v) for v in raw["arm"]])
+    if raw.duplicated(["arm", *segments]).any():  # e.g. NULL and NaN arms: one group
+        raw = raw.groupby(["arm", *segments], dropna=False, as_index=False, sort=False).sum()
     read = int(raw["rows_read"].sum())
     excluded: dict[str, int] = {}
     null_arm = raw["arm"].isna()

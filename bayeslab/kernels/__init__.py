@@ -1,1 +1,1 @@
-"""bayeslab.kernels."""
+"""Numerical kernels: numpy/scipy only, no pandas, no PyMC. Results and models build on these."""

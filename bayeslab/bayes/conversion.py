@@ -1,0 +1,337 @@
+r"""Conversion: the Beta-Binomial model, exact and conjugate.
+
+.. math::
+
+    p_k &\sim \mathrm{Beta}(\alpha_0, \beta_0) \\
+    x_k \mid p_k &\sim \mathrm{Binomial}(n_k, p_k) \\
+    p_k \mid x_k &\sim \mathrm{Beta}(\alpha_0 + x_k,\ \beta_0 + n_k - x_k)
+
+for each arm :math:`k`, independently. Every reported quantity (probability that the treatment
+beats control, credible intervals of the absolute and relative lift, expected loss, probability of
+being best) is computed by deterministic numerical integration in :mod:`bayeslab.kernels.beta`,
+never by Monte Carlo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bayeslab.data.accounting import RowAccount
+from bayeslab.errors import DataError, ModelError
+from bayeslab.kernels import beta as K
+from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+
+METHOD = "beta-binomial"
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """A Beta(alpha, beta) prior on each arm's conversion rate (default uniform, Beta(1, 1))."""
+
+    alpha: float = 1.0
+    beta: float = 1.0
+
+    def __post_init__(self):
+        for name in ("alpha", "beta"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ModelError(f"prior {name} must be a positive number, got {value!r}")
+
+    def __str__(self) -> str:
+        return f"Beta({self.alpha:g}, {self.beta:g})"
+
+    def to_dict(self) -> dict:
+        """JSON-safe form."""
+        return {"distribution": "Beta", "alpha": float(self.alpha), "beta": float(self.beta)}
+
+
+@dataclass(frozen=True)
+class ArmComparison:
+    """Posterior comparison of one treatment arm with control.
+
+    Attributes
+    ----------
+    arm : str
+        Treatment arm label.
+    abs_diff, abs_lower, abs_upper : float
+        Posterior mean and equal-tailed credible interval of :math:`p_T - p_C`.
+    rel_lift, rel_lower, rel_upper : float
+        Posterior mean and interval of :math:`p_T / p_C - 1`.
+    prob_positive, prob_negative : float
+        :math:`P(p_T > p_C)` and :math:`P(p_T < p_C)`, each accurate in its own tail.
+    expected_loss, expected_loss_rel : float
+        :math:`E[(p_C - p_T)^+]` and :math:`E[(1 - p_T/p_C)^+]`: loss of shipping the treatment.
+    expected_loss_control, expected_loss_control_rel : float
+        The same for keeping control: :math:`E[(p_T - p_C)^+]`, :math:`E[(p_T/p_C - 1)^+]`.
+    """
+
+    arm: str
+    abs_diff: float
+    abs_lower: float
+    abs_upper: float
+    rel_lift: float
+    rel_lower: float
+    rel_upper: float
+    prob_positive: float
+    prob_negative: float
+    expected_loss: float
+    expected_loss_rel: float
+    expected_loss_control: float
+    expected_loss_control_rel: float
+
+
+@dataclass(frozen=True)
+class ConversionPosterior:
+    """Fitted Beta-Binomial posteriors of a conversion metric, one per arm.
+
+    Attributes
+    ----------
+    metric : str
+    arms : tuple of str
+        Arm labels, control first.
+    control : str
+    n, conversions : numpy.ndarray
+        Units and conversions per arm.
+    prior : BetaPrior
+    interval : float
+        Credible interval level.
+    comparisons : tuple of ArmComparison
+        One per treatment arm, against control.
+    prob_best : numpy.ndarray
+        Posterior probability that each arm has the highest rate.
+    rows : RowAccount, optional
+    """
+
+    metric: str
+    arms: tuple[str, ...]
+    control: str
+    n: np.ndarray
+    conversions: np.ndarray
+    prior: BetaPrior
+    interval: float
+    comparisons: tuple[ArmComparison, ...]
+    prob_best: np.ndarray
+    rows: RowAccount | None = field(default=None, repr=False)
+
+    @property
+    def alpha_post(self) -> np.ndarray:
+        """Posterior alpha per arm: prior alpha plus conversions."""
+        return self.prior.alpha + self.conversions
+
+    @property
+    def beta_post(self) -> np.ndarray:
+        """Posterior beta per arm: prior beta plus non-conversions."""
+        return self.prior.beta + self.n - self.conversions
+
+    def _index(self, arm: str | None) -> int:
+        if arm is None:
+            if len(self.arms) != 2:
+                raise ModelError(f"several treatment arms ({', '.join(self.arms[1:])}): name one")
+            return 1
+        if arm not in self.arms[1:]:
+            raise ModelError(f"unknown treatment arm {arm!r}; treatment arms are "
+                             f"{', '.join(self.arms[1:])}")
+        return self.arms.index(arm)
+
+    def _params(self, arm):
+        k = self._index(arm)
+        return self.alpha_post[k], self.beta_post[k], self.alpha_post[0], self.beta_post[0]
+
+    def comparison(self, arm: str | None = None) -> ArmComparison:
+        """The :class:`ArmComparison` of ``arm`` (the only treatment arm by default)."""
+        return self.comparisons[self._index(arm) - 1]
+
+    def prob_lift_above(self, threshold: float, *, relative: bool = False,
+                        arm: str | None = None) -> float:
+        r"""Posterior probability that the lift exceeds ``threshold``.
+
+        :math:`P(p_T - p_C > t)`, or with ``relative=True`` :math:`P(p_T / p_C - 1 > t)`.
+        """
+        a_t, b_t, a_c, b_c = self._params(arm)
+        if relative:
+            return 1.0 - K.ratio_cdf(1.0 + threshold, a_t, b_t, a_c, b_c)
+        return 1.0 - K.diff_cdf(threshold, a_t, b_t, a_c, b_c)
+
+    def arm_table(self) -> pd.DataFrame:
+        """Per arm: n, conversions, posterior parameters, mean and credible interval, P(best)."""
+        lo_q, hi_q = (1 - self.interval) / 2, (1 + self.interval) / 2
+        from scipy import special
+
+        a, b = self.alpha_post, self.beta_post
+        return pd.DataFrame({
+            "arm": list(self.arms), "n": self.n.astype(np.int64),
+            "conversions": self.conversions.astype(np.int64), "alpha": a, "beta": b,
+            "mean": a / (a + b), "lower": special.betaincinv(a, b, lo_q),
+            "upper": special.betaincinv(a, b, hi_q), "prob_best": self.prob_best,
+        })
+
+    def estimates(self) -> list[Estimate]:
+        """Absolute and relative lift of each treatment arm, as :class:`Estimate` entries."""
+        out = []
+        arm_label = len(self.arms) > 2
+        for c in self.comparisons:
+            common = dict(side="bayes", method=METHOD, level=self.interval,
+                          arm=c.arm if arm_label else None, prob_positive=c.prob_positive)
+            out.append(Estimate(effect="absolute", estimate=c.abs_diff, lower=c.abs_lower,
+                                upper=c.abs_upper, expected_loss=c.expected_loss,
+                                extra={"prob_negative": c.prob_negative,
+                                       "prior": str(self.prior)}, **common))
+            out.append(Estimate(effect="relative", estimate=c.rel_lift, lower=c.rel_lower,
+                                upper=c.rel_upper, expected_loss=c.expected_loss_rel,
+                                extra={"prob_negative": c.prob_negative,
+                                       "prior": str(self.prior)}, **common))
+        return out
+
+    def summary(self) -> pd.DataFrame:
+        """One row per (treatment arm, effect): estimate, interval, P(effect > 0), expected loss."""
+        frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
+        if "arm" not in frame:
+            frame.insert(0, "arm", self.arms[1])
+        return frame
+
+    def to_dict(self) -> dict:
+        """JSON-safe form: prior, level, per-arm posteriors and the comparisons."""
+        return jsonable({
+            "method": METHOD, "metric": self.metric, "prior": self.prior.to_dict(),
+            "level": self.interval, "control": self.control,
+            "arms": self.arm_table().to_dict(orient="records"),
+            "results": [e.to_dict() for e in self.estimates()],
+            "rows": self.rows.to_dict() if self.rows else None,
+        })
+
+    def plot(self, ax=None):
+        """Posterior densities of each arm's rate; returns the Figure."""
+        from bayeslab.plots import plot_beta_posteriors
+
+        return plot_beta_posteriors(self, ax=ax)
+
+    def __str__(self) -> str:
+        lines = [f"Beta-Binomial posterior of {self.metric!r}, prior {self.prior}, "
+                 f"{self.interval:.0%} credible intervals"]
+        for _, r in self.arm_table().iterrows():
+            lines.append(f"  {r['arm']:>12}  n={r['n']:>10,}  rate={r['mean']:.4%} "
+                         f"[{r['lower']:.4%}, {r['upper']:.4%}]  P(best)={r['prob_best']:.3f}")
+        for c in self.comparisons:
+            lines.append(f"  {c.arm} vs {self.control}: diff {c.abs_diff:+.4%} "
+                         f"[{c.abs_lower:+.4%}, {c.abs_upper:+.4%}], lift {c.rel_lift:+.2%} "
+                         f"[{c.rel_lower:+.2%}, {c.rel_upper:+.2%}], "
+                         f"P(>0) {format_prob(c.prob_positive, c.prob_negative)}, "
+                         f"loss {c.expected_loss:.2e}")
+        return "\n".join(lines)
+
+
+def format_prob(p: float, complement: float) -> str:
+    """Format a probability so that one within 1e-4 of 0 or 1 shows its distance, never 1.0."""
+    if complement < 1e-4:
+        return f"1 - {complement:.1e}"
+    if p < 1e-4:
+        return f"{p:.1e}"
+    return f"{p:.4f}"
+
+
+def _check_counts(n, conversions, arms):
+    n = np.asarray(n, dtype=float)
+    x = np.asarray(conversions, dtype=float)
+    if n.shape != x.shape or n.ndim != 1 or len(n) < 2:
+        raise DataError("n and conversions must be 1-d sequences of equal length, >= 2 arms")
+    if len(arms) != len(n):
+        raise DataError(f"{len(arms)} arm labels for {len(n)} arms")
+    for name, v in (("n", n), ("conversions", x)):
+        bad = ~np.isfinite(v) | (v < 0) | (v != np.floor(v))
+        if bad.any():
+            raise DataError(f"{name} must be non-negative whole numbers; arm "
+                            f"{arms[int(np.argmax(bad))]!r} has {v[bad][0]!r}", column=name)
+    if (x > n).any():
+        k = int(np.argmax(x > n))
+        raise DataError(f"arm {arms[k]!r} has {x[k]:.0f} conversions out of {n[k]:.0f} units",
+                        column="conversions")
+    if (n == 0).any():
+        raise DataError(f"arm {arms[int(np.argmax(n == 0))]!r} has no units", column="n")
+    return n, x
+
+
+@dataclass(frozen=True)
+class BetaBinomial:
+    r"""Beta-Binomial conversion model with an explicit prior.
+
+    Parameters
+    ----------
+    prior_alpha, prior_beta : float
+        Beta prior on every arm's rate; the default Beta(1, 1) is uniform.
+    interval : float
+        Credible interval level (equal-tailed).
+
+    See Also
+    --------
+    bayeslab.frequentist.conversion.TwoProportionZTest : the frequentist counterpart.
+
+    Raises
+    ------
+    ModelError
+        For a non-positive prior parameter or an interval level outside (0, 1).
+
+    Notes
+    -----
+    The model is conjugate (see the module docstring). The relative lift's posterior mean is
+    :math:`E[p_T]\,E[1/p_C] - 1 = \mu_T (a_C + b_C - 1)/(a_C - 1) - 1`, exact.
+    """
+
+    prior_alpha: float = 1.0
+    prior_beta: float = 1.0
+    interval: float = DEFAULT_LEVEL
+
+    def __post_init__(self):
+        BetaPrior(self.prior_alpha, self.prior_beta)
+        if not 0 < self.interval < 1:
+            raise ModelError(f"interval must be in (0, 1), got {self.interval!r}")
+
+    def fit(self, stats) -> ConversionPosterior:
+        """Fit to :class:`~bayeslab.data.stats.ArmStats` of a binary metric (segments summed)."""
+        if stats.kind != "binary":
+            raise ModelError(f"the Beta-Binomial model needs a binary metric; {stats.metric!r} "
+                             f"was read as {stats.kind}")
+        t = stats.by_arm()
+        return self.fit_counts(t["n"].to_numpy(), t["sum"].to_numpy(), arms=stats.arms,
+                               metric=stats.metric, rows=stats.rows)
+
+    def fit_counts(self, n, conversions, *, arms=None, metric: str = "conversion",
+                   rows: RowAccount | None = None) -> ConversionPosterior:
+        """Fit to units and conversions per arm, control first."""
+        arms = tuple(str(a) for a in (arms if arms is not None else range(len(n))))
+        n, x = _check_counts(n, conversions, arms)
+        prior = BetaPrior(self.prior_alpha, self.prior_beta)
+        a = prior.alpha + x
+        b = prior.beta + n - x
+        lo_q, hi_q = (1 - self.interval) / 2, (1 + self.interval) / 2
+        comps = []
+        for k in range(1, len(arms)):
+            p = (a[k], b[k], a[0], b[0])
+            gt, lt = K.prob_greater_pair(*p)
+            comps.append(ArmComparison(
+                arm=arms[k],
+                abs_diff=float(a[k] / (a[k] + b[k]) - a[0] / (a[0] + b[0])),
+                abs_lower=K.diff_quantile(lo_q, *p), abs_upper=K.diff_quantile(hi_q, *p),
+                rel_lift=K.ratio_mean(*p) - 1.0,
+                rel_lower=K.ratio_quantile(lo_q, *p) - 1.0,
+                rel_upper=K.ratio_quantile(hi_q, *p) - 1.0,
+                prob_positive=gt, prob_negative=lt,
+                expected_loss=K.expected_loss(*p),
+                expected_loss_rel=K.expected_loss(*p, relative=True),
+                expected_loss_control=K.expected_loss(a[0], b[0], a[k], b[k]),
+                expected_loss_control_rel=_control_loss_rel(*p),
+            ))
+        if len(arms) == 2:
+            best = np.array([comps[0].prob_negative, comps[0].prob_positive])
+        else:
+            best = K.prob_best(list(zip(a, b, strict=True)))
+        return ConversionPosterior(metric=metric, arms=arms, control=arms[0], n=n, conversions=x,
+                                   prior=prior, interval=self.interval, comparisons=tuple(comps),
+                                   prob_best=best, rows=rows)
+
+
+def _control_loss_rel(a_t, b_t, a_c, b_c) -> float:
+    r""":math:`E[(p_T/p_C - 1)^+] = E[p_T/p_C] - 1 + E[(1 - p_T/p_C)^+]`."""
+    return K.ratio_mean(a_t, b_t, a_c, b_c) - 1.0 + K.expected_loss(a_t, b_t, a_c, b_c, True)

@@ -1,0 +1,218 @@
+"""Analysis plans: a TOML file written before the data comes in, validated with clear errors.
+
+A plan names the data source, the column roles, the metrics (one primary, any number of secondary
+metrics and guardrails with margins), the model and prior of each, the decision rule, the segments,
+the sequential rule and look schedule, and the seed. ``bayeslab run PLAN --out DIR`` executes it;
+``bayeslab init`` writes a commented starter plan. Every validation error names the key and, where
+the file has it, the line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bayeslab.errors import BayeslabError
+
+METRIC_KINDS = ("conversion", "revenue", "continuous", "count", "ratio", "retention",
+                "propensity")
+ROLES = ("primary", "secondary", "guardrail")
+
+_SECTIONS = {
+    "experiment": {"name": str, "description": str, "seed": int},
+    "data": {"path": str, "sql": str, "simulate": dict, "n": str, "missing": str},
+    "columns": {"arm": str, "control": (str, int), "unit_id": str, "timestamp": str,
+                "planned_split": list},
+    "decision": {"prob_threshold": float, "loss_threshold": float, "alpha": float,
+                 "srm_threshold": float, "interval": float},
+    "segments": {"columns": list, "metric": str, "draws": int, "tune": int, "chains": int},
+    "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
+                   "spending": str},
+}
+_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
+                "covariate": str, "numerator": str, "denominator": str, "duration": str,
+                "event": str, "confounders": list, "estimand": str, "label": str,
+                "model": str, "winsorize": float}
+
+
+class PlanError(BayeslabError):
+    """An analysis plan is malformed: the message names the key and the line."""
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """One metric of a plan (see :func:`load_plan` for the keys)."""
+
+    name: str
+    kind: str
+    role: str = "secondary"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated analysis plan.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The TOML file (relative data paths are resolved against its folder).
+    name : str
+    seed : int
+    data, columns, decision, segments, sequential : dict
+        The plan's sections as written (validated).
+    metrics : tuple of MetricPlan
+        Primary first.
+    """
+
+    path: Path
+    name: str
+    seed: int
+    data: dict
+    columns: dict
+    decision: dict
+    metrics: tuple[MetricPlan, ...]
+    segments: dict = field(default_factory=dict)
+    sequential: dict = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def primary(self) -> MetricPlan:
+        """The primary metric."""
+        return self.metrics[0]
+
+    def by_role(self, role: str) -> list[MetricPlan]:
+        """Metrics of one role."""
+        return [m for m in self.metrics if m.role == role]
+
+    def data_path(self) -> Path | None:
+        """Data file resolved against the plan's folder (``None`` for SQL or simulated data)."""
+        if "path" not in self.data:
+            return None
+        p = Path(self.data["path"])
+        return p if p.is_absolute() else (self.path.parent / p)
+
+
+def _line_of(text: str, key: str, section: str | None = None, index: int | None = None) -> str:
+    """``" (line N)"`` for the first ``key =`` inside ``section`` (or anywhere), else ``""``."""
+    lines = text.splitlines()
+    start = 0
+    if section:
+        pattern = re.compile(rf"^\s*\[\[?\s*{re.escape(section)}\s*\]\]?\s*(#.*)?$")
+        hits = [i for i, ln in enumerate(lines) if pattern.match(ln)]
+        if hits:
+            start = hits[index or 0] if index is not None and index < len(hits) else hits[0]
+        if not key:
+            return f" (line {start + 1})" if hits else ""
+    key_re = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for i in range(start, len(lines)):
+        if i > start and section and re.match(r"^\s*\[", lines[i]):
+            break
+        if key_re.match(lines[i]):
+            return f" (line {i + 1})"
+    return ""
+
+
+def _check_type(value, expected, where: str, line: str):
+    types = expected if isinstance(expected, tuple) else (expected,)
+    if float in types and isinstance(value, int) and not isinstance(value, bool):
+        return
+    if not isinstance(value, types) or isinstance(value, bool) and bool not in types:
+        names = " or ".join(t.__name__ for t in types)
+        raise PlanError(f"{where}{line} must be {names}, got {value!r}")
+
+
+def load_plan(path) -> Plan:
+    """Read and validate a plan.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        TOML file with sections ``[experiment]`` (name, seed), ``[data]`` (exactly one of
+        ``path``, ``sql``, ``simulate = {scenario, rows, seed}``), ``[columns]`` (``arm``,
+        ``control``, ...), ``[decision]``, one ``[[metrics]]`` table per metric (``name``,
+        ``kind``, ``role``; ``margin`` for guardrails; ``covariate``, ``prior``, ...), and
+        optionally ``[segments]`` and ``[sequential]``.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    PlanError
+        Unreadable TOML (with its line), unknown sections or keys, wrong types, a missing
+        required key, not exactly one primary metric, a guardrail without a margin.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PlanError(f"plan file not found: {path}")
+    text = path.read_text()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"{path}: not valid TOML: {exc}") from None
+    for section in raw:
+        if section not in _SECTIONS and section != "metrics":
+            raise PlanError(f"{path}: unknown section [{section}]{_line_of(text, '', section)}; "
+                            f"sections are {', '.join([*_SECTIONS, 'metrics'])}")
+    out = {}
+    for section, schema in _SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise PlanError(f"{path}: [{section}] must be a table")
+        for key, value in table.items():
+            line = _line_of(text, key, section)
+            if key not in schema:
+                raise PlanError(f"{path}: unknown key {section}.{key}{line}; allowed: "
+                                f"{', '.join(schema)}")
+            _check_type(value, schema[key], f"{path}: {section}.{key}", line)
+        out[section] = dict(table)
+    data = out["data"]
+    given = [k for k in ("path", "sql", "simulate") if k in data]
+    if len(given) != 1:
+        raise PlanError(f"{path}: [data] needs exactly one of path, sql, simulate"
+                        f"{_line_of(text, '', 'data')}; found {given or 'none'}")
+    if "simulate" in data and "scenario" not in data["simulate"]:
+        line = _line_of(text, "simulate", "data")
+        raise PlanError(f"{path}: data.simulate needs a scenario{line}")
+    if "arm" not in out["columns"]:
+        raise PlanError(f"{path}: columns.arm is required{_line_of(text, '', 'columns')}")
+    metrics = raw.get("metrics")
+    if not isinstance(metrics, list) or not metrics:
+        raise PlanError(f"{path}: the plan needs at least one [[metrics]] table")
+    plans = []
+    for i, m in enumerate(metrics):
+        for key, value in m.items():
+            line = _line_of(text, key, "metrics", i)
+            if key not in _METRIC_KEYS:
+                raise PlanError(f"{path}: unknown key metrics[{i}].{key}{line}; allowed: "
+                                f"{', '.join(_METRIC_KEYS)}")
+            _check_type(value, _METRIC_KEYS[key], f"{path}: metrics[{i}].{key}", line)
+        where = _line_of(text, "", "metrics", i)
+        if "name" not in m:
+            raise PlanError(f"{path}: metrics[{i}] needs a name{where}")
+        kind = m.get("kind", "conversion")
+        role = m.get("role", "secondary")
+        if kind not in METRIC_KINDS:
+            raise PlanError(f"{path}: metrics[{i}].kind{_line_of(text, 'kind', 'metrics', i)} "
+                            f"must be one of {', '.join(METRIC_KINDS)}, got {kind!r}")
+        if role not in ROLES:
+            raise PlanError(f"{path}: metrics[{i}].role{_line_of(text, 'role', 'metrics', i)} "
+                            f"must be one of {', '.join(ROLES)}, got {role!r}")
+        if role == "guardrail" and "margin" not in m:
+            raise PlanError(f"{path}: guardrail {m['name']!r} needs a margin{where}")
+        options = {k: v for k, v in m.items() if k not in ("name", "kind", "role")}
+        plans.append(MetricPlan(name=m["name"], kind=kind, role=role, options=options))
+    primaries = [p for p in plans if p.role == "primary"]
+    if len(primaries) != 1:
+        raise PlanError(f"{path}: exactly one metric must have role = \"primary\", found "
+                        f"{len(primaries)}")
+    plans.sort(key=lambda p: ROLES.index(p.role))
+    exp = out["experiment"]
+    return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
+                description=exp.get("description", ""), data=data, columns=out["columns"],
+                decision=out["decision"], metrics=tuple(plans), segments=out["segments"],
+                sequential=out["sequential"])

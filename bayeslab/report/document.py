@@ -1,0 +1,79 @@
+"""A report as data: sections of text, tables and figures, rendered to HTML or Markdown.
+
+The run of a plan (or any script) builds a :class:`Document`; :mod:`bayeslab.report.html` and
+:mod:`bayeslab.report.markdown` render it. Keeping the content separate from the rendering lets
+tests check that every section and figure is present without parsing styling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table: column names and rows of already formatted cells."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+
+    @classmethod
+    def from_frame(cls, frame, caption: str = "", digits: int = 4) -> Table:
+        """Format a pandas DataFrame (numbers to ``digits`` significant digits)."""
+        def fmt(v):
+            if isinstance(v, float):
+                return "" if v != v else f"{v:.{digits}g}"
+            return "" if v is None else str(v)
+
+        return cls(columns=tuple(str(c) for c in frame.columns),
+                   rows=tuple(tuple(fmt(v) for v in row) for row in frame.itertuples(index=False)),
+                   caption=caption)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A PNG figure with a name (its file name) and a caption."""
+
+    name: str
+    png: bytes = field(repr=False)
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled section: paragraphs, then tables, then figures; ``key`` identifies it in tests."""
+
+    key: str
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A whole report: title, headline decision, warnings (shown first), sections."""
+
+    title: str
+    headline: str
+    verdict: str
+    warnings: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
+    footer: str = ""
+
+    def figures(self) -> list[Figure]:
+        """Every figure, in order."""
+        return [f for s in self.sections for f in s.figures]
+
+
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """Render a matplotlib Figure to PNG bytes and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()

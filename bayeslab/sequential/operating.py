@@ -1,0 +1,381 @@
+r"""Operating characteristics of a stopping rule by vectorized simulation over experiments.
+
+Thousands of two-arm experiments are simulated at once, look by look: at each look the cumulative
+sufficient statistics of every experiment (units, sum, sum of squares per arm) are handed to a
+*rule*, any callable ``rule(stats: LookStats) -> array of decisions`` vectorized over
+experiments, with decisions
+
+* ``0`` continue, ``1`` stop and declare a positive effect (success),
+* ``-1`` stop for futility (no effect declared), ``2`` stop and declare a negative effect.
+
+Frequentist designs become rules with :func:`design_rule`; a Bayesian posterior rule is any
+callable of the same signature (e.g. stop when :math:`P(p_T > p_C \mid \text{data}) \ge 0.95`).
+The false-positive rate under the null is the share of experiments that declare an effect in
+either direction; power is the share that declare a positive effect.
+
+Data per look: Bernoulli conversions (``metric="binary"``, binomial increments) or normal outcomes
+(``metric="normal"``: the increment's sum is exactly normal and its within-increment sum of
+squares is :math:`\sigma^2 \chi^2_{m-1}`, so the sufficient statistics have their exact joint law
+without drawing units).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayeslab.errors import DataError, ModelError
+from bayeslab.results import jsonable
+
+CONTINUE, SUCCESS, FUTILITY, HARM = 0, 1, -1, 2
+
+
+@dataclass(frozen=True)
+class LookStats:
+    """Cumulative statistics of every simulated experiment at one look (arrays over experiments).
+
+    Attributes
+    ----------
+    look : int
+        0-based look index.
+    n_looks : int
+    n_control, n_treatment : numpy.ndarray
+        Units so far.
+    sum_control, sum_treatment : numpy.ndarray
+        Sums of the outcome (conversions for binary data).
+    sumsq_control, sumsq_treatment : numpy.ndarray
+        Sums of squares (equal to the sums for binary data).
+    metric : {"binary", "normal"}
+    """
+
+    look: int
+    n_looks: int
+    n_control: np.ndarray
+    n_treatment: np.ndarray
+    sum_control: np.ndarray
+    sum_treatment: np.ndarray
+    sumsq_control: np.ndarray
+    sumsq_treatment: np.ndarray
+    metric: str
+
+    @property
+    def mean_control(self) -> np.ndarray:
+        """Control mean (conversion rate)."""
+        return self.sum_control / self.n_control
+
+    @property
+    def mean_treatment(self) -> np.ndarray:
+        """Treatment mean (conversion rate)."""
+        return self.sum_treatment / self.n_treatment
+
+    @property
+    def estimate(self) -> np.ndarray:
+        """Treatment minus control."""
+        return self.mean_treatment - self.mean_control
+
+    def _var(self, s, ss, n):
+        if self.metric == "binary":
+            p = s / n
+            return p * (1 - p)
+        return np.maximum(ss - s**2 / n, 0.0) / np.maximum(n - 1, 1)
+
+    @property
+    def se(self) -> np.ndarray:
+        """Unpooled standard error of the estimate."""
+        return np.sqrt(self._var(self.sum_control, self.sumsq_control, self.n_control)
+                       / self.n_control
+                       + self._var(self.sum_treatment, self.sumsq_treatment, self.n_treatment)
+                       / self.n_treatment)
+
+    @property
+    def z(self) -> np.ndarray:
+        """Wald z statistic (pooled variance for binary data, as in the two-proportion z-test)."""
+        if self.metric == "binary":
+            n = self.n_control + self.n_treatment
+            p = (self.sum_control + self.sum_treatment) / n
+            se0 = np.sqrt(p * (1 - p) * (1 / self.n_control + 1 / self.n_treatment))
+        else:
+            se0 = self.se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = self.estimate / se0
+        return np.where(se0 > 0, z, 0.0)
+
+
+Rule = Callable[[LookStats], np.ndarray]
+
+
+def design_rule(design) -> Rule:
+    """Turn a :class:`~bayeslab.sequential.boundaries.GroupSequentialDesign` into a rule.
+
+    ``z >= upper[k]`` declares success; ``z <= lower[k]`` declares a negative effect in a
+    two-sided design and stops for futility in a one-sided design with futility bounds.
+
+    Parameters
+    ----------
+    design : GroupSequentialDesign
+
+    Returns
+    -------
+    callable
+    """
+    upper = np.asarray(design.upper)
+    lower = np.asarray(design.lower)
+    low_code = HARM if design.sides == 2 else FUTILITY
+
+    def rule(stats: LookStats) -> np.ndarray:
+        if stats.n_looks != upper.size:
+            raise ModelError(f"the design has {upper.size} looks, the simulation "
+                             f"{stats.n_looks}")
+        z = stats.z
+        out = np.where(z >= upper[stats.look], SUCCESS, CONTINUE)
+        return np.where((out == CONTINUE) & (z <= lower[stats.look]), low_code, out)
+
+    rule.__name__ = f"design_rule({design.spending}, {design.looks} looks)"
+    return rule
+
+
+@dataclass(frozen=True)
+class OCResult:
+    """Simulated operating characteristics of one rule at one true effect.
+
+    Attributes
+    ----------
+    decision : numpy.ndarray
+        Final decision per experiment (0: ran to the end without stopping).
+    stop_look : numpy.ndarray
+        0-based look at which each experiment stopped (the last look if it never stopped).
+    n_at_stop : numpy.ndarray
+        Total units at stopping.
+    estimate_at_stop : numpy.ndarray
+        Treatment minus control at stopping.
+    effect, baseline, sd : float
+        True effect (absolute), control mean, outcome sd (normal data).
+    metric : str
+    seed : int or None
+    looks : numpy.ndarray
+        Cumulative (n_control, n_treatment) per look, shape (K, 2).
+    """
+
+    decision: np.ndarray
+    stop_look: np.ndarray
+    n_at_stop: np.ndarray
+    estimate_at_stop: np.ndarray
+    effect: float
+    baseline: float
+    sd: float | None
+    metric: str
+    seed: int | None
+    looks: np.ndarray
+
+    @property
+    def n_sims(self) -> int:
+        """Number of simulated experiments."""
+        return int(self.decision.size)
+
+    @property
+    def rejection_rate(self) -> float:
+        """Share declaring an effect in either direction (false-positive rate under the null)."""
+        return float(np.mean((self.decision == SUCCESS) | (self.decision == HARM)))
+
+    @property
+    def power(self) -> float:
+        """Share declaring a positive effect."""
+        return float(np.mean(self.decision == SUCCESS))
+
+    @property
+    def expected_n(self) -> float:
+        """Mean total units at stopping."""
+        return float(self.n_at_stop.mean())
+
+    @property
+    def bias(self) -> float:
+        """Mean estimate at stopping minus the true effect."""
+        return float(self.estimate_at_stop.mean() - self.effect)
+
+    def mc_se(self, rate: float) -> float:
+        """Monte Carlo standard error of a simulated proportion."""
+        return math.sqrt(rate * (1 - rate) / self.n_sims)
+
+    def stop_distribution(self):
+        """Share of experiments stopping at each look, by decision (DataFrame)."""
+        import pandas as pd
+
+        k = self.looks.shape[0]
+        rows = {}
+        for name, code in [("success", SUCCESS), ("harm", HARM), ("futility", FUTILITY)]:
+            rows[name] = np.bincount(self.stop_look[self.decision == code], minlength=k) \
+                / self.n_sims
+        return pd.DataFrame(rows, index=pd.RangeIndex(1, k + 1, name="look"))
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary (no per-experiment arrays)."""
+        return jsonable({
+            "effect": self.effect, "baseline": self.baseline, "sd": self.sd,
+            "metric": self.metric, "n_sims": self.n_sims, "seed": self.seed,
+            "rejection_rate": self.rejection_rate, "power": self.power,
+            "futility_rate": float(np.mean(self.decision == FUTILITY)),
+            "expected_n": self.expected_n, "max_n": float(self.looks[-1].sum()),
+            "bias": self.bias, "mc_se_rejection": self.mc_se(self.rejection_rate)})
+
+    def summary(self):
+        """One-row DataFrame of :meth:`to_dict`."""
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def __str__(self) -> str:
+        d = self.to_dict()
+        return (f"Operating characteristics ({self.metric}, effect {self.effect:g}, "
+                f"{self.n_sims:,} experiments)\n"
+                f"  declares an effect: {d['rejection_rate']:.4f} (MC se "
+                f"{d['mc_se_rejection']:.4f}); positive: {d['power']:.4f}\n"
+                f"  expected n at stop: {d['expected_n']:,.0f} of {d['max_n']:,.0f}; bias of the "
+                f"estimate at stop: {d['bias']:+.4g}")
+
+
+def _looks(looks, ratio) -> np.ndarray:
+    arr = np.asarray(looks, dtype=float)
+    if arr.ndim == 1:
+        arr = np.column_stack([arr, arr * ratio])
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
+        raise DataError("looks must be cumulative units per arm: a 1-d array (control; treatment "
+                        "= ratio x control) or an array of shape (K, 2)", column="looks")
+    arr = np.round(arr)
+    if np.any(arr[0] < 2) or np.any(np.diff(arr, axis=0) < 0) or \
+            np.any(np.diff(arr.sum(axis=1)) <= 0):
+        raise DataError("looks must start with >= 2 units per arm and grow at every look",
+                        column="looks")
+    return arr.astype(np.int64)
+
+
+def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
+             metric: str = "binary", sd: float = 1.0, ratio: float = 1.0, n_sims: int = 10_000,
+             seed: int | None = 0, progress: bool = False) -> OCResult:
+    """Simulate ``n_sims`` experiments look by look and apply ``rule`` at every look.
+
+    Parameters
+    ----------
+    rule : callable
+        ``rule(LookStats) -> int array`` of decisions over experiments (see the module).
+    looks : array_like
+        Cumulative units per look: control only (treatment = ``ratio`` x control) or (K, 2).
+    effect : float
+        True treatment minus control (absolute).
+    baseline : float
+        Control conversion rate (binary) or mean (normal).
+    metric : {"binary", "normal"}
+    sd : float
+        Outcome sd in both arms (normal data).
+    ratio : float
+        Treatment / control units when ``looks`` is 1-d.
+    n_sims : int
+    seed : int, optional
+        The same seed gives the same numbers.
+    progress : bool
+        Print a progress line per look on stderr (only on a terminal).
+
+    Returns
+    -------
+    OCResult
+
+    Raises
+    ------
+    ModelError
+        Bad metric, baseline, effect, sd or n_sims; a rule returning the wrong shape.
+    DataError
+        Bad looks.
+    """
+    if metric not in ("binary", "normal"):
+        raise ModelError(f"metric must be 'binary' or 'normal', got {metric!r}")
+    if metric == "binary" and not (0 < baseline < 1 and 0 < baseline + effect < 1):
+        raise ModelError(f"baseline {baseline!r} and baseline + effect must be in (0, 1)")
+    if metric == "normal" and not sd > 0:
+        raise ModelError(f"sd must be positive, got {sd!r}")
+    if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
+        raise ModelError(f"n_sims must be a positive integer, got {n_sims!r}")
+    arr = _looks(looks, ratio)
+    k = arr.shape[0]
+    rng = np.random.default_rng(seed)
+    means = np.array([baseline, baseline + effect])
+    sums = np.zeros((2, n_sims))
+    sumsq = np.zeros((2, n_sims))
+    decision = np.zeros(n_sims, dtype=np.int8)
+    stop_look = np.full(n_sims, k - 1, dtype=np.int64)
+    n_at_stop = np.full(n_sims, float(arr[-1].sum()))
+    est_at_stop = np.zeros(n_sims)
+    active = np.ones(n_sims, dtype=bool)
+    prev = np.zeros(2, dtype=np.int64)
+    show = progress and sys.stderr.isatty()
+    for look in range(k):
+        inc = arr[look] - prev
+        prev = arr[look]
+        for arm in (0, 1):
+            m = int(inc[arm])
+            if m == 0:
+                continue
+            if metric == "binary":
+                s = rng.binomial(m, means[arm], n_sims).astype(float)
+                sums[arm] += s
+                sumsq[arm] += s
+            else:
+                s = rng.normal(m * means[arm], sd * math.sqrt(m), n_sims)
+                within = sd**2 * rng.chisquare(m - 1, n_sims) if m > 1 else 0.0
+                sums[arm] += s
+                sumsq[arm] += within + s**2 / m
+        stats = LookStats(look=look, n_looks=k, n_control=np.full(n_sims, float(arr[look, 0])),
+                          n_treatment=np.full(n_sims, float(arr[look, 1])),
+                          sum_control=sums[0], sum_treatment=sums[1], sumsq_control=sumsq[0],
+                          sumsq_treatment=sumsq[1], metric="binary" if metric == "binary"
+                          else "normal")
+        dec = np.asarray(rule(stats))
+        if dec.shape != (n_sims,):
+            raise ModelError(f"the rule returned shape {dec.shape}, expected ({n_sims},)")
+        stopping = active & (dec != CONTINUE)
+        if look == k - 1:
+            stopping = active
+        decision[stopping] = dec[stopping]
+        stop_look[stopping] = look
+        n_at_stop[stopping] = float(arr[look].sum())
+        est_at_stop[stopping] = stats.estimate[stopping]
+        active &= ~stopping
+        if show:
+            print(f"\rlook {look + 1}/{k}: {int(active.sum()):,} experiments running",
+                  end="", file=sys.stderr)
+        if not active.any():
+            break
+    if show:
+        print(file=sys.stderr)
+    return OCResult(decision=decision, stop_look=stop_look, n_at_stop=n_at_stop,
+                    estimate_at_stop=est_at_stop, effect=float(effect), baseline=float(baseline),
+                    sd=float(sd) if metric == "normal" else None, metric=metric, seed=seed,
+                    looks=arr)
+
+
+def operating_characteristics(rule: Rule, looks, effects=(0.0,), **kwargs):
+    """Simulate the rule at several true effects; one row per effect.
+
+    Parameters
+    ----------
+    rule, looks
+        As in :func:`simulate`.
+    effects : sequence of float
+        True effects; include 0 for the false-positive rate.
+    **kwargs
+        Passed to :func:`simulate` (the seed is offset per effect so rows are independent).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    seed = kwargs.pop("seed", 0)
+    rows = []
+    for i, eff in enumerate(effects):
+        res = simulate(rule, looks, effect=eff, seed=None if seed is None else seed + i, **kwargs)
+        rows.append(res.to_dict())
+    return pd.DataFrame(rows)

@@ -1,0 +1,23 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+
+def make_conversion_frame(n=20_000, p=(0.10, 0.12), seed=0, arm_labels=(0, 1)):
+    """Unit rows with a 0/1 outcome and an exact 50/50 split (or equal split over arms)."""
+    rng = np.random.default_rng(seed)
+    k = len(p)
+    arm_idx = np.repeat(np.arange(k), n // k)
+    y = (rng.random(len(arm_idx)) < np.asarray(p)[arm_idx]).astype(np.int64)
+    return pd.DataFrame({"arm": np.asarray(arm_labels, dtype=object)[arm_idx]
+                         if not isinstance(arm_labels[0], int) else arm_idx,
+                         "y": y, "user_id": np.arange(len(arm_idx))})
+
+
+@pytest.fixture
+def conversion_frame():
+    return make_conversion_frame()

@@ -1,0 +1,131 @@
+"""The Beta kernels against closed forms, direct adaptive quadrature and long simulations."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, special, stats
+
+from bayeslab.kernels import beta as K
+
+
+def miller(a_t, b_t, a_c, b_c):
+    """Closed form of P(p_T > p_C) for integer a_t (Evan Miller, 'Formulas for Bayesian A/B
+    testing'): sum_{i=0}^{a_t-1} B(a_c+i, b_c+b_t) / ((b_t+i) B(1+i, b_t) B(a_c, b_c))."""
+    i = np.arange(int(a_t))
+    return float(np.exp(special.betaln(a_c + i, b_c + b_t) - np.log(b_t + i)
+                        - special.betaln(1 + i, b_t) - special.betaln(a_c, b_c)).sum())
+
+
+CASES = [(121, 881, 101, 901), (4, 38, 2, 34), (1, 11, 3, 9), (11, 9991, 10, 91),
+         (301, 700, 300, 701), (51, 951, 41, 961)]
+
+
+@pytest.mark.parametrize("p", CASES)
+def test_prob_greater_matches_closed_form(p):
+    assert K.prob_greater(*p) == pytest.approx(miller(*p), abs=1e-10)
+
+
+@pytest.mark.parametrize("p", CASES)
+def test_prob_greater_pair_sums_to_one_and_is_symmetric(p):
+    gt, lt = K.prob_greater_pair(*p)
+    assert gt + lt == pytest.approx(1.0, abs=1e-12)
+    gt2, lt2 = K.prob_greater_pair(p[2], p[3], p[0], p[1])
+    assert gt == pytest.approx(lt2, abs=1e-11)
+
+
+def test_tiny_tail_keeps_relative_accuracy():
+    # conversion 21% vs 17.5% on 25,000 users each (the migration notebook's z of about 10):
+    # P(p_T < p_C) is about 1e-23, which must not print as 0 or make P(p_T > p_C) exactly 1
+    # through subtraction; compare with an adaptive quadrature split into 80 one-sd panels.
+    a_t, b_t, a_c, b_c = 5263, 19739, 4380, 20622
+    gt, lt = K.prob_greater_pair(a_t, b_t, a_c, b_c)
+    m, s = K.beta_moments(a_c, b_c)
+    f = lambda x: stats.beta.pdf(x, a_c, b_c) * stats.beta.cdf(x, a_t, b_t)  # noqa: E731
+    ref = sum(integrate.quad(f, m + k * s, m + (k + 1) * s, epsabs=0, epsrel=1e-12)[0]
+              for k in range(-40, 40))
+    assert 1e-30 < lt < 1e-15
+    assert lt == pytest.approx(ref, rel=1e-6)
+
+
+def test_singular_prior_falls_back_to_adaptive_quadrature():
+    # Jeffreys prior with zero conversions: density singular at 0
+    p = (0.5, 100.5, 3.5, 97.5)
+    rng = np.random.default_rng(1)
+    draws = 2_000_000
+    mc = np.mean(rng.beta(p[0], p[1], draws) > rng.beta(p[2], p[3], draws))
+    se = np.sqrt(mc * (1 - mc) / draws)
+    assert K.prob_greater(*p) == pytest.approx(mc, abs=5 * se)
+    assert sum(K.prob_greater_pair(*p)) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("p", [(121, 881, 101, 901), (4, 38, 2, 34), (11, 9991, 10, 91)])
+def test_difference_and_ratio_quantiles_match_simulation(p):
+    rng = np.random.default_rng(2)
+    draws = 2_000_000
+    t, c = rng.beta(p[0], p[1], draws), rng.beta(p[2], p[3], draws)
+    for q in (0.025, 0.5, 0.975):
+        d = K.diff_quantile(q, *p)
+        r = K.ratio_quantile(q, *p)
+        # the exact quantile's empirical CDF must be q within 5 binomial standard errors
+        tol = 5 * np.sqrt(q * (1 - q) / draws)
+        assert np.mean(t - c <= d) == pytest.approx(q, abs=tol)
+        assert np.mean(t / c <= r) == pytest.approx(q, abs=tol)
+
+
+def test_cdfs_are_consistent_with_quantiles():
+    p = (121, 881, 101, 901)
+    for q in (0.01, 0.3, 0.99):
+        assert K.diff_cdf(K.diff_quantile(q, *p), *p) == pytest.approx(q, abs=1e-9)
+        assert K.ratio_cdf(K.ratio_quantile(q, *p), *p) == pytest.approx(q, abs=1e-9)
+
+
+@pytest.mark.parametrize("p", [(121, 881, 101, 901), (4, 38, 2, 34)])
+def test_expected_losses_and_ratio_mean_match_simulation(p):
+    rng = np.random.default_rng(3)
+    draws = 4_000_000
+    t, c = rng.beta(p[0], p[1], draws), rng.beta(p[2], p[3], draws)
+    for exact, sample in [(K.expected_loss(*p), np.maximum(c - t, 0)),
+                          (K.expected_loss(*p, relative=True), np.maximum(1 - t / c, 0)),
+                          (K.ratio_mean(*p), t / c)]:
+        se = sample.std() / np.sqrt(draws)
+        assert exact == pytest.approx(sample.mean(), abs=5 * se)
+
+
+def test_prob_best_and_expected_max_match_simulation():
+    params = [(101, 901), (121, 881), (115, 887)]
+    rng = np.random.default_rng(4)
+    draws = 2_000_000
+    x = np.column_stack([rng.beta(a, b, draws) for a, b in params])
+    freq = np.bincount(x.argmax(axis=1), minlength=3) / draws
+    pb = K.prob_best(params)
+    assert pb.sum() == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(pb, freq, atol=5 * np.sqrt(0.25 / draws))
+    mx = x.max(axis=1)
+    assert K.expected_max(params) == pytest.approx(mx.mean(), abs=5 * mx.std() / np.sqrt(draws))
+
+
+def test_two_arm_prob_best_equals_prob_greater():
+    p = (121, 881, 101, 901)
+    assert K.prob_best([(p[2], p[3]), (p[0], p[1])])[1] == pytest.approx(K.prob_greater(*p),
+                                                                           abs=1e-10)
+
+
+def test_vectorized_equals_scalar():
+    a_t = np.array([121.0, 4, 11, 301])
+    b_t = np.array([881.0, 38, 9991, 700])
+    a_c = np.array([101.0, 2, 10, 300])
+    b_c = np.array([901.0, 34, 91, 701])
+    vec = K.prob_greater(a_t, b_t, a_c, b_c)
+    for i in range(4):
+        assert vec[i] == pytest.approx(miller(a_t[i], b_t[i], a_c[i], b_c[i]), abs=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x_t=st.integers(0, 400), x_c=st.integers(0, 400), extra_t=st.integers(1, 600),
+       extra_c=st.integers(1, 600))
+def test_property_matches_closed_form_on_integer_posteriors(x_t, x_c, extra_t, extra_c):
+    p = (1 + x_t, 1 + extra_t, 1 + x_c, 1 + extra_c)
+    gt, lt = K.prob_greater_pair(*p)
+    assert 0.0 <= gt <= 1.0 and 0.0 <= lt <= 1.0
+    assert gt == pytest.approx(miller(*p), abs=1e-9)
