@@ -30,7 +30,7 @@ from bayeslab.data.stats import (
     _group_cols,
     _numeric_expression,
     _rows_text,
-    arm_expression,
+    arm_label,
     sufficient_stats,
 )
 from bayeslab.errors import DataError
@@ -93,14 +93,12 @@ def covariate_moments(
     x = _numeric_expression(source, covariate)
     bad_y, bad_x = _bad(y), _bad(x)
     invalid = f"NOT {bad_y} AND {y} < 0" if kind == "count" else "FALSE"
-    keys = [quote(arm), *(quote(c) for c in segments)]
     sums = [f"sum({' * '.join([y] * p + [x] * q)}) AS {name}"
             for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
 
     def query(flags):
-        inner = f"SELECT {', '.join(keys)}, {', '.join(flags + sums)} FROM {{src}} GROUP BY ALL"
-        return (f"SELECT {arm_expression(source, arm)} AS arm{_group_cols(segments)}, "
-                f"* EXCLUDE ({', '.join(keys)}) FROM ({inner})")
+        return (f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
+                f"{', '.join(flags + sums)} FROM {{src}} GROUP BY ALL")
 
     # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
@@ -226,9 +224,13 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
     if cap is None:
         raise DataError(f"column {metric!r} has no usable values to clip", column=metric)
     above = f"({ok} AND {y} > {float(cap)!r})"
-    counts = source.sql(f"SELECT {arm_expression(source, arm)}, count(*) FILTER (WHERE {above}) "
+    counts = source.sql(f"SELECT {quote(arm)}, count(*) FILTER (WHERE {above}) "
                         f"FROM {{src}} GROUP BY ALL")
-    affected = {str(a): int(c) for a, c in counts if a is not None}
+    affected: dict[str, int] = {}
+    for a, c in counts:
+        label = arm_label(a)
+        if label is not None:
+            affected[label] = affected.get(label, 0) + int(c)
     col = quote(metric)
     if method == "winsorize":
         sql = (f"SELECT * REPLACE (CASE WHEN {above} THEN {float(cap)!r} ELSE {y} END AS {col}) "
@@ -324,7 +326,7 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
                              covariate=covariate, missing=missing)
     y = _numeric_expression(source, metric)
     cond = f"{quote(arm)} IS NOT NULL AND NOT {_bad(y)}"
-    cols = f"{arm_expression(source, arm)} AS arm, {y} AS y"
+    cols = f"{quote(arm)} AS arm, {y} AS y"
     if covariate:
         x = _numeric_expression(source, covariate)
         cond += f" AND NOT {_bad(x)}"
@@ -332,9 +334,10 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
     got = source.con.execute(
         f"SELECT {cols} FROM {source.relation} WHERE {cond}").fetchnumpy()
     order = {a: i for i, a in enumerate(stats.arms)}
-    labels = np.asarray(got["arm"]).astype(str)
-    index = np.array([order[v] for v in labels], dtype=np.int64) if len(labels) < 1000 else \
-        pd.Series(labels).map(order).to_numpy(dtype=np.int64)
+    raw_arm = pd.Series(np.asarray(got["arm"]))
+    uniques = raw_arm.drop_duplicates()
+    lookup = {v: order[arm_label(v)] for v in uniques}
+    index = raw_arm.map(lookup).to_numpy(dtype=np.int64)
     metric_name, cov_name = names if names else (metric, covariate)
     return UnitRows(arm_index=index, y=np.asarray(got["y"], dtype=float),
                     x=np.asarray(got["x"], dtype=float) if covariate else None,
@@ -441,11 +444,12 @@ def funnel_stats(data, *, arm: str, stages, control: str | None = None,
     stats = sufficient_stats(source, arm=arm, metric=last, control=control, kind="binary",
                              missing=missing)
     sums = ", ".join(f"sum({e}) FILTER (WHERE NOT ({bad})) AS s{i}" for i, e in enumerate(exprs))
-    got = source.sql(f"SELECT {arm_expression(source, arm)} AS arm, "
+    got = source.sql(f"SELECT {quote(arm)} AS arm, "
                      f"count(*) FILTER (WHERE NOT ({bad})) AS n, {sums} FROM {{src}} "
                      f"WHERE {quote(arm)} IS NOT NULL GROUP BY ALL")
     frame = pd.DataFrame(got, columns=["arm", "n", *[f"s{i}" for i in range(len(stages))]])
-    frame = frame.set_index("arm").reindex(list(stats.arms)).fillna(0)
+    frame["arm"] = [arm_label(v) for v in frame["arm"]]
+    frame = frame.groupby("arm").sum().reindex(list(stats.arms)).fillna(0)
     if len(stages) > 1 and int(frame["n"].sum()) != stats.rows.used:
         raise DataError(f"stage columns {', '.join(map(repr, stages[:-1]))} have missing values; "
                         "fix the data", column=stages[0])
