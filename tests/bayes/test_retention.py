@@ -78,3 +78,23 @@ def test_grid_posterior_equals_pymc():
     assert abs(b.mean() - r["log_hr_mean"]) < 0.2 * r["log_hr_sd"]
     assert b.std() == pytest.approx(r["log_hr_sd"], rel=0.15)
     assert np.quantile(np.exp(b), 0.5) == pytest.approx(r["hr_median"], rel=0.02)
+
+
+def test_results_are_json_safe():
+    import json
+
+    from bayeslab.bayes.funnel import funnel
+    from bayeslab.bayes.means import gamma_poisson, normal_means
+    from bayeslab.data.moments import FunnelStats
+    from bayeslab.frequentist.funnel import funnel as ffunnel
+    from bayeslab.frequentist.means import welch
+    from bayeslab.frequentist.retention import kaplan_meier
+    from tests.frequentist.test_means import _counts, _stats
+
+    rows = churn(n=500)
+    fs = FunnelStats.from_counts(["0", "1"], [500, 480], [[60, 14], [70, 9]])
+    s = _stats(_counts())
+    for res in (piecewise_exponential(rows), kaplan_meier(rows, horizon=10), funnel(fs),
+                ffunnel(fs), normal_means(s), gamma_poisson(s), welch(s)):
+        json.dumps(res.to_dict())
+        assert str(res) and not res.summary().empty
