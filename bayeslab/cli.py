@@ -70,6 +70,7 @@ def _option_value(text: str):
 def cmd_compare(args) -> int:
     """Bayesian and frequentist readout of one metric (and guardrails)."""
     from bayeslab.compare import DecisionRule, compare
+    from bayeslab.errors import DataError
 
     prior = _floats(args.prior, "--prior", 2)
     margins = None
@@ -87,13 +88,25 @@ def cmd_compare(args) -> int:
             raise DataError(f"{len(values)} margins for {len(args.guardrail)} guardrails")
         margins = dict(zip(args.guardrail, values, strict=True))
     split = _floats(args.split, "--split") if args.split else None
+    options = {k: getattr(args, k) for k in ("covariate", "numerator", "denominator", "duration",
+                                              "event", "horizon", "model", "clip")
+               if getattr(args, k) is not None}
+    if args.stages:
+        options["stages"] = tuple(s.strip() for s in args.stages.split(","))
+    if args.clip:
+        options["clip_quantile"] = args.clip_quantile
+    metric = args.metric or ("funnel" if args.stages else
+                             args.numerator if args.numerator else args.event)
+    if metric is None:
+        raise DataError("--metric is required (or --stages / --numerator / --event)")
     readout = compare(
-        args.data, sql=args.sql, arm=args.arm, metric=args.metric, control=args.control,
+        args.data, sql=args.sql, arm=args.arm, metric=metric, control=args.control,
         kind=args.kind, guardrails=args.guardrail or (), margins=margins, prior=tuple(prior),
         interval=args.interval, planned_split=split, n=args.n, unit_id=args.unit_id,
-        missing=args.missing,
+        missing=args.missing, seed=args.seed,
         rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
                           loss_threshold=args.loss_threshold),
+        **options,
     )
     _emit(readout.to_dict(), str(readout), args.format)
     return 0
@@ -145,8 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sql", help="DuckDB query giving the experiment table")
     p.add_argument("--arm", required=True, help="arm column (0/1 indicator or labels)")
     p.add_argument("--control", help="control arm label (default 0 / false / control)")
-    p.add_argument("--metric", required=True, help="outcome column")
-    p.add_argument("--kind", default="conversion", choices=("conversion",))
+    p.add_argument("--metric", help="outcome column")
+    p.add_argument("--kind", default="conversion",
+                   choices=("conversion", "continuous", "count", "ratio", "retention"))
+    p.add_argument("--covariate", help="pre-period covariate (CUPED / ANCOVA / Bayes regression)")
+    p.add_argument("--model", choices=("robust", "hurdle"),
+                   help="add a Student-t or hurdle Bayesian model (MCMC on unit rows)")
+    p.add_argument("--clip", choices=("winsorize", "trim"),
+                   help="explicit outlier handling of a continuous outcome (reported)")
+    p.add_argument("--clip-quantile", type=float, default=0.99)
+    p.add_argument("--numerator", help="ratio metric numerator column (per unit)")
+    p.add_argument("--denominator", help="ratio metric denominator column (per unit)")
+    p.add_argument("--stages", help="funnel stages, comma-separated 0/1 columns in order")
+    p.add_argument("--duration", help="retention: time to event or censoring")
+    p.add_argument("--event", help="retention: 1 if the event (churn) happened")
+    p.add_argument("--horizon", type=float, help="retention: day to compare survival at")
+    p.add_argument("--seed", type=int, default=0, help="seed of any MCMC sampling")
     p.add_argument("--guardrail", action="append", help="harmful metric to check (repeatable)")
     p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
                    "(one value, or one per guardrail, comma-separated)")

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from bayeslab.data.sources import open_source
-from bayeslab.data.stats import ArmStats, sufficient_stats
 from bayeslab.errors import DataError, ModelError
+from bayeslab.metrics import KINDS, MetricFit, MetricSpec, fit_metric
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
-
-KINDS = ("conversion",)
 
 
 @dataclass(frozen=True)
@@ -116,12 +115,10 @@ class Readout:
     ----------
     metric : str
     kind : str
-        Metric kind, e.g. ``"conversion"``.
-    role : {"primary", "guardrail"}
-    stats : ArmStats
-        Sufficient statistics the fits used (with the row accounting).
-    bayes, frequentist : object
-        Fitted results; both expose ``estimates()``.
+        Metric kind: conversion, continuous, count, ratio or retention.
+    role : {"primary", "secondary", "guardrail"}
+    fit : MetricFit
+        Both sides' fitted results, the row accounting and the per-arm table.
     rule : DecisionRule
     srm : SRMResult
     decision : Decision
@@ -134,9 +131,7 @@ class Readout:
     metric: str
     kind: str
     role: str
-    stats: ArmStats = field(repr=False)
-    bayes: object = field(repr=False)
-    frequentist: object = field(repr=False)
+    fit: MetricFit = field(repr=False)
     rule: DecisionRule
     srm: object
     decision: Decision
@@ -144,13 +139,41 @@ class Readout:
     guardrails: tuple[Readout, ...] = ()
 
     @property
+    def bayes(self):
+        """The Bayesian result holding the headline estimate (``None`` if the kind has none)."""
+        return self.fit.bayes[0] if self.fit.bayes else None
+
+    @property
+    def frequentist(self):
+        """The frequentist result holding the headline estimate."""
+        return self.fit.frequentist[0]
+
+    @property
     def rows(self):
         """Row accounting of this metric."""
-        return self.stats.rows
+        return self.fit.rows
+
+    @property
+    def control(self) -> str:
+        """Control arm label."""
+        return self.fit.control
+
+    @property
+    def stats(self):
+        """The statistics both sides were fitted on."""
+        return self.fit.stats
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Statistical warnings raised while fitting, and failed checks."""
+        return (*self.decision.blockers, *self.fit.notes)
 
     def estimates(self) -> list[Estimate]:
         """Every estimate of both sides, Bayes first."""
-        return [*self.bayes.estimates(), *self.frequentist.estimates()]
+        out = []
+        for result in (*self.fit.bayes, *self.fit.frequentist):
+            out.extend(result.estimates())
+        return out
 
     def summary(self) -> pd.DataFrame:
         """One row per estimate (both sides), with the metric and role."""
@@ -160,16 +183,20 @@ class Readout:
 
     def to_dict(self) -> dict:
         """JSON-safe form: rows, arms, results, prior, srm, rule, decision, guardrails."""
+        prior = getattr(self.bayes, "prior", None)
         out = {
             "metric": self.metric, "kind": self.kind, "role": self.role,
-            "control": self.stats.control, "rows": self.rows.to_dict(),
-            "arms": self.stats.arm_table().to_dict(orient="records"),
+            "control": self.control, "rows": self.rows.to_dict(),
+            "arms": self.fit.arms.to_dict(orient="records"),
             "results": [e.to_dict() for e in self.estimates()],
-            "prior": self.bayes.prior.to_dict(), "srm": self.srm.to_dict(),
-            "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
+            "prior": prior.to_dict() if hasattr(prior, "to_dict") else prior,
+            "srm": self.srm.to_dict(), "rule": self.rule.to_dict(),
+            "decision": self.decision.to_dict(), "warnings": list(self.warnings),
         }
         if self.margin is not None:
             out["margin"] = self.margin
+        for key, value in self.fit.extra.items():
+            out[key] = value.to_dict() if hasattr(value, "to_dict") else value
         if self.role == "primary":
             out["guardrails"] = [g.to_dict() for g in self.guardrails]
         return jsonable(out)
@@ -179,11 +206,11 @@ class Readout:
 
         return render_readout(self)
 
+    def _repr_html_(self) -> str:
+        from bayeslab.report.build import readout_document
+        from bayeslab.report.html import render_html
 
-def _load_stats(source, *, arm, metric, control, kind, n, unit_id, missing) -> ArmStats:
-    stat_kind = {"conversion": "binary"}[kind]
-    return sufficient_stats(source, arm=arm, metric=metric, control=control, kind=stat_kind,
-                            n=n, unit_id=unit_id, missing=missing)
+        return render_html(readout_document(self, figures=False))
 
 
 def compare(
@@ -203,6 +230,9 @@ def compare(
     n: str | None = None,
     unit_id: str | None = None,
     missing: str = "error",
+    role: str = "primary",
+    seed: int = 0,
+    **options,
 ) -> Readout:
     """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
 
@@ -211,18 +241,18 @@ def compare(
     data : str, pathlib.Path, pandas.DataFrame or Source, optional
         Unit rows, or pre-aggregated rows with ``n``. Alternatively give ``sql``.
     arm, metric : str
-        Arm column and primary outcome column.
+        Arm column and outcome column (for ``kind="ratio"`` with ``stages``, a name for it).
     control : str, optional
         Control arm label (``0`` / ``false`` / ``control`` by default).
-    kind : {"conversion"}
-        Metric kind.
+    kind : {"conversion", "continuous", "count", "ratio", "retention"}
+        Metric kind; see :mod:`bayeslab.metrics` for the models of each.
     guardrails : sequence of str
         Harmful binary metrics to check (unsubscribes, opt-outs).
     margins : float or dict of str to float
         Non-inferiority margin per guardrail: the largest acceptable absolute increase.
         Required when ``guardrails`` is given.
     prior : (float, float)
-        Beta prior (alpha, beta) of every arm's rate.
+        Beta prior (alpha, beta) of every arm's rate (conversion metrics and guardrails).
     interval : float
         Interval level for both sides.
     rule : DecisionRule, optional
@@ -236,6 +266,14 @@ def compare(
         Unit id column of unit rows, checked for duplicates.
     missing : {"error", "exclude"}
         Rows with a missing arm or outcome: raise, or exclude and report.
+    role : {"primary", "secondary"}
+        A secondary metric is read out the same way; its decision is advisory.
+    seed : int
+        Seed of any sampling (MCMC models); closed forms ignore it.
+    **options
+        Kind-specific columns and options of :class:`bayeslab.metrics.MetricSpec`:
+        ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
+        ``denominator``, ``stages`` (ratio); ``duration``, ``event``, ``horizon`` (retention).
 
     Returns
     -------
@@ -246,22 +284,28 @@ def compare(
     DataError
         Bad input (see :func:`bayeslab.data.stats.sufficient_stats`), or guardrails without a
         margin.
+    ModelError
+        Unknown kind or option.
     """
     if kind not in KINDS:
         raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    unknown = set(options) - set(MetricSpec.__dataclass_fields__)
+    if unknown:
+        raise ModelError(f"unknown option {sorted(unknown)[0]!r} for compare()")
     rule = rule or DecisionRule()
     guardrails = [guardrails] if isinstance(guardrails, str) else list(guardrails)
     margin_of = _margins(guardrails, margins)
     source = open_source(data, sql=sql)
-    load = dict(arm=arm, control=control, kind=kind, n=n, missing=missing)
-    stats = _load_stats(source, metric=metric, unit_id=unit_id, **load)
-    guard_readouts = []
-    for g in guardrails:
-        g_stats = _load_stats(source, metric=g, unit_id=None, **load)
-        guard_readouts.append(_readout(g_stats, kind, "guardrail", prior, interval, rule,
-                                       planned_split, margin=margin_of[g]))
-    return _readout(stats, kind, "primary", prior, interval, rule, planned_split,
-                    guardrails=tuple(guard_readouts))
+    common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
+                  missing=missing, seed=seed)
+    spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, **common,
+                      **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
+    guard_readouts = tuple(
+        _readout(fit_metric(source, MetricSpec(metric=g, kind="conversion", **common)),
+                 "guardrail", rule, planned_split, margin=margin_of[g])
+        for g in guardrails)
+    return _readout(fit_metric(source, spec), role, rule, planned_split,
+                    guardrails=guard_readouts)
 
 
 def _margins(guardrails, margins) -> dict:
@@ -283,26 +327,22 @@ def _margins(guardrails, margins) -> dict:
     return out
 
 
-def _readout(stats, kind, role, prior, interval, rule, planned_split, *, margin=None,
+def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
              guardrails=()) -> Readout:
-    from bayeslab.bayes.conversion import BetaBinomial
     from bayeslab.design.srm import srm_check
-    from bayeslab.frequentist.conversion import TwoProportionZTest
 
-    bayes = BetaBinomial(prior[0], prior[1], interval=interval).fit(stats)
-    freq = TwoProportionZTest(interval=interval).fit(stats)
-    if planned_split is not None and len(planned_split) != len(stats.arms):
+    arms = fit.arms
+    if planned_split is not None and len(planned_split) != len(arms):
         raise DataError(f"planned split has {len(planned_split)} shares for "
-                        f"{len(stats.arms)} arms ({', '.join(stats.arms)})")
-    srm = srm_check(stats.n.astype(int).tolist(), planned_split, threshold=rule.srm_threshold,
-                    arms=stats.arms)
+                        f"{len(arms)} arms ({', '.join(arms['arm'])})")
+    srm = srm_check(arms["n"].astype(int).tolist(), planned_split,
+                    threshold=rule.srm_threshold, arms=tuple(arms["arm"]))
     if role == "guardrail":
-        decision = _guardrail_decision(stats, bayes, freq, rule, srm, margin)
+        decision = _guardrail_decision(fit, rule, srm, margin)
     else:
-        decision = _primary_decision(stats, bayes, freq, rule, srm, guardrails)
-    return Readout(metric=stats.metric, kind=kind, role=role, stats=stats, bayes=bayes,
-                   frequentist=freq, rule=rule, srm=srm, decision=decision, margin=margin,
-                   guardrails=guardrails)
+        decision = _primary_decision(fit, rule, srm, guardrails)
+    return Readout(metric=fit.spec.metric, kind=fit.spec.kind, role=role, fit=fit, rule=rule,
+                   srm=srm, decision=decision, margin=margin, guardrails=guardrails)
 
 
 def _srm_blocker(srm) -> tuple[str, ...]:
@@ -320,78 +360,139 @@ def _fmt_p(p: float, complement: float) -> str:
     return format_prob(p, complement)
 
 
-def _primary_decision(stats, bayes, freq, rule, srm, guardrails) -> Decision:
-    best = 1 + max(range(len(bayes.comparisons)), key=lambda i: bayes.prob_best[i + 1])
-    arm = stats.arms[best]
-    c = bayes.comparison(arm)
-    f = freq.comparison(arm)
-    n_treat = len(stats.arms) - 1
-    alpha = rule.alpha / n_treat  # Bonferroni over treatment arms
-    if c.prob_positive >= rule.prob_threshold and c.expected_loss_rel <= rule.loss_threshold:
-        b_verdict = "ship"
-    elif c.prob_negative >= rule.prob_threshold:
-        b_verdict = "do not ship"
+def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str | None):
+    """Headline estimates of one side: for each treatment arm, the first matching entry."""
+    if method is None:
+        return {}
+    results = fit.bayes if side == "bayes" else fit.frequentist
+    wanted_rate = fit.extra.get("headline_rate")
+    out = {}
+    for result in results:
+        for e in result.estimates():
+            if e.method != method or e.effect != fit.headline[2] or e.segment is not None:
+                continue
+            if wanted_rate and e.extra.get("rate") != wanted_rate:
+                continue
+            key = e.arm if e.arm is not None else fit.arms["arm"].iloc[1]
+            out.setdefault(key, e)
+    return out
+
+
+@dataclass(frozen=True)
+class _Side:
+    verdict: str
+    text: str
+
+
+def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, float]:
+    p_pos = e.prob_positive
+    p_neg = e.extra.get("prob_negative", 1.0 - p_pos)
+    better, worse = (p_pos, p_neg) if fit.direction > 0 else (p_neg, p_pos)
+    loss, loss_text = None, "no expected-loss criterion for this kind"
+    if fit.spec.kind == "conversion":
+        c = fit.bayes[0].comparison(arm if len(fit.arms) > 2 else None)
+        loss, loss_text = c.expected_loss_rel, "relative expected loss"
+    elif e.expected_loss is not None and fit.direction > 0:
+        base = abs(float(fit.arms["mean"].iloc[0]))
+        if base > 0:
+            loss, loss_text = e.expected_loss / base, "expected loss / control mean"
+    ok_loss = loss is None or loss <= rule.loss_threshold
+    if better >= rule.prob_threshold and ok_loss:
+        verdict = "ship"
+    elif worse >= rule.prob_threshold:
+        verdict = "do not ship"
     else:
-        b_verdict = "inconclusive"
-    if f.p_value < alpha:
-        f_verdict = "ship" if f.diff > 0 else "do not ship"
+        verdict = "inconclusive"
+    word = "better" if fit.direction > 0 else "better (lower)"
+    prior = getattr(fit.bayes[0], "prior", None)
+    how = f"{e.method}, {prior} prior" if prior is not None and not isinstance(prior, dict) \
+        else e.method
+    loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
+    return _Side(verdict, f"Bayes ({how}): P({fit.spec.metric} {word} in {arm}) = "
+                          f"{_fmt_p(better, worse)}{loss_part}, so {verdict}."), better
+
+
+def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int) -> _Side:
+    alpha = rule.alpha / n_treat
+    good = e.estimate > 0 if fit.headline[2] != "hazard-ratio" else e.estimate < 1
+    good = good if fit.direction > 0 or fit.headline[2] == "hazard-ratio" else not good
+    if e.p_value is not None and e.p_value < alpha:
+        verdict = "ship" if good else "do not ship"
     else:
-        f_verdict = "inconclusive"
-    b_text = (f"Bayes ({bayes.prior} prior): P({stats.metric} higher in {arm} than "
-              f"{stats.control}) = {_fmt_p(c.prob_positive, c.prob_negative)}, relative expected "
-              f"loss {c.expected_loss_rel:.3%}, so {b_verdict}.")
+        verdict = "inconclusive"
     bonf = f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if n_treat > 1 else ""
-    f_text = (f"Frequentist: pooled z-test p = {f.p_value:.3g}{bonf}"
-              f", difference {f.diff:+.4g}, so {f_verdict}.")
+    return _Side(verdict, f"Frequentist ({e.method}): p = {e.p_value:.3g}{bonf}, "
+                          f"{fit.headline[2]} effect {e.estimate:+.4g}, so {verdict}.")
+
+
+def _primary_decision(fit: MetricFit, rule, srm, guardrails) -> Decision:
+    metric = fit.spec.metric
+    b_est = _headline_estimates(fit, "bayes", fit.headline[0], None)
+    f_est = _headline_estimates(fit, "frequentist", fit.headline[1], None)
+    treatments = list(fit.arms["arm"].iloc[1:])
+    n_treat = len(treatments)
+    sides = {}
+    for arm in treatments:
+        b = _bayes_side(fit, b_est[arm], arm, rule) if arm in b_est else None
+        f = _frequentist_side(fit, f_est[arm], arm, rule, n_treat) if arm in f_est else None
+        sides[arm] = (b, f)
+    if fit.spec.kind == "conversion" and n_treat > 1:
+        arm = treatments[int(np.argmax(fit.bayes[0].prob_best[1:]))]
+    elif b_est:
+        arm = max(treatments, key=lambda a: sides[a][0][1] if sides[a][0] else -1)
+    else:
+        arm = min(treatments, key=lambda a: f_est[a].p_value if a in f_est else 1.0)
+    b, f = sides[arm]
+    b_verdict = b[0].verdict if b else None
+    f_verdict = f.verdict if f else None
+    texts = [t for t in (b[0].text if b else None, f.text if f else None) if t]
+    if b is None:
+        texts.append("This kind has no Bayesian headline estimate: the decision reads the "
+                     "frequentist side alone.")
+    verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
     blockers = list(_srm_blocker(srm))
     failed = [g for g in guardrails if g.decision.verdict != "pass"]
     if blockers:
         verdict = "blocked"
         head = "No decision: " + blockers[0] + "."
-    elif b_verdict == f_verdict == "ship" and failed:
+    elif verdicts == {"ship"} and failed:
         verdict = "hold"
         head = (f"Hold {arm}: the primary metric improved but guardrail "
                 f"{', '.join(repr(g.metric) for g in failed)} did not pass.")
-    elif b_verdict == f_verdict:
-        verdict = b_verdict
-        head = {"ship": f"Ship {arm}: both analyses agree that {stats.metric} improved.",
-                "do not ship": f"Do not ship {arm}: both analyses find {stats.metric} worse.",
-                "inconclusive": f"Inconclusive: neither analysis is sure {stats.metric} moved."
-                }[verdict]
+    elif len(verdicts) == 1:
+        verdict = verdicts.pop()
+        head = {"ship": f"Ship {arm}: the analyses agree that {metric} improved.",
+                "do not ship": f"Do not ship {arm}: the analyses find {metric} worse.",
+                "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
     else:
         verdict = "inconclusive"
         head = (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, frequentist says "
                 f"{f_verdict}).")
-    reasons = [head, b_text, f_text]
-    for g in guardrails:
-        reasons.append(f"Guardrail {g.metric!r}: {g.decision.verdict}.")
+    reasons = [head, *texts]
+    reasons += [f"Guardrail {g.metric!r}: {g.decision.verdict}." for g in guardrails]
     reasons.append("Rule: " + rule.describe() + ".")
-    return Decision(verdict=verdict, arm=arm, bayes=b_verdict, frequentist=f_verdict,
-                    reasons=tuple(reasons), blockers=tuple(blockers))
+    return Decision(verdict=verdict, arm=arm, bayes=b_verdict or "n/a",
+                    frequentist=f_verdict or "n/a", reasons=tuple(reasons),
+                    blockers=tuple(blockers))
 
 
-def _guardrail_decision(stats, bayes, freq, rule, srm, margin) -> Decision:
-    verdicts = []
-    b_parts, f_parts = [], []
-    for arm in stats.arms[1:]:
-        p_harm = bayes.prob_lift_above(margin, arm=arm if len(stats.arms) > 2 else None)
-        ni = freq.noninferiority(margin, arm=arm if len(stats.arms) > 2 else None)
-        b_ok = (1 - p_harm) >= rule.prob_threshold
-        f_ok = ni.p_value < rule.alpha / 2
-        verdicts.append((b_ok, f_ok))
+def _guardrail_decision(fit: MetricFit, rule, srm, margin) -> Decision:
+    bayes, freq = fit.bayes[0], fit.frequentist[0]
+    arms = list(fit.arms["arm"])
+    verdicts, b_parts, f_parts = [], [], []
+    for arm in arms[1:]:
+        which = arm if len(arms) > 2 else None
+        p_harm = bayes.prob_lift_above(margin, arm=which)
+        ni = freq.noninferiority(margin, arm=which)
+        verdicts.append(((1 - p_harm) >= rule.prob_threshold, ni.p_value < rule.alpha / 2))
         b_parts.append(f"P(increase in {arm} > {margin:g}) = {p_harm:.4f}")
         f_parts.append(f"non-inferiority p = {ni.p_value:.3g} (difference {ni.diff:+.4g}, "
-                       f"one-sided upper bound {ni.upper:+.4g})")
+                       f"upper bound {ni.upper:+.4g})")
     b_pass = all(b for b, _ in verdicts)
     f_pass = all(f for _, f in verdicts)
     blockers = _srm_blocker(srm)
-    if blockers:
-        verdict = "blocked"
-    elif b_pass and f_pass:
-        verdict = "pass"
-    else:
-        verdict = "fail"
-    reasons = (f"Guardrail {stats.metric!r} {verdict} at margin {margin:g}.",
+    verdict = "blocked" if blockers else ("pass" if b_pass and f_pass else "fail")
+    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {margin:g}.",
                "Bayes: " + "; ".join(b_parts) + f" -> {'pass' if b_pass else 'fail'}.",
                "Frequentist: " + "; ".join(f_parts) + f" -> {'pass' if f_pass else 'fail'}.")
     return Decision(verdict=verdict, arm=None, bayes="pass" if b_pass else "fail",

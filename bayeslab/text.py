@@ -20,7 +20,7 @@ def _prob(entry: dict) -> str:
         p = entry["prob_positive"]
         q = entry.get("prob_negative")
         if q is not None and q < 1e-4:
-            return f"P>0 = 1-{q:.1e}"
+            return f"P>0 = 1-{q:.1e}" if q > 0 else "P>0 = 1-<1e-300"
         return f"P>0 = {p:.4f}" if p >= 1e-4 else f"P>0 = {p:.1e}"
     if entry.get("p_value") is not None:
         return f"p = {entry['p_value']:.3g}"
@@ -38,10 +38,11 @@ def render_table(rows: list[list[str]], header: list[str]) -> str:
 def render_readout(readout, *, width: int = 100) -> str:
     """Render one readout (and its guardrails) as text."""
     kind = readout.kind
-    title = "Guardrail" if readout.role == "guardrail" else "Readout"
-    out = [f"{title}: {readout.metric} ({kind}), control {readout.stats.control!r}",
+    title = {"guardrail": "Guardrail", "secondary": "Secondary metric"}.get(readout.role,
+                                                                            "Readout")
+    out = [f"{title}: {readout.metric} ({kind}), control {readout.control!r}",
            str(readout.rows)]
-    arms = readout.stats.arm_table()
+    arms = readout.fit.arms
     out.append(render_table(
         [[a, f"{n:,}", _num(m, kind, "rate") if kind == "conversion" else f"{m:.4g}"]
          for a, n, m in zip(arms["arm"], arms["n"], arms["mean"], strict=True)],
@@ -52,7 +53,8 @@ def render_readout(readout, *, width: int = 100) -> str:
         d = e.to_dict()
         level = d["level"]
         loss = d.get("expected_loss")
-        rows.append([d["side"], d["method"], d.get("arm", ""), d["effect"],
+        effect = d["effect"] + (f" {d['rate']}" if "rate" in d else "")
+        rows.append([d["side"], d["method"], d.get("arm", ""), effect,
                      _num(d["estimate"], kind, d["effect"]),
                      f"[{_num(d['lower'], kind, d['effect'])}, "
                      f"{_num(d['upper'], kind, d['effect'])}]",
@@ -66,6 +68,8 @@ def render_readout(readout, *, width: int = 100) -> str:
                   "P(>0) / p", "exp. loss"]
     out.append(render_table(rows, header))
     out.append(str(readout.srm))
+    for note in readout.fit.notes:
+        out.append(textwrap.fill("Warning: " + note, width=width, subsequent_indent="  "))
     def wrap(s):
         return textwrap.fill(s, width=width, subsequent_indent="  ")
     out.append(wrap(f"Decision: {readout.decision.verdict.upper()}. "

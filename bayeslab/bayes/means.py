@@ -91,7 +91,8 @@ class MeansPosterior(EstimatesMixin):
         """Absolute and relative effect per treatment arm."""
         out = []
         for r in self.comparisons.itertuples():
-            common = dict(level=self.interval, arm=r.arm, prob_positive=r.prob_positive)
+            common = dict(level=self.interval, arm=r.arm, prob_positive=r.prob_positive,
+                          extra={"prob_negative": r.prob_negative})
             out.append(Estimate("bayes", self.method, "absolute", r.estimate, r.lower, r.upper,
                                 expected_loss=r.expected_loss, **common))
             out.append(Estimate("bayes", self.method, "relative", r.rel_estimate, r.rel_lower,

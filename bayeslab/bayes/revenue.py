@@ -156,13 +156,14 @@ class RegressionPosterior(EstimatesMixin):
         out = []
         for r in self.comparisons.itertuples():
             extra = {"variance_reduction": r.variance_reduction, "covariate": self.covariate,
-                     "prior": self.prior}
+                     "prior": self.prior, "prob_negative": r.prob_negative}
             common = dict(level=self.interval, arm=r.arm, prob_positive=r.prob_positive)
             out.append(Estimate("bayes", "bayes-regression", "absolute", r.estimate, r.lower,
                                 r.upper, expected_loss=r.expected_loss, extra=extra, **common))
             out.append(Estimate("bayes", "bayes-regression", "relative", r.rel_estimate,
                                 r.rel_lower, r.rel_upper,
-                                extra={"variance_reduction": r.variance_reduction}, **common))
+                                extra={"variance_reduction": r.variance_reduction,
+                                       "prob_negative": r.prob_negative}, **common))
         return out
 
     def _extra_dict(self):
@@ -234,6 +235,7 @@ def regression(stats: ArmStats, *, prior_effect_scale: float | None = None,
         vr = 1 - var / (scale0[i, i] * df0 / (df0 - 2)) if use_cov else 0.0
         row = {"arm": stats.arms[i], "estimate": mean[i], "lower": post.ppf(tail),
                "upper": post.ppf(1 - tail), "prob_positive": post.sf(0.0),
+               "prob_negative": post.cdf(0.0),
                "expected_loss": partial_below(post, 0.0), "variance_reduction": vr}
         p_neg = st.t.cdf(-mean[0] / np.sqrt(scale[0, 0]), df)
         if p_neg < 1e-9:

@@ -132,6 +132,7 @@ def compare(a, b, *, interval: float = 0.95) -> dict:
         "lower": diff_quantile(tail, a, b),
         "upper": diff_quantile(1 - tail, a, b),
         "prob_positive": 1.0 - diff_cdf(0.0, a, b),
+        "prob_negative": diff_cdf(0.0, a, b),
         "expected_loss": expected_loss(a, b),
     }
     if b.cdf(0.0) < 1e-6:

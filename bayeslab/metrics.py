@@ -1,0 +1,226 @@
+"""Metric kinds: how each kind of metric is reduced to statistics and fitted on both sides.
+
+Each kind has one fitting function returning a :class:`MetricFit`: the Bayesian and frequentist
+results fitted on the same statistics, the row accounting, the per-arm table, and which estimate
+of each side is the headline a decision reads. :func:`bayeslab.compare.compare` dispatches here.
+
+========== ============================================ ===========================================
+kind       Bayes (headline first)                       frequentist (headline first)
+========== ============================================ ===========================================
+conversion beta-binomial                                z-test, newcombe, log-ratio
+continuous bayes-normal, or with a covariate             welch, or with a covariate ancova-hc,
+           bayes-regression (+ bayes-robust/-hurdle)     cuped, welch
+count      bayes-normal, bayes-gamma-poisson            welch, poisson-wald
+ratio      bayes-beta per funnel stage (stages)         delta (numerator/denominator or stages)
+retention  bayes-piecewise-exponential (hazard ratio)   log-rank, kaplan-meier
+========== ============================================ ===========================================
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bayeslab.data.accounting import RowAccount
+from bayeslab.errors import BayeslabWarning, DataError, ModelError
+
+KINDS = ("conversion", "continuous", "count", "ratio", "retention")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """Everything that says how to read one metric (columns, model options, prior, level)."""
+
+    metric: str
+    kind: str = "conversion"
+    arm: str = "arm"
+    control: str | None = None
+    covariate: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    stages: tuple[str, ...] = ()
+    duration: str | None = None
+    event: str | None = None
+    horizon: float | None = None
+    model: str | None = None
+    clip: str | None = None
+    clip_quantile: float = 0.99
+    prior: tuple[float, float] = (1.0, 1.0)
+    interval: float = 0.95
+    n: str | None = None
+    unit_id: str | None = None
+    missing: str = "error"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MetricFit:
+    """Both sides of one metric, fitted on the same statistics.
+
+    Attributes
+    ----------
+    spec : MetricSpec
+    bayes, frequentist : tuple
+        Fitted results (each has ``estimates()``); the first holds the headline estimate.
+    rows : RowAccount
+    arms : pandas.DataFrame
+        ``arm``, ``n``, ``mean`` per arm, control first.
+    control : str
+    headline : (str, str, str)
+        Bayes method, frequentist method and effect scale the decision reads.
+    direction : int
+        +1 when a higher value is better, -1 when lower is better (hazard of churn).
+    stats : object
+        The statistics the fits used (for plots).
+    notes : tuple of str
+        Statistical warnings raised while fitting, kept for the readout.
+    """
+
+    spec: MetricSpec
+    bayes: tuple
+    frequentist: tuple
+    rows: RowAccount
+    arms: pd.DataFrame
+    control: str
+    headline: tuple[str, str, str]
+    direction: int = 1
+    stats: object = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+
+def _arms_frame(labels, n, mean) -> pd.DataFrame:
+    return pd.DataFrame({"arm": list(labels), "n": np.asarray(n, dtype=np.int64),
+                         "mean": np.asarray(mean, dtype=float)})
+
+
+def _conversion(source, s: MetricSpec):
+    from bayeslab.bayes.conversion import BetaBinomial
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.frequentist.conversion import TwoProportionZTest
+
+    st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control, kind="binary",
+                          n=s.n, unit_id=s.unit_id, missing=s.missing)
+    return dict(bayes=(BetaBinomial(*s.prior, interval=s.interval).fit(st),),
+                frequentist=(TwoProportionZTest(interval=s.interval).fit(st),),
+                rows=st.rows, arms=st.arm_table(), control=st.control,
+                headline=("beta-binomial", "z-test", "absolute"), stats=st)
+
+
+def _continuous(source, s: MetricSpec):
+    from bayeslab.bayes import means as bm
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.frequentist import means as fm
+
+    if s.covariate:
+        return _revenue(source, s)
+    if s.model or s.clip:
+        raise ModelError("--model and --clip need a covariate (the revenue readout); "
+                         "give --covariate")
+    st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
+                          kind="count" if s.kind == "count" else "continuous",
+                          n=s.n, unit_id=s.unit_id, missing=s.missing)
+    bayes = [bm.normal_means(st, interval=s.interval)]
+    freq = [fm.welch(st, interval=s.interval)]
+    if s.kind == "count":
+        bayes.append(bm.gamma_poisson(st, interval=s.interval))
+        freq.append(fm.poisson_rates(st, interval=s.interval))
+    return dict(bayes=tuple(bayes), frequentist=tuple(freq), rows=st.rows, arms=st.arm_table(),
+                control=st.control, headline=("bayes-normal", "welch", "absolute"), stats=st)
+
+
+def _revenue(source, s: MetricSpec):
+    from bayeslab.bayes import revenue as br
+    from bayeslab.data.moments import covariate_moments, unit_rows
+    from bayeslab.frequentist import revenue as fr
+
+    if s.n is not None:
+        raise DataError("a covariate readout needs unit rows, not aggregated input (n)")
+    if s.clip:
+        freq = fr.revenue(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
+                          control=s.control, interval=s.interval, clip=s.clip,
+                          clip_quantile=s.clip_quantile, missing=s.missing)
+        st = freq.stats
+    else:
+        st = covariate_moments(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
+                               control=s.control, missing=s.missing)
+        freq = fr.revenue_tests(st, interval=s.interval)
+    bayes = [br.regression(st, interval=s.interval)]
+    if s.model in ("robust", "hurdle"):
+        rows = unit_rows(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
+                         control=s.control, missing=s.missing)
+        fit = br.robust_regression if s.model == "robust" else br.hurdle_regression
+        bayes.append(fit(rows, seed=s.seed, interval=s.interval, chains=2))
+    elif s.model is not None:
+        raise ModelError(f"model must be 'robust' or 'hurdle', got {s.model!r}")
+    extra = {}
+    if getattr(freq, "clipping", None) is not None:
+        extra["clipping"] = freq.clipping
+    return dict(bayes=tuple(bayes), frequentist=(freq,), rows=st.rows, arms=st.arm_table(),
+                control=st.control, headline=("bayes-regression", "ancova-hc", "absolute"),
+                stats=st, extra=extra)
+
+
+def _ratio(source, s: MetricSpec):
+    from bayeslab.bayes import funnel as bf
+    from bayeslab.data.moments import funnel_stats
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.frequentist import funnel as ff
+
+    if s.stages:
+        fs = funnel_stats(source, arm=s.arm, stages=list(s.stages), control=s.control,
+                          missing=s.missing)
+        last = fs.counts[:, -1] / fs.users
+        return dict(bayes=(bf.funnel(fs, interval=s.interval),),
+                    frequentist=(ff.funnel(fs, interval=s.interval),), rows=fs.rows,
+                    arms=_arms_frame(fs.arms, fs.users, last), control=fs.arms[0],
+                    headline=("bayes-beta", "delta", "absolute"), stats=fs,
+                    extra={"headline_rate": "cvr"})
+    if not (s.numerator and s.denominator):
+        raise DataError("a ratio metric needs --numerator and --denominator, or --stages")
+    st = sufficient_stats(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
+                          control=s.control, kind="count", missing=s.missing)
+    t = st.by_arm()
+    return dict(bayes=(), frequentist=(ff.ratio_metric(st, interval=s.interval),), rows=st.rows,
+                arms=_arms_frame(st.arms, t["n"], (t["sum"] / t["sum_x"]).to_numpy()),
+                control=st.control, headline=(None, "delta", "absolute"), stats=st)
+
+
+def _retention(source, s: MetricSpec):
+    from bayeslab.bayes.retention import piecewise_exponential
+    from bayeslab.data.moments import survival_rows
+    from bayeslab.frequentist.retention import kaplan_meier
+
+    if not (s.duration and s.event):
+        raise DataError("a retention metric needs --duration and --event columns")
+    rows = survival_rows(source, arm=s.arm, duration=s.duration, event=s.event,
+                         control=s.control, missing=s.missing)
+    n = np.bincount(rows.arm_index, minlength=len(rows.arms))
+    events = np.bincount(rows.arm_index, weights=rows.event, minlength=len(rows.arms))
+    return dict(bayes=(piecewise_exponential(rows, interval=s.interval),),
+                frequentist=(kaplan_meier(rows, horizon=s.horizon, interval=s.interval),),
+                rows=rows.rows, arms=_arms_frame(rows.arms, n, events / n),
+                control=rows.arms[0], direction=-1,
+                headline=("bayes-piecewise-exponential", "log-rank", "hazard-ratio"), stats=rows)
+
+
+_FITTERS = {"conversion": _conversion, "continuous": _continuous, "count": _continuous,
+            "ratio": _ratio, "retention": _retention}
+
+
+def fit_metric(source, spec: MetricSpec) -> MetricFit:
+    """Fit both sides of one metric; statistical warnings are kept as notes (and re-emitted)."""
+    if spec.kind not in _FITTERS:
+        raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {spec.kind!r}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BayeslabWarning)
+        parts = _FITTERS[spec.kind](source, spec)
+    notes = []
+    for w in caught:
+        if issubclass(w.category, BayeslabWarning):
+            notes.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return MetricFit(spec=spec, notes=tuple(dict.fromkeys(notes)), **parts)
