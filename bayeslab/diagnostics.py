@@ -82,7 +82,7 @@ class Diagnostics:
         return self.verdict != "fail"
 
     def check(self, name: str) -> Check:
-        """The check called ``name``."""
+        """Return the check called ``name``."""
         for c in self.checks:
             if c.name == name:
                 return c
@@ -99,8 +99,10 @@ class Diagnostics:
         return pd.DataFrame([c.to_dict() for c in self.checks])
 
     def to_dict(self) -> dict:
-        """JSON-safe dict with ``r_hat`` (max), ``ess_bulk`` / ``ess_tail`` (min), ``divergences``,
-        ``verdict``, ``reason``, ``remedy`` and every check.
+        """JSON-safe dict.
+
+        Keys: ``r_hat`` (max), ``ess_bulk`` / ``ess_tail`` (min), ``divergences``, ``verdict``,
+        ``reason``, ``remedy``, ``chains``, ``draws`` and every check.
         """
         div = self._value("divergences")
         return {
@@ -303,7 +305,7 @@ def resolve_sampler(sampler: str) -> str:
 
 
 def show_progress(progressbar: bool | None) -> bool:
-    """A progress bar only when asked, or by default when stderr is a terminal."""
+    """Show a progress bar only when asked, or by default when stderr is a terminal."""
     if progressbar is None:
         return bool(getattr(sys.stderr, "isatty", lambda: False)())
     return bool(progressbar)
@@ -449,13 +451,13 @@ def _check_settings(draws, tune, chains, target_accept):
 
 @dataclass(frozen=True)
 class PredictiveCheck:
-    """Observed cell values against their predictive intervals.
+    r"""Observed cell values against their predictive intervals.
 
     Attributes
     ----------
     table : pandas.DataFrame
         One row per cell: ``cell``, ``observed``, ``lower``, ``median``, ``upper``, ``p_value``
-        (two-sided predictive p-value, :math:`2\\min(P(y^{rep} \\le y), P(y^{rep} \\ge y))`
+        (two-sided predictive p-value, :math:`2\min(P(y^{rep} \le y), P(y^{rep} \ge y))`
         capped at 1) and ``inside`` (observed within the interval).
     coverage : float
         Fraction of cells inside their interval (near ``interval`` when the model fits).
@@ -481,7 +483,7 @@ class PredictiveCheck:
         return float(self.table["p_value"].min())
 
     def summary(self) -> pd.DataFrame:
-        """The per-cell table."""
+        """Return the per-cell table."""
         return self.table.copy()
 
     def to_dict(self) -> dict:
@@ -567,15 +569,17 @@ def normal_replicates(se, mean_draws, *, seed=0):
 
 
 def draws_matrix(group, name: str) -> np.ndarray:
-    """A posterior (or prior) variable as a ``(chain * draw, ...)`` numpy array."""
+    """Return a posterior (or prior) variable as a ``(chain * draw, ...)`` numpy array."""
     da = group[name]
     values = np.asarray(da.values)
     return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
 
 
 def rank_data(idata, var_name: str, *, index: int = 0, bins: int | None = None):
-    """Rank-histogram data for a rank plot of one scalar (or element ``index`` of a vector,
-    counted over its flattened non-sample dimensions).
+    """Rank-histogram data for a rank plot.
+
+    Of one scalar, or element ``index`` of a vector counted over its flattened non-sample
+    dimensions.
 
     Ranks are taken over all chains pooled; with good mixing each chain's ranks are uniform.
 

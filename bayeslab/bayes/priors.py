@@ -20,8 +20,10 @@ def _check_scale(name: str, value) -> float:
 
 @dataclass(frozen=True)
 class Normal:
-    """Normal prior; ``mu=None`` means "centered on a value taken from the data" (the result
-    records and prints the value used).
+    """Normal prior.
+
+    ``mu=None`` means "centered on a value taken from the data" (the result records and prints
+    the value used).
 
     Parameters
     ----------

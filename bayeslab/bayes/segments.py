@@ -89,7 +89,8 @@ class SegmentPriors:
 class CellData:
     """What the model sees: one row per observed (segment, arm) cell, and the segment layout.
 
-    ``cells`` has the segment columns, ``segment`` (label), ``arm``, ``seg`` and ``arm_idx``
+    ``cells`` has ``dim0`` (and ``dim1``: the segment values), ``segment`` (label), ``arm``,
+    ``seg_idx`` and ``arm_idx``
     (integer codes), ``n``, ``sum``, ``sum_sq`` and ``y`` / ``se`` (the modelled value and, for
     the normal model, its standard error, both standardized).
     """
@@ -134,14 +135,14 @@ def prepare_cells(stats, family: str) -> CellData:
     seg_index = {lab: i for i, lab in enumerate(labels)}
     arms = tuple(stats.arms)
     arm_index = {a: i for i, a in enumerate(arms)}
-    cells = pd.DataFrame({s: [k[i] for k in keys] for i, s in enumerate(segs)})
+    cells = pd.DataFrame({f"dim{i}": [k[i] for k in keys] for i in range(len(segs))})
     cells["segment"] = [segment_label(k) for k in keys]
     cells["arm"] = t["arm"].astype(str).to_numpy()
-    cells["seg"] = cells["segment"].map(seg_index).to_numpy(dtype=np.int64)
+    cells["seg_idx"] = cells["segment"].map(seg_index).to_numpy(dtype=np.int64)
     cells["arm_idx"] = cells["arm"].map(arm_index).to_numpy(dtype=np.int64)
     for col in ("n", "sum", "sum_sq"):
         cells[col] = t[col].to_numpy(dtype=float)
-    totals = cells.groupby("seg")["n"].sum().reindex(range(len(labels))).to_numpy()
+    totals = cells.groupby("seg_idx")["n"].sum().reindex(range(len(labels))).to_numpy()
     weights = totals / totals.sum()
     center, scale = _standardize(cells, family)
     if family == "normal":
@@ -210,7 +211,7 @@ def _components(labels, segs, seg_index, keys):
 
 def build_model(data: CellData, *, family: str, prior: SegmentPriors,
                 parameterization: str = "non-centered"):
-    r"""The PyMC model of :func:`fit_segments` (see there for the math).
+    r"""Build the PyMC model of :func:`fit_segments` (see there for the math).
 
     Variables: ``baseline_mu``, ``effect_mu`` (per treatment arm), per component ``c``:
     ``baseline_sd_c``, ``tau_c``, and ``baseline_z_c`` / ``effect_z_c`` (non-centered) or
@@ -255,7 +256,7 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
         pm.Deterministic("baseline", alpha_seg, dims="segment")
         pm.Deterministic("effect", delta_seg, dims=("segment", "treatment"))
         eta = pt.concatenate([alpha_seg[:, None], alpha_seg[:, None] + delta_seg], axis=1)
-        seg = cells["seg"].to_numpy()
+        seg = cells["seg_idx"].to_numpy()
         arm = cells["arm_idx"].to_numpy()
         if family == "logistic":
             p = pm.Deterministic("theta", pm.math.sigmoid(eta), dims=("segment", "arm"))
@@ -320,8 +321,10 @@ class SegmentFit:
 
     def lift_draws(self, segment: str | None = None, *, arm: str | None = None,
                    effect: str = "absolute") -> np.ndarray:
-        """Posterior draws of the lift of ``arm`` (default the first treatment) in ``segment``
-        (``None``: the size-weighted population lift), on the natural scale.
+        """Posterior draws of a lift on the natural scale.
+
+        ``arm`` defaults to the first treatment; ``segment=None`` gives the size-weighted
+        population lift.
         """
         return _lift_draws(self.idata, self.data, segment, arm, effect)
 
@@ -379,7 +382,7 @@ class SegmentFit:
         return predictive_check(self, kind="posterior", seed=self.seed if seed is None else seed)
 
     def prior_predictive(self, *, draws: int = 500, seed: int | None = None):
-        """Prior predictive check: are the observed cells plausible under the prior alone?"""
+        """Prior predictive check: are the observed cells plausible under the prior alone."""
         return predictive_check(self, kind="prior", draws=draws,
                                 seed=self.seed if seed is None else seed)
 
@@ -424,12 +427,15 @@ def load_segment_fit(path) -> SegmentFit:
         raise DataError(f"{str(path)!r} holds a {meta.get('kind')!r} fit, not a segment fit")
     cells = groups["cells"].to_dataframe().reset_index(drop=True)
     segs = tuple(meta["segment_columns"])
-    for c in (*segs, "segment", "arm"):
+    for c in (*[f"dim{i}" for i in range(len(segs))], "segment", "arm"):
         cells[c] = cells[c].astype(str)
+    for c in ("seg_idx", "arm_idx"):
+        cells[c] = cells[c].astype(np.int64)
     labels = tuple(meta["labels"])
     seg_index = {lab: i for i, lab in enumerate(labels)}
-    keys = [tuple(str(v) for v in row) for row in cells[list(segs)].itertuples(index=False)]
-    totals = cells.groupby("seg")["n"].sum().reindex(range(len(labels))).to_numpy()
+    keys = [tuple(str(v) for v in row)
+            for row in cells[[f"dim{i}" for i in range(len(segs))]].itertuples(index=False)]
+    totals = cells.groupby("seg_idx")["n"].sum().reindex(range(len(labels))).to_numpy()
     data = CellData(cells=cells, labels=labels, arms=tuple(meta["arms"]), segment_columns=segs,
                     components=_components(labels, segs, seg_index, keys),
                     weights=totals / totals.sum(), center=meta["center"], scale=meta["scale"])
@@ -598,8 +604,9 @@ def summarize(idata, data: CellData, family: str, interval: float):
     cells = data.cells
     raw = np.full((len(data.labels), len(data.arms)), np.nan)
     n = np.zeros_like(raw)
-    raw[cells["seg"], cells["arm_idx"]] = (cells["sum"] / cells["n"]).to_numpy()
-    n[cells["seg"], cells["arm_idx"]] = cells["n"].to_numpy()
+    seg, arm_idx = cells["seg_idx"].to_numpy(dtype=np.int64), cells["arm_idx"].to_numpy(dtype=np.int64)
+    raw[seg, arm_idx] = (cells["sum"] / cells["n"]).to_numpy(dtype=float)
+    n[seg, arm_idx] = cells["n"].to_numpy(dtype=float)
     rows, pop = [], []
     for t in range(1, len(data.arms)):
         arm = data.arms[t]
@@ -652,7 +659,7 @@ def predictive_check(fit: SegmentFit, *, kind: str = "posterior", draws: int = 5
     )
 
     cells = fit.data.cells
-    seg, arm = cells["seg"].to_numpy(), cells["arm_idx"].to_numpy()
+    seg, arm = cells["seg_idx"].to_numpy(dtype=np.int64), cells["arm_idx"].to_numpy(dtype=np.int64)
     if kind == "posterior":
         theta = draws_matrix(fit.idata["posterior"], "theta")
     elif kind == "prior":

@@ -107,7 +107,7 @@ def load_tree(path):
 
 
 def tree_from_groups(groups: dict, names):
-    """A DataTree of the named groups."""
+    """Build a DataTree of the named groups."""
     import xarray as xr
 
     return xr.DataTree.from_dict({name: groups[name] for name in names if name in groups})

@@ -133,9 +133,11 @@ def glm_frame(stats) -> pd.DataFrame:
 
 
 def heterogeneity_test(stats) -> Heterogeneity:
-    r"""Binomial GLM :math:`\operatorname{logit} p = \text{segment} + \text{arm} +
-    \text{segment} \times \text{arm}` on aggregated counts (``freq_weights``), with a
-    likelihood-ratio test against the additive model.
+    r"""Test effect heterogeneity with a binomial GLM and a likelihood-ratio test.
+
+    The model :math:`\operatorname{logit} p = \text{segment} + \text{arm} +
+    \text{segment} \times \text{arm}` is fitted on aggregated counts (``freq_weights``) and
+    compared with the additive model.
 
     Raises
     ------
@@ -209,7 +211,7 @@ class SegmentTests:
         return out
 
     def summary(self) -> pd.DataFrame:
-        """The per-segment table."""
+        """Return the per-segment table."""
         return self.table.copy()
 
     def to_dict(self) -> dict:
@@ -232,8 +234,7 @@ class SegmentTests:
 
 
 def segment_tests(stats, *, interval: float = DEFAULT_LEVEL, adjust: str = "holm") -> SegmentTests:
-    r"""Test treatment versus control in every segment, adjust for multiplicity, test
-    heterogeneity.
+    r"""Test treatment versus control in every segment; adjust p-values; test heterogeneity.
 
     .. math::
 
