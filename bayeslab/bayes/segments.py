@@ -238,9 +238,13 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
         alpha = pm.Normal("baseline_mu", base_loc, prior.baseline.sigma)
         mu_d = pm.Normal("effect_mu", prior.effect.mu or 0.0, prior.effect.sigma, dims="treatment")
         if len(labels) > 1:
-            # centered: each segment's control cell pins its own baseline
             sd_a = pm.HalfNormal("baseline_sd", prior.baseline_sd.sigma)
-            alpha_seg = pm.Normal("baseline_seg", alpha, sd_a, dims="segment")
+            if centered or _baselines_informative(data, family):
+                # each segment's control cell pins its own baseline: centered mixes best
+                alpha_seg = pm.Normal("baseline_seg", alpha, sd_a, dims="segment")
+            else:
+                # a sparse control cell: non-centered avoids the funnel
+                alpha_seg = alpha + sd_a * pm.ZeroSumNormal("baseline_z", 1.0, dims="segment")
         else:
             alpha_seg = pt.zeros(1) + alpha
         delta_seg = pt.zeros((len(labels), len(arms) - 1)) + mu_d[None, :]
@@ -269,6 +273,20 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
     return model
 
 
+def _baselines_informative(data: CellData, family: str, minimum: float = 20.0) -> bool:
+    """Whether every segment's control cell pins its baseline (centered baselines then).
+
+    Logistic: at least ``minimum`` conversions and non-conversions in every control cell;
+    normal: at least ``minimum`` units.
+    """
+    ctrl = data.cells[data.cells["arm_idx"] == 0]
+    if len(ctrl) < len(data.labels):
+        return False
+    if family == "logistic":
+        return bool(np.minimum(ctrl["sum"], ctrl["n"] - ctrl["sum"]).min() >= minimum)
+    return bool(ctrl["n"].min() >= minimum)
+
+
 def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
 
@@ -289,7 +307,11 @@ class SegmentFit:
         Convergence checks; a ``"fail"`` verdict means no decision.
     table : pandas.DataFrame
         One row per (segment, treatment arm): raw cell rates (means), raw and posterior lift
-        (absolute and relative, mean, median, interval), ``prob_positive`` and ``shrinkage``.
+        (absolute and relative, mean, median, interval), ``prob_positive``, the unpooled and
+        posterior effect on the linear-predictor scale (``effect_raw``, ``effect_mean``; log-odds
+        for the logistic model, with a 0.5 continuity correction for the raw value) and
+        ``shrinkage`` = 1 - (effect_mean - mu) / (effect_raw - mu), the fraction of the distance
+        from the raw cell effect to the population mean effect mu removed by pooling.
     population : pandas.DataFrame
         Population-level rows: size-weighted absolute / relative lift, the mean effect on the
         linear-predictor scale and the spread ``tau`` of each component.
@@ -596,6 +618,15 @@ def _interval(x, level, axis=0):
     return np.quantile(x, a, axis=axis), np.quantile(x, 1 - a, axis=axis)
 
 
+def _raw_effect(sums, n, t, family, scale):
+    """Unpooled cell effect on the linear-predictor scale (log-odds with a 0.5 correction)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if family == "logistic":
+            lo = np.log((sums + 0.5) / (n - sums + 0.5))
+            return lo[:, t] - lo[:, 0]
+        return (sums[:, t] / n[:, t] - sums[:, 0] / n[:, 0]) / scale
+
+
 def summarize(idata, data: CellData, family: str, interval: float):
     """Per-segment table and population rows from the posterior draws."""
     from bayeslab.diagnostics import draws_matrix
@@ -604,8 +635,11 @@ def summarize(idata, data: CellData, family: str, interval: float):
     cells = data.cells
     raw = np.full((len(data.labels), len(data.arms)), np.nan)
     n = np.zeros_like(raw)
-    seg, arm_idx = cells["seg_idx"].to_numpy(dtype=np.int64), cells["arm_idx"].to_numpy(dtype=np.int64)
+    seg = cells["seg_idx"].to_numpy(dtype=np.int64)
+    arm_idx = cells["arm_idx"].to_numpy(dtype=np.int64)
     raw[seg, arm_idx] = (cells["sum"] / cells["n"]).to_numpy(dtype=float)
+    sums = np.full_like(raw, np.nan)
+    sums[seg, arm_idx] = cells["sum"].to_numpy(dtype=float)
     n[seg, arm_idx] = cells["n"].to_numpy(dtype=float)
     rows, pop = [], []
     for t in range(1, len(data.arms)):
@@ -614,14 +648,16 @@ def summarize(idata, data: CellData, family: str, interval: float):
         reld = theta[:, :, t] / theta[:, :, 0] - 1
         pop_abs = _lift_draws(idata, data, None, arm, "absolute")
         pop_rel = _lift_draws(idata, data, None, arm, "relative")
-        center = pop_abs.mean()
         raw_abs = raw[:, t] - raw[:, 0]
+        raw_eff = _raw_effect(sums, n, t, family, data.scale)
+        eff = draws_matrix(idata["posterior"], "effect")[:, :, t - 1]
+        center = draws_matrix(idata["posterior"], "effect_mu")[:, t - 1].mean()
         for j, label in enumerate(data.labels):
             lo_a, hi_a = _interval(absd[:, j], interval)
             lo_r, hi_r = _interval(reld[:, j], interval)
             post = absd[:, j].mean()
-            gap = raw_abs[j] - center
-            shrink = 1 - (post - center) / gap if abs(gap) > 1e-12 else np.nan
+            gap = raw_eff[j] - center
+            shrink = 1 - (eff[:, j].mean() - center) / gap if abs(gap) > 1e-12 else np.nan
             rows.append({"segment": label, "arm": arm, "n_control": n[j, 0],
                          "n_treatment": n[j, t], "raw_control": raw[j, 0],
                          "raw_treatment": raw[j, t], "abs_raw": raw_abs[j],
@@ -630,6 +666,7 @@ def summarize(idata, data: CellData, family: str, interval: float):
                          "rel_raw": raw[j, t] / raw[j, 0] - 1 if raw[j, 0] else np.nan,
                          "rel_mean": reld[:, j].mean(), "rel_median": np.median(reld[:, j]),
                          "rel_lower": lo_r, "rel_upper": hi_r,
+                         "effect_raw": raw_eff[j], "effect_mean": eff[:, j].mean(),
                          "prob_positive": float((absd[:, j] > 0).mean()), "shrinkage": shrink})
         for eff, d in (("absolute", pop_abs), ("relative", pop_rel)):
             lo, hi = _interval(d, interval)
