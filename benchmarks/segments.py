@@ -48,12 +48,14 @@ def main():
     for rows in (1e5, 1e6, 1e7):
         results.append(run(16, rows, args, seed=1))
     for r in results:
-        print(f"{r['segments']:>8} {r['rows']:>10.0e} {r['compile_s']:>9.2f} {r['sample_s']:>8.2f} "
-              f"{r['total_s']:>8.2f} {r['ess_bulk_min']:>8.0f} {r['ess_per_s']:>7.1f} {r['verdict']}")
+        print(f"{r['segments']:>8} {r['rows']:>10.0e} {r['compile_s']:>9.2f} "
+              f"{r['sample_s']:>8.2f} {r['total_s']:>8.2f} {r['ess_bulk_min']:>8.0f} "
+              f"{r['ess_per_s']:>7.1f} {r['verdict']}")
     flat = [r["sample_s"] for r in results[2:]]
     print(f"sample time ratio 1e7 rows / 1e5 rows: {flat[-1] / flat[0]:.2f} "
           "(flat: the model sees cells, not rows)")
-    print(f"sample time ratio 200 / 16 segments: {results[1]['sample_s'] / results[0]['sample_s']:.2f}")
+    ratio = results[1]["sample_s"] / results[0]["sample_s"]
+    print(f"sample time ratio 200 / 16 segments: {ratio:.2f}")
     return np.array(flat)
 
 

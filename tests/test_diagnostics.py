@@ -28,7 +28,8 @@ def _tree(posterior, diverging=None, energy=None, depth=None):
 
 def test_independent_draws_pass():
     rng = np.random.default_rng(0)
-    d = diagnose(_tree({"a": rng.standard_normal((4, 1000)), "b": rng.standard_normal((4, 1000, 3))}))
+    post = {"a": rng.standard_normal((4, 1000)), "b": rng.standard_normal((4, 1000, 3))}
+    d = diagnose(_tree(post))
     assert d.verdict == "pass" and d.ok
     assert d.reason == "all checks passed"
     out = d.to_dict()

@@ -44,7 +44,8 @@ def test_z_tests_match_statsmodels():
         z, p = proportions_ztest([tr["sum"], c["sum"]], [tr["n"], c["n"]])
         assert row.statistic == pytest.approx(z, rel=1e-10)
         assert row.p_raw == pytest.approx(p, rel=1e-10)
-    np.testing.assert_allclose(res.table["p_holm"], multipletests(res.table["p_raw"], method="holm")[1])
+    ref = multipletests(res.table["p_raw"], method="holm")[1]
+    np.testing.assert_allclose(res.table["p_holm"], ref)
     est = res.estimates()
     seg_entries = [e for e in est if e.segment is not None]
     assert len(seg_entries) == 2 * 16
