@@ -26,7 +26,7 @@ from bayeslab.errors import DataError, ModelError, StatisticalWarning
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 FAMILIES = ("logistic", "normal")
-PARAMETERIZATIONS = ("non-centered", "centered")
+PARAMETERIZATIONS = ("auto", "non-centered", "centered")
 SEP = " x "
 
 
@@ -250,7 +250,11 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
         delta_seg = pt.zeros((len(labels), len(arms) - 1)) + mu_d[None, :]
         for (name, dim), (_, _, idx) in zip(comp_dims, data.components, strict=True):
             tau = pm.HalfNormal(f"tau_{name}", prior.effect_sd.sigma, dims="treatment")
-            if centered:
+            if centered and len(comp_dims) == 1:
+                # one dimension, centered: delta_j ~ N(mu_delta, tau)
+                d_c = pm.Normal(f"effect_{name}", mu_d[None, :], tau[None, :],
+                                dims=(dim, "treatment")) - mu_d[None, :]
+            elif centered:
                 d_c = pm.Normal(f"effect_{name}", 0.0, tau[None, :], dims=(dim, "treatment"))
             else:
                 # zero-sum over levels (the last axis): effect_mu is then the mean over levels
@@ -271,6 +275,26 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
             pm.Normal("y", mu=eta[seg, arm], sigma=cells["se"].to_numpy(),
                       observed=cells["y"].to_numpy(), dims="cell")
     return model
+
+
+def _auto_parameterization(data: CellData, family: str, prior: SegmentPriors) -> str:
+    """Centered effects when one dimension and every segment effect is pinned by its cells."""
+    if len(data.components) != 1:
+        return "non-centered"
+    c = data.cells
+    t = len(data.labels), len(data.arms)
+    n, y = np.full(t, np.nan), np.full(t, np.nan)
+    n[c["seg_idx"], c["arm_idx"]] = c["n"]
+    y[c["seg_idx"], c["arm_idx"]] = c["sum"]
+    if family == "logistic":
+        var = 1 / (y + 0.5) + 1 / (n - y + 0.5)
+    else:
+        var = np.full(t, np.nan)
+        var[c["seg_idx"], c["arm_idx"]] = c["se"] ** 2
+    se = np.sqrt(var[:, 1:] + var[:, :1])
+    if np.isnan(se).any():
+        return "non-centered"
+    return "centered" if se.max() < prior.effect_sd.sigma / 4 else "non-centered"
 
 
 def _baselines_informative(data: CellData, family: str, minimum: float = 20.0) -> bool:
@@ -488,7 +512,7 @@ def fit_segments(
     *,
     family: str | None = None,
     prior: SegmentPriors | None = None,
-    parameterization: str = "non-centered",
+    parameterization: str = "auto",
     draws: int = 1000,
     tune: int = 1000,
     chains: int = 4,
@@ -533,8 +557,13 @@ def fit_segments(
         Default: logistic for a binary metric, normal otherwise.
     prior : SegmentPriors, optional
         Default :class:`SegmentPriors()`.
-    parameterization : {"non-centered", "centered"}
-        Non-centered (default) avoids the funnel when cells are sparse.
+    parameterization : {"auto", "non-centered", "centered"}
+        Of the segment effects. Non-centered avoids the funnel when cells are sparse; centered
+        mixes far better when every cell pins its effect (huge counts). ``"auto"`` (default)
+        picks centered for one segment dimension when every segment's unpooled effect has a
+        standard error below a quarter of the ``effect_sd`` prior scale, else non-centered; the
+        choice is recorded in ``settings["parameterization"]``. Baselines are centered when every
+        control cell holds at least 20 conversions and 20 non-conversions, else non-centered.
     draws, tune, chains, seed, target_accept, sampler, cores, progressbar, remedy
         Passed to :func:`bayeslab.diagnostics.sample_with_remedy`.
     thresholds : dict, optional
@@ -569,6 +598,8 @@ def fit_segments(
         raise ModelError(f"interval must be in (0, 1), got {interval!r}")
     prior = prior or SegmentPriors()
     data = prepare_cells(stats, family)
+    if parameterization == "auto":
+        parameterization = _auto_parameterization(data, family, prior)
     model = build_model(data, family=family, prior=prior, parameterization=parameterization)
     free = [v.name for v in model.free_RVs] + ["effect", "baseline"]
     run = sample_with_remedy(model, draws=draws, tune=tune, chains=chains, seed=seed,
