@@ -297,7 +297,7 @@ def _auto_parameterization(data: CellData, family: str, prior: SegmentPriors) ->
     return "centered" if se.max() < prior.effect_sd.sigma / 4 else "non-centered"
 
 
-def _baselines_informative(data: CellData, family: str, minimum: float = 20.0) -> bool:
+def _baselines_informative(data: CellData, family: str, minimum: float = 3.0) -> bool:
     """Whether every segment's control cell pins its baseline (centered baselines then).
 
     Logistic: at least ``minimum`` conversions and non-conversions in every control cell;
@@ -563,7 +563,8 @@ def fit_segments(
         picks centered for one segment dimension when every segment's unpooled effect has a
         standard error below a quarter of the ``effect_sd`` prior scale, else non-centered; the
         choice is recorded in ``settings["parameterization"]``. Baselines are centered when every
-        control cell holds at least 20 conversions and 20 non-conversions, else non-centered.
+        control cell holds at least 3 conversions and 3 non-conversions (measured: centered mixes
+        better even with 7 conversions in a cell), else non-centered.
     draws, tune, chains, seed, target_accept, sampler, cores, progressbar, remedy
         Passed to :func:`bayeslab.diagnostics.sample_with_remedy`.
     thresholds : dict, optional
