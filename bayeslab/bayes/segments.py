@@ -543,6 +543,10 @@ def fit_segments(
 
     With two dimensions :math:`(a, b)`, :math:`\sigma_\alpha z_j` becomes
     :math:`\sigma_A z_a + \sigma_B z_b + \sigma_{AB} z_{ab}` and likewise for :math:`\delta`.
+    In the non-centered form the standardized effect deviations :math:`w` sum to zero over
+    the segments (``ZeroSumNormal``), so :math:`\mu_\delta` is the mean log-odds effect of the
+    observed segments (measured: twice the ESS of the unconstrained form); the centered form
+    draws :math:`\delta_{jt} \sim N(\mu_{\delta t}, \tau_t)` directly.
     The normal model replaces the binomial by
     :math:`\bar y_{jk} \sim N(\theta_{jk}, s_{jk}/\sqrt{n_{jk}})` on the standardized cell means,
     with an identity link. Lifts are computed from the draws on the natural scale:
