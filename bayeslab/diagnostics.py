@@ -1,0 +1,601 @@
+"""MCMC diagnostics with pass / warn / fail verdicts, sampling with a safe remedy, and PPCs.
+
+Every Bayesian fit that samples carries a :class:`Diagnostics`: one row per check (rank-normalized
+split R-hat, bulk and tail ESS, Monte Carlo standard error, divergences, E-BFMI, tree-depth
+saturation, number of chains), each with its value, threshold, status and a one-line reason, and
+an overall verdict. A readout whose verdict is ``"fail"`` says so and makes no decision.
+
+:func:`sample_with_remedy` samples a PyMC model (PyMC's NUTS, or nutpie when it is installed) and,
+when the first fit fails its diagnostics, refits once with more tuning and a higher
+``target_accept``; the result records that it did. :func:`ppc_cells` compares observed cell rates
+(or means) with their posterior (or prior) predictive intervals.
+
+Thresholds (after Vehtari et al. 2021, "Rank-normalization, folding, and localization"):
+R-hat <= 1.01, bulk and tail ESS >= 400, no divergent transitions, E-BFMI >= 0.3 in every chain,
+MCSE of each posterior mean <= 10% of its posterior standard deviation, and fewer than 1% of draws
+at the maximum tree depth. Divergences, R-hat and ESS fail; E-BFMI, MCSE, tree depth and a single
+chain warn.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from bayeslab.errors import ModelError
+from bayeslab.results import json_float
+
+STATUSES = ("pass", "warn", "fail")
+SAMPLERS = ("auto", "pymc", "nutpie")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One diagnostic check: its value, threshold, status and a one-line reason."""
+
+    name: str
+    value: float
+    threshold: float
+    status: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict of the check."""
+        return {"name": self.name, "value": json_float(self.value),
+                "threshold": json_float(self.threshold), "status": self.status,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of one posterior sample.
+
+    Attributes
+    ----------
+    checks : tuple of Check
+        One row per check, in a fixed order.
+    verdict : {"pass", "warn", "fail"}
+        The worst status among the checks.
+    reason : str
+        One line: what failed or warned, or that every check passed.
+    chains, draws : int
+        Shape of the sample the checks were computed on.
+    remedy : str, optional
+        Set by :func:`sample_with_remedy` when the first fit failed and was refitted.
+    """
+
+    checks: tuple[Check, ...]
+    verdict: str
+    reason: str
+    chains: int
+    draws: int
+    remedy: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True unless some check failed (a warning still allows a decision)."""
+        return self.verdict != "fail"
+
+    def check(self, name: str) -> Check:
+        """Return the check called ``name``."""
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def _value(self, name):
+        try:
+            return self.check(name).value
+        except KeyError:
+            return float("nan")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per check: name, value, threshold, status, reason."""
+        return pd.DataFrame([c.to_dict() for c in self.checks])
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict.
+
+        Keys: ``r_hat`` (max), ``ess_bulk`` / ``ess_tail`` (min), ``divergences``, ``verdict``,
+        ``reason``, ``remedy``, ``chains``, ``draws`` and every check.
+        """
+        div = self._value("divergences")
+        return {
+            "r_hat": json_float(self._value("r_hat")),
+            "ess_bulk": json_float(self._value("ess_bulk")),
+            "ess_tail": json_float(self._value("ess_tail")),
+            "divergences": None if not np.isfinite(div) else int(div),
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "remedy": self.remedy,
+            "chains": self.chains,
+            "draws": self.draws,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+    def __str__(self) -> str:
+        lines = [f"Diagnostics: {self.verdict.upper()} ({self.chains} chains x {self.draws} "
+                 f"draws): {self.reason}"]
+        if self.remedy:
+            lines.append(f"  remedy: {self.remedy}")
+        for c in self.checks:
+            lines.append(f"  {c.status:<4}  {c.name:<12} {_fmt(c.value):>10}  "
+                         f"(threshold {_fmt(c.threshold)})  {c.reason}")
+        return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    if float(x).is_integer() and abs(x) >= 1:
+        return f"{int(x)}"
+    return f"{x:.4g}"
+
+
+def _stack_max(tree_or_ds, var_names, reduce):
+    """Reduce every variable of an ArviZ result to one number (ignoring NaN)."""
+    ds = tree_or_ds.to_dataset() if hasattr(tree_or_ds, "to_dataset") else tree_or_ds
+    values = [np.asarray(ds[v].values, dtype=float).ravel() for v in ds.data_vars
+              if var_names is None or v in var_names]
+    values = np.concatenate(values) if values else np.array([])
+    values = values[np.isfinite(values)]
+    return float(reduce(values)) if values.size else float("nan")
+
+
+def _free_variable_names(idata, var_names):
+    post = idata["posterior"]
+    names = list(post.data_vars) if var_names is None else list(var_names)
+    keep = []
+    for name in names:
+        if name not in post.data_vars:
+            raise ModelError(f"var_names: {name!r} is not in the posterior "
+                             f"(it has {', '.join(post.data_vars)})")
+        values = np.asarray(post[name].values, dtype=float)
+        if np.all(np.isfinite(values)) and np.ptp(values.reshape(values.shape[0] *
+                                                                 values.shape[1], -1),
+                                                  axis=0).max(initial=0.0) > 0:
+            keep.append(name)
+    return keep
+
+
+def diagnose(
+    idata,
+    *,
+    var_names=None,
+    rhat_max: float = 1.01,
+    ess_min: float = 400,
+    bfmi_min: float = 0.3,
+    max_divergences: int = 0,
+    mcse_max_ratio: float = 0.1,
+    treedepth_max_fraction: float = 0.01,
+) -> Diagnostics:
+    """Check a posterior sample with ArviZ and give a pass / warn / fail verdict.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        Result of ``pm.sample`` (``posterior`` and, for sampler checks, ``sample_stats`` groups).
+    var_names : list of str, optional
+        Posterior variables to check; default every variable that varies across draws.
+    rhat_max : float
+        Largest acceptable rank-normalized split R-hat (fail above).
+    ess_min : float
+        Smallest acceptable bulk and tail effective sample size (fail below).
+    bfmi_min : float
+        Smallest acceptable E-BFMI in any chain (warn below).
+    max_divergences : int
+        Largest acceptable number of divergent transitions after tuning (fail above).
+    mcse_max_ratio : float
+        Largest acceptable MCSE of a posterior mean over its posterior sd (warn above).
+    treedepth_max_fraction : float
+        Largest acceptable fraction of draws at the maximum tree depth (warn above).
+
+    Returns
+    -------
+    Diagnostics
+
+    Raises
+    ------
+    ModelError
+        ``idata`` has no posterior group, or ``var_names`` names a missing variable.
+    """
+    import arviz as az
+
+    if "posterior" not in getattr(idata, "children", {}):
+        raise ModelError("diagnose needs a DataTree with a 'posterior' group (from pm.sample)")
+    post = idata["posterior"]
+    chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
+    names = _free_variable_names(idata, var_names)
+    checks = []
+    if names:
+        rhat = _stack_max(az.rhat(idata, var_names=names), None, np.max)
+        bulk = _stack_max(az.ess(idata, var_names=names, method="bulk"), None, np.min)
+        tail = _stack_max(az.ess(idata, var_names=names, method="tail"), None, np.min)
+        mcse = az.mcse(idata, var_names=names).to_dataset()
+        sd = post.to_dataset()[names].std(dim=("chain", "draw"))
+        ratio = _stack_max(mcse / sd, None, np.max)
+    else:
+        rhat = bulk = tail = ratio = float("nan")
+    checks.append(_upper("r_hat", rhat, rhat_max, "fail",
+                         "rank-normalized split R-hat (max over parameters)"))
+    checks.append(_lower("ess_bulk", bulk, ess_min, "fail", "bulk ESS (min over parameters)"))
+    checks.append(_lower("ess_tail", tail, ess_min, "fail", "tail ESS (min over parameters)"))
+    checks.append(_upper("mcse_ratio", ratio, mcse_max_ratio, "warn",
+                         "MCSE of the mean / posterior sd (max over parameters)"))
+    stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else None
+    if stats is not None and "diverging" in stats:
+        div = float(np.asarray(stats["diverging"].values).sum())
+        checks.append(_upper("divergences", div, max_divergences, "fail",
+                             "divergent transitions after tuning"))
+    if stats is not None and "energy" in stats:
+        bfmi = _stack_max(az.bfmi(idata), None, np.min)
+        checks.append(_lower("bfmi", bfmi, bfmi_min, "warn", "E-BFMI (min over chains)"))
+    if stats is not None and "reached_max_treedepth" in stats:
+        frac = float(np.asarray(stats["reached_max_treedepth"].values).mean())
+        checks.append(_upper("tree_depth", frac, treedepth_max_fraction, "warn",
+                             "fraction of draws at the maximum tree depth"))
+    status = "pass" if chains >= 2 else "warn"
+    checks.append(Check("chains", float(chains), 2.0, status,
+                        "chains sampled" if chains >= 2 else
+                        "a single chain: R-hat cannot compare chains"))
+    return _verdict(tuple(checks), chains, draws)
+
+
+def _upper(name, value, threshold, bad, what):
+    if not np.isfinite(value):
+        return Check(name, value, threshold, "warn", f"{what}: not computable")
+    if value <= threshold:
+        return Check(name, value, threshold, "pass", f"{what} {_fmt(value)} <= {_fmt(threshold)}")
+    return Check(name, value, threshold, bad, f"{what} {_fmt(value)} > {_fmt(threshold)}")
+
+
+def _lower(name, value, threshold, bad, what):
+    if not np.isfinite(value):
+        return Check(name, value, threshold, "warn", f"{what}: not computable")
+    if value >= threshold:
+        return Check(name, value, threshold, "pass", f"{what} {_fmt(value)} >= {_fmt(threshold)}")
+    return Check(name, value, threshold, bad, f"{what} {_fmt(value)} < {_fmt(threshold)}")
+
+
+def _verdict(checks, chains, draws, remedy=None) -> Diagnostics:
+    worst = max((STATUSES.index(c.status) for c in checks), default=0)
+    verdict = STATUSES[worst]
+    if verdict == "pass":
+        reason = "all checks passed"
+    else:
+        bad = [c for c in checks if c.status == verdict]
+        reason = "; ".join(c.reason for c in bad)
+        if verdict == "fail":
+            reason = "not converged, no decision: " + reason
+    return Diagnostics(checks=checks, verdict=verdict, reason=reason, chains=chains, draws=draws,
+                       remedy=remedy)
+
+
+# --------------------------------------------------------------------------------------------
+# Sampling
+
+
+def nutpie_available() -> bool:
+    """Whether the optional ``nutpie`` sampler is installed (``pip install bayeslab[nutpie]``)."""
+    return importlib.util.find_spec("nutpie") is not None
+
+
+def resolve_sampler(sampler: str) -> str:
+    """``"auto"`` becomes ``"nutpie"`` when installed, else ``"pymc"``.
+
+    Raises
+    ------
+    ModelError
+        Unknown sampler name.
+    ImportError
+        ``"nutpie"`` asked for and not installed.
+    """
+    if sampler not in SAMPLERS:
+        raise ModelError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if sampler == "auto":
+        return "nutpie" if nutpie_available() else "pymc"
+    if sampler == "nutpie" and not nutpie_available():
+        raise ImportError("sampler='nutpie' needs nutpie: pip install 'bayeslab[nutpie]'")
+    return sampler
+
+
+def show_progress(progressbar: bool | None) -> bool:
+    """Show a progress bar only when asked, or by default when stderr is a terminal."""
+    if progressbar is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progressbar)
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """A posterior sample with its diagnostics and how it was obtained.
+
+    Attributes
+    ----------
+    idata : xarray.DataTree
+    diagnostics : Diagnostics
+        Diagnostics of the kept sample (``remedy`` set when it is the refit).
+    first : Diagnostics, optional
+        Diagnostics of the first fit when it was refitted.
+    sampler : str
+    settings : dict
+        ``draws``, ``tune``, ``chains``, ``target_accept``, ``seed`` of the kept sample.
+    compile_s, sample_s : float
+        Seconds spent compiling / initialising and sampling (the kept fit).
+    """
+
+    idata: object
+    diagnostics: Diagnostics
+    sampler: str
+    settings: dict
+    compile_s: float
+    sample_s: float
+    first: Diagnostics | None = None
+
+
+def _sample_once(model, *, draws, tune, chains, seed, target_accept, sampler, cores, progressbar):
+    import pymc as pm
+
+    if sampler == "nutpie":  # pragma: no cover - optional dependency, not installed in CI
+        import arviz as az
+        import nutpie
+
+        t0 = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(model)
+        t1 = time.perf_counter()
+        out = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                            target_accept=target_accept, progress_bar=progressbar)
+        t2 = time.perf_counter()
+        if not hasattr(out, "children"):
+            out = az.convert_to_datatree(out)
+        return out, t1 - t0, t2 - t1
+    t0 = time.perf_counter()
+    idata = pm.sample(draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+                      progressbar=progressbar, quiet=not progressbar, model=model,
+                      target_accept=target_accept, compute_convergence_checks=False)
+    total = time.perf_counter() - t0
+    # PyMC records the time spent in the sampling loop; the rest is compiling and initialising
+    sampling = float(idata["posterior"].attrs.get("sampling_time", total))
+    return idata, max(total - sampling, 0.0), sampling
+
+
+def sample_with_remedy(
+    model,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+    target_accept: float = 0.9,
+    sampler: str = "auto",
+    cores: int | None = None,
+    progressbar: bool | None = None,
+    remedy: bool = True,
+    var_names=None,
+    **thresholds,
+) -> Sampled:
+    """Sample ``model`` with NUTS and, if diagnostics fail, refit once with a safe remedy.
+
+    The remedy doubles the tuning steps (at least 1000) and raises ``target_accept`` to 0.95
+    (0.99 when it was already 0.95 or more), which shortens the step size: it removes most
+    divergences and poor adaptation without changing the model. The kept sample is the refit,
+    whose :class:`Diagnostics` records the remedy; a refit that still fails stays ``"fail"``.
+
+    Parameters
+    ----------
+    model : pymc.Model
+    draws, tune, chains : int
+        Draws kept per chain, tuning steps per chain, number of chains.
+    seed : int
+        Random seed (the refit uses ``seed + 1``).
+    target_accept : float
+        NUTS target acceptance rate of the first fit.
+    sampler : {"auto", "pymc", "nutpie"}
+        ``"auto"`` uses nutpie when installed, else PyMC's NUTS.
+    cores : int, optional
+        Parallel chains for PyMC (default: PyMC's choice).
+    progressbar : bool, optional
+        Default: only when stderr is a terminal.
+    remedy : bool
+        Refit on failure (default True).
+    var_names : list of str, optional
+        Variables the diagnostics look at.
+    **thresholds
+        Passed to :func:`diagnose` (``rhat_max``, ``ess_min``, ...).
+
+    Returns
+    -------
+    Sampled
+
+    Raises
+    ------
+    ModelError
+        Bad sampler name or sampling settings.
+    """
+    _check_settings(draws, tune, chains, target_accept)
+    name = resolve_sampler(sampler)
+    bar = show_progress(progressbar)
+    settings = dict(draws=draws, tune=tune, chains=chains, target_accept=target_accept, seed=seed)
+    idata, c_s, s_s = _sample_once(model, sampler=name, cores=cores, progressbar=bar, **settings)
+    diag = diagnose(idata, var_names=var_names, **thresholds)
+    if diag.ok or not remedy:
+        return Sampled(idata, diag, name, settings, c_s, s_s)
+    new_tune = max(2 * tune, 1000)
+    new_accept = 0.99 if target_accept >= 0.95 else 0.95
+    settings2 = dict(settings, tune=new_tune, target_accept=new_accept, seed=seed + 1)
+    idata2, c2, s2 = _sample_once(model, sampler=name, cores=cores, progressbar=bar, **settings2)
+    diag2 = diagnose(idata2, var_names=var_names, **thresholds)
+    text = (f"first fit failed ({diag.reason.removeprefix('not converged, no decision: ')}); "
+            f"refitted with tune={new_tune}, target_accept={new_accept}: "
+            f"{'now ' + diag2.verdict if diag2.ok else 'still failing'}")
+    diag2 = replace(diag2, remedy=text)
+    return Sampled(idata2, diag2, name, settings2, c2, s2, first=diag)
+
+
+def _check_settings(draws, tune, chains, target_accept):
+    for label, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ModelError(f"{label} must be an integer >= {low}, got {value!r}")
+    if not 0 < target_accept < 1:
+        raise ModelError(f"target_accept must be in (0, 1), got {target_accept!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Predictive checks
+
+
+@dataclass(frozen=True)
+class PredictiveCheck:
+    r"""Observed cell values against their predictive intervals.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per cell: ``cell``, ``observed``, ``lower``, ``median``, ``upper``, ``p_value``
+        (two-sided predictive p-value, :math:`2\min(P(y^{rep} \le y), P(y^{rep} \ge y))`
+        capped at 1) and ``inside`` (observed within the interval).
+    coverage : float
+        Fraction of cells inside their interval (near ``interval`` when the model fits).
+    interval : float
+    kind : {"posterior", "prior"}
+    quantity : str
+        ``"rate"`` (conversions / n) or ``"mean"``.
+    """
+
+    table: pd.DataFrame
+    coverage: float
+    interval: float
+    kind: str
+    quantity: str
+    extreme: int = 0
+    cells: int = 0
+    draws: int = 0
+    replicated: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def min_p_value(self) -> float:
+        """Smallest cell p-value (small values flag cells the model does not reproduce)."""
+        return float(self.table["p_value"].min())
+
+    def summary(self) -> pd.DataFrame:
+        """Return the per-cell table."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict:
+        """JSON-safe coverage summary."""
+        return {"kind": self.kind, "quantity": self.quantity, "interval": self.interval,
+                "coverage": json_float(self.coverage), "cells": self.cells,
+                "cells_with_p_below_0.05": self.extreme,
+                "min_p_value": json_float(self.min_p_value), "draws": self.draws}
+
+    def __str__(self) -> str:
+        return (f"{self.kind.capitalize()} predictive check of cell {self.quantity}s: "
+                f"{self.coverage:.0%} of {self.cells} cells inside their {self.interval:.0%} "
+                f"interval (expected about {self.interval:.0%}); {self.extreme} with p < 0.05")
+
+
+def ppc_cells(observed, replicated, *, labels=None, interval=0.95, kind="posterior",
+              quantity="rate") -> PredictiveCheck:
+    """Compare observed cell values with replicated draws of them.
+
+    Parameters
+    ----------
+    observed : array of shape (cells,)
+    replicated : array of shape (draws, cells)
+        Predictive draws on the same scale as ``observed``.
+    labels : sequence of str, optional
+        Cell labels (default ``0..cells-1``).
+    interval : float
+        Central predictive interval level.
+    kind : {"posterior", "prior"}
+    quantity : str
+
+    Returns
+    -------
+    PredictiveCheck
+
+    Raises
+    ------
+    ModelError
+        Shapes do not match or ``interval`` is not in (0, 1).
+    """
+    obs = np.asarray(observed, dtype=float)
+    rep = np.asarray(replicated, dtype=float)
+    if rep.ndim != 2 or rep.shape[1] != obs.shape[0]:
+        raise ModelError(f"replicated must have shape (draws, {obs.shape[0]}), got {rep.shape}")
+    if not 0 < interval < 1:
+        raise ModelError(f"interval must be in (0, 1), got {interval!r}")
+    a = (1 - interval) / 2
+    lower, median, upper = np.quantile(rep, [a, 0.5, 1 - a], axis=0)
+    p_le = (rep <= obs).mean(axis=0)
+    p_ge = (rep >= obs).mean(axis=0)
+    p = np.minimum(1.0, 2 * np.minimum(p_le, p_ge))
+    inside = (obs >= lower) & (obs <= upper)
+    labels = [str(i) for i in range(obs.size)] if labels is None else [str(x) for x in labels]
+    table = pd.DataFrame({"cell": labels, "observed": obs, "lower": lower, "median": median,
+                          "upper": upper, "p_value": p, "inside": inside})
+    return PredictiveCheck(table=table, coverage=float(inside.mean()), interval=interval,
+                           kind=kind, quantity=quantity, extreme=int((p < 0.05).sum()),
+                           cells=int(obs.size), draws=int(rep.shape[0]), replicated=rep)
+
+
+def binomial_replicates(n, p_draws, *, seed=0):
+    """Replicated cell rates ``Binomial(n, p) / n`` for each draw of cell probabilities.
+
+    Parameters
+    ----------
+    n : array of shape (cells,)
+    p_draws : array of shape (draws, cells)
+    seed : int
+
+    Returns
+    -------
+    numpy.ndarray of shape (draws, cells)
+    """
+    rng = np.random.default_rng(seed)
+    n = np.asarray(n, dtype=np.int64)
+    return rng.binomial(n, np.clip(p_draws, 0.0, 1.0)) / np.maximum(n, 1)
+
+
+def normal_replicates(se, mean_draws, *, seed=0):
+    """Replicated cell means ``Normal(theta, se)`` for each draw of cell means."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(mean_draws, np.asarray(se, dtype=float))
+
+
+def draws_matrix(group, name: str) -> np.ndarray:
+    """Return a posterior (or prior) variable as a ``(chain * draw, ...)`` numpy array."""
+    da = group[name]
+    values = np.asarray(da.values)
+    return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
+
+
+def rank_data(idata, var_name: str, *, index: int = 0, bins: int | None = None):
+    """Rank-histogram data for a rank plot.
+
+    Of one scalar, or element ``index`` of a vector counted over its flattened non-sample
+    dimensions.
+
+    Ranks are taken over all chains pooled; with good mixing each chain's ranks are uniform.
+
+    Returns
+    -------
+    edges : numpy.ndarray
+        Bin edges over ``[0, chains * draws]``.
+    counts : numpy.ndarray of shape (chains, bins)
+    """
+    from scipy.stats import rankdata
+
+    values = np.asarray(idata["posterior"][var_name].values, dtype=float)
+    values = values.reshape(values.shape[0], values.shape[1], -1)[..., index or 0]
+    chains, draws = values.shape
+    ranks = rankdata(values.ravel()).reshape(chains, draws)
+    bins = bins or max(5, min(20, draws // 20))
+    edges = np.linspace(0, chains * draws, bins + 1)
+    counts = np.stack([np.histogram(r, bins=edges)[0] for r in ranks])
+    return edges, counts
