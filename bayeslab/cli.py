@@ -41,7 +41,7 @@ def _emit(payload: dict, text: str, fmt: str) -> None:
 def cmd_simulate(args) -> int:
     """Write a simulated scenario to a file."""
     from bayeslab.errors import DataError
-    from bayeslab.simulate import simulate
+    from bayeslab.scenarios import simulate
 
     options = {}
     for item in args.option or ():
@@ -115,7 +115,7 @@ def cmd_compare(args) -> int:
 def cmd_demo(args) -> int:
     """Simulate the PS4 to PS5 migration and print its conversion and guardrail readouts."""
     from bayeslab.compare import compare
-    from bayeslab.simulate import simulate
+    from bayeslab.scenarios import simulate
 
     sc = simulate("migration", rows=args.rows, seed=args.seed)
     roles = sc.roles

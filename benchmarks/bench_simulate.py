@@ -2,7 +2,7 @@
 
 import time
 
-from bayeslab.simulate import SCENARIOS, simulate
+from bayeslab.scenarios import SCENARIOS, simulate
 
 ROWS = 1_000_000
 

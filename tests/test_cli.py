@@ -138,3 +138,11 @@ def test_demo_reads_out_the_migration(capsys):
     bayes_abs = next(e for e in r["results"] if e["side"] == "bayes" and e["effect"] == "absolute")
     assert bayes_abs["lower"] < truth < bayes_abs["upper"]
     assert [g["metric"] for g in r["guardrails"]] == ["unsubscribe_flag", "optout_flag"]
+
+
+def test_simulate_name_stays_the_function_after_submodule_import():
+    import bayeslab
+    import bayeslab.scenarios  # noqa: F401
+
+    assert callable(bayeslab.simulate)
+    assert bayeslab.simulate("migration", rows=200, seed=0).data.shape[0] == 200

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from bayeslab.errors import DataError
-from bayeslab.simulate._core import (
+from bayeslab.scenarios._core import (
     Scenario,
     check_fraction,
     check_rows,

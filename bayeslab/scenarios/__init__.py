@@ -41,11 +41,11 @@ from __future__ import annotations
 import inspect
 
 from bayeslab.errors import DataError
-from bayeslab.simulate._core import MIN_ROWS, SCENARIOS, Scenario
-from bayeslab.simulate.homepage import HOMEPAGE_SALT, simulate_homepage
-from bayeslab.simulate.migration import simulate_campaign, simulate_migration
-from bayeslab.simulate.musicstream import simulate_musicstream
-from bayeslab.simulate.personalization import simulate_personalization
+from bayeslab.scenarios._core import MIN_ROWS, SCENARIOS, Scenario
+from bayeslab.scenarios.homepage import HOMEPAGE_SALT, simulate_homepage
+from bayeslab.scenarios.migration import simulate_campaign, simulate_migration
+from bayeslab.scenarios.musicstream import simulate_musicstream
+from bayeslab.scenarios.personalization import simulate_personalization
 
 __all__ = ["HOMEPAGE_SALT", "MIN_ROWS", "SCENARIOS", "Scenario", "simulate", "simulate_campaign",
            "simulate_homepage", "simulate_migration", "simulate_musicstream",

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from bayeslab.errors import DataError
-from bayeslab.simulate import (
+from bayeslab.scenarios import (
     HOMEPAGE_SALT,
     SCENARIOS,
     Scenario,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.errors import DataError
-from bayeslab.simulate._core import (
+from bayeslab.scenarios._core import (
     Scenario,
     check_fraction,
     check_rows,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayeslab.simulate._core import (
+from bayeslab.scenarios._core import (
     Scenario,
     check_rows,
     check_seed,
