@@ -158,7 +158,8 @@ def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False):
                 np.maximum(ai - 1.0, 1e-300), bi, x))
         else:
             via_c = x * special.betainc(ai, bi, x) - mu_i * special.betainc(ai + 1.0, bi, x)
-            via_t = mu_i * (1.0 - special.betainc(ai + 1.0, bi, x)) - x * (1.0 - special.betainc(ai, bi, x))
+            via_t = (mu_i * (1.0 - special.betainc(ai + 1.0, bi, x))
+                     - x * (1.0 - special.betainc(ai, bi, x)))
         inner = np.where(t_out[..., None], via_t, via_c)
     inner = np.maximum(np.nan_to_num(inner, nan=0.0, posinf=0.0, neginf=0.0), 0.0)
     out = np.array(np.sum(wd * inner, axis=-1), ndmin=1)

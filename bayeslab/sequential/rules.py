@@ -105,8 +105,10 @@ def _exact(stats) -> bool:
 
 
 def _unique_apply(fn, *params):
-    """``fn(*params)`` computed once per distinct parameter set (experiments share the look's
-    sample sizes, so many have the same counts), then spread back."""
+    """Compute ``fn(*params)`` once per distinct parameter set and spread it back.
+
+    Simulated experiments share the look's sample sizes, so many have the same counts.
+    """
     stacked = np.stack([np.ravel(p) for p in np.broadcast_arrays(*params)], axis=1)
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
     if uniq.shape[0] > 0.8 * stacked.shape[0]:
@@ -129,9 +131,11 @@ def prob_positive(stats: LookStats, prior=None) -> np.ndarray:
 
 
 def expected_losses(stats: LookStats, prior=None, relative: bool = False):
-    r"""Posterior expected loss of shipping, :math:`E[(-\Delta)^+]`, and of keeping control,
-    :math:`E[\Delta^+]` (relative scale :math:`p_T/p_C - 1` with ``relative=True``, conversion
-    only)."""
+    r"""Posterior expected losses of shipping and of keeping control, per experiment.
+
+    Returns ``(ship, keep)``: :math:`E[(-\Delta)^+]` and :math:`E[\Delta^+]` (on the relative
+    scale :math:`p_T/p_C - 1` with ``relative=True``, conversion only).
+    """
     if stats.metric == "binary":
         from bayeslab.kernels import beta as K
         from bayeslab.kernels import beta_fast as F
