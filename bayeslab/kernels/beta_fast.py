@@ -38,11 +38,11 @@ def _arrays(*values):
     return np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
 
 
-def _outer(a_o, b_o):
-    """Nodes (..., 40) and weights times the Beta(a_o, b_o) density at them."""
+def _outer(a_o, b_o, lower=0.0, upper=1.0):
+    """Nodes (..., 40) and weights times the Beta(a_o, b_o) density, mean +- 20 sd in bounds."""
     m, s = K.beta_moments(a_o, b_o)
-    lo = np.clip(m - _TAIL_SD * s, 0.0, 1.0)
-    hi = np.clip(m + _TAIL_SD * s, 0.0, 1.0)
+    lo = np.clip(m - _TAIL_SD * s, lower, upper)
+    hi = np.clip(m + _TAIL_SD * s, lower, upper)
     c_lo = np.clip(m - _CORE_SD * s, lo, hi)
     c_hi = np.clip(m + _CORE_SD * s, lo, hi)
     xs, ws = [], []
@@ -178,13 +178,20 @@ def diff_cdf(d, a_t, b_t, a_c, b_c):
     """
     d, a_t, b_t, a_c, b_c = _arrays(d, a_t, b_t, a_c, b_c)
     t_out, a_o, b_o, a_i, b_i = _swap(a_t, b_t, a_c, b_c)
-    x, wd = _outer(a_o, b_o)
+    # integrate only where the inner CDF is strictly between 0 and 1 (no kink inside the
+    # panels) and add the outer mass where it is 1 in closed form
+    lower = np.where(t_out, np.maximum(0.0, d), np.maximum(0.0, -d))
+    upper = np.where(t_out, np.minimum(1.0, 1.0 + d), np.minimum(1.0, 1.0 - d))
+    upper = np.maximum(upper, lower)
+    x, wd = _outer(a_o, b_o, lower, upper)
     dd = d[..., None]
     ai, bi = a_i[..., None], b_i[..., None]
     inner = np.where(t_out[..., None],
                      1.0 - special.betainc(ai, bi, np.clip(x - dd, 0.0, 1.0)),
                      special.betainc(ai, bi, np.clip(x + dd, 0.0, 1.0)))
-    out = np.array(np.clip(np.sum(wd * inner, axis=-1), 0.0, 1.0), ndmin=1)
+    rest = np.where(t_out, special.betainc(a_o, b_o, lower),
+                    1.0 - special.betainc(a_o, b_o, upper))
+    out = np.array(np.clip(np.sum(wd * inner, axis=-1) + rest, 0.0, 1.0), ndmin=1)
     out = _fill_singular(out, np.atleast_1d(_singular(a_t, b_t, a_c, b_c)), K.diff_cdf,
                          *(np.atleast_1d(p) for p in (d, a_t, b_t, a_c, b_c)))
     return _finish(out.reshape(a_t.shape))
