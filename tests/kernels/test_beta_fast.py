@@ -64,10 +64,11 @@ def quad_diff_cdf(d, a_t, b_t, a_c, b_c):
 
 
 def test_diff_cdf_and_quantile_against_adaptive_quadrature():
-    """CDF at the fast quantiles equals q within 1e-6 (adaptive reference); for moderate counts
-    (at least 20 conversions and non-conversions per arm) the quantiles equal the scalar kernel's within 1e-7. (For a handful
-    of conversions the scalar kernel's fixed nodes straddle the kink of F_T(x + d) at x = -d and are
-    off by up to 2e-5 in probability; this kernel integrates on either side of it.)"""
+    """CDF at the fast quantiles equals q within 1e-6 (adaptive reference); with at least 20
+    conversions and non-conversions per arm the quantiles equal the scalar kernel's within 1e-7.
+    (For a handful of conversions the scalar kernel's fixed nodes straddle the kink of
+    F_T(x + d) at x = -d and are off by up to 2e-5 in probability; this kernel integrates on
+    either side of it.)"""
     c = grid()[::3]
     moderate = c.min(axis=1) >= 20
     for q in (0.025, 0.5, 0.975):
