@@ -35,6 +35,19 @@ _EXPORTS = {
     "DecisionRule": "bayeslab.compare",
     "srm_check": "bayeslab.design.srm",
     "SRMResult": "bayeslab.design.srm",
+    "monitor": "bayeslab.sequential.monitor",
+    "MonitorResult": "bayeslab.sequential.monitor",
+    "ProbPositive": "bayeslab.sequential.rules",
+    "ExpectedLoss": "bayeslab.sequential.rules",
+    "Rope": "bayeslab.sequential.rules",
+    "Precision": "bayeslab.sequential.rules",
+    "AnyOf": "bayeslab.sequential.rules",
+    "AllOf": "bayeslab.sequential.rules",
+    "rule_from_dict": "bayeslab.sequential.rules",
+    "rule_false_positive_rate": "bayeslab.sequential.operating",
+    "aa_simulation": "bayeslab.design.aa",
+    "AAResult": "bayeslab.design.aa",
+    "plot_monitor": "bayeslab.plots_sequential",
 }
 
 __all__ = sorted(_EXPORTS)

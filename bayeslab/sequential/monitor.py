@@ -265,6 +265,11 @@ def _parse_looks(looks):
     """``("daily", None)``, ``("dates", [date, ...])`` or ``("sizes", [int, ...])``."""
     if looks is None or (isinstance(looks, str) and looks == "daily"):
         return "daily", None
+    if isinstance(looks, (int, np.integer)) and not isinstance(looks, bool):
+        if looks < 1:
+            raise DataError(f"looks must be a positive number of looks, got {looks!r}",
+                            column="looks")
+        return "equal", int(looks)
     if isinstance(looks, str):
         raise DataError(f"looks must be 'daily', dates or cumulative sample sizes, got {looks!r}",
                         column="looks")
@@ -286,6 +291,13 @@ def _parse_looks(looks):
 def _look_view(source, timestamp, mode, cuts, n):
     """A view with the look key column and the rows after the last look filtered out."""
     rel = source.relation
+    if mode == "equal":
+        total = source.sql("SELECT count(*) FROM {src}")[0][0]
+        k = cuts
+        cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
+        if cuts[0] < 4 or len(set(cuts)) < k:
+            raise DataError(f"{total:,} rows cannot make {k} looks", column="looks")
+        mode = "sizes"
     if mode == "sizes":
         if n is not None:
             raise DataError("looks as cumulative sample sizes need unit rows; with aggregated "
@@ -299,7 +311,7 @@ def _look_view(source, timestamp, mode, cuts, n):
         if total < cuts[-1]:
             raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
                             f"{total:,}", column="looks")
-        return open_source(sql=sql, con=source.con), _LOOK, total - cuts[-1]
+        return open_source(sql=sql, con=source.con), _LOOK, total - cuts[-1], cuts
     if timestamp is None:
         raise DataError("daily or dated looks need the timestamp column (timestamp=... or "
                         "--timestamp)", column="timestamp")
@@ -312,7 +324,7 @@ def _look_view(source, timestamp, mode, cuts, n):
         after = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
         where = f" WHERE NOT coalesce({cond}, FALSE)"
     sql = f"SELECT * REPLACE ({expr} AS {col}) FROM {rel}{where}"
-    return open_source(sql=sql, con=source.con), timestamp, after
+    return open_source(sql=sql, con=source.con), timestamp, after, cuts
 
 
 # ----------------------------------------------------------------------------- replay
@@ -398,10 +410,11 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
         column (look numbers or dates of aggregated rows).
     control : str, optional
         Control arm label (``0`` / ``false`` / ``control`` by default).
-    looks : "daily", sequence of dates, or sequence of int
+    looks : "daily", int, sequence of dates, or sequence of int
         ``"daily"`` / ``None``: one look per distinct day (or look value); dates: a look at the end
         of each date, rows after the last date excluded and counted; integers: cumulative numbers
-        of rows in timestamp order (row order without ``timestamp``), unit rows only.
+        of rows in timestamp order (row order without ``timestamp``), unit rows only; one
+        integer K: K looks at equal numbers of rows.
     rule : Rule, dict, str, or a list / dict of them
         Stopping rules (:mod:`bayeslab.sequential.rules`, a dict form, or a spec such as
         ``"prob:0.95,0.10"``); default ``ProbPositive(success=0.95, futility=0.10)``.
@@ -461,7 +474,8 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     source = open_source(data, sql=sql)
     check_columns(source, [c for c in (arm, metric, timestamp, n, sum_sq) if c])
     mode, cuts = _parse_looks(looks)
-    view, key, after = _look_view(source, timestamp, mode, cuts, n)
+    view, key, after, cuts = _look_view(source, timestamp, mode, cuts, n)
+    mode = "sizes" if mode == "equal" else mode
     stats = sufficient_stats(view, arm=arm, metric=metric, control=control, kind=stat_kind,
                              segments=(key,), n=n, sum_sq=sum_sq, missing=missing)
     if len(stats.arms) != 2:
