@@ -52,6 +52,19 @@ _EXPORTS = {
     "srm_by_segment": "bayeslab.design.srm",
     "assign": "bayeslab.design.assignment",
     "check_uniformity": "bayeslab.design.assignment",
+    "monitor": "bayeslab.sequential.monitor",
+    "MonitorResult": "bayeslab.sequential.monitor",
+    "ProbPositive": "bayeslab.sequential.rules",
+    "ExpectedLoss": "bayeslab.sequential.rules",
+    "Rope": "bayeslab.sequential.rules",
+    "Precision": "bayeslab.sequential.rules",
+    "AnyOf": "bayeslab.sequential.rules",
+    "AllOf": "bayeslab.sequential.rules",
+    "rule_from_dict": "bayeslab.sequential.rules",
+    "rule_false_positive_rate": "bayeslab.sequential.operating",
+    "aa_simulation": "bayeslab.design.aa",
+    "AAResult": "bayeslab.design.aa",
+    "plot_monitor": "bayeslab.plots_sequential",
 }
 
 __all__ = sorted(_EXPORTS)

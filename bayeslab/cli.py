@@ -134,6 +134,97 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _looks_arg(text: str | None):
+    """``daily``, ``K`` (equal looks), ``N1,N2,...`` (cumulative rows) or dates."""
+    if text is None or text == "daily":
+        return "daily"
+    parts = [t.strip() for t in text.split(",") if t.strip()]
+    if all(t.isdigit() for t in parts):
+        values = [int(t) for t in parts]
+        return values[0] if len(values) == 1 else values
+    return parts
+
+
+def cmd_monitor(args) -> int:
+    """Replay the looks of an experiment with stopping rules and a group-sequential design."""
+    from bayeslab.sequential.monitor import monitor
+
+    rules = args.rule or ["prob:0.95,0.10"]
+    prior = tuple(_floats(args.prior, "--prior", 2)) if args.prior else None
+    result = monitor(
+        args.data, sql=args.sql, arm=args.arm, metric=args.metric, timestamp=args.timestamp,
+        control=args.control, looks=_looks_arg(args.looks),
+        rule={r: r for r in rules} if len(rules) > 1 else rules[0],
+        design=args.spending, alpha=args.alpha, sides=args.sides, prior=prior, kind=args.kind,
+        n=args.n, missing=args.missing, interval=args.interval, max_n=args.max_n,
+        fpr_sims=args.fpr_sims, seed=args.seed)
+    _emit(result.to_dict(), str(result), args.format)
+    return 0
+
+
+def cmd_design_boundaries(args) -> int:
+    """Group-sequential boundaries on the z scale."""
+    from bayeslab.sequential.boundaries import group_sequential_design
+
+    fractions = _floats(args.fractions, "--fractions") if args.fractions else None
+    design = group_sequential_design(args.looks, fractions, alpha=args.alpha, sides=args.sides,
+                                     spending=args.spending)
+    _emit(design.to_dict(), str(design), args.format)
+    return 0
+
+
+def cmd_design_srm(args) -> int:
+    """Sample ratio mismatch check of arm counts."""
+    from bayeslab.design.srm import srm_check
+    from bayeslab.errors import DataError
+
+    counts = _floats(args.counts, "--counts")
+    if any(c != int(c) for c in counts):
+        raise DataError(f"--counts must be whole numbers, got {args.counts!r}")
+    planned = _floats(args.planned, "--planned") if args.planned else None
+    result = srm_check([int(c) for c in counts], planned, threshold=args.threshold)
+    _emit(result.to_dict(), str(result), args.format)
+    return 0
+
+
+def cmd_design_power(args) -> int:
+    """Sample size per arm for a two-arm test."""
+    from bayeslab.design.power import sample_size
+    from bayeslab.errors import DataError
+
+    metric = {"conversion": "proportion"}.get(args.metric, args.metric)
+    ratio = args.ratio
+    if args.allocation:
+        if ratio is not None:
+            raise DataError("give --allocation or --ratio, not both")
+        shares = _floats(args.allocation, "--allocation", 2)
+        if min(shares) <= 0:
+            raise DataError(f"--allocation shares must be positive, got {args.allocation!r}")
+        ratio = shares[1] / shares[0]
+    result = sample_size(metric, args.baseline, args.mde, relative=args.relative, sd=args.sd,
+                         alpha=args.alpha, power=args.power, ratio=1.0 if ratio is None
+                         else ratio, sides=args.sides)
+    _emit(result.to_dict(), str(result), args.format)
+    return 0
+
+
+def cmd_design_aa(args) -> int:
+    """A/A simulation of the readout's false-positive rates."""
+    from bayeslab.compare import DecisionRule
+    from bayeslab.design.aa import aa_simulation
+
+    share = args.share
+    if args.allocation:
+        shares = _floats(args.allocation, "--allocation", 2)
+        share = shares[1] / sum(shares)
+    rule = DecisionRule(prob_threshold=args.prob_threshold, loss_threshold=args.loss_threshold,
+                        alpha=args.alpha)
+    result = aa_simulation(args.n, args.baseline, n_sims=args.sims, share=share, rule=rule,
+                           assignment=args.assignment, seed=args.seed)
+    _emit(result.to_dict(), str(result), args.format)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
@@ -197,6 +288,83 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guardrail margin: largest acceptable absolute increase")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("monitor", help="replay the looks of an experiment: stopping rules and "
+                       "group-sequential boundaries")
+    p.add_argument("data", nargs="?", help="CSV or Parquet file (or use --sql)")
+    p.add_argument("--sql", help="DuckDB query giving the experiment table")
+    p.add_argument("--arm", required=True, help="arm column (two arms)")
+    p.add_argument("--metric", required=True, help="outcome column (conversions with --n)")
+    p.add_argument("--timestamp", help="time of each row, or a look column (dates / numbers)")
+    p.add_argument("--control", help="control arm label")
+    p.add_argument("--looks", help="daily (default), K equal looks, cumulative row counts "
+                   "N1,N2,... or dates D1,D2,...")
+    p.add_argument("--rule", action="append", help="stopping rule, e.g. prob:0.95,0.10, "
+                   "loss:0.001, rloss:0.0025, rope:-0.005,0.005, precision:0.01, joined by | or "
+                   "&, @N for a minimum sample (repeatable)")
+    p.add_argument("--spending", default="obf", help="alpha spending: obf, pocock, hsd:GAMMA, "
+                   "power:RHO")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--sides", type=int, choices=(1, 2), default=2)
+    p.add_argument("--prior", help="Beta prior A,B (conversion) or normal MEAN,SD of the lift")
+    p.add_argument("--kind", choices=("conversion", "continuous"), default="conversion")
+    p.add_argument("--n", help="count column of daily aggregates")
+    p.add_argument("--missing", choices=("error", "exclude"), default="error")
+    p.add_argument("--interval", type=float, default=0.95)
+    p.add_argument("--max-n", type=int, help="planned total units, if the experiment is running")
+    p.add_argument("--fpr-sims", type=int, default=10_000,
+                   help="A/A experiments simulated for each rule's false-positive rate (0: skip)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_monitor)
+
+    design = sub.add_parser("design", help="plan an experiment: power, srm, aa, boundaries")
+    dsub = design.add_subparsers(dest="design_command", required=True, parser_class=_Parser)
+
+    p = dsub.add_parser("boundaries", help="group-sequential boundaries (z scale)")
+    p.add_argument("--looks", type=int, help="number of looks K")
+    p.add_argument("--fractions", help="information fractions, e.g. 0.25,0.5,0.75,1")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--sides", type=int, choices=(1, 2), default=2)
+    p.add_argument("--spending", default="obf", help="obf, pocock, hsd:GAMMA, power:RHO")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_boundaries)
+
+    p = dsub.add_parser("srm", help="sample ratio mismatch check")
+    p.add_argument("--counts", required=True, help="units per arm, e.g. 5030,4970")
+    p.add_argument("--planned", "--expected", dest="planned",
+                   help="planned shares, e.g. 0.5,0.5 (equal by default)")
+    p.add_argument("--threshold", type=float, default=0.001)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_srm)
+
+    p = dsub.add_parser("power", help="sample size for a two-arm test")
+    p.add_argument("--metric", required=True, choices=("conversion", "proportion", "mean"))
+    p.add_argument("--baseline", type=float, help="control rate or mean")
+    p.add_argument("--mde", type=float, required=True, help="minimum detectable effect")
+    p.add_argument("--relative", action="store_true", help="read --mde as a relative lift")
+    p.add_argument("--sd", type=float, help="outcome sd (means)")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--power", type=float, default=0.8)
+    p.add_argument("--sides", type=int, choices=(1, 2), default=2)
+    p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
+    p.add_argument("--ratio", type=float, help="treatment / control units")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_power)
+
+    p = dsub.add_parser("aa", help="A/A simulation of the readout's false-positive rates")
+    p.add_argument("--n", type=int, required=True, help="units per experiment")
+    p.add_argument("--baseline", type=float, required=True, help="conversion rate")
+    p.add_argument("--sims", type=int, default=10_000)
+    p.add_argument("--share", type=float, default=0.5, help="treatment share")
+    p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
+    p.add_argument("--assignment", choices=("fixed", "bernoulli", "hash"), default="fixed")
+    p.add_argument("--prob-threshold", type=float, default=0.95)
+    p.add_argument("--loss-threshold", type=float, default=0.0025)
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_aa)
     return parser
 
 

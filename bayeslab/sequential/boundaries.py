@@ -262,7 +262,7 @@ def _check_fractions(looks, fractions) -> np.ndarray:
             raise ModelError(f"looks must be a positive integer, got {looks!r}")
         return np.arange(1, looks + 1) / looks
     try:
-        f = np.asarray(fractions, dtype=float).ravel()
+        f = np.array(fractions, dtype=float).ravel()  # a copy: the input may be read-only
     except (TypeError, ValueError):
         raise ModelError(f"fractions must be numbers, got {fractions!r}") from None
     if f.size == 0 or not np.all(np.isfinite(f)):

@@ -8,6 +8,10 @@ experiments, with decisions
 * ``0`` continue, ``1`` stop and declare a positive effect (success),
 * ``-1`` stop for futility (no effect declared), ``2`` stop and declare a negative effect.
 
+At each look the rule is handed only the experiments still running (the arrays of ``LookStats``
+are over those), so an expensive posterior rule costs nothing for experiments that have stopped;
+the data of every experiment are drawn anyway, so a seed gives the same numbers for any rule.
+
 Frequentist designs become rules with :func:`design_rule`; a Bayesian posterior rule is any
 callable of the same signature (e.g. stop when :math:`P(p_T > p_C \mid \text{data}) \ge 0.95`).
 The false-positive rate under the null is the share of experiments that declare an effect in
@@ -326,22 +330,23 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
                 within = sd**2 * rng.chisquare(m - 1, n_sims) if m > 1 else 0.0
                 sums[arm] += s
                 sumsq[arm] += within + s**2 / m
-        stats = LookStats(look=look, n_looks=k, n_control=np.full(n_sims, float(arr[look, 0])),
-                          n_treatment=np.full(n_sims, float(arr[look, 1])),
-                          sum_control=sums[0], sum_treatment=sums[1], sumsq_control=sumsq[0],
-                          sumsq_treatment=sumsq[1], metric="binary" if metric == "binary"
-                          else "normal")
+        idx = np.flatnonzero(active)  # the rule sees only the experiments still running
+        m_act = idx.size
+        stats = LookStats(look=look, n_looks=k, n_control=np.full(m_act, float(arr[look, 0])),
+                          n_treatment=np.full(m_act, float(arr[look, 1])),
+                          sum_control=sums[0, idx], sum_treatment=sums[1, idx],
+                          sumsq_control=sumsq[0, idx], sumsq_treatment=sumsq[1, idx],
+                          metric="binary" if metric == "binary" else "normal")
         dec = np.asarray(rule(stats))
-        if dec.shape != (n_sims,):
-            raise ModelError(f"the rule returned shape {dec.shape}, expected ({n_sims},)")
-        stopping = active & (dec != CONTINUE)
-        if look == k - 1:
-            stopping = active
-        decision[stopping] = dec[stopping]
+        if dec.shape != (m_act,):
+            raise ModelError(f"the rule returned shape {dec.shape}, expected ({m_act},)")
+        stop = dec != CONTINUE if look < k - 1 else np.ones(m_act, dtype=bool)
+        stopping = idx[stop]
+        decision[stopping] = dec[stop]
         stop_look[stopping] = look
         n_at_stop[stopping] = float(arr[look].sum())
-        est_at_stop[stopping] = stats.estimate[stopping]
-        active &= ~stopping
+        est_at_stop[stopping] = stats.estimate[stop]
+        active[stopping] = False
         if show:
             print(f"\rlook {look + 1}/{k}: {int(active.sum()):,} experiments running",
                   end="", file=sys.stderr)
@@ -379,3 +384,89 @@ def operating_characteristics(rule: Rule, looks, effects=(0.0,), **kwargs):
         res = simulate(rule, looks, effect=eff, seed=None if seed is None else seed + i, **kwargs)
         rows.append(res.to_dict())
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class FalsePositiveRate:
+    """Simulated false-positive rate of a stopping rule under the null (A/A), look schedule given.
+
+    Attributes
+    ----------
+    rate : float
+        Share of null experiments in which the rule declared an effect (either direction).
+    mc_se : float
+        Monte Carlo standard error of ``rate``.
+    n_sims : int
+    looks : numpy.ndarray
+        Cumulative (n_control, n_treatment) per look.
+    baseline : float
+    metric : str
+    seed : int or None
+    rule : str
+        The rule in words.
+    by_look : tuple of float
+        Cumulative false-positive rate after each look.
+    """
+
+    rate: float
+    mc_se: float
+    n_sims: int
+    looks: np.ndarray
+    baseline: float
+    metric: str
+    seed: int | None
+    rule: str
+    by_look: tuple
+
+    def to_dict(self) -> dict:
+        """JSON-safe form."""
+        return jsonable({"rate": self.rate, "mc_se": self.mc_se, "n_sims": self.n_sims,
+                         "looks": self.looks, "baseline": self.baseline, "metric": self.metric,
+                         "seed": self.seed, "rule": self.rule, "by_look": self.by_look})
+
+    def __str__(self) -> str:
+        k = self.looks.shape[0]
+        return (f"Simulated false-positive rate of '{self.rule}' over {k} look"
+                f"{'s' if k > 1 else ''} (no true effect, {self.n_sims:,} experiments): "
+                f"{self.rate:.2%} (MC se {self.mc_se:.2%})")
+
+
+def rule_false_positive_rate(rule: Rule, looks, baseline: float = 0.1, n_sims: int = 10_000,
+                             seed: int | None = 0, *, metric: str = "binary", sd: float = 1.0,
+                             ratio: float = 1.0, progress: bool = False) -> FalsePositiveRate:
+    r"""Share of A/A experiments (no true effect) in which ``rule`` declares an effect.
+
+    A posterior threshold such as :math:`P(\text{lift} > 0) \ge 0.95` is not a 5% error rate
+    once it is checked at several looks; this states what it is under the user's schedule.
+
+    Parameters
+    ----------
+    rule : callable
+        A rule of :func:`simulate` (e.g. :class:`bayeslab.sequential.rules.ProbPositive`).
+    looks : array_like
+        Cumulative units per look, as in :func:`simulate`.
+    baseline : float
+        Rate (or mean) of both arms.
+    n_sims : int
+    seed : int, optional
+    metric, sd, ratio, progress
+        As in :func:`simulate`.
+
+    Returns
+    -------
+    FalsePositiveRate
+
+    Raises
+    ------
+    ModelError, DataError
+        As in :func:`simulate`.
+    """
+    res = simulate(rule, looks, effect=0.0, baseline=baseline, metric=metric, sd=sd, ratio=ratio,
+                   n_sims=n_sims, seed=seed, progress=progress)
+    dist = res.stop_distribution()
+    by_look = tuple((dist["success"] + dist["harm"]).cumsum().tolist())
+    rate = res.rejection_rate
+    text = rule.describe() if hasattr(rule, "describe") else getattr(rule, "__name__", repr(rule))
+    return FalsePositiveRate(rate=rate, mc_se=res.mc_se(rate), n_sims=res.n_sims, looks=res.looks,
+                             baseline=float(baseline), metric=metric, seed=seed, rule=text,
+                             by_look=by_look)
