@@ -52,6 +52,19 @@ _EXPORTS = {
     "srm_by_segment": "bayeslab.design.srm",
     "assign": "bayeslab.design.assignment",
     "check_uniformity": "bayeslab.design.assignment",
+    "compare_propensity": "bayeslab.compare_propensity",
+    "PropensityReadout": "bayeslab.compare_propensity",
+    "load_units": "bayeslab.data.units",
+    "UnitData": "bayeslab.data.units",
+    "PropensityWeighting": "bayeslab.frequentist.propensity",
+    "PropensityResult": "bayeslab.frequentist.propensity",
+    "BayesPropensity": "bayeslab.bayes.propensity",
+    "BayesPropensityResult": "bayeslab.bayes.propensity",
+    "PropensityPrior": "bayeslab.bayes.propensity",
+    "balance_report": "bayeslab.frequentist.balance",
+    "BalanceReport": "bayeslab.frequentist.balance",
+    "love_plot": "bayeslab.plots_propensity",
+    "overlap_plot": "bayeslab.plots_propensity",
 }
 
 __all__ = sorted(_EXPORTS)

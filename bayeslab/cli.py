@@ -71,6 +71,14 @@ def cmd_compare(args) -> int:
     """Bayesian and frequentist readout of one metric (and guardrails)."""
     from bayeslab.compare import DecisionRule, compare
 
+    if args.confounders:
+        return _compare_propensity(args)
+    if args.kind != "conversion":
+        from bayeslab.errors import DataError
+
+        raise DataError(f"--kind {args.kind} needs --confounders here (randomized continuous "
+                        "metrics are not wired into compare yet)")
+
     prior = _floats(args.prior, "--prior", 2)
     margins = None
     if args.guardrail:
@@ -96,6 +104,38 @@ def cmd_compare(args) -> int:
                           loss_threshold=args.loss_threshold),
     )
     _emit(readout.to_dict(), str(readout), args.format)
+    return 0
+
+
+def _compare_propensity(args) -> int:
+    """Observational readout: propensity methods on both sides (``--confounders``)."""
+    from pathlib import Path
+
+    from bayeslab.compare import DecisionRule
+    from bayeslab.compare_propensity import compare_propensity
+    from bayeslab.errors import DataError
+
+    if args.guardrail or args.n or args.split:
+        raise DataError("--confounders needs unit rows; --guardrail, --n and --split do not apply")
+    confounders = [c.strip() for c in args.confounders.split(",") if c.strip()]
+    readout = compare_propensity(
+        args.data, sql=args.sql, arm=args.arm, metric=args.metric, control=args.control,
+        confounders=confounders, estimand=args.estimand, kind=args.kind,
+        interval=args.interval, missing=args.missing, seed=args.seed, sampler=args.sampler,
+        rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
+                          loss_threshold=args.loss_threshold),
+    )
+    payload = readout.to_dict()
+    if args.plot:
+        out = Path(args.plot)
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for kind in ("love", "overlap"):
+            path = out / f"{args.metric}_{kind}.png"
+            readout.plot(kind).savefig(path, dpi=110)
+            files.append(str(path))
+        payload["plots"] = files
+    _emit(payload, str(readout), args.format)
     return 0
 
 
@@ -146,7 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arm", required=True, help="arm column (0/1 indicator or labels)")
     p.add_argument("--control", help="control arm label (default 0 / false / control)")
     p.add_argument("--metric", required=True, help="outcome column")
-    p.add_argument("--kind", default="conversion", choices=("conversion",))
+    p.add_argument("--kind", default="conversion", choices=("conversion", "continuous"))
+    p.add_argument("--confounders", help="COL,COL,...: observational data; adjust for these "
+                   "with propensity methods (naive, IPW, AIPW, matching, Bayesian)")
+    p.add_argument("--estimand", choices=("ate", "att"), default="ate",
+                   help="with --confounders: average effect (ate) or effect on the treated")
+    p.add_argument("--sampler", choices=("nuts", "laplace"), default="nuts",
+                   help="with --confounders: Bayesian propensity posterior")
+    p.add_argument("--seed", type=int, default=0, help="with --confounders: seed")
+    p.add_argument("--plot", metavar="DIR", help="with --confounders: write love and overlap "
+                   "plots (PNG) to DIR")
     p.add_argument("--guardrail", action="append", help="harmful metric to check (repeatable)")
     p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
                    "(one value, or one per guardrail, comma-separated)")
