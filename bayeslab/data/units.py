@@ -261,10 +261,10 @@ def _encode_categorical(values, t, column, control, treatment):
     values = values.astype(str)
     levels, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     if len(levels) < 2:
-        raise DataError(f"confounder {column!r} is constant (every row is {levels[0]!r}); it "
+        raise DataError(f"confounder {column!r} is constant (every row is {str(levels[0])!r}); it "
                         "cannot explain who was treated: drop it", column=column)
     treated = np.bincount(inverse, weights=t, minlength=len(levels))
-    for lv, n_lv, n_t in zip(levels, counts, treated, strict=True):
+    for lv, n_lv, n_t in zip(levels.tolist(), counts, treated, strict=True):
         if n_t == 0 or n_t == n_lv:
             which = f"control arm ({control!r})" if n_t == 0 else f"treated arm ({treatment!r})"
             raise DataError(

@@ -157,7 +157,7 @@ def fit_propensity(units, *, clip: tuple[float, float] | None = None) -> Propens
 
     Z1 = design(units)
     names = ("intercept", *units.names)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(over="ignore", divide="ignore"):
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
