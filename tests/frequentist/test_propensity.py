@@ -157,8 +157,8 @@ def test_sandwich_se_matches_sampling_distribution():
     mean sandwich SE (MC relative error of an sd from 300 draws ~ 4%; rtol 0.15) and the 95%
     interval covers 0.5 in 95% +- 3.8% (3 binomial SEs) of them. Ignoring propensity estimation
     would overstate the SE here (the naive-weights SE is checked to be larger)."""
-    from bayeslab.data.units import UnitData
     from bayeslab.data.accounting import RowAccount
+    from bayeslab.data.units import UnitData
 
     rng = np.random.default_rng(11)
     est, ses, cover, fixed = [], [], 0, []
