@@ -69,22 +69,20 @@ def _option_value(text: str):
 
 def cmd_compare(args) -> int:
     """Bayesian and frequentist readout of one metric (and guardrails)."""
-    from bayeslab.compare import DecisionRule, compare
     from bayeslab.errors import DataError
+    from bayeslab.readout import DecisionRule, compare
 
+    if args.confounders:
+        return _compare_propensity(args)
     prior = _floats(args.prior, "--prior", 2)
     margins = None
     if args.guardrail:
         if args.margin is None:
-            from bayeslab.errors import DataError
-
             raise DataError("--guardrail needs --margin: the largest increase you accept")
         values = _floats(args.margin, "--margin")
         if len(values) == 1:
             values = values * len(args.guardrail)
         if len(values) != len(args.guardrail):
-            from bayeslab.errors import DataError
-
             raise DataError(f"{len(values)} margins for {len(args.guardrail)} guardrails")
         margins = dict(zip(args.guardrail, values, strict=True))
     split = _floats(args.split, "--split") if args.split else None
@@ -112,9 +110,41 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _compare_propensity(args) -> int:
+    """Observational readout: propensity methods on both sides (``--confounders``)."""
+    from pathlib import Path
+
+    from bayeslab.causal import compare_propensity
+    from bayeslab.errors import DataError
+    from bayeslab.readout import DecisionRule
+
+    if args.guardrail or args.n or args.split:
+        raise DataError("--confounders needs unit rows; --guardrail, --n and --split do not apply")
+    confounders = [c.strip() for c in args.confounders.split(",") if c.strip()]
+    readout = compare_propensity(
+        args.data, sql=args.sql, arm=args.arm, metric=args.metric, control=args.control,
+        confounders=confounders, estimand=args.estimand, kind=args.kind,
+        interval=args.interval, missing=args.missing, seed=args.seed, sampler=args.sampler,
+        rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
+                          loss_threshold=args.loss_threshold),
+    )
+    payload = readout.to_dict()
+    if args.plot:
+        out = Path(args.plot)
+        out.mkdir(parents=True, exist_ok=True)
+        files = []
+        for kind in ("love", "overlap"):
+            path = out / f"{args.metric}_{kind}.png"
+            readout.plot(kind).savefig(path, dpi=110)
+            files.append(str(path))
+        payload["plots"] = files
+    _emit(payload, str(readout), args.format)
+    return 0
+
+
 def cmd_demo(args) -> int:
     """Simulate the PS4 to PS5 migration and print its conversion and guardrail readouts."""
-    from bayeslab.compare import compare
+    from bayeslab.readout import compare
     from bayeslab.scenarios import simulate
 
     sc = simulate("migration", rows=args.rows, seed=args.seed)
@@ -210,8 +240,8 @@ def cmd_design_power(args) -> int:
 
 def cmd_design_aa(args) -> int:
     """A/A simulation of the readout's false-positive rates."""
-    from bayeslab.compare import DecisionRule
     from bayeslab.design.aa import aa_simulation
+    from bayeslab.readout import DecisionRule
 
     share = args.share
     if args.allocation:
@@ -265,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", help="retention: 1 if the event (churn) happened")
     p.add_argument("--horizon", type=float, help="retention: day to compare survival at")
     p.add_argument("--seed", type=int, default=0, help="seed of any MCMC sampling")
+    p.add_argument("--confounders", help="COL,COL,...: observational data; adjust for these "
+                   "with propensity methods (naive, IPW, AIPW, matching, Bayesian)")
+    p.add_argument("--estimand", choices=("ate", "att"), default="ate",
+                   help="with --confounders: average effect (ate) or effect on the treated")
+    p.add_argument("--sampler", choices=("nuts", "laplace"), default="nuts",
+                   help="with --confounders: Bayesian propensity posterior")
+    p.add_argument("--plot", metavar="DIR", help="with --confounders: write love and overlap "
+                   "plots (PNG) to DIR")
     p.add_argument("--guardrail", action="append", help="harmful metric to check (repeatable)")
     p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
                    "(one value, or one per guardrail, comma-separated)")

@@ -2,7 +2,7 @@
 
 Each kind has one fitting function returning a :class:`MetricFit`: the Bayesian and frequentist
 results fitted on the same statistics, the row accounting, the per-arm table, and which estimate
-of each side is the headline a decision reads. :func:`bayeslab.compare.compare` dispatches here.
+of each side is the headline a decision reads. :func:`bayeslab.readout.compare` dispatches here.
 
 ========== ============================================ ===========================================
 kind       Bayes (headline first)                       frequentist (headline first)

@@ -1,7 +1,7 @@
 """The common currency of readouts: one :class:`Estimate` per (side, method, effect).
 
 Every fitted result, Bayesian or frequentist, exposes ``estimates()`` returning a list of
-:class:`Estimate`; a :class:`~bayeslab.compare.Readout` gathers them, and the CLI's JSON
+:class:`Estimate`; a :class:`~bayeslab.readout.Readout` gathers them, and the CLI's JSON
 ``results`` list is ``[e.to_dict() for e in estimates]``. Effects are treatment minus control
 (``absolute``) or treatment over control minus one (``relative``), with the interval level stated.
 """

@@ -31,7 +31,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
     args = ap.parse_args()
-    from bayeslab.compare import compare
+    from bayeslab.readout import compare
     from bayeslab.kernels import beta as K
 
     path = os.path.join(tempfile.gettempdir(), f"bayeslab_bench_conv_{args.rows}.parquet")

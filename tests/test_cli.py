@@ -144,5 +144,16 @@ def test_simulate_name_stays_the_function_after_submodule_import():
     import bayeslab
     import bayeslab.scenarios  # noqa: F401
 
-    assert callable(bayeslab.simulate)
+    import bayeslab.readout  # noqa: F401
+
+    assert callable(bayeslab.simulate) and callable(bayeslab.compare)
     assert bayeslab.simulate("migration", rows=200, seed=0).data.shape[0] == 200
+
+
+def test_no_public_name_is_shadowed_by_a_submodule():
+    import importlib.util
+
+    import bayeslab
+
+    clashes = [n for n in bayeslab.__all__ if importlib.util.find_spec(f"bayeslab.{n}")]
+    assert clashes == []

@@ -1,8 +1,8 @@
 r"""A/A simulation: how often the readout pipeline declares a winner when there is none.
 
 Thousands of conversion experiments with the same rate in both arms are simulated at once and read
-out the way :func:`bayeslab.compare.compare` reads one: the pooled two-proportion z-test
-(two-sided, ``alpha``) and the Bayesian ship rule of :class:`bayeslab.compare.DecisionRule`
+out the way :func:`bayeslab.readout.compare` reads one: the pooled two-proportion z-test
+(two-sided, ``alpha``) and the Bayesian ship rule of :class:`bayeslab.readout.DecisionRule`
 (:math:`P(p_T > p_C) \ge` ``prob_threshold`` and relative expected loss
 :math:`E[(1 - p_T/p_C)^+] \le` ``loss_threshold``; "do not ship" when
 :math:`P(p_T < p_C) \ge` ``prob_threshold``), with Beta posteriors computed exactly
@@ -127,8 +127,8 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
     """
     from scipy.special import ndtr
 
-    from bayeslab.compare import DecisionRule
     from bayeslab.kernels import beta_fast as F
+    from bayeslab.readout import DecisionRule
 
     rule = rule or DecisionRule()
     n_c, x_c, n_t, x_t = (np.asarray(v, dtype=float) for v in (n_c, x_c, n_t, x_t))
@@ -191,7 +191,7 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
     """
     from scipy.special import chdtrc
 
-    from bayeslab.compare import DecisionRule
+    from bayeslab.readout import DecisionRule
 
     rule = rule or DecisionRule()
     prior = _check(n, baseline, n_sims, share, assignment, prior)

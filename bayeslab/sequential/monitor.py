@@ -455,7 +455,7 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
 
     See Also
     --------
-    bayeslab.compare.compare : the one-look readout.
+    bayeslab.readout.compare : the one-look readout.
     bayeslab.sequential.operating.rule_false_positive_rate
     """
     from bayeslab.sequential.operating import rule_false_positive_rate

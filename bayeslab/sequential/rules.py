@@ -353,7 +353,7 @@ class ExpectedLoss(Rule):
     Success (ship) when :math:`E[(-\Delta)^+] \le` ``threshold``; futility (keep control) when
     :math:`E[\Delta^+] \le` ``threshold`` and ``futility`` is true. With ``relative=True`` the
     losses are on the relative scale :math:`p_T/p_C - 1` (conversion only), as in
-    :class:`bayeslab.compare.DecisionRule`.
+    :class:`bayeslab.readout.DecisionRule`.
 
     Attributes
     ----------

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslab.compare import DecisionRule, compare
 from bayeslab.design.aa import aa_simulation, decisions
 from bayeslab.errors import ModelError
+from bayeslab.readout import DecisionRule, compare
 
 
 def test_vectorized_decisions_equal_compare():

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslab.compare import DecisionRule, compare
 from bayeslab.errors import DataError, ModelError
+from bayeslab.readout import DecisionRule, compare
 from tests.conftest import make_conversion_frame
 
 
