@@ -255,6 +255,38 @@ def cmd_design_aa(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    """Run an analysis plan and write its outputs."""
+    from bayeslab.runner import run_plan
+
+    result = run_plan(args.plan, args.out)
+    files = {k: str(v) for k, v in result.files.items()}
+    text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
+            f"{result.decision.reasons[0]}\n"
+            + "".join(f"warning: {w}\n" for w in result.warnings())
+            + f"wrote {len(files)} files to {args.out}: report.html, readout.json, "
+            f"{sum(k.endswith('.png') or '.' not in k for k in files)} figures")
+    _emit({"decision": result.decision.to_dict(), "warnings": result.warnings(),
+           "files": files}, text, args.format)
+    return 0
+
+
+def cmd_init(args) -> int:
+    """Write a commented starter plan."""
+    from pathlib import Path
+
+    from bayeslab.errors import DataError
+
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        raise DataError(f"{target} exists; pass --force to overwrite it")
+    template = Path(__file__).with_name("plan_template.toml").read_text()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(template)
+    print(f"wrote a starter plan to {target}; edit it, then: bayeslab run {target} --out DIR")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
@@ -318,6 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("run", help="run an analysis plan (TOML) and write report and readout")
+    p.add_argument("plan", help="plan file, e.g. models/migration.toml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("init", help="write a commented starter plan")
+    p.add_argument("path", nargs="?", default="plan.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
     p.add_argument("--rows", type=int, default=50_000)

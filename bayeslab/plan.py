@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bayeslab.errors import BayeslabError
 
-METRIC_KINDS = ("conversion", "revenue", "continuous", "count", "ratio", "retention",
+METRIC_KINDS = ("conversion", "continuous", "count", "ratio", "retention",
                 "propensity")
 ROLES = ("primary", "secondary", "guardrail")
 
@@ -29,12 +29,13 @@ _SECTIONS = {
                  "srm_threshold": float, "interval": float},
     "segments": {"columns": list, "metric": str, "draws": int, "tune": int, "chains": int},
     "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
-                   "spending": str},
+                   "spending": str, "fpr_sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
                 "covariate": str, "numerator": str, "denominator": str, "duration": str,
                 "event": str, "confounders": list, "estimand": str, "label": str,
-                "model": str, "winsorize": float}
+                "model": str, "clip": str, "clip_quantile": float, "stages": list,
+                "horizon": float, "sampler": str, "draws": int, "tune": int}
 
 
 class PlanError(BayeslabError):

@@ -33,9 +33,58 @@ def estimates_table(readout, caption: str = "") -> Table:
                      f"[{_fmt(d['lower'])}, {_fmt(d['upper'])}]", prob,
                      _fmt(d.get("expected_loss"), 3)))
     level = readout.estimates()[0].level if readout.estimates() else 0.95
-    return Table(columns=("side", "method", "arm", "segment", "effect", "estimate",
-                          f"{level:.0%} interval", "P(>0) / p", "expected loss"),
-                 rows=tuple(rows), caption=caption)
+    columns = ("side", "method", "arm", "segment", "effect", "estimate",
+               f"{level:.0%} interval", "P(>0) / p", "expected loss")
+    return _drop_empty(Table(columns=columns, rows=tuple(rows), caption=caption))
+
+
+def _drop_empty(table: Table) -> Table:
+    """Leave out columns that are empty in every row."""
+    keep = [i for i in range(len(table.columns)) if any(r[i] for r in table.rows)]
+    return Table(columns=tuple(table.columns[i] for i in keep),
+                 rows=tuple(tuple(r[i] for i in keep) for r in table.rows),
+                 caption=table.caption)
+
+
+def _headline_pair(readout):
+    """(Bayes, frequentist) headline estimates of a readout, by the fit's headline methods."""
+    fit = getattr(readout, "fit", None)
+    ests = readout.estimates()
+    if fit is not None:
+        b_m, f_m, effect = fit.headline
+        rate = fit.extra.get("headline_rate")
+        pick = [e for e in ests if e.effect == effect and e.segment is None
+                and (rate is None or e.extra.get("rate") == rate)]
+        b = next((e for e in pick if e.side == "bayes" and e.method == b_m), None)
+        f = next((e for e in pick if e.side == "frequentist" and e.method == f_m), None)
+        return b, f
+    b = next((e for e in ests if e.side == "bayes" and e.effect == "absolute"), None)
+    f = next((e for e in ests if e.side == "frequentist" and e.effect == "absolute"
+              and e.method != "naive"), None)
+    return b, f
+
+
+def overview_section(readouts) -> Section:
+    """One row per metric: headline Bayes and frequentist estimates, and the verdict."""
+    rows = []
+    for r in readouts:
+        b, f = _headline_pair(r)
+        bq = ""
+        if b is not None and b.prob_positive is not None:
+            q = b.extra.get("prob_negative")
+            bq = (f"1 - {q:.1e}" if q is not None and 0 < q < 1e-4
+                  else _fmt(b.prob_positive))
+        rows.append((
+            r.metric, getattr(r, "role", "primary"), (b or f).effect if (b or f) else "",
+            f"{_fmt(b.estimate)} [{_fmt(b.lower)}, {_fmt(b.upper)}]" if b else "",
+            bq, _fmt(b.expected_loss, 3) if b else "",
+            f"{_fmt(f.estimate)} [{_fmt(f.lower)}, {_fmt(f.upper)}]" if f else "",
+            f"{f.p_value:.3g}" if f is not None and f.p_value is not None else "",
+            r.decision.verdict))
+    table = Table(("metric", "role", "effect", "Bayes estimate [interval]", "P(effect > 0)",
+                   "expected loss", "frequentist estimate [interval]", "p-value", "verdict"),
+                  tuple(rows), caption="Bayes vs frequentist, headline estimate per metric")
+    return Section(key="overview", title="Overview", tables=(table,))
 
 
 def readout_section(readout, *, key: str | None = None, figures: bool = True,
@@ -70,3 +119,168 @@ def readout_document(readout, *, figures: bool = True) -> Document:
     return Document(title=f"bayeslab readout: {readout.metric}",
                     headline=readout.decision.reasons[0], verdict=readout.decision.verdict,
                     warnings=tuple(warnings), sections=tuple(sections))
+
+
+def _versions() -> str:
+    from importlib import metadata
+
+    parts = []
+    for pkg in ("bayeslab", "pymc", "arviz", "numpy", "scipy", "statsmodels", "pandas",
+                "duckdb", "matplotlib"):
+        try:
+            parts.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(parts)
+
+
+def _data_section(result) -> Section:
+    rows = []
+    for r in result.readouts:
+        acc = r.rows
+        reasons = "; ".join(f"{k}: {v:,}" for k, v in acc.excluded.items()) or "none"
+        rows.append((r.metric, getattr(r, "role", "primary"), f"{acc.read:,}", f"{acc.used:,}",
+                     f"{acc.n_excluded:,}", reasons))
+    srm_rows = []
+    for r in result.readouts:
+        srm = getattr(r, "srm", None)
+        if srm is not None:
+            srm_rows.append((r.metric, ", ".join(f"{o:,}" for o in srm.observed),
+                             ", ".join(f"{p:.3g}" for p in srm.planned), f"{srm.p_value:.3g}",
+                             "MISMATCH" if srm.mismatch else "ok"))
+    tables = [Table(("metric", "role", "rows read", "used", "excluded", "exclusion reasons"),
+                    tuple(rows), caption="Data accounting")]
+    if srm_rows:
+        tables.append(Table(("metric", "observed per arm", "planned shares", "p-value",
+                             "verdict"), tuple(srm_rows),
+                            caption="Sample ratio mismatch (chi-square against the plan)"))
+    paragraphs = ("Every row read is either used or excluded for a stated reason.",)
+    balance = getattr(result.primary, "balance", None)
+    if balance is not None and hasattr(balance, "summary"):
+        tables.append(Table.from_frame(balance.summary().reset_index(),
+                                       caption="Covariate balance"))
+    return Section(key="data", title="Data, sample ratio and balance checks",
+                   paragraphs=paragraphs, tables=tuple(tables))
+
+
+def _diagnostics_section(result) -> Section | None:
+    rows = []
+    for part in [*result.readouts, result.segments]:
+        if part is None:
+            continue
+        for holder in (part, getattr(part, "bayes", None), getattr(part, "segment_fit", None)):
+            diag = getattr(holder, "diagnostics", None)
+            if diag is not None and hasattr(diag, "to_dict"):
+                d = diag.to_dict()
+                rows.append((getattr(part, "metric", ""), str(d.get("verdict", "")),
+                             _fmt(d.get("r_hat")), _fmt(d.get("ess_bulk")),
+                             _fmt(d.get("ess_tail")), _fmt(d.get("divergences")),
+                             str(d.get("reason", ""))))
+                break
+    paragraphs = ["Conjugate models (Beta-Binomial, Normal-Inverse-Gamma regression, "
+                  "Gamma-Poisson) are exact and need no sampling diagnostics."]
+    if not rows:
+        return Section(key="diagnostics", title="Sampling diagnostics",
+                       paragraphs=(*paragraphs, "No model in this plan was sampled by MCMC."))
+    return Section(key="diagnostics", title="Sampling diagnostics", paragraphs=tuple(paragraphs),
+                   tables=(Table(("metric", "verdict", "max R-hat", "min bulk ESS",
+                                  "min tail ESS", "divergences", "reason"), tuple(rows)),))
+
+
+def _settings_section(result) -> Section:
+    plan = result.plan
+    rows = [("plan", str(plan.path)), ("seed", str(plan.seed)),
+            ("data", json_text(plan.data)), ("columns", json_text(plan.columns)),
+            ("decision rule", result.primary.rule.describe()
+             if hasattr(result.primary.rule, "describe") else str(result.primary.rule))]
+    for r in result.readouts:
+        prior = getattr(getattr(r, "bayes", None), "prior", None)
+        if prior is not None:
+            rows.append((f"prior of {r.metric}", str(prior)))
+    rows.append(("package versions", _versions()))
+    return Section(key="settings", title="Prior, settings and versions",
+                   tables=(Table(("setting", "value"), tuple(rows)),))
+
+
+def json_text(value) -> str:
+    """Compact JSON text of a plan section, for the settings table."""
+    import json
+
+    from bayeslab.results import jsonable
+
+    return json.dumps(jsonable(value), separators=(", ", ": "))
+
+
+def _monitor_section(mon) -> Section:
+    fig = mon.plot()
+    frame = mon.summary()
+    paragraphs = [str(mon).splitlines()[0]]
+    fpr = getattr(mon, "false_positive_rate", None)
+    if fpr is not None:
+        paragraphs.append(f"Simulated false-positive rate of the stopping rule under this look "
+                          f"schedule: {fpr}")
+    return Section(key="sequential", title="Sequential monitoring",
+                   paragraphs=tuple(paragraphs),
+                   tables=(Table.from_frame(frame.reset_index(drop=True), caption="Looks"),),
+                   figures=(Figure(name="sequential_path", png=figure_png(fig),
+                                   caption="P(lift > 0) and z over the looks with boundaries"),))
+
+
+def _propensity_figures(readout) -> list[Figure]:
+    figs = []
+    for kind in ("love", "overlap"):
+        figs.append(Figure(name=f"{readout.metric}_{kind}", png=figure_png(readout.plot(kind)),
+                           caption=f"{kind} plot"))
+    return figs
+
+
+def _generic_section(readout, key) -> Section:
+    """Section for readouts that are not :class:`~bayeslab.readout.Readout` (propensity)."""
+    from bayeslab.plots import plot_interval_comparison
+
+    d = readout.decision
+    figs = [Figure(name=f"{readout.metric}_intervals",
+                   png=figure_png(plot_interval_comparison(readout.estimates())),
+                   caption=f"{readout.metric}: Bayes and frequentist intervals"),
+            *_propensity_figures(readout)]
+    return Section(key=key, title=f"Primary metric: {readout.metric} ({readout.kind}, "
+                                  f"{getattr(readout, 'estimand', '')})",
+                   paragraphs=(f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons),
+                               str(readout.rows)),
+                   tables=(estimates_table(readout, "Naive, adjusted and Bayesian estimates"),),
+                   figures=tuple(figs))
+
+
+def run_document(result) -> Document:
+    """The report of a plan run: decision, warnings, every metric, checks, settings."""
+    from bayeslab.readout import Readout
+
+    primary = result.primary
+    sections = [overview_section(result.readouts)]
+    if isinstance(primary, Readout):
+        sections.append(readout_section(primary, key="primary"))
+        sections += [readout_section(g, key=f"guardrail-{g.metric}") for g in primary.guardrails]
+    else:
+        sections.append(_generic_section(primary, "primary"))
+    sections += [readout_section(r, key=f"secondary-{r.metric}") for r in result.secondary]
+    if result.segments is not None:
+        sections.append(segments_section(result.segments))
+    if result.monitor is not None:
+        sections.append(_monitor_section(result.monitor))
+    sections.append(_diagnostics_section(result))
+    sections.append(_data_section(result))
+    sections.append(_settings_section(result))
+    d = result.decision
+    return Document(title=f"{result.plan.name}: experiment readout", headline=d.reasons[0],
+                    verdict=d.verdict, warnings=tuple(result.warnings()),
+                    sections=tuple(s for s in sections if s is not None),
+                    footer=f"bayeslab plan {result.plan.path}, seed {result.plan.seed}. "
+                           + _versions())
+
+
+def segments_section(seg) -> Section:
+    """Segment readout: table of per-segment estimates and the forest plot."""
+    section = readout_section(seg, key="segments")
+    return Section(key="segments", title=f"Segments: {seg.metric}",
+                   paragraphs=section.paragraphs, tables=section.tables,
+                   figures=section.figures)

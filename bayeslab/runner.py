@@ -1,0 +1,259 @@
+"""Run an analysis plan end to end: readouts, segments, monitoring, report, saved outputs.
+
+``run_plan(plan, out_dir)`` loads the data the plan names, reads out the primary metric with its
+guardrails, every secondary metric, the segment model and the sequential monitor, then writes
+``readout.json`` (the same entries as ``bayeslab compare --format json``, per metric),
+``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
+and seed give identical numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bayeslab.errors import DataError
+from bayeslab.plan import MetricPlan, Plan, load_plan
+from bayeslab.results import jsonable
+
+_COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
+                    "clip", "clip_quantile", "horizon")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a plan produced.
+
+    Attributes
+    ----------
+    plan : Plan
+    primary : Readout or PropensityReadout
+        Primary metric readout (guardrails inside it).
+    secondary : tuple
+        Secondary metric readouts.
+    monitor : MonitorResult, optional
+    segments : object, optional
+        Segment readout, when the plan asks for one.
+    files : dict of str to pathlib.Path
+        Files written (empty when no output folder was given).
+    """
+
+    plan: Plan
+    primary: object
+    secondary: tuple = ()
+    monitor: object = None
+    segments: object = None
+    files: dict = field(default_factory=dict)
+
+    @property
+    def readouts(self) -> list:
+        """Primary, its guardrails, then secondary readouts."""
+        return [self.primary, *getattr(self.primary, "guardrails", ()), *self.secondary]
+
+    @property
+    def decision(self):
+        """The primary metric's decision (the plan's decision)."""
+        return self.primary.decision
+
+    def warnings(self) -> list[str]:
+        """Every warning of every part, primary first, without repeats."""
+        out = []
+        for r in self.readouts:
+            out += list(getattr(r, "warnings", ()))
+            out += list(getattr(r.decision, "blockers", ()))
+        if self.segments is not None:
+            out += list(getattr(self.segments, "warnings", ()))
+        return list(dict.fromkeys(out))
+
+    def to_dict(self) -> dict:
+        """The content of ``readout.json``."""
+        from bayeslab import __version__
+
+        out = {
+            "plan": str(self.plan.path), "name": self.plan.name, "seed": self.plan.seed,
+            "bayeslab": __version__, "decision": self.decision.to_dict(),
+            "warnings": self.warnings(),
+            "metrics": [self.primary.to_dict(), *[r.to_dict() for r in self.secondary]],
+        }
+        if self.segments is not None:
+            out["segments"] = self.segments.to_dict()
+        if self.monitor is not None:
+            out["monitor"] = self.monitor.to_dict()
+        return jsonable(out)
+
+
+def load_plan_data(plan: Plan):
+    """The plan's data: a file path, a DuckDB source for SQL, or a simulated DataFrame."""
+    from bayeslab.data.sources import open_source
+
+    if "simulate" in plan.data:
+        from bayeslab.scenarios import simulate
+
+        spec = dict(plan.data["simulate"])
+        name = spec.pop("scenario")
+        return simulate(name, **spec).data
+    if "sql" in plan.data:
+        return open_source(sql=plan.data["sql"])
+    path = plan.data_path()
+    if not path.exists():
+        raise DataError(f"{plan.path}: data.path {plan.data['path']!r} not found (looked for "
+                        f"{path})")
+    return open_source(path)
+
+
+def _rule(plan: Plan):
+    from bayeslab.readout import DecisionRule
+
+    keys = ("prob_threshold", "loss_threshold", "alpha", "srm_threshold")
+    return DecisionRule(**{k: float(plan.decision[k]) for k in keys if k in plan.decision})
+
+
+def _prior(metric: MetricPlan):
+    prior = metric.options.get("prior", (1.0, 1.0))
+    if isinstance(prior, dict):
+        return (float(prior.get("alpha", 1.0)), float(prior.get("beta", 1.0)))
+    return tuple(float(v) for v in prior)
+
+
+def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary"):
+    from bayeslab.causal import compare_propensity
+    from bayeslab.readout import compare
+
+    cols = plan.columns
+    interval = float(plan.decision.get("interval", 0.95))
+    if metric.kind == "propensity":
+        o = metric.options
+        return compare_propensity(
+            data, arm=cols["arm"], metric=metric.name, confounders=o.get("confounders", []),
+            estimand=o.get("estimand", "ate"), kind=o.get("model", "conversion"),
+            control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
+            missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
+            tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"))
+    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
+    if "stages" in metric.options:
+        options["stages"] = tuple(metric.options["stages"])
+    return compare(
+        data, arm=cols["arm"], metric=metric.name, control=_control(plan), kind=metric.kind,
+        guardrails=[g.name for g in guardrails],
+        margins={g.name: g.options["margin"] for g in guardrails} or None,
+        prior=_prior(metric), interval=interval, rule=_rule(plan),
+        planned_split=cols.get("planned_split"), n=plan.data.get("n"),
+        unit_id=cols.get("unit_id") if role == "primary" else None,
+        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed, **options)
+
+
+def _control(plan: Plan):
+    control = plan.columns.get("control")
+    return None if control is None else str(control)
+
+
+def run_plan(plan, out_dir=None) -> RunResult:
+    """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
+
+    Parameters
+    ----------
+    plan : Plan or str or pathlib.Path
+        A loaded plan or the path of its TOML file.
+    out_dir : str or pathlib.Path, optional
+        Folder for the outputs (created if needed).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    PlanError
+        A malformed plan.
+    DataError
+        Bad data, named by column and rows.
+    """
+    plan = plan if isinstance(plan, Plan) else load_plan(plan)
+    data = load_plan_data(plan)
+    primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
+    secondary = tuple(_read_metric(data, plan, m, role="secondary")
+                      for m in plan.by_role("secondary"))
+    segments = _segments(data, plan) if plan.segments else None
+    mon = _monitor(data, plan) if plan.sequential else None
+    result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
+                       segments=segments)
+    if out_dir is not None:
+        result = _write(result, Path(out_dir))
+    return result
+
+
+def _segments(data, plan: Plan):
+    from bayeslab.readout import compare
+
+    seg = plan.segments
+    name = seg.get("metric", plan.primary.name)
+    metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+    sampling = {k: seg[k] for k in ("draws", "tune", "chains") if k in seg}
+    return compare(data, arm=plan.columns["arm"], metric=metric.name, control=_control(plan),
+                   kind=metric.kind, prior=_prior(metric), rule=_rule(plan),
+                   planned_split=plan.columns.get("planned_split"), role="secondary",
+                   segments=list(seg.get("columns", [])), seed=plan.seed, **sampling)
+
+
+def _monitor(data, plan: Plan):
+    from bayeslab.sequential.monitor import monitor
+    from bayeslab.sequential.rules import rule_from_dict
+
+    seq = plan.sequential
+    name = seq.get("metric", plan.primary.name)
+    metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+    timestamp = seq.get("timestamp", plan.columns.get("timestamp"))
+    if timestamp is None and not isinstance(seq.get("looks"), (int, list)):
+        raise DataError(f"{plan.path}: [sequential] needs a timestamp (or columns.timestamp), "
+                        "or looks given as cumulative row counts")
+    rule = rule_from_dict(seq["rule"]) if "rule" in seq else None
+    return monitor(data, arm=plan.columns["arm"], metric=metric.name, timestamp=timestamp,
+                   control=_control(plan), looks=seq.get("looks"), rule=rule,
+                   prior=_prior(metric), kind=metric.kind, seed=plan.seed,
+                   fpr_sims=int(seq.get("fpr_sims", 2000)))
+
+
+def _write(result: RunResult, out: Path) -> RunResult:
+    from bayeslab.report.build import run_document
+    from bayeslab.report.html import render_html
+    from bayeslab.report.markdown import render_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    doc = run_document(result)
+    for fig in doc.figures():
+        path = out / f"{fig.name}.png"
+        path.write_bytes(fig.png)
+        files[fig.name] = path
+    payload = result.to_dict()
+    files["readout.json"] = out / "readout.json"
+    files["readout.json"].write_text(json.dumps(payload, indent=2, allow_nan=False))
+    files["report.html"] = out / "report.html"
+    files["report.html"].write_text(render_html(doc))
+    files["report.md"] = out / "report.md"
+    files["report.md"].write_text(render_markdown(doc))
+    posterior = _save_posteriors(result, out / "posteriors")
+    files.update(posterior)
+    return RunResult(plan=result.plan, primary=result.primary, secondary=result.secondary,
+                     monitor=result.monitor, segments=result.segments, files=files)
+
+
+def _save_posteriors(result: RunResult, folder: Path) -> dict:
+    """Conjugate posteriors as parameters (JSON); MCMC fits through their own ``save``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    conj = {}
+    for r in result.readouts:
+        bayes = getattr(r, "bayes", None)
+        if bayes is not None and hasattr(bayes, "to_dict"):
+            conj[r.metric] = bayes.to_dict()
+    path = folder / "conjugate.json"
+    path.write_text(json.dumps(jsonable(conj), indent=2, allow_nan=False))
+    files["posteriors/conjugate.json"] = path
+    seg_fit = getattr(result.segments, "segment_fit", None)
+    if seg_fit is not None and hasattr(seg_fit, "save"):
+        target = folder / "segments"
+        seg_fit.save(target)
+        files["posteriors/segments"] = target
+    return files

@@ -1,0 +1,142 @@
+"""Analysis plans: validation errors naming key and line, and every shipped plan running end to
+end with identical numbers on a re-run and a report holding every section and figure."""
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bayeslab.cli import main
+from bayeslab.plan import PlanError, load_plan
+from bayeslab.runner import run_plan
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+GOOD = """
+[experiment]
+name = "t"
+seed = 3
+
+[data]
+simulate = { scenario = "migration", rows = 4000, seed = 2 }
+
+[columns]
+arm = "treatment"
+control = "0"
+
+[[metrics]]
+name = "ps5_purchase_30d"
+role = "primary"
+kind = "conversion"
+
+[[metrics]]
+name = "optout_flag"
+role = "guardrail"
+kind = "conversion"
+margin = 0.01
+"""
+
+
+def write(tmp_path, text, name="plan.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_good_plan_loads(tmp_path):
+    plan = load_plan(write(tmp_path, GOOD))
+    assert plan.seed == 3 and plan.primary.name == "ps5_purchase_30d"
+    assert [m.name for m in plan.by_role("guardrail")] == ["optout_flag"]
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda t: t.replace('kind = "conversion"\n\n[[metrics]]', 'knd = "conversion"\n\n[[metrics]]'),
+     r"unknown key metrics\[0\]\.knd \(line 16\)"),
+    (lambda t: t.replace("seed = 3", "seed = \"three\""), r"experiment\.seed \(line 4\) must be int"),
+    (lambda t: t.replace('role = "primary"', 'role = "secondary"'), r"exactly one metric"),
+    (lambda t: t.replace("margin = 0.01", ""), r"guardrail 'optout_flag' needs a margin \(line 18\)"),
+    (lambda t: t.replace('kind = "conversion"\nmargin', 'kind = "revenue"\nmargin'),
+     r"metrics\[1\]\.kind \(line 21\) must be one of"),
+    (lambda t: t + "\n[extras]\nx = 1\n", r"unknown section \[extras\] \(line 2[0-9]\)"),
+    (lambda t: t.replace('arm = "treatment"', ""), r"columns\.arm is required \(line 9\)"),
+    (lambda t: t.replace("simulate = {", "path = 'x.csv'\nsimulate = {"),
+     r"exactly one of path, sql, simulate"),
+    (lambda t: t.replace("[columns]", "[columns"), r"not valid TOML.*line 9"),
+])
+def test_validation_errors_name_key_and_line(tmp_path, edit, match):
+    with pytest.raises(PlanError, match=match):
+        load_plan(write(tmp_path, edit(GOOD)))
+
+
+def test_missing_plan_and_data_file(tmp_path):
+    with pytest.raises(PlanError, match="plan file not found"):
+        load_plan(tmp_path / "nope.toml")
+    plan = write(tmp_path, GOOD.replace('simulate = { scenario = "migration", rows = 4000, '
+                                        'seed = 2 }', 'path = "missing.parquet"'))
+    assert main(["run", str(plan), "--out", str(tmp_path / "o")]) == 2
+
+
+class _Sections(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sections, self.figures, self.images = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.sections.append(a.get("id"))
+        if tag == "figure":
+            self.figures.append(a.get("data-name"))
+        if tag == "img" and a.get("src", "").startswith("data:image/png;base64,"):
+            self.images += 1
+
+
+@pytest.mark.parametrize("name", ["migration", "campaign", "musicstream", "homepage",
+                                  "personalization"])
+def test_shipped_plans_run_end_to_end(tmp_path, name):
+    result = run_plan(MODELS / f"{name}.toml", tmp_path)
+    payload = json.loads((tmp_path / "readout.json").read_text())
+    assert payload["decision"]["verdict"] == result.decision.verdict
+    assert payload["metrics"][0]["results"]
+    parser = _Sections()
+    parser.feed((tmp_path / "report.html").read_text())
+    assert {"overview", "primary", "diagnostics", "data", "settings"} <= set(parser.sections)
+    pngs = sorted(p.stem for p in tmp_path.glob("*.png"))
+    assert sorted(parser.figures) == pngs and parser.images == len(pngs) >= 1
+    assert (tmp_path / "report.md").exists()
+    assert (tmp_path / "posteriors" / "conjugate.json").exists()
+
+
+def test_rerun_gives_identical_numbers(tmp_path):
+    run_plan(MODELS / "migration.toml", tmp_path / "a")
+    run_plan(MODELS / "migration.toml", tmp_path / "b")
+    a = json.loads((tmp_path / "a" / "readout.json").read_text())
+    b = json.loads((tmp_path / "b" / "readout.json").read_text())
+    a.pop("plan"), b.pop("plan")
+    assert a == b
+
+
+def test_migration_report_sections(tmp_path):
+    run_plan(MODELS / "migration.toml", tmp_path)
+    parser = _Sections()
+    parser.feed((tmp_path / "report.html").read_text())
+    assert {"guardrail-unsubscribe_flag", "guardrail-optout_flag", "secondary-revenue_60d",
+            "sequential"} <= set(parser.sections)
+    html = (tmp_path / "report.html").read_text()
+    assert html.index('id="decision"') < html.index('id="overview"')
+
+
+def test_init_writes_a_plan_that_validates(tmp_path, capsys):
+    target = tmp_path / "plan.toml"
+    assert main(["init", str(target)]) == 0
+    plan = load_plan(target)
+    assert plan.primary.name == "converted"
+    assert main(["init", str(target)]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+def test_run_cli_json(tmp_path, capsys):
+    assert main(["run", str(MODELS / "homepage.toml"), "--out", str(tmp_path),
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["decision"]["verdict"] and "report.html" in out["files"]
