@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from bayeslab.scenarios import simulate
 
 from bayeslab.causal import compare_propensity
+from bayeslab.scenarios import simulate
 
 CONF = ["engagement_score", "past_purchases", "account_age_days", "device_type"]
 ARM = "received_personalization"

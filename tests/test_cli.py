@@ -142,9 +142,8 @@ def test_demo_reads_out_the_migration(capsys):
 
 def test_simulate_name_stays_the_function_after_submodule_import():
     import bayeslab
-    import bayeslab.scenarios  # noqa: F401
-
     import bayeslab.readout  # noqa: F401
+    import bayeslab.scenarios  # noqa: F401
 
     assert callable(bayeslab.simulate) and callable(bayeslab.compare)
     assert bayeslab.simulate("migration", rows=200, seed=0).data.shape[0] == 200

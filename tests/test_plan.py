@@ -52,9 +52,11 @@ def test_good_plan_loads(tmp_path):
 @pytest.mark.parametrize("edit,match", [
     (lambda t: t.replace('kind = "conversion"\n\n[[metrics]]', 'knd = "conversion"\n\n[[metrics]]'),
      r"unknown key metrics\[0\]\.knd \(line 16\)"),
-    (lambda t: t.replace("seed = 3", "seed = \"three\""), r"experiment\.seed \(line 4\) must be int"),
+    (lambda t: t.replace("seed = 3", "seed = \"three\""),
+     r"experiment\.seed \(line 4\) must be int"),
     (lambda t: t.replace('role = "primary"', 'role = "secondary"'), r"exactly one metric"),
-    (lambda t: t.replace("margin = 0.01", ""), r"guardrail 'optout_flag' needs a margin \(line 18\)"),
+    (lambda t: t.replace("margin = 0.01", ""),
+     r"guardrail 'optout_flag' needs a margin \(line 18\)"),
     (lambda t: t.replace('kind = "conversion"\nmargin', 'kind = "revenue"\nmargin'),
      r"metrics\[1\]\.kind \(line 21\) must be one of"),
     (lambda t: t + "\n[extras]\nx = 1\n", r"unknown section \[extras\] \(line 2[0-9]\)"),

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bayeslab.scenarios import simulate
 
 from bayeslab.bayes.propensity import BayesPropensity
 from bayeslab.data.units import load_units
 from bayeslab.frequentist.propensity import PropensityWeighting
+from bayeslab.scenarios import simulate
 
 CONF = ["engagement_score", "past_purchases", "account_age_days", "device_type"]
 ARM = "received_personalization"

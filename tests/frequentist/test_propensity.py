@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bayeslab.scenarios import simulate
 from scipy import special
 
 from bayeslab.data.units import load_units
@@ -23,6 +22,7 @@ from bayeslab.frequentist.propensity import (
     logit_newton,
     match_pairs,
 )
+from bayeslab.scenarios import simulate
 
 CONF = ["engagement_score", "past_purchases", "account_age_days", "device_type"]
 ARM = "received_personalization"
