@@ -70,17 +70,80 @@ class RunResult:
         """The content of ``readout.json``."""
         from bayeslab import __version__
 
+        metrics = [_with_stats(self.primary), *[_with_stats(r) for r in self.secondary]]
+        for g, entry in zip(getattr(self.primary, "guardrails", ()),
+                            metrics[0].get("guardrails", ()), strict=False):
+            block = stats_block(getattr(g, "stats", None))
+            if block is not None:
+                entry["stats"] = block
         out = {
             "plan": str(self.plan.path), "name": self.plan.name, "seed": self.plan.seed,
             "bayeslab": __version__, "decision": self.decision.to_dict(),
-            "warnings": self.warnings(),
-            "metrics": [self.primary.to_dict(), *[r.to_dict() for r in self.secondary]],
+            "warnings": self.warnings(), "metrics": metrics,
         }
         if self.segments is not None:
-            out["segments"] = self.segments.to_dict()
+            out["segments"] = _with_stats(self.segments)
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
+            block = _monitor_stats(self.monitor)
+            if block is not None:
+                out["monitor"]["stats"] = block
         return jsonable(out)
+
+
+def stats_block(stats) -> dict | None:
+    """The sufficient statistics a readout was fitted on, for ``readout.json``.
+
+    Per arm (control first) ``n`` and ``sum`` (conversions, as whole numbers, for a binary
+    metric) and, when the statistics are split by segment columns, one entry per
+    (segment..., arm) cell with the segment values as text. ``None`` for results that are not
+    fitted on per-arm statistics (funnels, retention, propensity readouts).
+    """
+    import pandas as pd
+
+    table = getattr(stats, "table", None)
+    if not isinstance(table, pd.DataFrame) or not {"arm", "n", "sum"} <= set(table.columns):
+        return None
+    binary = stats.kind == "binary"
+
+    def number(v, whole):
+        return int(round(float(v))) if whole else float(v)
+
+    by_arm = stats.by_arm()
+    out = {"kind": stats.kind, "arms": list(stats.arms), "control": stats.control,
+           "n": [number(v, True) for v in by_arm["n"]],
+           "sum": [number(v, binary) for v in by_arm["sum"]],
+           "segments": list(stats.segments)}
+    if stats.segments:
+        out["cells"] = [
+            {**{c: str(row[c]) for c in stats.segments}, "arm": str(row["arm"]),
+             "n": number(row["n"], True), "sum": number(row["sum"], binary)}
+            for row in table.to_dict(orient="records")]
+    return out
+
+
+def _with_stats(readout) -> dict:
+    out = readout.to_dict()
+    block = stats_block(getattr(readout, "stats", None))
+    if block is not None:
+        out["stats"] = block
+    return out
+
+
+def _monitor_stats(mon) -> dict | None:
+    """Cumulative units and sums per look and arm (conversions, whole numbers, for conversion)."""
+    t = getattr(mon, "table", None)
+    if t is None or not {"n_control", "n_treatment", "mean_control"} <= set(t.columns):
+        return None
+    binary = mon.kind == "conversion"
+    looks = []
+    for r in t.itertuples():
+        n = [int(round(r.n_control)), int(round(r.n_treatment))]
+        s = [r.n_control * r.mean_control, r.n_treatment * r.mean_treatment]
+        looks.append({"look": int(r.look), "label": str(r.label), "n": n,
+                      "sum": [int(round(v)) for v in s] if binary else [float(v) for v in s]})
+    return {"kind": "binary" if binary else "continuous",
+            "arms": [mon.control, mon.treatment], "looks": looks}
 
 
 def load_plan_data(plan: Plan):
