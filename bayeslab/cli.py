@@ -287,6 +287,30 @@ def cmd_init(args) -> int:
     return 0
 
 
+def cmd_app(args) -> int:
+    """Open the Streamlit app over a run's output folder (needs the ``app`` extra)."""
+    import importlib.util
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("streamlit") is None:
+        print("bayeslab: error: the app needs Streamlit: pip install 'bayeslab[app]'",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from bayeslab.app import RUN_DIR_ENV, script_path
+    from bayeslab.app.data import load_run
+
+    folder = str(load_run(args.dir).path.resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script_path()),
+           "--server.port", str(args.port),
+           "--server.headless", "true" if args.headless else "false",
+           "--browser.gatherUsageStats", "false", "--", folder]
+    try:
+        return subprocess.call(cmd, env={**os.environ, RUN_DIR_ENV: folder})
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
@@ -361,6 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default="plan.toml")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("app", help="explore a run's output in a Streamlit app (extra 'app')")
+    p.add_argument("dir", help="output folder of 'bayeslab run'")
+    p.add_argument("--port", type=int, default=8501, help="port to serve on")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
     p.add_argument("--rows", type=int, default=50_000)
