@@ -365,8 +365,8 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
     if look is not None:
         mon_row = next(r for r in run.monitor["looks"] if str(r["label"]) == look)
     common = dict(metric=metric, kind=kind, role=role, segment=segment, look=look,
-                  counts=counts, saved_prior=plan_prior, run_prior=entry.get("prior"), decision=entry.get("decision"),
-                  monitor_row=mon_row)
+                  counts=counts, saved_prior=plan_prior, run_prior=entry.get("prior"),
+                  decision=entry.get("decision"), monitor_row=mon_row)
     if counts is None or not counts.binary:
         if prior is not None and plan_prior is None:
             raise DataError(f"metric {metric!r} is {kind}: the app can change the prior of "
