@@ -1,0 +1,51 @@
+"""Run folders for the app tests: the migration plan run once per module."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+PRIMARY = "ps5_purchase_30d"
+SEGMENTS = ("ps_plus_member", "spend_tier")
+
+
+@pytest.fixture(scope="module")
+def plan_data():
+    """The unit rows the migration plan reads (its simulated scenario)."""
+    from bayeslab.plan import load_plan
+    from bayeslab.runner import load_plan_data
+
+    return load_plan_data(load_plan(MODELS / "migration.toml"))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """Output folder of ``bayeslab run models/migration.toml``."""
+    from bayeslab.runner import run_plan
+
+    out = tmp_path_factory.mktemp("run") / "migration"
+    run_plan(MODELS / "migration.toml", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def segment_run_dir(run_dir, plan_data, tmp_path_factory):
+    """The run folder with per-(ps_plus_member, spend_tier, arm) cells of the primary metric.
+
+    The shipped plans have no [segments] section, so the cells are added here through the
+    same writer (``stats_block``) that ``RunResult.to_dict`` uses.
+    """
+    from bayeslab.data.sources import open_source
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.runner import stats_block
+
+    out = tmp_path_factory.mktemp("run") / "segments"
+    shutil.copytree(run_dir, out)
+    readout = json.loads((out / "readout.json").read_text())
+    st = sufficient_stats(open_source(plan_data), arm="treatment", metric=PRIMARY, control="0",
+                          kind="binary", segments=SEGMENTS)
+    readout["metrics"][0]["stats"] = stats_block(st)
+    (out / "readout.json").write_text(json.dumps(readout))
+    return out
