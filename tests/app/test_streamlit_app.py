@@ -1,0 +1,88 @@
+"""The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
+
+Each test switches widgets and checks the displayed numbers against direct fits of the counts
+taken with pandas from the plan's unit rows (closed forms: the strings must match exactly).
+"""
+
+import pytest
+
+pytest.importorskip("streamlit")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from bayeslab.app import RUN_DIR_ENV, script_path  # noqa: E402
+from bayeslab.bayes.conversion import BetaBinomial, format_prob  # noqa: E402
+from bayeslab.frequentist.conversion import TwoProportionZTest  # noqa: E402
+
+from .conftest import PRIMARY  # noqa: E402
+from .test_data import counts  # noqa: E402
+
+
+def shown(at) -> dict:
+    """The st.metric values by label."""
+    return {m.label: m.value for m in at.metric}
+
+
+def start(folder, monkeypatch) -> AppTest:
+    monkeypatch.setenv(RUN_DIR_ENV, str(folder))
+    at = AppTest.from_file(script_path(), default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def expected(n, x, prior=(1.0, 1.0)) -> dict:
+    c = BetaBinomial(*prior).fit_counts(n, x).comparisons[0]
+    z = TwoProportionZTest().fit_counts(n, x).comparisons[0]
+    return {"P(lift > 0)": format_prob(c.prob_positive, c.prob_negative),
+            "Bayes absolute lift": f"{c.abs_diff:+.3%}",
+            "Frequentist absolute lift": f"{z.diff:+.3%}", "p-value": f"{z.p_value:.3g}"}
+
+
+def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
+    at = start(run_dir, monkeypatch)
+    n, x = counts(plan_data, PRIMARY)
+    assert at.selectbox(key="metric").value == PRIMARY
+    assert shown(at) == expected(n, x)
+    assert at.info[0].value == "Prior in use: Beta(1, 1), the plan's prior"
+
+    at.number_input(key=f"prior_alpha_{PRIMARY}").set_value(50).run()
+    at.number_input(key=f"prior_beta_{PRIMARY}").set_value(200).run()
+    assert not at.exception
+    new = shown(at)
+    assert new == expected(n, x, (50, 200))
+    assert new["Bayes absolute lift"] != expected(n, x)["Bayes absolute lift"]
+    assert at.info[0].value == ("Prior in use: Beta(50, 200), chosen here (the plan used "
+                                "Beta(1, 1))")
+
+    at.selectbox(key="look").select("10,000 rows").run()
+    assert not at.exception
+    n1, x1 = counts(plan_data.iloc[:10_000], PRIMARY)
+    assert shown(at) == expected(n1, x1, (50, 200))
+    assert "look 10,000 rows" in at.header[0].value
+
+    at.selectbox(key="metric").select("revenue_60d").run()
+    assert not at.exception
+    assert len(at.number_input) == 0
+    assert any(c.value.startswith("Saved results of the run") for c in at.caption)
+    assert at.info[0].value.startswith("Prior in use: the run's prior (")
+    assert shown(at)["p-value"] != "n/a"
+
+    at.selectbox(key="metric").select("optout_flag").run()
+    assert len(at.selectbox) == 1  # no look selector: the monitor followed the primary metric
+    assert shown(at) == expected(*counts(plan_data, "optout_flag"))
+
+
+def test_segment(segment_run_dir, plan_data, monkeypatch):
+    at = start(segment_run_dir, monkeypatch)
+    at.selectbox(key="segment").select("0 x S1_low").run()
+    assert not at.exception
+    sub = plan_data[(plan_data["ps_plus_member"] == 0) & (plan_data["spend_tier"] == "S1_low")]
+    assert shown(at) == expected(*counts(sub, PRIMARY))
+    at.selectbox(key="look").select("20,000 rows").run()
+    assert "not both" in at.error[0].value
+
+
+def test_bad_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    at = AppTest.from_file(script_path(), default_timeout=60).run()
+    assert "has no readout.json" in at.error[0].value
