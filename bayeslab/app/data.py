@@ -224,6 +224,12 @@ def saved_prior(run: RunFolder, metric: str) -> tuple[float, float] | None:
     return None
 
 
+def recomputable(run: RunFolder, metric: str) -> bool:
+    """Whether the run saved the per-arm conversions of ``metric`` (so its prior can change)."""
+    stats = metric_entry(run, metric).get("stats") or {}
+    return stats.get("kind") == "binary" and saved_prior(run, metric) is not None
+
+
 def _level(entry: dict) -> float:
     for r in entry.get("results", []):
         if r.get("level"):
@@ -301,9 +307,23 @@ class MetricView:
             return f"{self.prior}, the plan's prior"
         return f"{self.prior}, chosen here (the plan used {_beta_text(self.saved_prior)})"
 
-    def headline(self, side: str, effect: str = "absolute") -> Estimate | None:
-        """The first estimate of ``side`` on the ``effect`` scale."""
-        return next((e for e in self.estimates if e.side == side and e.effect == effect), None)
+    def methods(self, side: str) -> list[str]:
+        """Methods of ``side`` in order, adjusted ones before an unadjusted (naive) one."""
+        found = [e for e in self.estimates if e.side == side]
+        ordered = sorted(found, key=lambda e: e.extra.get("estimand") == "unadjusted")
+        return list(dict.fromkeys(e.method for e in ordered))
+
+    def headline(self, side: str, effect: str = "absolute",
+                 method: str | None = None) -> Estimate | None:
+        """The estimate of ``side`` by ``method`` (default the first of :meth:`methods`).
+
+        On the ``effect`` scale when that method reports it, else its first estimate (a
+        hazard ratio, say); ``None`` when the side has no estimate.
+        """
+        methods = self.methods(side)
+        method = method if method in methods else (methods[0] if methods else None)
+        found = [e for e in self.estimates if e.side == side and e.method == method]
+        return next((e for e in found if e.effect == effect), found[0] if found else None)
 
     def summary(self) -> pd.DataFrame:
         """One row per estimate, both sides."""
@@ -367,17 +387,19 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
     common = dict(metric=metric, kind=kind, role=role, segment=segment, look=look,
                   counts=counts, saved_prior=plan_prior, run_prior=entry.get("prior"),
                   decision=entry.get("decision"), monitor_row=mon_row)
-    if counts is None or not counts.binary:
-        if prior is not None and plan_prior is None:
-            raise DataError(f"metric {metric!r} is {kind}: the app can change the prior of "
-                            "conversion metrics only", column=metric)
+    if counts is None or not counts.binary or plan_prior is None:
+        if prior is not None:
+            raise DataError(f"metric {metric!r} is {kind} without saved conversions per arm: "
+                            "the app can change the prior of conversion metrics only",
+                            column=metric)
         if segment is not None or look is not None:
             raise DataError(f"metric {metric!r} is {kind}: per segment and per look the app "
                             "reads conversion metrics only", column=metric)
         return MetricView(**common, prior=None, recomputed=False, bayes=None, frequentist=None,
                           estimates=[estimate_from_dict(d) for d in entry.get("results", [])],
                           note=f"Saved results of the run ({kind} metric: refitting it needs "
-                               "the unit rows, so the app shows the numbers as they were).")
+                               "the unit rows or sampling, so the app shows the numbers as "
+                               "they were).")
     a, b = prior if prior is not None else (plan_prior or (1.0, 1.0))
     bayes = BetaBinomial(float(a), float(b), interval=level).fit_counts(
         counts.n, counts.sums, arms=counts.arms, metric=metric)

@@ -86,7 +86,7 @@ def _sidebar(run):
         look = None if choice == ALL_UNITS else choice
     prior = None
     plan_prior = D.saved_prior(run, metric)
-    if plan_prior is not None:
+    if D.recomputable(run, metric):
         st.sidebar.subheader("Beta prior of each arm's rate")
         a = st.sidebar.number_input("prior alpha", min_value=0.001, value=plan_prior[0],
                                     step=1.0, format="%g", key=f"prior_alpha_{metric}")
@@ -98,24 +98,38 @@ def _sidebar(run):
     return metric, segment, look, prior
 
 
+def _method(view, side: str, label: str) -> str | None:
+    methods = view.methods(side)
+    if len(methods) < 2:
+        return methods[0] if methods else None
+    return st.sidebar.selectbox(label, methods, key=f"{side}_method_{view.metric}")
+
+
 def _numbers(view):
-    bayes = view.headline("bayes")
-    freq = view.headline("frequentist")
+    b_method = _method(view, "bayes", "Bayes method shown")
+    f_method = _method(view, "frequentist", "Frequentist method shown")
+    bayes = view.headline("bayes", method=b_method)
+    freq = view.headline("frequentist", method=f_method)
     cols = st.columns(4)
     cols[0].metric("P(lift > 0)", _prob(bayes))
-    cols[1].metric("Bayes absolute lift", _effect(view, bayes), help=_interval(view, bayes))
-    cols[2].metric("Frequentist absolute lift", _effect(view, freq), help=_interval(view, freq))
+    cols[1].metric("Bayes estimate", _effect(view, bayes), help=_interval(view, bayes))
+    cols[2].metric("Frequentist estimate", _effect(view, freq), help=_interval(view, freq))
     cols[3].metric("p-value", _p_value(freq))
     loss = "n/a" if bayes is None or bayes.expected_loss is None else \
         f"{bayes.expected_loss:.3g}"
-    rel_b, rel_f = view.headline("bayes", "relative"), view.headline("frequentist", "relative")
-    st.markdown(
-        f"**Bayes** ({bayes.method if bayes else 'n/a'}): {_effect(view, bayes)} "
-        f"{_interval(view, bayes)}, relative {_effect(view, rel_b)} {_interval(view, rel_b)}, "
-        f"expected loss of shipping {loss}.  \n"
-        f"**Frequentist** ({freq.method if freq else 'n/a'}): {_effect(view, freq)} "
-        f"{_interval(view, freq)}, relative {_effect(view, rel_f)} {_interval(view, rel_f)}, "
-        f"p = {_p_value(freq)}.")
+    lines = []
+    for name, e, method in (("Bayes", bayes, b_method), ("Frequentist", freq, f_method)):
+        if e is None:
+            lines.append(f"**{name}**: no estimate.")
+            continue
+        rel = view.headline(e.side, "relative", method=method)
+        rel_text = (f", relative {_effect(view, rel)} {_interval(view, rel)}"
+                    if rel is not None and rel.effect == "relative" and e is not rel else "")
+        tail = f"expected loss of shipping {loss}" if e.side == "bayes" else \
+            f"p = {_p_value(e)}"
+        lines.append(f"**{name}** ({e.method}, {e.effect}, {e.level:.0%} interval): "
+                     f"{_effect(view, e)} {_interval(view, e)}{rel_text}; {tail}.")
+    st.markdown("  \n".join(lines))
 
 
 def _figures(view, run):

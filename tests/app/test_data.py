@@ -6,6 +6,7 @@ Both are deterministic closed forms (numerical integration, no Monte Carlo), so 
 recomputation from the saved counts must agree to rounding error (rtol 1e-12).
 """
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -187,3 +188,25 @@ def test_import_is_light():
             "bad = [m for m in ('streamlit', 'pymc', 'matplotlib') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_methods_and_headline(run_dir):
+    from bayeslab.results import Estimate
+
+    view = D.metric_view(D.load_run(run_dir), PRIMARY)
+    assert view.methods("bayes") == ["beta-binomial"]
+    assert view.methods("frequentist") == ["z-test", "newcombe", "log-ratio"]
+    assert view.headline("frequentist").method == "z-test"
+    assert view.headline("bayes", "relative").effect == "relative"
+    # a method without the asked scale falls back to its first estimate
+    assert view.headline("frequentist", method="log-ratio").effect == "relative"
+    # a naive (unadjusted) estimate is never the default headline
+    est = [Estimate("frequentist", "naive", "absolute", 0.09, 0.07, 0.11,
+                    extra={"estimand": "unadjusted"}),
+           Estimate("frequentist", "aipw", "absolute", 0.025, 0.006, 0.044,
+                    extra={"estimand": "att"}),
+           Estimate("bayes", "bayes-piecewise-exponential", "hazard-ratio", 0.87, 0.8, 0.95)]
+    fake = dataclasses.replace(view, estimates=est)
+    assert fake.methods("frequentist") == ["aipw", "naive"]
+    assert fake.headline("frequentist").method == "aipw"
+    assert fake.headline("bayes").effect == "hazard-ratio"

@@ -34,8 +34,8 @@ def expected(n, x, prior=(1.0, 1.0)) -> dict:
     c = BetaBinomial(*prior).fit_counts(n, x).comparisons[0]
     z = TwoProportionZTest().fit_counts(n, x).comparisons[0]
     return {"P(lift > 0)": format_prob(c.prob_positive, c.prob_negative),
-            "Bayes absolute lift": f"{c.abs_diff:+.3%}",
-            "Frequentist absolute lift": f"{z.diff:+.3%}", "p-value": f"{z.p_value:.3g}"}
+            "Bayes estimate": f"{c.abs_diff:+.3%}",
+            "Frequentist estimate": f"{z.diff:+.3%}", "p-value": f"{z.p_value:.3g}"}
 
 
 def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
@@ -50,7 +50,7 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     assert not at.exception
     new = shown(at)
     assert new == expected(n, x, (50, 200))
-    assert new["Bayes absolute lift"] != expected(n, x)["Bayes absolute lift"]
+    assert new["Bayes estimate"] != expected(n, x)["Bayes estimate"]
     assert at.info[0].value == ("Prior in use: Beta(50, 200), chosen here (the plan used "
                                 "Beta(1, 1))")
 
@@ -68,8 +68,17 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     assert shown(at)["p-value"] != "n/a"
 
     at.selectbox(key="metric").select("optout_flag").run()
-    assert len(at.selectbox) == 1  # no look selector: the monitor followed the primary metric
-    assert shown(at) == expected(*counts(plan_data, "optout_flag"))
+    # no look selector: the monitor followed the primary metric
+    assert [s.key for s in at.selectbox] == ["metric", "frequentist_method_optout_flag"]
+    n, x = counts(plan_data, "optout_flag")
+    assert shown(at) == expected(n, x)
+
+    at.selectbox(key="frequentist_method_optout_flag").select("newcombe").run()
+    c = TwoProportionZTest().fit_counts(n, x).comparisons[0]
+    assert shown(at)["Frequentist estimate"] == f"{c.diff:+.3%}"
+    text = " ".join(m.value for m in at.markdown)
+    assert f"**Frequentist** (newcombe, absolute, 95% interval): {c.diff:+.3%} " \
+        f"[{c.newcombe_lower:+.3%}, {c.newcombe_upper:+.3%}]" in text
 
 
 def test_segment(segment_run_dir, plan_data, monkeypatch):
