@@ -49,7 +49,7 @@ def _effect(view, e) -> str:
         return f"{e.estimate:+.3%}"
     if e.effect == "relative":
         return f"{e.estimate:+.2%}"
-    return f"{e.estimate:+.4g}"
+    return f"{e.estimate:.4g}" if "ratio" in e.effect else f"{e.estimate:+.4g}"
 
 
 def _interval(view, e) -> str:
@@ -59,11 +59,20 @@ def _interval(view, e) -> str:
         return f"[{e.lower:+.3%}, {e.upper:+.3%}]"
     if e.effect == "relative":
         return f"[{e.lower:+.2%}, {e.upper:+.2%}]"
+    if "ratio" in e.effect:
+        return f"[{e.lower:.4g}, {e.upper:.4g}]"
     return f"[{e.lower:+.4g}, {e.upper:+.4g}]"
 
 
 def _p_value(e) -> str:
     return "n/a" if e is None or e.p_value is None else f"{e.p_value:.3g}"
+
+
+def _table(frame) -> None:
+    """A data frame with floats shown to 4 significant digits."""
+    floats = frame.select_dtypes("float").columns
+    st.dataframe(frame, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.4g") for c in floats})
 
 
 def _sidebar(run):
@@ -162,15 +171,16 @@ def _figures(view, run):
         fig.tight_layout()
         right.pyplot(fig)
         plt.close(fig)
+    saved = [p for p in run.figures() if p.stem.startswith(view.metric)]
+    if not view.recomputed and saved:
+        for path in saved:  # the run's own figures: nothing here differs from the run
+            st.columns([3, 2])[0].image(str(path), caption=f"{path.name} (saved by the run)")
+        return
     shown = [e for e in view.estimates if e.effect == "absolute" and not math.isnan(e.lower)]
     if shown:
         fig = plot_interval_comparison(shown, effect="absolute")
-        st.pyplot(fig)
+        st.columns([3, 2])[0].pyplot(fig)
         plt.close(fig)
-    if not view.recomputed:
-        for path in run.figures():
-            if path.stem.startswith(view.metric):
-                st.image(str(path), caption=f"{path.name} (saved by the run)")
 
 
 def main() -> None:
@@ -204,7 +214,7 @@ def main() -> None:
     st.caption(view.note)
     _numbers(view)
     st.subheader("Arms")
-    st.dataframe(view.arm_table(), hide_index=True)
+    _table(view.arm_table())
     if view.monitor_row is not None:
         r = view.monitor_row
         rules = ", ".join(str(v) for k, v in r.items() if k.startswith("rule_"))
@@ -213,7 +223,7 @@ def main() -> None:
                     f"stopping rule: {rules or 'n/a'}.")
     _figures(view, run)
     st.subheader("All estimates")
-    st.dataframe(view.summary(), hide_index=True)
+    _table(view.summary())
     if view.decision and segment is None and look is None:
         with st.expander("The run's decision on this metric (plan's prior, all units)"):
             st.write(view.decision.get("text", ""))
