@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, quote
+from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote
 from bayeslab.errors import DataError
 
 KINDS = ("binary", "continuous", "count")
@@ -249,8 +249,15 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
     """
     y = _numeric_expression(source, metric)
     integer = _is_integer_type(source, metric)
-    aggs = ["count(*) AS rows_read", f"count({y}) AS n", f"coalesce(sum({y}), 0) AS sum",
-            f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
+    # Parquet footers can prove a 0/1 integer column valid and free of NULLs without a scan
+    meta = parquet_column_stats(source, metric) if integer else None
+    proven_binary = kind == "binary" and meta is not None and meta[0] >= 0 and meta[1] <= 1
+    no_nulls = meta is not None and meta[2] == 0
+    aggs = ["count(*) AS rows_read",
+            "count(*) AS n" if no_nulls else f"count({y}) AS n",
+            f"coalesce(sum({y}), 0) AS sum",
+            f"coalesce(sum({y}), 0) AS sum_sq" if proven_binary
+            else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
     if kind == "count":
         aggs.append(f"min({y}) AS min_y")
     if kind == "binary" and not integer:
