@@ -24,13 +24,13 @@ from bayeslab.data.accounting import RowAccount
 from bayeslab.data.sources import Source, check_columns, open_source, quote
 from bayeslab.data.stats import (
     ArmStats,
-    _bad,
-    _fetch,
-    _finish,
-    _group_cols,
-    _numeric_expression,
-    _rows_text,
     arm_label,
+    fetch_frame,
+    finish_stats,
+    group_columns_sql,
+    not_finite_sql,
+    numeric_expression,
+    rows_text,
     sufficient_stats,
 )
 from bayeslab.errors import DataError
@@ -89,20 +89,20 @@ def covariate_moments(
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
     check_columns(source, [arm, metric, covariate, *segments])
-    y = _numeric_expression(source, metric)
-    x = _numeric_expression(source, covariate)
-    bad_y, bad_x = _bad(y), _bad(x)
+    y = numeric_expression(source, metric)
+    x = numeric_expression(source, covariate)
+    bad_y, bad_x = not_finite_sql(y), not_finite_sql(x)
     invalid = f"NOT {bad_y} AND {y} < 0" if kind == "count" else "FALSE"
     sums = [f"sum({' * '.join([y] * p + [x] * q)}) AS {name}"
             for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
 
     def query(flags):
-        return (f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
+        return (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
                 f"{', '.join(flags + sums)} FROM {{src}} GROUP BY ALL")
 
     # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
-    fast = _fetch(source, query(["count(*) AS _c", f"count({y}) AS _cy", f"count({x}) AS _cx",
+    fast = fetch_frame(source, query(["count(*) AS _c", f"count({y}) AS _cy", f"count({x}) AS _cx",
                                  f"min({y}) AS _min"]))
     moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
     clean = (fast["_c"].eq(fast["_cy"]) & fast["_c"].eq(fast["_cx"])).all() and \
@@ -111,27 +111,27 @@ def covariate_moments(
         grouped = fast.assign(_by=False, _bx=False, _neg=0)
         raw = _collapse(grouped, ["arm", *segments])
         problems = []
-        return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+        return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
                        covariate=covariate, units=None)
     # Slow path: group by the usability flags too, so each row's checks run once and the sums
     # need no FILTER clause; unusable groups are dropped in _collapse.
     outer = query([f"{bad_y} AS _by", f"({bad_x} AND NOT {bad_y}) AS _bx", "count(*) AS _c",
                    f"count(*) FILTER (WHERE {invalid}) AS _neg"])
-    grouped = _fetch(source, outer)
+    grouped = fetch_frame(source, outer)
     n_invalid = int(grouped["_neg"].sum())
     if n_invalid:
         raise DataError(f"column {metric!r} must be non-negative for a count metric; other "
-                        f"values in {_rows_text(source, invalid, n_invalid)}",
+                        f"values in {rows_text(source, invalid, n_invalid)}",
                         column=metric, rows=n_invalid)
     raw = _collapse(grouped, ["arm", *segments])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
                 (covariate, f"{bad_x} AND NOT {bad_y}", "bad_x", "is missing or not finite")]
-    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
                    covariate=covariate, units=None)
 
 
 def _collapse(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Fold groups split by usability flags into one row per cell, as ``_finish`` expects."""
+    """Fold groups split by usability flags into one row per cell, as ``finish_stats`` expects."""
     good = ~(grouped["_by"].astype(bool) | grouped["_bx"].astype(bool))
     sums = [c for c in MOMENT_COLUMNS if c != "n"]
     frame = grouped[keys].copy()
@@ -217,8 +217,8 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
         raise DataError(f"clipping method must be 'winsorize' or 'trim', got {method!r}")
     if not 0.5 < quantile < 1:
         raise DataError(f"clipping quantile must be in (0.5, 1), got {quantile!r}")
-    y = _numeric_expression(source, metric)
-    ok = f"NOT {_bad(y)}"
+    y = numeric_expression(source, metric)
+    ok = f"NOT {not_finite_sql(y)}"
     cap = source.sql(f"SELECT quantile_cont({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "
                      f"FROM {{src}}")[0][0]
     if cap is None:
@@ -324,12 +324,12 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
     source = open_source(data)
     stats = sufficient_stats(source, arm=arm, metric=metric, control=control, kind=kind,
                              covariate=covariate, missing=missing)
-    y = _numeric_expression(source, metric)
-    cond = f"{quote(arm)} IS NOT NULL AND NOT {_bad(y)}"
+    y = numeric_expression(source, metric)
+    cond = f"{quote(arm)} IS NOT NULL AND NOT {not_finite_sql(y)}"
     cols = f"{quote(arm)} AS arm, {y} AS y"
     if covariate:
-        x = _numeric_expression(source, covariate)
-        cond += f" AND NOT {_bad(x)}"
+        x = numeric_expression(source, covariate)
+        cond += f" AND NOT {not_finite_sql(x)}"
         cols += f", {x} AS x"
     got = source.con.execute(
         f"SELECT {cols} FROM {source.relation} WHERE {cond}").fetchnumpy()
@@ -424,20 +424,20 @@ def funnel_stats(data, *, arm: str, stages, control: str | None = None,
     if not stages:
         raise DataError("a funnel needs at least one stage column")
     check_columns(source, [arm, *stages])
-    exprs = [_numeric_expression(source, s) for s in stages]
-    bad = " OR ".join(_bad(e) for e in exprs)
+    exprs = [numeric_expression(source, s) for s in stages]
+    bad = " OR ".join(not_finite_sql(e) for e in exprs)
     for s, e in zip(stages, exprs, strict=True):
         cond = f"NOT ({bad}) AND {e} NOT IN (0, 1)"
         k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
         if k:
             raise DataError(f"stage column {s!r} must be 0 or 1; other values in "
-                            f"{_rows_text(source, cond, k)}", column=s, rows=k)
+                            f"{rows_text(source, cond, k)}", column=s, rows=k)
     for prev, cur, ep, ec in zip(stages, stages[1:], exprs, exprs[1:], strict=False):
         cond = f"NOT ({bad}) AND {ec} > {ep}"
         k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
         if k:
             raise DataError(f"stage {cur!r} is 1 where the earlier stage {prev!r} is 0 in "
-                            f"{_rows_text(source, cond, k)}; funnel stages must be nested",
+                            f"{rows_text(source, cond, k)}; funnel stages must be nested",
                             column=cur, rows=k)
     # reuse the accounting of sufficient_stats on the last stage; stage sums in the same query
     last = stages[-1]
@@ -515,9 +515,9 @@ def survival_rows(data, *, arm: str, duration: str, event: str, control: str | N
                      kind="binary", missing=missing)
     negative = int(np.sum(rows.x < 0))
     if negative:
-        d = _numeric_expression(source, duration)
+        d = numeric_expression(source, duration)
         raise DataError(f"column {duration!r} must be non-negative; negative values in "
-                        f"{_rows_text(source, f'{d} < 0', negative)}",
+                        f"{rows_text(source, f'{d} < 0', negative)}",
                         column=duration, rows=negative)
     return SurvivalRows(arm_index=rows.arm_index, duration=rows.x, event=rows.y.astype(np.int64),
                         arms=rows.arms, rows=rows.rows)

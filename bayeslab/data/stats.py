@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, quote
+from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote
 from bayeslab.errors import DataError
 
 KINDS = ("binary", "continuous", "count")
@@ -109,14 +109,15 @@ def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def _rows_text(source: Source, condition: str, count: int) -> str:
+def rows_text(source: Source, condition: str, count: int) -> str:
+    """``"3 rows (row 4, 9, 11, counting from 1)"``: a count with the first offending rows."""
     shown = example_rows(source, condition)
     more = ", ..." if count > len(shown) else ""
     word = "row" if count == 1 else "rows"
     return f"{count:,} {word} (row {', '.join(map(str, shown))}{more}, counting from 1)"
 
 
-def _numeric_expression(source: Source, column: str) -> str:
+def numeric_expression(source: Source, column: str) -> str:
     """``column`` as DOUBLE; raises DataError naming rows where it is text that is not a number."""
     col = quote(column)
     typ = source.type_of(column).upper()
@@ -128,7 +129,7 @@ def _numeric_expression(source: Source, column: str) -> str:
         if bad:
             sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
             raise DataError(
-                f"column {column!r} is not numeric: {_rows_text(source, cond, bad)} hold text "
+                f"column {column!r} is not numeric: {rows_text(source, cond, bad)} hold text "
                 f"such as {sample!r}; fix or remove them",
                 column=column, rows=bad,
             )
@@ -151,7 +152,8 @@ def check_unique(source: Source, column: str) -> None:
                         column=column, rows=int(dup_rows))
 
 
-def _bad(expr: str) -> str:
+def not_finite_sql(expr: str) -> str:
+    """SQL condition: ``expr`` is NULL, NaN or infinite."""
     return f"({expr} IS NULL OR isnan({expr}) OR isinf({expr}))"
 
 
@@ -231,7 +233,8 @@ def sufficient_stats(
     return _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
 
 
-def _group_cols(segments):
+def group_columns_sql(segments):
+    """``", "seg1", "seg2"``: segment columns to append to a SELECT list."""
     return "".join(f", {quote(s)}" for s in segments)
 
 
@@ -247,21 +250,28 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
     :math:`y^2 \\ge y` with equality only at 0 and 1, so a binary metric is valid exactly when
     :math:`\\sum y^2 = \\sum y`; NaN or infinity anywhere makes the float sums non-finite.
     """
-    y = _numeric_expression(source, metric)
+    y = numeric_expression(source, metric)
     integer = _is_integer_type(source, metric)
-    aggs = ["count(*) AS rows_read", f"count({y}) AS n", f"coalesce(sum({y}), 0) AS sum",
-            f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
+    # Parquet footers can prove a 0/1 integer column valid and free of NULLs without a scan
+    meta = parquet_column_stats(source, metric) if integer else None
+    proven_binary = kind == "binary" and meta is not None and meta[0] >= 0 and meta[1] <= 1
+    no_nulls = meta is not None and meta[2] == 0
+    aggs = ["count(*) AS rows_read",
+            "count(*) AS n" if no_nulls else f"count({y}) AS n",
+            f"coalesce(sum({y}), 0) AS sum",
+            f"coalesce(sum({y}), 0) AS sum_sq" if proven_binary
+            else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
     if kind == "count":
         aggs.append(f"min({y}) AS min_y")
     if kind == "binary" and not integer:
         aggs.append(f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y})) AS invalid")
-    raw = _fetch(source, f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
+    raw = fetch_frame(source, f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
                          f"{', '.join(aggs)} FROM {{src}} GROUP BY ALL")
     raw["sum"] = raw["sum"].astype(np.float64)
     raw["sum_sq"] = raw["sum_sq"].astype(np.float64)
     if not (np.isfinite(raw["sum"]).all() and np.isfinite(raw["sum_sq"]).all()):
         return None
-    bad_y = _bad(y)
+    bad_y = not_finite_sql(y)
     if kind == "binary":
         invalid = (raw["sum_sq"] != raw["sum"]).any() if integer else raw["invalid"].sum() > 0
         if invalid:
@@ -271,7 +281,7 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
     raw["bad_y"] = raw["rows_read"] - raw["n"]
     raw = raw.drop(columns=[c for c in ("min_y", "invalid") if c in raw])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
-    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
                    covariate=None, units=None)
 
 
@@ -280,7 +290,7 @@ def _raise_invalid(source, metric, kind, cond):
     what = ("must be 0 or 1 for a conversion metric" if kind == "binary"
             else "must be non-negative for a count metric")
     raise DataError(f"column {metric!r} {what}; other values in "
-                    f"{_rows_text(source, cond, count)}", column=metric, rows=count)
+                    f"{rows_text(source, cond, count)}", column=metric, rows=count)
 
 
 def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing):
@@ -288,10 +298,10 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
         fast = _unit_rows_fast(source, arm, metric, control, kind, segments, missing)
         if fast is not None:
             return fast
-    y = _numeric_expression(source, metric)
-    x = _numeric_expression(source, covariate) if covariate else None
-    bad_y = _bad(y)
-    bad_x = _bad(x) if x else "FALSE"
+    y = numeric_expression(source, metric)
+    x = numeric_expression(source, covariate) if covariate else None
+    bad_y = not_finite_sql(y)
+    bad_x = not_finite_sql(x) if x else "FALSE"
     used = f"NOT {bad_y} AND NOT {bad_x}"
     checks = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
               f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x"]
@@ -308,9 +318,9 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
         sums += [f"coalesce(sum({x}) FILTER (WHERE {used}), 0) AS sum_x",
                  f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0) AS sum_xx",
                  f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0) AS sum_xy"]
-    query = (f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
+    query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
              f"count(*) AS rows_read, {', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
-    raw = _fetch(source, query)
+    raw = fetch_frame(source, query)
     if int(raw["invalid"].sum()):
         _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)"
                        if kind == "binary" else f"NOT {bad_y} AND {y} < 0")
@@ -318,15 +328,15 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
     if x:
         problems.append((covariate, f"{bad_x} AND NOT {bad_y}", "bad_x",
                          "is missing or not finite"))
-    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
                    covariate=covariate, units=None)
 
 
 def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing):
-    nn = _numeric_expression(source, n)
-    y = _numeric_expression(source, metric)
-    q = _numeric_expression(source, sum_sq) if sum_sq else None
-    bad = " OR ".join(_bad(e) for e in (nn, y, q) if e)
+    nn = numeric_expression(source, n)
+    y = numeric_expression(source, metric)
+    q = numeric_expression(source, sum_sq) if sum_sq else None
+    bad = " OR ".join(not_finite_sql(e) for e in (nn, y, q) if e)
     ok = f"NOT ({bad})"
     invalid = [
         (f"{ok} AND {nn} < 0", n, "is a negative count"),
@@ -344,23 +354,24 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
             f"coalesce(sum({y}) FILTER (WHERE {ok}), 0) AS sum",
             f"coalesce(sum({q}) FILTER (WHERE {ok}), 0) AS sum_sq" if q else "NULL AS sum_sq",
             f"count(*) FILTER (WHERE {ok}) AS cells_used"]
-    query = (f"SELECT {quote(arm)} AS arm{_group_cols(segments)}, "
+    query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
              f"count(*) AS rows_read, count(*) FILTER (WHERE {bad}) AS bad_y, "
              f"{', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
-    raw = _fetch(source, query)
+    raw = fetch_frame(source, query)
     for i, (cond, column, what) in enumerate(invalid):
         count = int(raw[f"inv{i}"].sum())
         if count:
-            raise DataError(f"column {column!r} {what} in {_rows_text(source, cond, count)}",
+            raise DataError(f"column {column!r} {what} in {rows_text(source, cond, count)}",
                             column=column, rows=count)
     if kind == "binary":
         raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
     problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
-    return _finish(source, raw, arm, metric, control, kind, segments, missing, problems,
+    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
                    covariate=None, units=True)
 
 
-def _fetch(source: Source, query: str) -> pd.DataFrame:
+def fetch_frame(source: Source, query: str) -> pd.DataFrame:
+    """Run ``query`` (``{src}`` is the table) into a DataFrame; an empty table is a DataError."""
     cur = source.con.execute(query.format(src=source.relation))
     names = [d[0] for d in cur.description]
     frame = pd.DataFrame(cur.fetchall(), columns=names)
@@ -369,8 +380,9 @@ def _fetch(source: Source, query: str) -> pd.DataFrame:
     return frame
 
 
-def _finish(source, raw, arm, metric, control, kind, segments, missing, problems, *, covariate,
-            units):
+def finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems, *,
+                 covariate, units):
+    """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control."""
     raw = raw.assign(arm=[arm_label(v) for v in raw["arm"]])
     if raw.duplicated(["arm", *segments]).any():  # e.g. NULL and NaN arms: one group
         raw = raw.groupby(["arm", *segments], dropna=False, as_index=False, sort=False).sum()
@@ -396,12 +408,12 @@ def _finish(source, raw, arm, metric, control, kind, segments, missing, problems
     table = keep.drop(columns=[c for c in keep.columns
                                if c in ("rows_read", "bad_y", "bad_x", "invalid", "cells_used")
                                or c.startswith("inv")])
-    labels = sorted(table["arm"].unique().tolist(), key=_label_key)
+    labels = sorted(table["arm"].unique().tolist(), key=label_sort_key)
     if len(labels) < 2:
         shown = ", ".join(repr(v) for v in labels) or "none"
         raise DataError(f"column {arm!r} has {len(labels)} arm ({shown}); a comparison needs a "
                         "control and at least one treatment arm", column=arm)
-    control = _resolve_control(arm, labels, control)
+    control = resolve_control(arm, labels, control)
     arms = (control, *[v for v in labels if v != control])
     table = table.copy()
     table["n"] = table["n"].astype(np.float64)
@@ -426,21 +438,23 @@ def _finish(source, raw, arm, metric, control, kind, segments, missing, problems
 def _exclude_or_raise(source, excluded, missing, column, what, cond, count):
     if missing == "error":
         raise DataError(
-            f"column {column!r} {what} in {_rows_text(source, cond, count)}; fix the data or "
+            f"column {column!r} {what} in {rows_text(source, cond, count)}; fix the data or "
             "pass missing='exclude' (--missing exclude) to leave those rows out",
             column=column, rows=count,
         )
     excluded[f"{column} {what}"] = count
 
 
-def _label_key(label: str):
+def label_sort_key(label: str):
+    """Sort arm labels numerically when they are numbers, else alphabetically."""
     try:
         return (0, float(label), label)
     except ValueError:
         return (1, 0.0, label.lower())
 
 
-def _resolve_control(arm: str, labels: list[str], control) -> str:
+def resolve_control(arm: str, labels: list[str], control) -> str:
+    """The control label: as given (case-insensitive), else ``0`` / ``false`` / ``control``."""
     if control is not None:
         wanted = str(control)
         if wanted in labels:

@@ -17,12 +17,12 @@ import numpy as np
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.sources import Source, check_columns, open_source, quote
 from bayeslab.data.stats import (
-    _bad,
-    _label_key,
-    _numeric_expression,
-    _resolve_control,
-    _rows_text,
     arm_label,
+    label_sort_key,
+    not_finite_sql,
+    numeric_expression,
+    resolve_control,
+    rows_text,
 )
 from bayeslab.errors import DataError
 
@@ -169,18 +169,18 @@ def load_units(
     confounders = _check_confounders(confounders, arm, metric)
     source = open_source(data, sql=sql)
     check_columns(source, [arm, metric, *confounders])
-    y_expr = _numeric_expression(source, metric)
+    y_expr = numeric_expression(source, metric)
     cat = {c: _is_categorical(source, c) for c in confounders}
-    x_expr = {c: (f"CAST({quote(c)} AS VARCHAR)" if cat[c] else _numeric_expression(source, c))
+    x_expr = {c: (f"CAST({quote(c)} AS VARCHAR)" if cat[c] else numeric_expression(source, c))
               for c in confounders}
 
     # missing values, in order: arm, outcome, each confounder (a row is counted once)
     checks = [(arm, f"{quote(arm)} IS NULL")]
     if source.type_of(arm).upper() in ("DOUBLE", "FLOAT", "REAL"):
         checks[0] = (arm, f"({quote(arm)} IS NULL OR isnan({quote(arm)}))")
-    checks.append((metric, _bad(y_expr)))
+    checks.append((metric, not_finite_sql(y_expr)))
     for c in confounders:
-        checks.append((c, f"{quote(c)} IS NULL" if cat[c] else _bad(x_expr[c])))
+        checks.append((c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c])))
     counts = source.sql("SELECT count(*), " + ", ".join(
         f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
         for i, (_, cond) in enumerate(checks)) + " FROM {src}")[0]
@@ -194,7 +194,7 @@ def load_units(
         if missing == "error":
             raise DataError(
                 f"column {column!r} is missing or not finite in "
-                f"{_rows_text(source, cond, int(count))}; fix the data or pass "
+                f"{rows_text(source, cond, int(count))}; fix the data or pass "
                 "missing='exclude' (--missing exclude) to leave those rows out",
                 column=column, rows=int(count))
         excluded[f"{column} is missing or not finite"] = int(count)
@@ -205,7 +205,7 @@ def load_units(
         bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
         if bad:
             raise DataError(f"column {metric!r} must be 0 or 1 for a conversion metric; other "
-                            f"values in {_rows_text(source, cond, int(bad))}",
+                            f"values in {rows_text(source, cond, int(bad))}",
                             column=metric, rows=int(bad))
 
     select = [f"{quote(arm)} AS a", f"{y_expr} AS y"]
@@ -244,12 +244,12 @@ def _arm_indicator(values: np.ndarray, arm: str, control):
     else:
         uniq = np.unique(values.astype(str))
         labels_of = {arm_label(v): v for v in uniq}
-    labels = sorted(labels_of, key=_label_key)
+    labels = sorted(labels_of, key=label_sort_key)
     if len(labels) != 2:
         shown = ", ".join(repr(v) for v in labels[:6])
         raise DataError(f"column {arm!r} must hold exactly two arms (treated and control) for a "
                         f"propensity model; it has {len(labels)}: {shown}", column=arm)
-    control = _resolve_control(arm, labels, control)
+    control = resolve_control(arm, labels, control)
     treatment = next(v for v in labels if v != control)
     raw_treat = labels_of[treatment]
     compare = values if values.dtype.kind in "biuf" else values.astype(str)

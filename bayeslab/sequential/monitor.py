@@ -21,7 +21,7 @@ import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.sources import check_columns, open_source, quote
-from bayeslab.data.stats import example_rows, sufficient_stats
+from bayeslab.data.stats import rows_text, sufficient_stats
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 from bayeslab.sequential import rules as R
@@ -226,13 +226,6 @@ def _with_prior(rule: R.Rule, prior) -> R.Rule:
     return rule
 
 
-def _rows_text(source, cond: str, count: int) -> str:
-    shown = example_rows(source, cond)
-    more = ", ..." if count > len(shown) else ""
-    return (f"{count:,} row{'s' if count != 1 else ''} (row {', '.join(map(str, shown))}{more}, "
-            "counting from 1)")
-
-
 def _look_expression(source, timestamp: str) -> str:
     col = quote(timestamp)
     typ = source.type_of(timestamp).upper()
@@ -247,7 +240,7 @@ def _look_expression(source, timestamp: str) -> str:
         if bad:
             sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
             raise DataError(f"column {timestamp!r} is not a date or time: "
-                            f"{_rows_text(source, cond, bad)} hold text such as {sample!r}",
+                            f"{rows_text(source, cond, bad)} hold text such as {sample!r}",
                             column=timestamp, rows=bad)
         return expr
     raise DataError(f"column {timestamp!r} has type {typ}: the look column must hold dates, "

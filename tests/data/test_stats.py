@@ -137,3 +137,22 @@ def test_missing_file_and_unknown_format(tmp_path):
         open_source(tmp_path / "x.xlsx")
     with pytest.raises(DataError, match="SQL query failed"):
         open_source(sql="SELECT * FROM no_such_table")
+
+
+def test_parquet_footer_shortcut_never_hides_bad_values(tmp_path, conversion_frame):
+    from bayeslab.data.sources import parquet_column_stats
+
+    good = tmp_path / "good.parquet"
+    conversion_frame.to_parquet(good)
+    assert parquet_column_stats(open_source(good), "y") == (0.0, 1.0, 0)
+    bad = tmp_path / "bad.parquet"
+    conversion_frame.assign(y=conversion_frame.y.where(conversion_frame.index != 7, 2)).to_parquet(
+        bad)
+    with pytest.raises(DataError, match=r"must be 0 or 1 .* \(row 8,"):
+        sufficient_stats(open_source(bad), arm="arm", metric="y")
+    nulls = tmp_path / "nulls.parquet"
+    conversion_frame.assign(y=conversion_frame.y.astype("Int64").where(
+        conversion_frame.index != 3)).to_parquet(nulls)
+    s = sufficient_stats(open_source(nulls), arm="arm", metric="y", missing="exclude")
+    assert s.rows.used == 19_999 and s.rows.excluded == {"y is missing or not finite": 1}
+    assert parquet_column_stats(open_source(tmp_path / "good.parquet"), "nope") is None
