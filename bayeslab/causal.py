@@ -82,7 +82,8 @@ class PropensityReadout:
             "matching": {"pairs": f.matching.n_pairs, "matched_share": f.matching.matched_share,
                          "caliper_sd": f.matching.caliper_sd, "caliper": f.matching.caliper,
                          "replacement": False},
-            "prior": b.prior.to_dict(), "sampler": b.sampler, "diagnostics": b.diagnostics,
+            "prior": b.prior.to_dict(), "sampler": b.sampler,
+            "diagnostics": None if b.diagnostics is None else b.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
         })
 
@@ -288,9 +289,8 @@ def _decide(units, freq, bayes, balance, rule) -> Decision:
     blockers = list(balance.blockers)
     if not bayes.converged:
         d = bayes.diagnostics
-        blockers.append(f"the Bayesian fit did not converge (max R-hat {d.get('max_rhat'):.3f},"
-                        f" min bulk ESS {d.get('min_ess_bulk'):.0f}, "
-                        f"{d.get('divergences')} divergences)")
+        blockers.append("the Bayesian fit did not converge ("
+                        + d.reason.removeprefix("not converged, no decision: ") + ")")
     arm = units.treatment
     if blockers:
         verdict = "blocked"
