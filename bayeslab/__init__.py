@@ -64,7 +64,7 @@ _EXPORTS = {
     "rule_false_positive_rate": "bayeslab.sequential.operating",
     "aa_simulation": "bayeslab.design.aa",
     "AAResult": "bayeslab.design.aa",
-    "plot_monitor": "bayeslab.plots_sequential",
+    "plot_monitor": "bayeslab.plots",
     "compare_propensity": "bayeslab.causal",
     "PropensityReadout": "bayeslab.causal",
     "load_units": "bayeslab.data.units",
@@ -76,8 +76,8 @@ _EXPORTS = {
     "PropensityPrior": "bayeslab.bayes.propensity",
     "balance_report": "bayeslab.frequentist.balance",
     "BalanceReport": "bayeslab.frequentist.balance",
-    "love_plot": "bayeslab.plots_propensity",
-    "overlap_plot": "bayeslab.plots_propensity",
+    "love_plot": "bayeslab.plots",
+    "overlap_plot": "bayeslab.plots",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -89,7 +89,7 @@ class PropensityReadout:
 
     def plot(self, kind: str = "love", ax=None):
         """Love plot (``kind="love"``) or propensity overlap plot (``"overlap"``); a Figure."""
-        from bayeslab.plots_propensity import love_plot, overlap_plot
+        from bayeslab.plots import love_plot, overlap_plot
 
         if kind == "love":
             return love_plot(self.balance, ax=ax)

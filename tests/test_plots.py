@@ -1,10 +1,10 @@
-"""plot_monitor returns a Figure with both panels, stops marked, and never shows."""
+"""Figures of bayeslab.plots: each returns a Figure with the expected panels and never shows."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from bayeslab.plots_sequential import plot_monitor
+from bayeslab.plots import plot_monitor
 from bayeslab.sequential.monitor import monitor
 
 
