@@ -78,6 +78,23 @@ _EXPORTS = {
     "BalanceReport": "bayeslab.frequentist.balance",
     "love_plot": "bayeslab.plots",
     "overlap_plot": "bayeslab.plots",
+    "plot_beta_posteriors": "bayeslab.plots",
+    "plot_conversion_lift": "bayeslab.plots",
+    "plot_interval_comparison": "bayeslab.plots",
+    "plot_lift_posterior": "bayeslab.plots",
+    "plot_forest": "bayeslab.plots",
+    "plot_trace": "bayeslab.plots",
+    "plot_rank": "bayeslab.plots",
+    "plot_ppc": "bayeslab.plots",
+    "SegmentReadout": "bayeslab.segment_readout",
+    "fit_segments": "bayeslab.bayes.segments",
+    "load_segment_fit": "bayeslab.bayes.segments",
+    "SegmentFit": "bayeslab.bayes.segments",
+    "SegmentPriors": "bayeslab.bayes.segments",
+    "segment_tests": "bayeslab.frequentist.segments",
+    "SegmentTests": "bayeslab.frequentist.segments",
+    "Diagnostics": "bayeslab.diagnostics",
+    "diagnose": "bayeslab.diagnostics",
 }
 
 __all__ = sorted(_EXPORTS)

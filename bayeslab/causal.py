@@ -97,6 +97,13 @@ class PropensityReadout:
             return overlap_plot(self.balance, ax=ax)
         raise ModelError(f"plot kind must be 'love' or 'overlap', got {kind!r}")
 
+    def figures(self) -> dict:
+        """Every figure by name: ``intervals`` (Bayes vs frequentist), ``love``, ``overlap``."""
+        from bayeslab.plots import plot_interval_comparison
+
+        return {"intervals": plot_interval_comparison(self.estimates()),
+                "love": self.plot("love"), "overlap": self.plot("overlap")}
+
     def __str__(self) -> str:
         f = self.frequentist
         lines = [f"Observational readout of {self.metric!r}: {f.treatment} vs {f.control}, "

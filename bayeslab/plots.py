@@ -384,8 +384,11 @@ def plot_interval_comparison(estimates, *, effect="absolute", reference=None, ax
     for i in range(len(labels) - 1):
         ax_.axhline(i + 0.5, color="0.9", linewidth=0.6, zorder=0)
     ax_.set_ylim(-0.6, len(labels) - 0.4)
-    ax_.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14),
-               ncol=min(3, len(methods)), frameon=False)
+    if methods:
+        ax_.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                   ncol=min(3, len(methods)), frameon=False)
+    else:
+        ax_.text(0.5, 0.5, f"no {effect} estimates", transform=ax_.transAxes, ha="center")
     ax = ax_
     level = rows[0].level if rows else 0.95
     ax.set_xlabel(f"{effect} effect, {level:.0%} intervals")
