@@ -385,8 +385,12 @@ def plot_interval_comparison(estimates, *, effect="absolute", reference=None, ax
         ax_.axhline(i + 0.5, color="0.9", linewidth=0.6, zorder=0)
     ax_.set_ylim(-0.6, len(labels) - 0.4)
     if methods:
-        ax_.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14),
-                   ncol=min(3, len(methods)), frameon=False)
+        from matplotlib.transforms import offset_copy
+
+        # below the tick labels and axis label, whatever the axes height
+        below = offset_copy(ax_.transAxes, fig=fig, y=-34, units="points")
+        ax_.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   bbox_transform=below, ncol=min(3, len(methods)), frameon=False)
     else:
         ax_.text(0.5, 0.5, f"no {effect} estimates", transform=ax_.transAxes, ha="center")
     ax = ax_
