@@ -82,19 +82,27 @@ class PropensityReadout:
             "matching": {"pairs": f.matching.n_pairs, "matched_share": f.matching.matched_share,
                          "caliper_sd": f.matching.caliper_sd, "caliper": f.matching.caliper,
                          "replacement": False},
-            "prior": b.prior.to_dict(), "sampler": b.sampler, "diagnostics": b.diagnostics,
+            "prior": b.prior.to_dict(), "sampler": b.sampler,
+            "diagnostics": None if b.diagnostics is None else b.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
         })
 
     def plot(self, kind: str = "love", ax=None):
         """Love plot (``kind="love"``) or propensity overlap plot (``"overlap"``); a Figure."""
-        from bayeslab.plots_propensity import love_plot, overlap_plot
+        from bayeslab.plots import love_plot, overlap_plot
 
         if kind == "love":
             return love_plot(self.balance, ax=ax)
         if kind == "overlap":
             return overlap_plot(self.balance, ax=ax)
         raise ModelError(f"plot kind must be 'love' or 'overlap', got {kind!r}")
+
+    def figures(self) -> dict:
+        """Every figure by name: ``intervals`` (Bayes vs frequentist), ``love``, ``overlap``."""
+        from bayeslab.plots import plot_interval_comparison
+
+        return {"intervals": plot_interval_comparison(self.estimates()),
+                "love": self.plot("love"), "overlap": self.plot("overlap")}
 
     def __str__(self) -> str:
         f = self.frequentist
@@ -288,9 +296,8 @@ def _decide(units, freq, bayes, balance, rule) -> Decision:
     blockers = list(balance.blockers)
     if not bayes.converged:
         d = bayes.diagnostics
-        blockers.append(f"the Bayesian fit did not converge (max R-hat {d.get('max_rhat'):.3f},"
-                        f" min bulk ESS {d.get('min_ess_bulk'):.0f}, "
-                        f"{d.get('divergences')} divergences)")
+        blockers.append("the Bayesian fit did not converge ("
+                        + d.reason.removeprefix("not converged, no decision: ") + ")")
     arm = units.treatment
     if blockers:
         verdict = "blocked"

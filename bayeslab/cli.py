@@ -101,25 +101,49 @@ def cmd_compare(args) -> int:
         args.data, sql=args.sql, arm=args.arm, metric=metric, control=args.control,
         kind=args.kind, guardrails=args.guardrail or (), margins=margins, prior=tuple(prior),
         interval=args.interval, planned_split=split, n=args.n, unit_id=args.unit_id,
-        missing=args.missing, seed=args.seed,
+        missing=args.missing, seed=args.seed, segments=tuple(args.segment or ()),
+        draws=args.draws, tune=args.tune, chains=args.chains,
+        progressbar=False if args.quiet else None,
+        thresholds={"rhat_max": args.rhat_max, "ess_min": args.ess_min},
         rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
                           loss_threshold=args.loss_threshold),
         **options,
     )
-    _emit(readout.to_dict(), str(readout), args.format)
+    payload = readout.to_dict()
+    text = str(readout)
+    if args.plot:
+        payload["plots"] = _write_figures(readout.figures(), args.plot, metric)
+        text += "\n\nFigures: " + ", ".join(payload["plots"])
+    _emit(payload, text, args.format)
     return 0
+
+
+def _write_figures(figures: dict, directory: str, prefix: str) -> list[str]:
+    """Save each figure as ``DIR/<prefix>_<name>.png`` and close it; return the paths."""
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, fig in figures.items():
+        path = out / f"{prefix}_{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(str(path))
+    return paths
 
 
 def _compare_propensity(args) -> int:
     """Observational readout: propensity methods on both sides (``--confounders``)."""
-    from pathlib import Path
-
     from bayeslab.causal import compare_propensity
     from bayeslab.errors import DataError
     from bayeslab.readout import DecisionRule
 
-    if args.guardrail or args.n or args.split:
-        raise DataError("--confounders needs unit rows; --guardrail, --n and --split do not apply")
+    if args.guardrail or args.n or args.split or args.segment:
+        raise DataError("--confounders needs unit rows; --guardrail, --segment, --n and --split "
+                        "do not apply")
     confounders = [c.strip() for c in args.confounders.split(",") if c.strip()]
     readout = compare_propensity(
         args.data, sql=args.sql, arm=args.arm, metric=args.metric, control=args.control,
@@ -130,14 +154,7 @@ def _compare_propensity(args) -> int:
     )
     payload = readout.to_dict()
     if args.plot:
-        out = Path(args.plot)
-        out.mkdir(parents=True, exist_ok=True)
-        files = []
-        for kind in ("love", "overlap"):
-            path = out / f"{args.metric}_{kind}.png"
-            readout.plot(kind).savefig(path, dpi=110)
-            files.append(str(path))
-        payload["plots"] = files
+        payload["plots"] = _write_figures(readout.figures(), args.plot, args.metric)
     _emit(payload, str(readout), args.format)
     return 0
 
@@ -350,15 +367,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", help="retention: time to event or censoring")
     p.add_argument("--event", help="retention: 1 if the event (churn) happened")
     p.add_argument("--horizon", type=float, help="retention: day to compare survival at")
-    p.add_argument("--seed", type=int, default=0, help="seed of any MCMC sampling")
+    p.add_argument("--segment", action="append", metavar="COL",
+                   help="segment column: adds the hierarchical Bayesian segment model and "
+                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of any MCMC sampling (same seed, same numbers)")
+    p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")
+    p.add_argument("--tune", type=int, default=1000, help="MCMC tuning steps per chain")
+    p.add_argument("--chains", type=int, default=4, help="MCMC chains")
+    p.add_argument("--rhat-max", type=float, default=1.01,
+                   help="MCMC diagnostics: largest acceptable R-hat (fail above)")
+    p.add_argument("--ess-min", type=float, default=400,
+                   help="MCMC diagnostics: smallest acceptable bulk and tail ESS (fail below)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (shown only on a terminal anyway)")
     p.add_argument("--confounders", help="COL,COL,...: observational data; adjust for these "
                    "with propensity methods (naive, IPW, AIPW, matching, Bayesian)")
     p.add_argument("--estimand", choices=("ate", "att"), default="ate",
                    help="with --confounders: average effect (ate) or effect on the treated")
     p.add_argument("--sampler", choices=("nuts", "laplace"), default="nuts",
                    help="with --confounders: Bayesian propensity posterior")
-    p.add_argument("--plot", metavar="DIR", help="with --confounders: write love and overlap "
-                   "plots (PNG) to DIR")
+    p.add_argument("--plot", metavar="DIR", help="write the figures (PNG) to DIR: Bayes vs "
+                   "frequentist intervals; conversion posteriors and lift; segment forest, "
+                   "trace, rank and PPC plots; propensity love and overlap plots")
     p.add_argument("--guardrail", action="append", help="harmful metric to check (repeatable)")
     p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
                    "(one value, or one per guardrail, comma-separated)")

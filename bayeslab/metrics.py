@@ -32,7 +32,13 @@ KINDS = ("conversion", "continuous", "count", "ratio", "retention")
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """Everything that says how to read one metric (columns, model options, prior, level)."""
+    """Everything that says how to read one metric (columns, model options, prior, level).
+
+    ``segments`` (one or two columns) adds the segment readout; ``draws``, ``tune``, ``chains``,
+    ``progressbar`` and ``thresholds`` (passed to :func:`bayeslab.diagnostics.diagnose`) set the
+    MCMC models (segments, robust and hurdle revenue). ``progressbar=None`` shows a bar only
+    when stderr is a terminal.
+    """
 
     metric: str
     kind: str = "conversion"
@@ -54,6 +60,12 @@ class MetricSpec:
     unit_id: str | None = None
     missing: str = "error"
     seed: int = 0
+    segments: tuple[str, ...] = ()
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    progressbar: bool | None = None
+    thresholds: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,10 @@ class MetricFit:
         The statistics the fits used (for plots).
     notes : tuple of str
         Statistical warnings raised while fitting, kept for the readout.
+    extra : dict
+        Kind-specific results added to the readout's JSON (e.g. ``clipping``).
+    segments : bayeslab.segment_readout.SegmentReadout, optional
+        Segment readout (hierarchical model and per-segment tests) when ``spec.segments``.
     """
 
     spec: MetricSpec
@@ -90,6 +106,7 @@ class MetricFit:
     stats: object = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    segments: object = None
 
 
 def _arms_frame(labels, n, mean) -> pd.DataFrame:
@@ -103,11 +120,21 @@ def _conversion(source, s: MetricSpec):
     from bayeslab.frequentist.conversion import TwoProportionZTest
 
     st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control, kind="binary",
-                          n=s.n, unit_id=s.unit_id, missing=s.missing)
+                          n=s.n, unit_id=s.unit_id, missing=s.missing, segments=s.segments)
     return dict(bayes=(BetaBinomial(*s.prior, interval=s.interval).fit(st),),
                 frequentist=(TwoProportionZTest(interval=s.interval).fit(st),),
                 rows=st.rows, arms=st.arm_table(), control=st.control,
-                headline=("beta-binomial", "z-test", "absolute"), stats=st)
+                headline=("beta-binomial", "z-test", "absolute"), stats=st,
+                segments=_segments(st, s))
+
+
+def _segments(stats, s: MetricSpec):
+    """Segment readout on the same cell statistics (``None`` without segments)."""
+    if not s.segments:
+        return None
+    from bayeslab.segment_readout import fit_segment_readout
+
+    return fit_segment_readout(stats, s)
 
 
 def _continuous(source, s: MetricSpec):
@@ -122,19 +149,22 @@ def _continuous(source, s: MetricSpec):
                          "give --covariate")
     st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
                           kind="count" if s.kind == "count" else "continuous",
-                          n=s.n, unit_id=s.unit_id, missing=s.missing)
+                          n=s.n, unit_id=s.unit_id, missing=s.missing, segments=s.segments)
     bayes = [bm.normal_means(st, interval=s.interval)]
     freq = [fm.welch(st, interval=s.interval)]
     if s.kind == "count":
         bayes.append(bm.gamma_poisson(st, interval=s.interval))
         freq.append(fm.poisson_rates(st, interval=s.interval))
     return dict(bayes=tuple(bayes), frequentist=tuple(freq), rows=st.rows, arms=st.arm_table(),
-                control=st.control, headline=("bayes-normal", "welch", "absolute"), stats=st)
+                control=st.control, headline=("bayes-normal", "welch", "absolute"), stats=st,
+                segments=_segments(st, s))
 
 
 def _revenue(source, s: MetricSpec):
     from bayeslab.bayes import revenue as br
     from bayeslab.data.moments import covariate_moments, unit_rows
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.diagnostics import show_progress
     from bayeslab.frequentist import revenue as fr
 
     if s.n is not None:
@@ -153,15 +183,23 @@ def _revenue(source, s: MetricSpec):
         rows = unit_rows(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
                          control=s.control, missing=s.missing)
         fit = br.robust_regression if s.model == "robust" else br.hurdle_regression
-        bayes.append(fit(rows, seed=s.seed, interval=s.interval, chains=2))
+        bayes.append(fit(rows, seed=s.seed, interval=s.interval, draws=s.draws, tune=s.tune,
+                         chains=s.chains, progressbar=bool(show_progress(s.progressbar)),
+                         thresholds=dict(s.thresholds) or None))
     elif s.model is not None:
         raise ModelError(f"model must be 'robust' or 'hurdle', got {s.model!r}")
     extra = {}
     if getattr(freq, "clipping", None) is not None:
         extra["clipping"] = freq.clipping
+    segments = None
+    if s.segments:  # the segment models read per-cell means (the covariate is not used there)
+        seg_stats = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
+                                     kind="continuous", unit_id=s.unit_id, missing=s.missing,
+                                     segments=s.segments)
+        segments = _segments(seg_stats, s)
     return dict(bayes=tuple(bayes), frequentist=(freq,), rows=st.rows, arms=st.arm_table(),
                 control=st.control, headline=("bayes-regression", "ancova-hc", "absolute"),
-                stats=st, extra=extra)
+                stats=st, extra=extra, segments=segments)
 
 
 def _ratio(source, s: MetricSpec):
@@ -213,8 +251,16 @@ _FITTERS = {"conversion": _conversion, "continuous": _continuous, "count": _cont
 
 def fit_metric(source, spec: MetricSpec) -> MetricFit:
     """Fit both sides of one metric; statistical warnings are kept as notes (and re-emitted)."""
+    from bayeslab.segment_readout import SEGMENT_KINDS
+
     if spec.kind not in _FITTERS:
         raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {spec.kind!r}")
+    if spec.segments and spec.kind not in SEGMENT_KINDS:
+        raise ModelError(f"segments are read out for {', '.join(SEGMENT_KINDS)} metrics, not "
+                         f"{spec.kind}")
+    if len(spec.segments) > 2:
+        raise ModelError(f"at most two segment columns, got {len(spec.segments)}: "
+                         f"{', '.join(spec.segments)}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BayeslabWarning)
         parts = _FITTERS[spec.kind](source, spec)

@@ -5,11 +5,18 @@ mismatch check, the decision rule and the decision it gives. Guardrail metrics (
 rise: unsubscribes, opt-outs) get their own readouts, judged against a non-inferiority margin, and
 the primary readout's decision takes them into account. A readout blocked by a failed check (SRM)
 states both sides' numbers but makes no ship decision.
+
+With ``segments=[...]`` a readout also carries a :class:`~bayeslab.segment_readout.SegmentReadout`
+(``Readout.segments``): the hierarchical model and the per-segment tests, whose estimates join
+``estimates()`` / the JSON ``results`` with their ``segment`` label, the MCMC ``diagnostics`` and
+a segment-level decision. The population-level headline decision is the same with or without
+segments; a segment model that fails its diagnostics blocks only the segment-level decision and
+is reported in ``warnings``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -126,6 +133,8 @@ class Readout:
         Guardrail non-inferiority margin (absolute increase).
     guardrails : tuple of Readout
         Guardrail readouts (primary readout only).
+    segments : SegmentReadout, optional
+        Segment readout (``compare(..., segments=[...])``), with its own decision.
     """
 
     metric: str
@@ -137,6 +146,7 @@ class Readout:
     decision: Decision
     margin: float | None = None
     guardrails: tuple[Readout, ...] = ()
+    segments: object = None
 
     @property
     def bayes(self):
@@ -165,14 +175,33 @@ class Readout:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """Statistical warnings raised while fitting, and failed checks."""
-        return (*self.decision.blockers, *self.fit.notes)
+        """Statistical warnings raised while fitting, failed checks, failed MCMC diagnostics."""
+        seg = self.segments.warnings if self.segments is not None else ()
+        return tuple(dict.fromkeys((*self.decision.blockers, *self.fit.notes, *seg)))
+
+    @property
+    def diagnostics(self):
+        """MCMC :class:`~bayeslab.diagnostics.Diagnostics` of the readout, if any model sampled.
+
+        The segment model's when there are segments, else the first sampled Bayesian model's
+        (robust / hurdle revenue); ``None`` when every model is closed-form.
+        """
+        from bayeslab.diagnostics import Diagnostics
+
+        if self.segments is not None:
+            return self.segments.diagnostics
+        for result in self.fit.bayes:
+            if isinstance(getattr(result, "diagnostics", None), Diagnostics):
+                return result.diagnostics
+        return None
 
     def estimates(self) -> list[Estimate]:
-        """Every estimate of both sides, Bayes first."""
+        """Every estimate of both sides, Bayes first, then the segment readout's (if any)."""
         out = []
         for result in (*self.fit.bayes, *self.fit.frequentist):
             out.extend(result.estimates())
+        if self.segments is not None:
+            out.extend(self.segments.estimates())
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -182,7 +211,14 @@ class Readout:
         return frame
 
     def to_dict(self) -> dict:
-        """JSON-safe form: rows, arms, results, prior, srm, rule, decision, guardrails."""
+        """JSON-safe form: rows, arms, results, prior, srm, rule, decision, guardrails.
+
+        With segments, segment entries join ``results`` with a ``segment`` label, and
+        ``segments`` (model, settings, heterogeneity test, segment decision) and
+        ``diagnostics`` (``r_hat``, ``ess_bulk``, ``ess_tail``, ``divergences``, ``verdict``,
+        ``reason``, ``remedy``) are added; ``diagnostics`` also appears when a revenue model
+        sampled.
+        """
         prior = getattr(self.bayes, "prior", None)
         out = {
             "metric": self.metric, "kind": self.kind, "role": self.role,
@@ -197,14 +233,52 @@ class Readout:
             out["margin"] = self.margin
         for key, value in self.fit.extra.items():
             out[key] = value.to_dict() if hasattr(value, "to_dict") else value
+        if self.segments is not None:
+            out["segments"] = self.segments.to_dict()
+        diag = self.diagnostics
+        if diag is not None:
+            out["diagnostics"] = diag.to_dict()
         if self.role == "primary":
             out["guardrails"] = [g.to_dict() for g in self.guardrails]
         return jsonable(out)
 
+    def figures(self) -> dict:
+        """Every figure of this readout, by name (matplotlib Figures; the caller closes them).
+
+        ``intervals`` (Bayes vs frequentist intervals, every readout); for conversion
+        ``posteriors`` (each arm's rate) and ``lift`` (``lift_<arm>`` with several treatment
+        arms: exact lift posterior with the decision threshold); with segments
+        ``segments_forest``, ``segments_trace``, ``segments_rank`` and ``segments_ppc``.
+        """
+        from bayeslab import plots
+
+        figs = {"intervals": plots.plot_interval_comparison(self.estimates(),
+                                                            effect=self.fit.headline[2])}
+        if self.kind == "conversion":
+            post = self.bayes
+            figs["posteriors"] = plots.plot_beta_posteriors(post)
+            treatments = list(post.arms[1:])
+            for arm in treatments:
+                name = "lift" if len(treatments) == 1 else f"lift_{arm}"
+                figs[name] = plots.plot_conversion_lift(post, arm=arm)
+        if self.segments is not None:
+            fit = self.segments.bayes
+            post = fit.idata["posterior"]
+            names = ["effect_mu", *[v for v in post.data_vars if str(v).startswith("tau_")],
+                     "baseline_mu"]
+            figs["segments_forest"] = plots.plot_forest(fit)
+            figs["segments_trace"] = plots.plot_trace(fit.idata, var_names=names)
+            figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names)
+            figs["segments_ppc"] = plots.plot_ppc(self.segments.ppc())
+        return figs
+
     def __str__(self) -> str:
         from bayeslab.text import render_readout
 
-        return render_readout(self)
+        text = render_readout(self)
+        if self.segments is not None:
+            text += "\n\n" + str(self.segments)
+        return text
 
     def _repr_html_(self) -> str:
         from bayeslab.report.build import readout_document
@@ -232,6 +306,11 @@ def compare(
     missing: str = "error",
     role: str = "primary",
     seed: int = 0,
+    segments=(),
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    progressbar: bool | None = None,
     **options,
 ) -> Readout:
     """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
@@ -269,11 +348,23 @@ def compare(
     role : {"primary", "secondary"}
         A secondary metric is read out the same way; its decision is advisory.
     seed : int
-        Seed of any sampling (MCMC models); closed forms ignore it.
+        Seed of any sampling (MCMC models); closed forms ignore it. The same seed gives the
+        same numbers.
+    segments : str or sequence of str
+        One or two segment columns: adds the segment readout (hierarchical Bayesian model and
+        per-segment tests with Holm / BH and the GLM heterogeneity test) for conversion,
+        continuous and count metrics. Labels of two columns are joined as ``"a x b"``.
+    draws, tune, chains : int
+        MCMC settings of the sampled models (segments; robust / hurdle revenue): draws kept and
+        tuning steps per chain, and chains (defaults 1000, 1000, 4, for real use).
+    progressbar : bool, optional
+        Sampling progress bar; by default only when stderr is a terminal.
     **options
         Kind-specific columns and options of :class:`bayeslab.metrics.MetricSpec`:
         ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
-        ``denominator``, ``stages`` (ratio); ``duration``, ``event``, ``horizon`` (retention).
+        ``denominator``, ``stages`` (ratio); ``duration``, ``event``, ``horizon`` (retention);
+        ``thresholds`` (dict for :func:`bayeslab.diagnostics.diagnose`, e.g.
+        ``{"ess_min": 200}``).
 
     Returns
     -------
@@ -285,7 +376,8 @@ def compare(
         Bad input (see :func:`bayeslab.data.stats.sufficient_stats`), or guardrails without a
         margin.
     ModelError
-        Unknown kind or option.
+        Unknown kind or option, segments for a kind without a segment model, more than two
+        segment columns, or bad sampling settings.
     """
     if kind not in KINDS:
         raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -298,7 +390,9 @@ def compare(
     source = open_source(data, sql=sql)
     common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
                   missing=missing, seed=seed)
-    spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, **common,
+    segments = (segments,) if isinstance(segments, str) else tuple(segments or ())
+    spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, segments=segments, draws=draws,
+                      tune=tune, chains=chains, progressbar=progressbar, **common,
                       **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
     guard_readouts = tuple(
         _readout(fit_metric(source, MetricSpec(metric=g, kind="conversion", **common)),
@@ -341,8 +435,15 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
         decision = _guardrail_decision(fit, rule, srm, margin)
     else:
         decision = _primary_decision(fit, rule, srm, guardrails)
+    segments = fit.segments
+    if segments is not None:
+        from bayeslab.segment_readout import segment_decision
+
+        segments = replace(segments, decision=segment_decision(
+            segments, rule, Decision, blockers=_srm_blocker(srm)))
     return Readout(metric=fit.spec.metric, kind=fit.spec.kind, role=role, fit=fit, rule=rule,
-                   srm=srm, decision=decision, margin=margin, guardrails=guardrails)
+                   srm=srm, decision=decision, margin=margin, guardrails=guardrails,
+                   segments=segments)
 
 
 def _srm_blocker(srm) -> tuple[str, ...]:

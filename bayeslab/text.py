@@ -49,7 +49,8 @@ def render_readout(readout, *, width: int = 100) -> str:
         ["arm", "n", "mean"]))
     level = None
     rows = []
-    for e in readout.estimates():
+    # population-level results only: a segment readout prints its own tables
+    for e in (e for r in (*readout.fit.bayes, *readout.fit.frequentist) for e in r.estimates()):
         d = e.to_dict()
         level = d["level"]
         loss = d.get("expected_loss")

@@ -155,6 +155,25 @@ class ConversionPosterior:
             return 1.0 - K.ratio_cdf(1.0 + threshold, a_t, b_t, a_c, b_c)
         return 1.0 - K.diff_cdf(threshold, a_t, b_t, a_c, b_c)
 
+    def lift_density(self, arm: str | None = None, *, points: int = 401,
+                     tail: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+        r"""Exact posterior density of :math:`p_T - p_C` on a grid (for plots).
+
+        The grid spans the ``tail`` and ``1 - tail`` quantiles
+        (:func:`~bayeslab.kernels.beta.diff_quantile`); the density at each point is the
+        convolution integral :math:`\int f_C(x) f_T(x + d)\,dx`
+        (:func:`~bayeslab.kernels.beta.diff_pdf`).
+
+        Returns
+        -------
+        x, density : numpy.ndarray
+        """
+        a_t, b_t, a_c, b_c = self._params(arm)
+        lo = K.diff_quantile(tail, a_t, b_t, a_c, b_c)
+        hi = K.diff_quantile(1 - tail, a_t, b_t, a_c, b_c)
+        x = np.linspace(lo, hi, points)
+        return x, np.array([K.diff_pdf(d, a_t, b_t, a_c, b_c) for d in x])
+
     def arm_table(self) -> pd.DataFrame:
         """Per arm: n, conversions, posterior parameters, mean and credible interval, P(best)."""
         lo_q, hi_q = (1 - self.interval) / 2, (1 + self.interval) / 2

@@ -148,8 +148,9 @@ class BayesPropensityResult:
     effects : tuple of BayesEffect
     prior : PropensityPrior
     sampler : {"nuts", "laplace"}
-    diagnostics : dict
-        ``max_rhat``, ``min_ess_bulk``, ``divergences`` (NUTS), ``converged``.
+    diagnostics : bayeslab.diagnostics.Diagnostics or None
+        Convergence checks of the NUTS sample (R-hat, ESS, divergences, ... with a pass / warn /
+        fail verdict); ``None`` with the Laplace approximation, which does not sample a chain.
     propensity : numpy.ndarray
         Posterior mean propensity of each unit.
     idata : xarray.DataTree or None
@@ -167,7 +168,7 @@ class BayesPropensityResult:
     effects: tuple[BayesEffect, ...]
     prior: PropensityPrior
     sampler: str
-    diagnostics: dict
+    diagnostics: object
     propensity: np.ndarray = field(repr=False)
     idata: object = field(default=None, repr=False)
     rows: object = field(default=None, repr=False)
@@ -176,7 +177,7 @@ class BayesPropensityResult:
     @property
     def converged(self) -> bool:
         """Whether the sampler's diagnostics pass (always True for the Laplace approximation)."""
-        return bool(self.diagnostics.get("converged", True))
+        return self.diagnostics is None or bool(self.diagnostics.ok)
 
     def effect(self, method: str) -> BayesEffect:
         """The effect of ``method``."""
@@ -200,7 +201,8 @@ class BayesPropensityResult:
             "metric": self.metric, "kind": self.kind, "estimand": self.estimand,
             "control": self.control, "treatment": self.treatment, "interval": self.interval,
             "prior": self.prior.to_dict(), "sampler": self.sampler,
-            "diagnostics": self.diagnostics, "options": self.options,
+            "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict(),
+            "options": self.options,
             "effects": [{k: v for k, v in r.__dict__.items() if k not in ("draws", "rel_draws")}
                         for r in self.effects],
             "rows": self.rows.to_dict() if self.rows is not None else None})
@@ -212,7 +214,7 @@ class BayesPropensityResult:
             lines.append(f"  {r.method:15s} {r.estimand:4s} {r.diff:+.4g} [{r.lower:+.4g}, "
                          f"{r.upper:+.4g}]  P(>0) = {r.prob_positive:.3f}")
         if not self.converged:
-            lines.append("  NOT CONVERGED: " + str(self.diagnostics))
+            lines.append("  NOT CONVERGED: " + self.diagnostics.reason)
         return "\n".join(lines)
 
 
@@ -241,6 +243,9 @@ class BayesPropensity:
     progressbar : bool
     rhat_max : float
         Largest rank-normalized split R-hat for the fit to count as converged (1.01).
+    ess_min : float
+        Smallest bulk and tail ESS for the fit to count as converged (400); both thresholds go
+        to :func:`bayeslab.diagnostics.diagnose`.
 
     See Also
     --------
@@ -251,7 +256,8 @@ class BayesPropensity:
                  prior: PropensityPrior | None = None, sampler: str = "nuts", draws: int = 1000,
                  tune: int = 1000, chains: int = 2, bayesian_bootstrap: bool = True,
                  doubly_robust: bool = True, clip: tuple[float, float] | None = None,
-                 seed: int = 0, progressbar: bool = False, rhat_max: float = 1.01):
+                 seed: int = 0, progressbar: bool = False, rhat_max: float = 1.01,
+                 ess_min: float = 400.0):
         self.estimand = check_estimand(estimand)
         if not 0 < interval < 1:
             raise ModelError(f"interval must be in (0, 1), got {interval!r}")
@@ -261,7 +267,7 @@ class BayesPropensity:
         self.draws, self.tune, self.chains = int(draws), int(tune), int(chains)
         self.bayesian_bootstrap, self.doubly_robust = bool(bayesian_bootstrap), doubly_robust
         self.clip, self.seed, self.progressbar = clip, int(seed), progressbar
-        self.rhat_max = float(rhat_max)
+        self.rhat_max, self.ess_min = float(rhat_max), float(ess_min)
 
     # ---------------------------------------------------------------- posterior draws
     def _posterior(self, units, Z1):
@@ -302,6 +308,8 @@ class BayesPropensity:
     def _nuts(self, units, Z1):
         import pymc as pm
 
+        from bayeslab.diagnostics import diagnose
+
         k = Z1.shape[1]
         pr = self.prior
         with pm.Model():
@@ -327,8 +335,8 @@ class BayesPropensity:
         out = None
         if self.doubly_robust:
             out = (post["alpha"].values.reshape(-1, 2, k), scale)
-        return b_draws, out, {"idata": idata,
-                              "diagnostics": _diagnose(idata, rhat_max=self.rhat_max)}
+        diag = diagnose(idata, rhat_max=self.rhat_max, ess_min=self.ess_min)
+        return b_draws, out, {"idata": idata, "diagnostics": diag}
 
     # ---------------------------------------------------------------- fit
     def fit(self, units) -> BayesPropensityResult:
@@ -388,7 +396,7 @@ class BayesPropensity:
                                        else "normal linear per arm")
             effects.append(_summarize(method, est[method], mus[:, 0], mus[:, 1], self.interval,
                                       n, ex))
-        diagnostics = info.get("diagnostics", {"converged": True, "sampler": "laplace"})
+        diagnostics = info.get("diagnostics")
         options = {"draws": self.draws, "tune": self.tune, "chains": self.chains,
                    "bayesian_bootstrap": self.bayesian_bootstrap, "clip": self.clip,
                    "seed": self.seed, "doubly_robust": bool(self.doubly_robust),
@@ -425,19 +433,3 @@ def _dr_block(outcome, sl, Z1, kind, y, t, e, g, estimand):
     g0 = t * m0 + (1 - t) * e / (1 - e) * (y - m0)
     return np.column_stack([(g * t) @ y / gt, (g * g0).sum(1) / gt])
 
-
-def _diagnose(idata, rhat_max: float = 1.01, ess_min: float = 100.0) -> dict:
-    """R-hat, bulk ESS and divergences through ArviZ; ``converged`` when all pass."""
-    import arviz as az
-
-    def _extreme(tree, fn):
-        vals = [np.asarray(v.values).ravel() for v in tree.data_vars.values()]
-        return float(fn(np.concatenate(vals))) if vals else np.nan
-
-    post = idata.posterior.to_dataset()
-    rhat = _extreme(az.rhat(post), np.nanmax)
-    ess = _extreme(az.ess(post, method="bulk"), np.nanmin)
-    div = int(idata.sample_stats["diverging"].values.sum())
-    return {"sampler": "nuts", "max_rhat": rhat, "min_ess_bulk": ess, "divergences": div,
-            "rhat_max": rhat_max, "ess_min": ess_min,
-            "converged": bool(rhat <= rhat_max and ess >= ess_min and div == 0)}

@@ -262,19 +262,6 @@ def regression(stats: ArmStats, *, prior_effect_scale: float | None = None,
 # --------------------------------------------------------------------------- unit-row models
 
 
-def _diagnose(idata, var_names) -> dict:
-    """R-hat, bulk ESS and divergences through ArviZ (to be swapped for bayeslab.diagnostics)."""
-    import arviz as az
-
-    rhat = az.rhat(idata, var_names=var_names)
-    ess = az.ess(idata, var_names=var_names)
-    rmax = max(float(np.nanmax(np.asarray(rhat[v]))) for v in var_names)
-    emin = min(float(np.nanmin(np.asarray(ess[v]))) for v in var_names)
-    div = int(np.asarray(idata["sample_stats"]["diverging"]).sum())
-    ok = rmax <= 1.01 and emin >= 100 and div == 0
-    return {"rhat_max": rmax, "ess_bulk_min": emin, "divergences": div, "ok": ok}
-
-
 def _sample(model, *, draws, tune, chains, seed, progressbar, cores=None, target_accept=0.9):
     import pymc as pm
 
@@ -299,8 +286,9 @@ class McmcRevenuePosterior(EstimatesMixin):
         Absolute effect draws per treatment arm (outcome units).
     relative_draws : dict of str to numpy.ndarray
         Relative lift draws per treatment arm.
-    diagnostics : dict
-        ``rhat_max, ess_bulk_min, divergences, ok``.
+    diagnostics : bayeslab.diagnostics.Diagnostics
+        Convergence checks (R-hat, bulk / tail ESS, divergences, ...) with a pass / warn / fail
+        verdict; ``"fail"`` means make no decision on this fit.
     prior : dict
         Priors used (on the standardized scale named in ``prior["scale"]``).
     idata : xarray.DataTree
@@ -316,7 +304,7 @@ class McmcRevenuePosterior(EstimatesMixin):
     arms: tuple[str, ...]
     effect_draws: dict = field(repr=False)
     relative_draws: dict = field(repr=False)
-    diagnostics: dict
+    diagnostics: object
     prior: dict
     idata: object = field(repr=False)
     interval: float
@@ -331,7 +319,7 @@ class McmcRevenuePosterior(EstimatesMixin):
     @property
     def converged(self) -> bool:
         """Whether the convergence checks passed."""
-        return bool(self.diagnostics["ok"])
+        return bool(self.diagnostics.ok)
 
     @property
     def _title(self):
@@ -349,12 +337,12 @@ class McmcRevenuePosterior(EstimatesMixin):
                     "bayes", self.method, effect, float(draws.mean()), float(lo), float(hi),
                     self.interval, arm=arm, prob_positive=float(np.mean(draws > 0)),
                     expected_loss=float(np.mean(np.maximum(-draws, 0))),
-                    extra={"mcse": float(draws.std() / np.sqrt(self.diagnostics["ess_bulk_min"])),
-                           "converged": self.converged, "diagnostics": self.diagnostics}))
+                    extra={"mcse": _mcse(draws, self.idata), "converged": self.converged,
+                           "diagnostics": self.diagnostics.verdict}))
         return out
 
     def _extra_dict(self):
-        return {"diagnostics": self.diagnostics, "prior": self.prior, "seed": self.seed,
+        return {"diagnostics": self.diagnostics.to_dict(), "prior": self.prior, "seed": self.seed,
                 "rows": self.rows.to_dict() if self.rows else None}
 
 
@@ -385,11 +373,23 @@ def _standardized_covariate(rows: UnitRows):
     return (rows.x - rows.x.mean()) / sx, float(rows.x.mean()), sx
 
 
-def _finish_mcmc(method, rows, idata, var_names, effect, relative, prior, interval, seed):
-    diag = _diagnose(idata, var_names)
-    if not diag["ok"]:
-        warnings.warn(f"{method}: the chains did not converge (R-hat {diag['rhat_max']:.3f}, "
-                      f"bulk ESS {diag['ess_bulk_min']:.0f}, {diag['divergences']} divergences); "
+def _mcse(draws, idata) -> float:
+    """Monte Carlo standard error of the mean of derived draws (chains kept apart for the ESS)."""
+    import arviz as az
+
+    chains = int(idata["posterior"].sizes["chain"])
+    ess = float(az.ess(np.asarray(draws).reshape(chains, -1)))
+    return float(np.std(draws) / np.sqrt(max(ess, 1.0)))
+
+
+def _finish_mcmc(method, rows, idata, var_names, effect, relative, prior, interval, seed,
+                 thresholds):
+    from bayeslab.diagnostics import diagnose
+
+    diag = diagnose(idata, var_names=var_names, **(thresholds or {}))
+    if not diag.ok:
+        warnings.warn(f"{method}: the chains did not converge "
+                      f"({diag.reason.removeprefix('not converged, no decision: ')}); "
                       "make no decision on this fit", StatisticalWarning, stacklevel=3)
     return McmcRevenuePosterior(method=method, metric=rows.metric, covariate=rows.covariate,
                                 arms=rows.arms, effect_draws=effect, relative_draws=relative,
@@ -405,7 +405,8 @@ def _flat(idata, name):
 def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: int = 1000,
                       tune: int = 1000, chains: int = 4, seed: int | None = None,
                       interval: float = 0.95, progressbar: bool = False,
-                      cores: int | None = None) -> McmcRevenuePosterior:
+                      cores: int | None = None,
+                      thresholds: dict | None = None) -> McmcRevenuePosterior:
     r"""Student-t regression of the outcome on arm and centered covariate (NUTS on unit rows).
 
     On the standardized scale :math:`\tilde y = (y - \bar y) / s_y`, :math:`\tilde v =
@@ -436,6 +437,9 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
         Show PyMC's progress bar.
     cores : int, optional
         Processes for the chains (default: one per chain, up to the CPU count).
+    thresholds : dict, optional
+        Diagnostic thresholds passed to :func:`bayeslab.diagnostics.diagnose` (``rhat_max``,
+        ``ess_min``, ...; defaults R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).
 
     Returns
     -------
@@ -478,14 +482,15 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
              "tau": f"Normal(0, {prior_effect_sd})", "beta": "Normal(0, 1)",
              "sigma": "HalfNormal(1)", "nu": "Gamma(2, 0.1)"}
     return _finish_mcmc("bayes-robust", rows, idata, ["mu_c", "tau", "beta", "sigma", "nu"],
-                        effect, relative, prior, interval, seed)
+                        effect, relative, prior, interval, seed, thresholds)
 
 
 def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
                       prior_effect_sd: float = 1.0, draws: int = 1000, tune: int = 1000,
                       chains: int = 4, seed: int | None = None, interval: float = 0.95,
                       grid: int = 256, progressbar: bool = False,
-                      cores: int | None = None) -> McmcRevenuePosterior:
+                      cores: int | None = None,
+                      thresholds: dict | None = None) -> McmcRevenuePosterior:
     r"""Hurdle model: P(spend > 0) times a lognormal or gamma model of positive spend (NUTS).
 
     With :math:`\tilde v` the standardized covariate (zero without one):
@@ -512,7 +517,7 @@ def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
         Model of positive spend.
     prior_effect_sd : float
         :math:`s_\tau` for both parts (logit and log scale).
-    draws, tune, chains, seed, interval, progressbar, cores
+    draws, tune, chains, seed, interval, progressbar, cores, thresholds
         As :func:`robust_regression`.
     grid : int
         Quantiles of the covariate used for the standardization.
@@ -594,4 +599,4 @@ def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
              "dispersion": "HalfNormal(1)" if positive == "lognormal" else "Gamma(2, 1)"}
     return _finish_mcmc("bayes-hurdle", rows, idata, ["a_c", "a_d", "g", "c_c", "c_d", "h",
                                                       *names],
-                        effect, relative, prior, interval, seed)
+                        effect, relative, prior, interval, seed, thresholds)

@@ -393,8 +393,8 @@ class SegmentFit:
                 side="bayes", method=self.method, effect=row.effect, estimate=row.mean,
                 lower=row.lower, upper=row.upper, level=self.interval, arm=row.arm,
                 prob_positive=None if np.isnan(row.prob_positive) else row.prob_positive,
-                extra={"component": row.component, "converged": ok} if row.component
-                else {"converged": ok}))
+                extra={"component": row.component, "converged": ok}
+                if isinstance(row.component, str) else {"converged": ok}))
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -419,7 +419,8 @@ class SegmentFit:
                          f"P(>0) {r.prob_positive:.3f}")
         for r in self.population.itertuples(index=False):
             lines.append(f"  population {r.effect:<10} {r.arm:<10} {r.mean:+.4g} "
-                         f"[{r.lower:+.4g}, {r.upper:+.4g}] {r.component or ''}")
+                         f"[{r.lower:+.4g}, {r.upper:+.4g}] "
+                         f"{r.component if isinstance(r.component, str) else ''}")
         lines.append(str(self.diagnostics))
         return "\n".join(lines)
 

@@ -208,9 +208,9 @@ class ConversionTest:
 
     def plot(self, ax=None):
         """Confidence intervals of each method; returns the Figure."""
-        from bayeslab.plots import plot_intervals
+        from bayeslab.plots import plot_interval_comparison
 
-        return plot_intervals(self.estimates(), ax=ax)
+        return plot_interval_comparison(self.estimates(), ax=ax)
 
     def __str__(self) -> str:
         lines = [f"Two-proportion tests of {self.metric!r}, {self.interval:.0%} confidence, "

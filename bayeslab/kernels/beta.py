@@ -67,11 +67,16 @@ def sf(x, a, b):
     return special.betaincc(a, b, np.clip(x, 0.0, 1.0))
 
 
-def _nodes(a, b):
-    """Composite Gauss-Legendre nodes and weights covering Beta(a, b): shape (..., K)."""
+def _nodes(a, b, lower=0.0, upper=1.0):
+    """Composite Gauss-Legendre nodes and weights covering Beta(a, b) within [lower, upper].
+
+    Shape (..., K). Panels: mean +- 8 sd (core) and out to +- 40 sd (tails), clipped to the
+    bounds, so an integrand with a kink at a bound is integrated only on its smooth side.
+    """
     m, s = beta_moments(a, b)
-    lo = np.clip(m - _TAIL_SD * s, 0.0, 1.0)
-    hi = np.clip(m + _TAIL_SD * s, 0.0, 1.0)
+    upper = np.maximum(upper, lower)
+    lo = np.clip(m - _TAIL_SD * s, lower, upper)
+    hi = np.clip(m + _TAIL_SD * s, lower, upper)
     c_lo = np.clip(m - _CORE_SD * s, lo, hi)
     c_hi = np.clip(m + _CORE_SD * s, lo, hi)
     xs, ws = [], []
@@ -83,9 +88,12 @@ def _nodes(a, b):
     return np.concatenate(xs, axis=-1), np.concatenate(ws, axis=-1)
 
 
-def _outer_integral(a_o, b_o, inner):
-    """Integral of the Beta(a_o, b_o) density times ``inner(x)`` (vectorized, fixed nodes)."""
-    x, w = _nodes(a_o, b_o)
+def _outer_integral(a_o, b_o, inner, lower=0.0, upper=1.0):
+    """Integral over [lower, upper] of the Beta(a_o, b_o) density times ``inner(x)``.
+
+    Vectorized, fixed nodes; ``inner`` must be smooth on (lower, upper).
+    """
+    x, w = _nodes(a_o, b_o, lower, upper)
     dens = np.exp(log_pdf(x, np.asarray(a_o, float)[..., None], np.asarray(b_o, float)[..., None]))
     return np.sum(w * dens * inner(x), axis=-1)
 
@@ -179,24 +187,64 @@ def _narrower_is_control(a_t, b_t, a_c, b_c) -> bool:
     return bool(beta_moments(a_c, b_c)[1] <= beta_moments(a_t, b_t)[1])
 
 
+def _diff_bounds(d, treatment_outer: bool) -> tuple[float, float]:
+    r"""Where the inner CDF of :func:`diff_cdf` is strictly between 0 and 1.
+
+    Control outer: :math:`F_T(x + d)` has kinks at :math:`x = -d` (0 below) and
+    :math:`x = 1 - d` (1 above). Treatment outer: :math:`\bar F_C(y - d)` is 1 below
+    :math:`y = d` and 0 above :math:`y = 1 + d`.
+    """
+    if treatment_outer:
+        lo, hi = max(0.0, d), min(1.0, 1.0 + d)
+    else:
+        lo, hi = max(0.0, -d), min(1.0, 1.0 - d)
+    return lo, max(lo, hi)
+
+
 def diff_cdf(d, a_t, b_t, a_c, b_c) -> float:
-    r""":math:`P(p_T - p_C \le d)` for scalars."""
+    r""":math:`P(p_T - p_C \le d)` for scalars.
+
+    The inner CDF is 0 or 1 outside a window of the outer variable (kinks at :math:`x = -d` and
+    :math:`x = 1 - d`); the integral is taken over that window only and the outer mass where the
+    inner CDF is 1 is added in closed form, so fixed nodes never straddle a kink.
+    """
+    d = float(d)
+    if d <= -1.0:
+        return 0.0
+    if d >= 1.0:
+        return 1.0
     if _singular(a_t, b_t, a_c, b_c):
-        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * cdf(x + d, a_t, b_t))
+        lo, hi = _diff_bounds(d, False)
+        inside = _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * cdf(x + d, a_t, b_t), lo, hi)
+        return min(1.0, inside + float(sf(hi, a_c, b_c)))
     if _narrower_is_control(a_t, b_t, a_c, b_c):
-        return float(_outer_integral(a_c, b_c, lambda x: cdf(x + d, a_t, b_t)))
-    return float(_outer_integral(a_t, b_t, lambda y: sf(y - d, a_c, b_c)))
+        lo, hi = _diff_bounds(d, False)
+        inside = _outer_integral(a_c, b_c, lambda x: cdf(x + d, a_t, b_t), lo, hi)
+        return float(np.clip(inside + sf(hi, a_c, b_c), 0.0, 1.0))
+    lo, hi = _diff_bounds(d, True)
+    inside = _outer_integral(a_t, b_t, lambda y: sf(y - d, a_c, b_c), lo, hi)
+    return float(np.clip(inside + cdf(lo, a_t, b_t), 0.0, 1.0))
 
 
 def ratio_cdf(r, a_t, b_t, a_c, b_c) -> float:
-    r""":math:`P(p_T / p_C \le r)` for scalars, ``r >= 0``."""
+    r""":math:`P(p_T / p_C \le r)` for scalars, ``r >= 0``.
+
+    Control outer: :math:`F_T(r x) = 1` for :math:`x \ge 1/r`, so the integral stops at
+    :math:`\min(1, 1/r)` and :math:`P(p_C > 1/r)` is added in closed form. Treatment outer:
+    :math:`\bar F_C(y / r) = 0` for :math:`y \ge r`, so the integral stops at :math:`\min(1, r)`.
+    """
+    r = float(r)
     if r <= 0:
         return 0.0
+    hi_c = min(1.0, 1.0 / r)
     if _singular(a_t, b_t, a_c, b_c):
-        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * cdf(r * x, a_t, b_t))
+        inside = _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * cdf(r * x, a_t, b_t), 0.0, hi_c)
+        return min(1.0, inside + float(sf(hi_c, a_c, b_c)))
     if _narrower_is_control(a_t, b_t, a_c, b_c):
-        return float(_outer_integral(a_c, b_c, lambda x: cdf(r * x, a_t, b_t)))
-    return float(_outer_integral(a_t, b_t, lambda y: sf(y / r, a_c, b_c)))
+        inside = _outer_integral(a_c, b_c, lambda x: cdf(r * x, a_t, b_t), 0.0, hi_c)
+        return float(np.clip(inside + sf(hi_c, a_c, b_c), 0.0, 1.0))
+    return float(np.clip(_outer_integral(a_t, b_t, lambda y: sf(y / r, a_c, b_c), 0.0,
+                                         min(1.0, r)), 0.0, 1.0))
 
 
 def _pdf(x, a, b):
@@ -204,17 +252,33 @@ def _pdf(x, a, b):
 
 
 def diff_pdf(d, a_t, b_t, a_c, b_c) -> float:
-    r"""Density of :math:`p_T - p_C` at ``d``: :math:`\int f_C(x) f_T(x + d)\,dx`."""
+    r"""Density of :math:`p_T - p_C` at ``d``: :math:`\int f_C(x) f_T(x + d)\,dx`.
+
+    Integrated only where both densities are positive (:math:`\max(0, -d) < x < \min(1, 1 - d)`).
+    """
+    d = float(d)
+    if not -1.0 < d < 1.0:
+        return 0.0
+    if _singular(a_t, b_t, a_c, b_c):
+        lo, hi = _diff_bounds(d, False)
+        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c) + log_pdf(x + d, a_t, b_t)), lo, hi)
     if _narrower_is_control(a_t, b_t, a_c, b_c):
-        return float(_outer_integral(a_c, b_c, lambda x: _pdf(x + d, a_t, b_t)))
-    return float(_outer_integral(a_t, b_t, lambda y: _pdf(y - d, a_c, b_c)))
+        lo, hi = _diff_bounds(d, False)
+        return float(_outer_integral(a_c, b_c, lambda x: _pdf(x + d, a_t, b_t), lo, hi))
+    lo, hi = _diff_bounds(d, True)
+    return float(_outer_integral(a_t, b_t, lambda y: _pdf(y - d, a_c, b_c), lo, hi))
 
 
 def ratio_pdf(r, a_t, b_t, a_c, b_c) -> float:
     r"""Density of :math:`p_T / p_C` at ``r > 0``: :math:`\int x f_C(x) f_T(r x)\,dx`."""
+    r = float(r)
+    if r <= 0:
+        return 0.0
     if _narrower_is_control(a_t, b_t, a_c, b_c):
-        return float(_outer_integral(a_c, b_c, lambda x: x * _pdf(r * x, a_t, b_t)))
-    return float(_outer_integral(a_t, b_t, lambda y: y / r**2 * _pdf(y / r, a_c, b_c)))
+        return float(_outer_integral(a_c, b_c, lambda x: x * _pdf(r * x, a_t, b_t), 0.0,
+                                     min(1.0, 1.0 / r)))
+    return float(_outer_integral(a_t, b_t, lambda y: y / r**2 * _pdf(y / r, a_c, b_c), 0.0,
+                                 min(1.0, r)))
 
 
 def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_lim: float,

@@ -188,7 +188,7 @@ class MonitorResult:
 
     def plot(self, ax=None):
         """Figure of P(lift > 0) and z over the looks (see ``plot_monitor``)."""
-        from bayeslab.plots_sequential import plot_monitor
+        from bayeslab.plots import plot_monitor
 
         return plot_monitor(self, ax=ax)
 

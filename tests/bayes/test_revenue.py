@@ -158,7 +158,7 @@ def test_robust_and_hurdle_recover_effects():
                                 seed=1, cores=1)
     e = rob.estimates()[0]
     assert e.method == "bayes-robust" and e.lower < 3 < e.upper
-    assert rob.diagnostics["rhat_max"] < 1.05
+    assert rob.diagnostics.check("r_hat").value < 1.05
     buy = rng.random(n) < 0.4 + 0.1 * d
     spend = np.where(buy, rng.lognormal(np.log(20 + 0.5 * x), 0.8), 0.0)
     with warnings.catch_warnings():
@@ -168,7 +168,7 @@ def test_robust_and_hurdle_recover_effects():
     true = 0.1 * np.mean(np.exp(np.log(20 + 0.5 * x) + 0.32))
     e = hur.estimates()[0]
     assert e.method == "bayes-hurdle" and e.lower < true < e.upper
-    assert hur.diagnostics["rhat_max"] < 1.05
+    assert hur.diagnostics.check("r_hat").value < 1.05
     assert "converged" in e.extra
 
 
