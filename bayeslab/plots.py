@@ -486,9 +486,11 @@ def plot_monitor(result, ax=None):
         k = result.design_stop - 1
         ax_z.plot([x[k]], [t["z"].iloc[k]], marker="*", ms=16, ls="none", color="tab:purple",
                   label=f"design stops ({result.design_decision})")
-    finite = np.concatenate([t["z"].to_numpy(), upper[np.isfinite(upper)],
-                             lower[np.isfinite(lower)]])
-    span = np.clip(finite, -8, 8)
+    z = t["z"].to_numpy(dtype=float)
+    z = z[np.isfinite(z)]
+    reach = max(8.0, float(np.abs(z).max()) if z.size else 0.0)  # every z shows; huge bounds clip
+    bounds = np.concatenate([upper[np.isfinite(upper)], lower[np.isfinite(lower)]])
+    span = np.concatenate([z, np.clip(bounds, -reach, reach)])
     ax_z.set_ylim(span.min() - 0.5, span.max() + 0.5)
     d = result.design
     ax_z.set_title(f"z statistic, {d.sides}-sided alpha={d.alpha:g} {d.spending} boundaries at "

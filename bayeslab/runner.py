@@ -314,7 +314,7 @@ def _save_posteriors(result: RunResult, folder: Path) -> dict:
     path = folder / "conjugate.json"
     path.write_text(json.dumps(jsonable(conj), indent=2, allow_nan=False))
     files["posteriors/conjugate.json"] = path
-    seg_fit = getattr(result.segments, "segment_fit", None)
+    seg_fit = getattr(getattr(result.segments, "segments", None), "bayes", None)
     if seg_fit is not None and hasattr(seg_fit, "save"):
         target = folder / "segments"
         seg_fit.save(target)

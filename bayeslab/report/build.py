@@ -87,6 +87,20 @@ def overview_section(readouts) -> Section:
     return Section(key="overview", title="Overview", tables=(table,))
 
 
+_CAPTIONS = {
+    "intervals": "Bayes and frequentist intervals of the effect",
+    "posteriors": "posterior of each arm's rate",
+    "lift": "exact posterior of the lift, with P(lift > 0) and the credible interval",
+    "segments_forest": "segment lifts, partially pooled (points) against raw cell estimates "
+                       "(rings): shrinkage",
+    "segments_trace": "trace plots of the hierarchical model",
+    "segments_rank": "rank plots of the hierarchical model (flat bars: chains agree)",
+    "segments_ppc": "posterior predictive check of the cell conversion rates",
+    "love": "covariate balance before and after weighting (love plot)",
+    "overlap": "propensity score overlap per arm",
+}
+
+
 def readout_section(readout, *, key: str | None = None, figures: bool = True,
                     extra_figures=()) -> Section:
     """One section per readout: decision, estimates, arms, rows, SRM, warnings, figures."""
@@ -99,11 +113,9 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
               Table.from_frame(pd.DataFrame(arms), caption="Arms")]
     figs = list(extra_figures)
     if figures:
-        from bayeslab.plots import plot_interval_comparison
-
-        fig = plot_interval_comparison(readout.estimates())
-        figs.insert(0, Figure(name=f"{readout.metric}_intervals", png=figure_png(fig),
-                              caption=f"{readout.metric}: Bayes and frequentist intervals"))
+        figs = [Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
+                       caption=f"{readout.metric}: {_CAPTIONS.get(name, name)}")
+                for name, fig in readout.figures().items()] + figs
     title = {"primary": "Primary metric", "guardrail": "Guardrail",
              "secondary": "Secondary metric"}.get(readout.role, readout.role)
     return Section(key=key or f"metric-{readout.metric}",
@@ -168,7 +180,7 @@ def _diagnostics_section(result) -> Section | None:
     for part in [*result.readouts, result.segments]:
         if part is None:
             continue
-        for holder in (part, getattr(part, "bayes", None), getattr(part, "segment_fit", None)):
+        for holder in (getattr(part, "segments", None), part, getattr(part, "bayes", None)):
             diag = getattr(holder, "diagnostics", None)
             if diag is not None and hasattr(diag, "to_dict"):
                 d = diag.to_dict()
@@ -226,23 +238,12 @@ def _monitor_section(mon) -> Section:
                                    caption="P(lift > 0) and z over the looks with boundaries"),))
 
 
-def _propensity_figures(readout) -> list[Figure]:
-    figs = []
-    for kind in ("love", "overlap"):
-        figs.append(Figure(name=f"{readout.metric}_{kind}", png=figure_png(readout.plot(kind)),
-                           caption=f"{kind} plot"))
-    return figs
-
-
 def _generic_section(readout, key) -> Section:
     """Section for readouts that are not :class:`~bayeslab.readout.Readout` (propensity)."""
-    from bayeslab.plots import plot_interval_comparison
-
     d = readout.decision
-    figs = [Figure(name=f"{readout.metric}_intervals",
-                   png=figure_png(plot_interval_comparison(readout.estimates())),
-                   caption=f"{readout.metric}: Bayes and frequentist intervals"),
-            *_propensity_figures(readout)]
+    figs = [Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
+                   caption=f"{readout.metric}: {_CAPTIONS.get(name, name)}")
+            for name, fig in readout.figures().items()]
     return Section(key=key, title=f"Primary metric: {readout.metric} ({readout.kind}, "
                                   f"{getattr(readout, 'estimand', '')})",
                    paragraphs=(f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons),
@@ -279,8 +280,23 @@ def run_document(result) -> Document:
 
 
 def segments_section(seg) -> Section:
-    """Segment readout: table of per-segment estimates and the forest plot."""
+    """Segment readout: decision, per-segment estimates of both sides, forest plot, checks."""
     section = readout_section(seg, key="segments")
-    return Section(key="segments", title=f"Segments: {seg.metric}",
-                   paragraphs=section.paragraphs, tables=section.tables,
-                   figures=section.figures)
+    s = seg.segments
+    paragraphs = list(section.paragraphs[1:])
+    if s is not None and s.decision is not None:
+        paragraphs.insert(0, f"Segments ({' x '.join(s.columns)}): "
+                             f"{s.decision.verdict.upper()}. " + " ".join(s.decision.reasons))
+    return Section(key="segments", title=f"Segments: {seg.metric} by "
+                                         f"{' x '.join(s.columns) if s else ''}",
+                   paragraphs=tuple(paragraphs), tables=section.tables,
+                   figures=tuple(_renamed(f) for f in section.figures
+                                 if "segments" in f.name or f.name.endswith("_intervals")))
+
+
+def _renamed(fig: Figure) -> Figure:
+    """Segment figures carry ``segments`` in their name (file names must not collide)."""
+    if "segments" in fig.name:
+        return fig
+    return Figure(name=fig.name.replace("_intervals", "_segments_intervals"), png=fig.png,
+                  caption=fig.caption + ", per segment")
