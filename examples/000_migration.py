@@ -201,7 +201,7 @@ def segments(sc, src, args, figs):
                              segments=("ps_plus_member", "spend_tier"))
     tests = segment_tests(st, adjust="holm")
     print(tests)
-    fit = fit_segments(st, seed=args.seed, progressbar=False, remedy=False, **mcmc(args))
+    fit = fit_segments(st, seed=args.seed, progressbar=False, **mcmc(args))
     print(fit)
     truths = sc.truth["segments"]["ps_plus_member|spend_tier"]
     section("Segment lift vs truth (pooled posterior; raw estimate and Holm p beside)")

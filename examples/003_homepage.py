@@ -159,7 +159,7 @@ def segments(sc, src, args, figs):
     for rate, metric in (("ctr", click), ("cvr", conv)):
         st = bl.sufficient_stats(src, arm=roles["arm"], control=roles["control"], metric=metric,
                                  segments=tuple(dims))
-        fit = fit_segments(st, seed=args.seed, progressbar=False, remedy=False, **mcmc(args))
+        fit = fit_segments(st, seed=args.seed, progressbar=False, **mcmc(args))
         fits[rate] = fit
         value_line(f"{rate.upper()} model", f"diagnostics {fit.diagnostics.verdict}; "
                    + ", ".join(f"tau[{r.component}] {r.mean:.3f}" for r in
