@@ -405,7 +405,10 @@ class SegmentFit:
     def to_dict(self) -> dict:
         """JSON-safe readout: results, diagnostics, prior and settings."""
         return {"model": self.method, "prior": self.prior.to_dict(), "seed": self.seed,
-                "interval": self.interval, "settings": jsonable(self.settings),
+                "interval": self.interval,
+                # timings vary run to run; the JSON holds only what the seed determines
+                "settings": jsonable({k: v for k, v in self.settings.items()
+                                      if k not in ("compile_s", "sample_s")}),
                 "diagnostics": self.diagnostics.to_dict(),
                 "results": [e.to_dict() for e in self.estimates()]}
 

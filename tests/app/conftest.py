@@ -1,4 +1,4 @@
-"""Run folders for the app tests: the migration plan run once per module."""
+"""Run folders for the app tests: the migration plan run once per session."""
 
 import json
 import shutil
@@ -11,7 +11,7 @@ PRIMARY = "ps5_purchase_30d"
 SEGMENTS = ("ps_plus_member", "spend_tier")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def plan_data():
     """The unit rows the migration plan reads (its simulated scenario)."""
     from bayeslab.plan import load_plan
@@ -20,7 +20,7 @@ def plan_data():
     return load_plan_data(load_plan(MODELS / "migration.toml"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
     """Output folder of ``bayeslab run models/migration.toml``."""
     from bayeslab.runner import run_plan
@@ -30,12 +30,12 @@ def run_dir(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def segment_run_dir(run_dir, plan_data, tmp_path_factory):
     """The run folder with per-(ps_plus_member, spend_tier, arm) cells of the primary metric.
 
-    The shipped plans have no [segments] section, so the cells are added here through the
-    same writer (``stats_block``) that ``RunResult.to_dict`` uses.
+    The cells are (re)written here through the same writer (``stats_block``) that
+    ``RunResult.to_dict`` uses.
     """
     from bayeslab.data.sources import open_source
     from bayeslab.data.stats import sufficient_stats

@@ -45,7 +45,9 @@ def test_lists(run_dir):
     assert D.list_metrics(run) == [PRIMARY, "unsubscribe_flag", "optout_flag", "revenue_60d"]
     assert D.list_looks(run, PRIMARY) == [f"{k},000 rows" for k in (10, 20, 30, 40, 50)]
     assert D.list_looks(run, "optout_flag") == []
-    assert D.list_segments(run, PRIMARY) == []
+    assert D.list_segments(run, PRIMARY) == [f"{p} x {s}" for p in (0, 1)
+                                             for s in ("S1_low", "S2_mid", "S3_high", "S4_vhigh")]
+    assert D.list_segments(run, "optout_flag") == []
     assert D.saved_prior(run, PRIMARY) == (1.0, 1.0)
     assert D.saved_prior(run, "revenue_60d") is None
     assert {p.name for p in run.figures()} >= {"sequential_path.png"}
@@ -153,6 +155,8 @@ def test_errors(run_dir, tmp_path):
     with pytest.raises(DataError, match="no monitor followed it"):
         D.metric_view(run, "optout_flag", look="10,000 rows")
     with pytest.raises(DataError, match="no segment counts saved"):
+        D.metric_view(run, "optout_flag", segment="S1_low")
+    with pytest.raises(DataError, match="segment 'S1_low' is not in this run"):
         D.metric_view(run, PRIMARY, segment="S1_low")
     with pytest.raises(DataError, match="not both"):
         D.metric_view(run, PRIMARY, segment="S1_low", look="10,000 rows")
