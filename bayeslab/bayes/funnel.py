@@ -93,7 +93,8 @@ class FunnelPosterior(EstimatesMixin):
             if rate is not None and r.rate != rate:
                 continue
             common = dict(level=self.interval, arm=r.arm, prob_positive=r.prob_positive,
-                          extra={"rate": r.rate})
+                          extra={"rate": r.rate,
+                                 "prob_negative": getattr(r, "prob_negative", None)})
             out.append(Estimate("bayes", "bayes-beta", "absolute", r.estimate, r.lower, r.upper,
                                 expected_loss=r.expected_loss, **common))
             out.append(Estimate("bayes", "bayes-beta", "relative", r.rel_estimate, r.rel_lower,
