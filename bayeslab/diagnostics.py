@@ -381,8 +381,8 @@ def sample_with_remedy(
 ) -> Sampled:
     """Sample ``model`` with NUTS and, if diagnostics fail, refit once with a safe remedy.
 
-    The remedy doubles the tuning steps (at least 1000) and raises ``target_accept`` to 0.95
-    (0.99 when it was already 0.95 or more), which shortens the step size: it removes most
+    The remedy doubles the tuning steps (at least 1000) and raises ``target_accept`` to 0.99,
+    which shortens the step size: it removes most
     divergences and poor adaptation without changing the model. The kept sample is the refit,
     whose :class:`Diagnostics` records the remedy; a refit that still fails stays ``"fail"``.
 
@@ -426,7 +426,7 @@ def sample_with_remedy(
     if diag.ok or not remedy:
         return Sampled(idata, diag, name, settings, c_s, s_s)
     new_tune = max(2 * tune, 1000)
-    new_accept = 0.99 if target_accept >= 0.95 else 0.95
+    new_accept = max(0.99, target_accept)
     settings2 = dict(settings, tune=new_tune, target_accept=new_accept, seed=seed + 1)
     idata2, c2, s2 = _sample_once(model, sampler=name, cores=cores, progressbar=bar, **settings2)
     diag2 = diagnose(idata2, var_names=var_names, **thresholds)

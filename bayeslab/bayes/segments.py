@@ -238,11 +238,20 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
         alpha = pm.Normal("baseline_mu", base_loc, prior.baseline.sigma)
         mu_d = pm.Normal("effect_mu", prior.effect.mu or 0.0, prior.effect.sigma, dims="treatment")
         if len(labels) > 1:
-            sd_a = pm.HalfNormal("baseline_sd", prior.baseline_sd.sigma)
-            if centered or _baselines_informative(data, family):
-                # each segment's control cell pins its own baseline: centered mixes best
+            informative = _baselines_informative(data, family)
+            if informative == "alike" and not centered:
+                # pinned baselines that barely differ: their sd is weakly identified, and both
+                # hierarchical forms have a funnel; baselines are nuisance parameters, so they
+                # get a fixed weakly informative spread instead of a pooled one
+                alpha_seg = alpha + pm.ZeroSumNormal("baseline_dev", prior.baseline_sd.sigma,
+                                                     dims="segment")
+            elif centered or informative == "spread":
+                # each control cell pins its baseline and the baselines clearly differ:
+                # centered mixes best
+                sd_a = pm.HalfNormal("baseline_sd", prior.baseline_sd.sigma)
                 alpha_seg = pm.Normal("baseline_seg", alpha, sd_a, dims="segment")
             else:
+                sd_a = pm.HalfNormal("baseline_sd", prior.baseline_sd.sigma)
                 # a sparse control cell: non-centered avoids the funnel
                 alpha_seg = alpha + sd_a * pm.ZeroSumNormal("baseline_z", 1.0, dims="segment")
         else:
@@ -297,18 +306,27 @@ def _auto_parameterization(data: CellData, family: str, prior: SegmentPriors) ->
     return "centered" if se.max() < prior.effect_sd.sigma / 4 else "non-centered"
 
 
-def _baselines_informative(data: CellData, family: str, minimum: float = 3.0) -> bool:
-    """Whether every segment's control cell pins its baseline (centered baselines then).
+def _baselines_informative(data: CellData, family: str, minimum: float = 3.0,
+                           spread: float = 1.5) -> str | None:
+    """How well the control cells pin the segment baselines.
 
-    Logistic: at least ``minimum`` conversions and non-conversions in every control cell;
-    normal: at least ``minimum`` units.
+    ``None`` when a control cell is sparse (logistic: fewer than ``minimum`` conversions or
+    non-conversions; normal: fewer than ``minimum`` units): non-centered baselines then. Else
+    ``"spread"`` when the raw control log-odds differ across segments by more than ``spread``
+    times their typical standard error (centered baselines), and ``"alike"`` when they do not
+    (a fixed spread; logistic only, normal cells count as ``"spread"``).
     """
     ctrl = data.cells[data.cells["arm_idx"] == 0]
     if len(ctrl) < len(data.labels):
-        return False
-    if family == "logistic":
-        return bool(np.minimum(ctrl["sum"], ctrl["n"] - ctrl["sum"]).min() >= minimum)
-    return bool(ctrl["n"].min() >= minimum)
+        return None
+    if family != "logistic":
+        return "spread" if ctrl["n"].min() >= minimum else None
+    x, n = ctrl["sum"].to_numpy(float), ctrl["n"].to_numpy(float)
+    if np.minimum(x, n - x).min() < minimum:
+        return None
+    logit = np.log((x + 0.5) / (n - x + 0.5))
+    se = np.sqrt(np.mean(1 / (x + 0.5) + 1 / (n - x + 0.5)))
+    return "spread" if len(logit) > 1 and np.std(logit, ddof=1) > spread * se else "alike"
 
 
 def _safe(name: str) -> str:

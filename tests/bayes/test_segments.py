@@ -200,7 +200,7 @@ def test_bad_fit_flagged_and_remedy_recorded(sim):
     fixed = fit_segments(stats, seed=5, draws=50, tune=50, chains=1, cores=1)
     assert fixed.diagnostics.remedy.startswith("first fit failed")
     assert "tune=1000" in fixed.diagnostics.remedy
-    assert fixed.settings["tune"] == 1000 and fixed.settings["target_accept"] == 0.95
+    assert fixed.settings["tune"] == 1000 and fixed.settings["target_accept"] == 0.99
     assert fixed.to_dict()["diagnostics"]["remedy"] == fixed.diagnostics.remedy
 
 
