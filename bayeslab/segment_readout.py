@@ -86,7 +86,7 @@ class SegmentReadout:
         return jsonable({
             "columns": list(self.columns), "labels": list(b.data.labels),
             "model": b.method, "prior": b.prior.to_dict(), "seed": b.seed,
-            "settings": b.settings, "diagnostics": self.diagnostics.to_dict(),
+            "settings": b.to_dict()["settings"], "diagnostics": self.diagnostics.to_dict(),
             "test": f.test, "adjust": f.adjust,
             "heterogeneity": f.heterogeneity.to_dict() if f.heterogeneity else None,
             "decision": self.decision.to_dict() if self.decision is not None else None,
