@@ -282,7 +282,7 @@ def cmd_run(args) -> int:
             f"{result.decision.reasons[0]}\n"
             + "".join(f"warning: {w}\n" for w in result.warnings())
             + f"wrote {len(files)} files to {args.out}: report.html, readout.json, "
-            f"{sum(k.endswith('.png') or '.' not in k for k in files)} figures")
+            f"{sum(str(v).endswith('.png') for v in files.values())} figures")
     _emit({"decision": result.decision.to_dict(), "warnings": result.warnings(),
            "files": files}, text, args.format)
     return 0
