@@ -105,12 +105,18 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, ax=None):
     """
     c = fit.comparison(arm)
     x, dens = fit.lift_density(c.arm)
-    p_above = c.prob_positive if threshold == 0 else fit.prob_lift_above(threshold, arm=c.arm)
+    from bayeslab.bayes.conversion import format_prob
+
+    if threshold == 0:
+        p_text = format_prob(c.prob_positive, c.prob_negative)
+    else:
+        p_above = fit.prob_lift_above(threshold, arm=c.arm)
+        p_text = format_prob(p_above, 1.0 - p_above)
     fig, ax_ = _axes(ax, figsize=(7, 3.8))
     ax_.plot(x, dens, color=BAYES_COLOR, linewidth=1.8)
     above = x >= threshold
     ax_.fill_between(x[above], dens[above], color=BAYES_COLOR, alpha=0.25,
-                     label=f"P(lift > {_pp(threshold)}) = {p_above:.4f}")
+                     label=f"P(lift > {_pp(threshold)}) = {p_text}")
     ax_.axvline(threshold, color=FREQ_COLOR, linestyle="--", linewidth=1.2,
                 label=f"decision threshold {_pp(threshold)}")
     ax_.hlines(0, c.abs_lower, c.abs_upper, color="black", linewidth=5,

@@ -123,7 +123,8 @@ class MonitorResult:
                          upper=float(last["lift_upper"]), level=self.interval,
                          arm=self.treatment, prob_positive=float(last["prob_positive"]),
                          expected_loss=float(last["expected_loss"]),
-                         extra={"look": int(last["look"]), "prior": self.prior})
+                         extra={"look": int(last["look"]), "prior": self.prior,
+                                "prob_negative": float(last["prob_negative"])})
         se = float(last["se"])
         from scipy.special import ndtri
 
@@ -151,6 +152,7 @@ class MonitorResult:
             "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
 
     def __str__(self) -> str:
+        from bayeslab.bayes.conversion import format_prob
         from bayeslab.text import render_table
 
         t = self.table
@@ -160,7 +162,8 @@ class MonitorResult:
             return f"{v:.3%}" if conv else f"{v:.4g}"
 
         rows = [[str(r.look), str(r.label), f"{r.n_control:,.0f}", f"{r.n_treatment:,.0f}",
-                 rate(r.mean_control), rate(r.mean_treatment), f"{r.prob_positive:.4f}",
+                 rate(r.mean_control), rate(r.mean_treatment),
+                 format_prob(r.prob_positive, r.prob_negative),
                  f"{r.expected_loss:.3g}", f"[{r.lift_lower:+.4g}, {r.lift_upper:+.4g}]",
                  f"{r.z:+.2f}", f"{r.fraction:.2f}", f"{r.upper:.2f}"]
                 + [str(getattr(r, f"rule_{i}")) for i in range(len(self.rules))]
