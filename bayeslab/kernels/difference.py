@@ -12,7 +12,10 @@ quadrature (``scipy.integrate.quad``), never by Monte Carlo:
     E[(B - A)^+] = \int f_B(u)\, E[(u - A)^+]\, du,
 
 where the partial expectation :math:`E[(u - A)^+]` has a closed form for each family.
-Quadrature accuracy is about 1e-10 in probability.
+The integrals use a fixed composite Gauss-Legendre rule whose panels run between quantiles of
+:math:`B` from :math:`10^{-13}` to :math:`1 - 10^{-13}` (finer in the tails), evaluated as one
+vectorized call; accuracy is about 1e-10 in probability, checked against adaptive quadrature
+in the tests.
 """
 
 from __future__ import annotations
@@ -29,7 +32,34 @@ def _support(dist) -> tuple[float, float]:
     return float(dist.ppf(_TAIL)), float(dist.ppf(1 - _TAIL))
 
 
-def _quad(fun, dist) -> float:
+_PANEL_P = np.array([_TAIL, 1e-10, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.03, 0.1, 0.2, 0.35,
+                     0.5, 0.65, 0.8, 0.9, 0.97, 0.99, 1 - 1e-3, 1 - 1e-4, 1 - 1e-5, 1 - 1e-6,
+                     1 - 1e-8, 1 - 1e-10, 1 - _TAIL])
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(32)
+
+
+def _nodes(dist, breaks=()):
+    """Composite Gauss-Legendre nodes and weights over the quantile panels of ``dist``.
+
+    ``breaks`` are extra panel edges where the integrand has a kink or jump.
+    """
+    edges = np.asarray(dist.ppf(_PANEL_P), dtype=float)
+    inner = [v for v in breaks if edges[0] < v < edges[-1]]
+    edges = np.unique(np.concatenate([edges, inner]))
+    edges = edges[np.isfinite(edges)]
+    lo, hi = edges[:-1, None], edges[1:, None]
+    half = (hi - lo) / 2
+    return ((lo + hi) / 2 + half * _GL_X).ravel(), (half * _GL_W).ravel()
+
+
+def _quad(fun, dist, breaks=()) -> float:
+    """Integral of the vectorized ``fun`` over the support of ``dist``."""
+    x, w = _nodes(dist, breaks)
+    return float(np.sum(w * fun(x)))
+
+
+def _quad_adaptive(fun, dist) -> float:
+    """Reference: adaptive quadrature (scalar ``fun``), used by the tests."""
     lo, hi = _support(dist)
     mid = float(dist.median())
     total = 0.0
@@ -91,8 +121,8 @@ def ratio_cdf(r: float, a, b) -> float:
     r""":math:`P(A / B \le r)`, integrating over both signs of :math:`B`."""
     def fun(u):
         p = a.cdf(r * u)
-        return b.pdf(u) * (p if u > 0 else 1.0 - p)
-    return min(max(_quad(fun, b), 0.0), 1.0)
+        return b.pdf(u) * np.where(u > 0, p, 1.0 - p)
+    return min(max(_quad(fun, b, breaks=(0.0,)), 0.0), 1.0)
 
 
 def ratio_quantile(q: float, a, b) -> float:
