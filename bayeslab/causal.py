@@ -190,7 +190,7 @@ def compare_propensity(
     rhat_max : float
         Largest R-hat accepted before the Bayesian side counts as not converged.
     smd_threshold, min_ess_ratio : float
-        Balance and overlap thresholds (see :func:`bayeslab.frequentist.balance.balance_report`).
+        Balance and overlap thresholds (see :func:`bayeslab.balance.balance_report`).
     missing : {"error", "exclude"}
     sql : str, optional
     progressbar : bool
@@ -206,8 +206,8 @@ def compare_propensity(
     ModelError
         Bad options.
     """
+    from bayeslab.balance import balance_report
     from bayeslab.bayes.propensity import BayesPropensity
-    from bayeslab.frequentist.balance import balance_report
     from bayeslab.frequentist.propensity import PropensityWeighting, fit_propensity
 
     if kind not in KINDS:

@@ -66,7 +66,7 @@ def split_check(sc, src):
 
 def balance(sc):
     """Standardized mean differences and variance ratios of the pre-period covariates."""
-    from bayeslab.frequentist.balance import smd, variance_ratio
+    from bayeslab.balance import smd, variance_ratio
 
     cols = sc.roles["balance_covariates"]
     X = sc.data[cols].to_numpy(dtype=float)

@@ -9,7 +9,7 @@ Propensity model (PyMC), on the standardized confounders :math:`z`:
     \beta_0 &\sim \mathcal N(0, \sigma_0^2), \qquad \beta_j \sim \mathcal N(0, \sigma_\beta^2)
 
 (defaults :math:`\sigma_0 = \sigma_\beta = 2.5`). Each posterior draw :math:`s` gives
-propensities :math:`e^{(s)}`, weights (:mod:`bayeslab.frequentist.balance`) and a Hajek estimate
+propensities :math:`e^{(s)}`, weights (:mod:`bayeslab.balance`) and a Hajek estimate
 
 .. math::
 
@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.errors import ModelError
-from bayeslab.frequentist.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.frequentist.propensity import (
     _raise_separation,
     design,

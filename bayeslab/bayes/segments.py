@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from bayeslab.bayes.priors import HalfNormal, Normal, prior_from_dict
 from bayeslab.errors import DataError, ModelError, StatisticalWarning
+from bayeslab.priors import HalfNormal, Normal, prior_from_dict
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 FAMILIES = ("logistic", "normal")
@@ -462,7 +462,7 @@ class SegmentFit:
 
     def save(self, path):
         """Save posterior, cell data and settings under directory ``path``."""
-        from bayeslab.bayes.storage import save_tree
+        from bayeslab.storage import save_tree
 
         meta = {"kind": "segments", "family": self.family, "prior": self.prior.to_dict(),
                 "seed": self.seed, "interval": self.interval, "settings": self.settings,
@@ -487,8 +487,8 @@ def load_segment_fit(path) -> SegmentFit:
     DataError
         ``path`` is not a saved segment fit.
     """
-    from bayeslab.bayes.storage import load_tree, tree_from_groups
     from bayeslab.diagnostics import Check, Diagnostics
+    from bayeslab.storage import load_tree, tree_from_groups
 
     groups, meta = load_tree(path)
     if meta.get("kind") != "segments":

@@ -14,7 +14,7 @@ Estimators (``method`` -> estimand):
 ``ipw`` / ``ipw-stabilized``
     Hajek (normalized) inverse-probability weighting,
     :math:`\hat\mu_a = \sum_i 1[t_i = a]\, w_a(e_i)\, y_i \big/ \sum_i 1[t_i = a]\, w_a(e_i)`,
-    with the weights of :mod:`bayeslab.frequentist.balance`; ATE or ATT as asked. Stabilizing
+    with the weights of :mod:`bayeslab.balance`; ATE or ATT as asked. Stabilizing
     multiplies each arm's weights by a constant, which the normalization cancels: the estimate
     and interval equal ``ipw``'s (the weights are reported on a mean-one scale).
 ``overlap``
@@ -49,8 +49,8 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
+from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.errors import DataError, ModelError
-from bayeslab.frequentist.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 CI_METHODS = ("sandwich", "bootstrap")

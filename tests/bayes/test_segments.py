@@ -18,7 +18,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from segment_data import simulate_segments  # noqa: E402
 
-from bayeslab.bayes.priors import HalfNormal, Normal  # noqa: E402
 from bayeslab.bayes.segments import (  # noqa: E402
     SegmentPriors,
     fit_segments,
@@ -29,6 +28,7 @@ from bayeslab.data.sources import open_source  # noqa: E402
 from bayeslab.data.stats import sufficient_stats  # noqa: E402
 from bayeslab.errors import ModelError  # noqa: E402
 from bayeslab.frequentist.segments import segment_tests  # noqa: E402
+from bayeslab.priors import HalfNormal, Normal  # noqa: E402
 
 TEST_THRESHOLDS = {"ess_min": 200, "rhat_max": 1.02}
 FAST = dict(draws=500, tune=500, chains=2, cores=1, thresholds=TEST_THRESHOLDS)

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import special
 
+from bayeslab.balance import unit_weights
 from bayeslab.data.units import load_units
 from bayeslab.errors import DataError
-from bayeslab.frequentist.balance import unit_weights
 from bayeslab.frequentist.propensity import (
     PropensityWeighting,
     fit_propensity,
