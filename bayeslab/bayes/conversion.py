@@ -253,7 +253,13 @@ def format_prob(p: float, complement: float) -> str:
     return f"{p:.4f}"
 
 
-def _check_counts(n, conversions, arms):
+def check_counts(n, conversions, arms=None):
+    """Validate units and conversions per arm; returns ``(arm labels, n, conversions)``.
+
+    Raises :class:`~bayeslab.errors.DataError` for unequal lengths, fewer than two arms, negative
+    or fractional counts, conversions above units, or an arm without units.
+    """
+    arms = tuple(str(a) for a in (arms if arms is not None else range(len(np.ravel(n)))))
     n = np.asarray(n, dtype=float)
     x = np.asarray(conversions, dtype=float)
     if n.shape != x.shape or n.ndim != 1 or len(n) < 2:
@@ -271,7 +277,7 @@ def _check_counts(n, conversions, arms):
                         column="conversions")
     if (n == 0).any():
         raise DataError(f"arm {arms[int(np.argmax(n == 0))]!r} has no units", column="n")
-    return n, x
+    return arms, n, x
 
 
 @dataclass(frozen=True)
@@ -311,18 +317,12 @@ class BetaBinomial:
 
     def fit(self, stats) -> ConversionPosterior:
         """Fit to :class:`~bayeslab.data.stats.ArmStats` of a binary metric (segments summed)."""
-        if stats.kind != "binary":
-            raise ModelError(f"the Beta-Binomial model needs a binary metric; {stats.metric!r} "
-                             f"was read as {stats.kind}")
-        t = stats.by_arm()
-        return self.fit_counts(t["n"].to_numpy(), t["sum"].to_numpy(), arms=stats.arms,
-                               metric=stats.metric, rows=stats.rows)
+        return self.fit_counts(**stats.binary_counts("the Beta-Binomial model"))
 
     def fit_counts(self, n, conversions, *, arms=None, metric: str = "conversion",
                    rows: RowAccount | None = None) -> ConversionPosterior:
         """Fit to units and conversions per arm, control first."""
-        arms = tuple(str(a) for a in (arms if arms is not None else range(len(n))))
-        n, x = _check_counts(n, conversions, arms)
+        arms, n, x = check_counts(n, conversions, arms)
         prior = BetaPrior(self.prior_alpha, self.prior_beta)
         a = prior.alpha + x
         b = prior.beta + n - x

@@ -78,6 +78,20 @@ class ArmStats:
         """Sum of the outcome per arm (conversions for a binary metric), control first."""
         return self.by_arm()["sum"].to_numpy()
 
+    def binary_counts(self, model: str) -> dict:
+        """Units and conversions per arm for a binomial model, as ``fit_counts`` keywords.
+
+        Raises :class:`~bayeslab.errors.ModelError` naming ``model`` when the metric is not binary.
+        """
+        from bayeslab.errors import ModelError
+
+        if self.kind != "binary":
+            raise ModelError(f"{model} needs a binary metric; {self.metric!r} was read as "
+                             f"{self.kind}")
+        t = self.by_arm()
+        return dict(n=t["n"].to_numpy(), conversions=t["sum"].to_numpy(), arms=self.arms,
+                    metric=self.metric, rows=self.rows)
+
     def arm_table(self) -> pd.DataFrame:
         """Per arm: ``arm``, ``n`` and ``mean`` of the outcome."""
         t = self.by_arm()

@@ -262,20 +262,14 @@ class TwoProportionZTest:
 
     def fit(self, stats) -> ConversionTest:
         """Test :class:`~bayeslab.data.stats.ArmStats` of a binary metric (segments summed)."""
-        if stats.kind != "binary":
-            raise ModelError(f"the two-proportion test needs a binary metric; {stats.metric!r} "
-                             f"was read as {stats.kind}")
-        t = stats.by_arm()
-        return self.fit_counts(t["n"].to_numpy(), t["sum"].to_numpy(), arms=stats.arms,
-                               metric=stats.metric, rows=stats.rows)
+        return self.fit_counts(**stats.binary_counts("the two-proportion test"))
 
     def fit_counts(self, n, conversions, *, arms=None, metric: str = "conversion",
                    rows: RowAccount | None = None) -> ConversionTest:
         """Test units and conversions per arm, control first."""
-        from bayeslab.bayes.conversion import _check_counts
+        from bayeslab.bayes.conversion import check_counts
 
-        arms = tuple(str(a) for a in (arms if arms is not None else range(len(n))))
-        n, x = _check_counts(n, conversions, arms)
+        arms, n, x = check_counts(n, conversions, arms)
         zc = sps.norm.ppf((1 + self.interval) / 2)
         p = x / n
         l_w, u_w = wilson_interval(x, n, self.interval)
