@@ -19,6 +19,7 @@ from bayeslab.errors import BayeslabError
 METRIC_KINDS = ("conversion", "continuous", "count", "ratio", "retention",
                 "propensity")
 ROLES = ("primary", "secondary", "guardrail")
+SEGMENT_KINDS = ("conversion", "continuous", "count")
 
 _SECTIONS = {
     "experiment": {"name": str, "description": str, "seed": int},
@@ -212,6 +213,14 @@ def load_plan(path) -> Plan:
         raise PlanError(f"{path}: exactly one metric must have role = \"primary\", found "
                         f"{len(primaries)}")
     plans.sort(key=lambda p: ROLES.index(p.role))
+    seg = out["segments"]
+    if seg:
+        name = seg.get("metric", primaries[0].name)
+        target = next((p for p in plans if p.name == name), None)
+        line = _line_of(text, "metric" if "metric" in seg else "", "segments")
+        if target is None or target.role == "guardrail" or target.kind not in SEGMENT_KINDS:
+            raise PlanError(f"{path}: segments.metric{line} must name a primary or secondary "
+                            f"metric of kind {', '.join(SEGMENT_KINDS)}, got {name!r}")
     exp = out["experiment"]
     return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
                 description=exp.get("description", ""), data=data, columns=out["columns"],

@@ -33,8 +33,6 @@ class RunResult:
     secondary : tuple
         Secondary metric readouts.
     monitor : MonitorResult, optional
-    segments : object, optional
-        Segment readout, when the plan asks for one.
     files : dict of str to pathlib.Path
         Files written (empty when no output folder was given).
     """
@@ -43,8 +41,16 @@ class RunResult:
     primary: object
     secondary: tuple = ()
     monitor: object = None
-    segments: object = None
     files: dict = field(default_factory=dict)
+
+    @property
+    def segments(self):
+        """The readout carrying the plan's segment analysis (``None`` without one).
+
+        The segment models are fitted by that metric's own readout, on the same scan.
+        """
+        return next((r for r in self.readouts if getattr(r, "segments", None) is not None),
+                    None)
 
     @property
     def readouts(self) -> list:
@@ -62,8 +68,6 @@ class RunResult:
         for r in self.readouts:
             out += list(getattr(r, "warnings", ()))
             out += list(getattr(r.decision, "blockers", ()))
-        if self.segments is not None:
-            out += list(getattr(self.segments, "warnings", ()))
         return list(dict.fromkeys(out))
 
     def to_dict(self) -> dict:
@@ -81,8 +85,6 @@ class RunResult:
             "bayeslab": __version__, "decision": self.decision.to_dict(),
             "warnings": self.warnings(), "metrics": metrics,
         }
-        if self.segments is not None:
-            out["segments"] = _with_stats(self.segments)
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
             block = _monitor_stats(self.monitor)
@@ -196,6 +198,10 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
     options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
     if "stages" in metric.options:
         options["stages"] = tuple(metric.options["stages"])
+    seg = plan.segments
+    if seg and seg.get("metric", plan.primary.name) == metric.name:
+        options["segments"] = list(seg.get("columns", []))
+        options.update({k: seg[k] for k in ("draws", "tune", "chains") if k in seg})
     return compare(
         data, arm=cols["arm"], metric=metric.name, control=_control(plan), kind=metric.kind,
         guardrails=[g.name for g in guardrails],
@@ -237,26 +243,11 @@ def run_plan(plan, out_dir=None) -> RunResult:
     primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
     secondary = tuple(_read_metric(data, plan, m, role="secondary")
                       for m in plan.by_role("secondary"))
-    segments = _segments(data, plan) if plan.segments else None
     mon = _monitor(data, plan) if plan.sequential else None
-    result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
-                       segments=segments)
+    result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
     if out_dir is not None:
         result = _write(result, Path(out_dir))
     return result
-
-
-def _segments(data, plan: Plan):
-    from bayeslab.readout import compare
-
-    seg = plan.segments
-    name = seg.get("metric", plan.primary.name)
-    metric = next((m for m in plan.metrics if m.name == name), plan.primary)
-    sampling = {k: seg[k] for k in ("draws", "tune", "chains") if k in seg}
-    return compare(data, arm=plan.columns["arm"], metric=metric.name, control=_control(plan),
-                   kind=metric.kind, prior=_prior(metric), rule=_rule(plan),
-                   planned_split=plan.columns.get("planned_split"), role="secondary",
-                   segments=list(seg.get("columns", [])), seed=plan.seed, **sampling)
 
 
 def _monitor(data, plan: Plan):
@@ -299,7 +290,7 @@ def _write(result: RunResult, out: Path) -> RunResult:
     posterior = _save_posteriors(result, out / "posteriors")
     files.update(posterior)
     return RunResult(plan=result.plan, primary=result.primary, secondary=result.secondary,
-                     monitor=result.monitor, segments=result.segments, files=files)
+                     monitor=result.monitor, files=files)
 
 
 def _save_posteriors(result: RunResult, folder: Path) -> dict:

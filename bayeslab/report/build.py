@@ -15,10 +15,15 @@ def _fmt(v, digits=4):
     return str(v)
 
 
-def estimates_table(readout, caption: str = "") -> Table:
-    """Bayes and frequentist estimates of one readout, formatted."""
+def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Table:
+    """Bayes and frequentist estimates of one readout, formatted.
+
+    Population-level entries by default; with ``segments=True`` the per-segment entries.
+    """
     rows = []
     for e in readout.estimates():
+        if (e.segment is not None) != segments:
+            continue
         d = e.to_dict()
         prob = ""
         if "prob_positive" in d:
@@ -101,9 +106,34 @@ _CAPTIONS = {
 }
 
 
+def rendered_figures(readout) -> dict[str, Figure]:
+    """Every figure of a readout rendered to PNG, by short name.
+
+    With segments, ``intervals`` shows the population estimates and ``segments_intervals`` the
+    per-segment ones (the readout's own interval figure holds both).
+    """
+    figs = {name: Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
+                         caption=f"{readout.metric}: {_CAPTIONS.get(name, name)}")
+            for name, fig in readout.figures().items()}
+    if getattr(readout, "segments", None) is not None and "intervals" in figs:
+        from bayeslab.plots import plot_interval_comparison
+
+        both = figs.pop("intervals")
+        figs["segments_intervals"] = Figure(name=f"{readout.metric}_segments_intervals",
+                                            png=both.png, caption=both.caption + ", per segment")
+        population = [e for e in readout.estimates() if e.segment is None]
+        fig = plot_interval_comparison(population, effect=readout.fit.headline[2])
+        figs["intervals"] = Figure(name=f"{readout.metric}_intervals", png=figure_png(fig),
+                                   caption=both.caption)
+    return figs
+
+
 def readout_section(readout, *, key: str | None = None, figures: bool = True,
-                    extra_figures=()) -> Section:
-    """One section per readout: decision, estimates, arms, rows, SRM, warnings, figures."""
+                    rendered: dict | None = None) -> Section:
+    """One section per readout: decision, estimates, arms, rows, SRM, warnings, figures.
+
+    Segment estimates and figures go to :func:`segments_section`.
+    """
     d = readout.decision
     paragraphs = [f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows),
                   str(readout.srm).splitlines()[0]]
@@ -111,11 +141,9 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
     arms = readout.fit.arms
     tables = [estimates_table(readout, "Bayes and frequentist estimates"),
               Table.from_frame(pd.DataFrame(arms), caption="Arms")]
-    figs = list(extra_figures)
-    if figures:
-        figs = [Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
-                       caption=f"{readout.metric}: {_CAPTIONS.get(name, name)}")
-                for name, fig in readout.figures().items()] + figs
+    if rendered is None:
+        rendered = rendered_figures(readout) if figures else {}
+    figs = [f for name, f in rendered.items() if not name.startswith("segments_")]
     title = {"primary": "Primary metric", "guardrail": "Guardrail",
              "secondary": "Secondary metric"}.get(readout.role, readout.role)
     return Section(key=key or f"metric-{readout.metric}",
@@ -125,8 +153,11 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
 
 def readout_document(readout, *, figures: bool = True) -> Document:
     """A document for one readout and its guardrails."""
-    sections = [readout_section(readout, figures=figures)]
+    rendered = rendered_figures(readout) if figures else {}
+    sections = [readout_section(readout, rendered=rendered)]
     sections += [readout_section(g, figures=figures) for g in readout.guardrails]
+    if readout.segments is not None:
+        sections.append(segments_section(readout, rendered))
     warnings = [*readout.warnings, *(w for g in readout.guardrails for w in g.warnings)]
     return Document(title=f"bayeslab readout: {readout.metric}",
                     headline=readout.decision.reasons[0], verdict=readout.decision.verdict,
@@ -177,7 +208,7 @@ def _data_section(result) -> Section:
 
 def _diagnostics_section(result) -> Section | None:
     rows = []
-    for part in [*result.readouts, result.segments]:
+    for part in result.readouts:
         if part is None:
             continue
         for holder in (getattr(part, "segments", None), part, getattr(part, "bayes", None)):
@@ -257,15 +288,22 @@ def run_document(result) -> Document:
     from bayeslab.readout import Readout
 
     primary = result.primary
+    seg = result.segments
+    seg_figs = rendered_figures(seg) if seg is not None else None  # drawn once, two sections
+
+    def figs(readout):
+        return seg_figs if readout is seg else None
+
     sections = [overview_section(result.readouts)]
     if isinstance(primary, Readout):
-        sections.append(readout_section(primary, key="primary"))
+        sections.append(readout_section(primary, key="primary", rendered=figs(primary)))
         sections += [readout_section(g, key=f"guardrail-{g.metric}") for g in primary.guardrails]
     else:
         sections.append(_generic_section(primary, "primary"))
-    sections += [readout_section(r, key=f"secondary-{r.metric}") for r in result.secondary]
-    if result.segments is not None:
-        sections.append(segments_section(result.segments))
+    sections += [readout_section(r, key=f"secondary-{r.metric}", rendered=figs(r))
+                 for r in result.secondary]
+    if seg is not None:
+        sections.append(segments_section(seg, seg_figs))
     if result.monitor is not None:
         sections.append(_monitor_section(result.monitor))
     sections.append(_diagnostics_section(result))
@@ -279,24 +317,18 @@ def run_document(result) -> Document:
                            + _versions())
 
 
-def segments_section(seg) -> Section:
-    """Segment readout: decision, per-segment estimates of both sides, forest plot, checks."""
-    section = readout_section(seg, key="segments")
-    s = seg.segments
-    paragraphs = list(section.paragraphs[1:])
-    if s is not None and s.decision is not None:
-        paragraphs.insert(0, f"Segments ({' x '.join(s.columns)}): "
-                             f"{s.decision.verdict.upper()}. " + " ".join(s.decision.reasons))
-    return Section(key="segments", title=f"Segments: {seg.metric} by "
-                                         f"{' x '.join(s.columns) if s else ''}",
-                   paragraphs=tuple(paragraphs), tables=section.tables,
-                   figures=tuple(_renamed(f) for f in section.figures
-                                 if "segments" in f.name or f.name.endswith("_intervals")))
-
-
-def _renamed(fig: Figure) -> Figure:
-    """Segment figures carry ``segments`` in their name (file names must not collide)."""
-    if "segments" in fig.name:
-        return fig
-    return Figure(name=fig.name.replace("_intervals", "_segments_intervals"), png=fig.png,
-                  caption=fig.caption + ", per segment")
+def segments_section(readout, rendered: dict | None = None) -> Section:
+    """Segment analysis of a readout: decision, per-segment estimates of both sides, figures."""
+    s = readout.segments
+    rendered = rendered if rendered is not None else rendered_figures(readout)
+    paragraphs = []
+    if s.decision is not None:
+        paragraphs.append(f"Segments ({' x '.join(s.columns)}): {s.decision.verdict.upper()}. "
+                          + " ".join(s.decision.reasons))
+    paragraphs += [f"Warning: {w}" for w in s.warnings]
+    return Section(key="segments", title=f"Segments: {readout.metric} by {' x '.join(s.columns)}",
+                   paragraphs=tuple(paragraphs),
+                   tables=(estimates_table(readout, "Per-segment estimates, both sides",
+                                           segments=True),),
+                   figures=tuple(f for name, f in rendered.items()
+                                 if name.startswith("segments_")))

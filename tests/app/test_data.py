@@ -72,7 +72,9 @@ def test_plan_prior_reproduces_saved_results(run_dir):
     for metric in (PRIMARY, "optout_flag"):
         view = D.metric_view(run, metric)
         assert view.recomputed and view.prior_text == "Beta(1, 1), the plan's prior"
-        saved = D.metric_entry(run, metric)["results"]
+        # population entries of the conversion models (segment models are not recomputed)
+        saved = [d for d in D.metric_entry(run, metric)["results"] if "segment" not in d
+                 and d["method"] in ("beta-binomial", "z-test", "newcombe", "log-ratio")]
         got = [e.to_dict() for e in view.estimates]
         assert [(d["side"], d["method"], d["effect"]) for d in got] == \
             [(d["side"], d["method"], d["effect"]) for d in saved]
