@@ -64,6 +64,8 @@ def test_good_plan_loads(tmp_path):
     (lambda t: t.replace("simulate = {", "path = 'x.csv'\nsimulate = {"),
      r"exactly one of path, sql, simulate"),
     (lambda t: t.replace("[columns]", "[columns"), r"not valid TOML.*line 9"),
+    (lambda t: t + '\n[segments]\nmetric = "optout_flag"\ncolumns = ["spend_tier"]\n',
+     r"segments\.metric \(line 2[0-9]\) must name a primary or secondary metric"),
 ])
 def test_validation_errors_name_key_and_line(tmp_path, edit, match):
     with pytest.raises(PlanError, match=match):
