@@ -1,0 +1,141 @@
+"""Conversion figures: each arm's Beta posterior, the exact lift posterior, a lift histogram."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent, _pp  # noqa: F401
+
+
+def plot_beta_posteriors(fit, ax=None):
+    """Posterior density of each arm's conversion rate, with its credible interval shaded.
+
+    Parameters
+    ----------
+    fit : ConversionPosterior
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from scipy import stats
+
+    table = fit.arm_table()
+    a, b = fit.alpha_post, fit.beta_post
+    mean, sd = a / (a + b), np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    x = np.linspace(max(0.0, float(np.min(mean - 6 * sd))), min(1.0, float(np.max(mean + 6 * sd))),
+                    600)
+    fig, ax_ = _axes(ax, figsize=(7, 3.8))
+    for k, arm in enumerate(fit.arms):
+        dens = stats.beta.pdf(x, a[k], b[k])
+        lo, hi = table["lower"].iloc[k], table["upper"].iloc[k]
+        color = f"C{k}"
+        ax_.plot(x, dens, color=color, linewidth=1.8,
+                 label=f"{arm}: {mean[k]:.3%} [{lo:.3%}, {hi:.3%}]")
+        inside = (x >= lo) & (x <= hi)
+        ax_.fill_between(x[inside], dens[inside], color=color, alpha=0.15)
+    ax_.set_xlabel("conversion rate")
+    ax_.set_ylabel("posterior density")
+    ax_.xaxis.set_major_formatter(_percent())
+    ax_.set_title(f"Posterior of each arm's rate of {fit.metric!r} "
+                  f"(prior {fit.prior}; {fit.interval:.0%} intervals shaded)", fontsize=10)
+    ax_.legend(fontsize=8, loc="best")
+    return _finish(fig, ax)
+
+
+def plot_conversion_lift(fit, *, arm=None, threshold=0.0, ax=None):
+    r"""Exact posterior density of the absolute lift :math:`p_T - p_C` with the decision marked.
+
+    The density is the convolution integral of the two Beta posteriors
+    (``ConversionPosterior.lift_density``, :func:`bayeslab.kernels.beta.diff_pdf`), not a
+    histogram of draws. The area above ``threshold`` is shaded and its probability (exact,
+    :func:`~bayeslab.kernels.beta.diff_cdf`) printed; the credible interval is the bar on the
+    axis.
+
+    Parameters
+    ----------
+    fit : ConversionPosterior
+    arm : str, optional
+        Treatment arm (the only one by default).
+    threshold : float
+        Decision threshold on the absolute lift (0: any improvement).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    c = fit.comparison(arm)
+    x, dens = fit.lift_density(c.arm)
+    from bayeslab.bayes.conversion import format_prob
+
+    if threshold == 0:
+        p_text = format_prob(c.prob_positive, c.prob_negative)
+    else:
+        p_above = fit.prob_lift_above(threshold, arm=c.arm)
+        p_text = format_prob(p_above, 1.0 - p_above)
+    fig, ax_ = _axes(ax, figsize=(7, 3.8))
+    ax_.plot(x, dens, color=BAYES_COLOR, linewidth=1.8)
+    above = x >= threshold
+    ax_.fill_between(x[above], dens[above], color=BAYES_COLOR, alpha=0.25,
+                     label=f"P(lift > {_pp(threshold)}) = {p_text}")
+    ax_.axvline(threshold, color=FREQ_COLOR, linestyle="--", linewidth=1.2,
+                label=f"decision threshold {_pp(threshold)}")
+    ax_.hlines(0, c.abs_lower, c.abs_upper, color="black", linewidth=5,
+               label=f"{fit.interval:.0%} interval [{_pp(c.abs_lower)}, {_pp(c.abs_upper)}]")
+    ax_.axvline(c.abs_diff, color="black", linewidth=0.8)
+    ax_.set_ylim(bottom=-0.03 * float(np.max(dens)))
+    ax_.xaxis.set_major_formatter(_percent(points=True))
+    ax_.set_xlabel(f"absolute lift, {c.arm} - {fit.control} (percentage points)")
+    ax_.set_ylabel("posterior density")
+    ax_.set_title(f"Posterior of the lift in {fit.metric!r}: mean {_pp(c.abs_diff)}, "
+                  f"relative {c.rel_lift:+.2%}", fontsize=10)
+    ax_.legend(fontsize=8, loc="upper left")
+    return _finish(fig, ax)
+
+
+
+def plot_lift_posterior(fit, *, segment=None, arm=None, effect="absolute", threshold=0.0,
+                        rope=None, ax=None):
+    """Posterior density (histogram) of a lift with the decision threshold and ROPE marked.
+
+    Parameters
+    ----------
+    fit : object with ``lift_draws(segment, arm=, effect=)`` and ``interval``
+    segment : str, optional
+        ``None`` for the population lift.
+    arm : str, optional
+    effect : {"absolute", "relative"}
+    threshold : float
+        Decision threshold drawn as a vertical line; the shaded probability above it is printed.
+    rope : tuple of float, optional
+        Region of practical equivalence ``(low, high)``, shaded; its probability is printed.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    draws = np.asarray(fit.lift_draws(segment, arm=arm, effect=effect))
+    fig, ax = _axes(ax, figsize=(6, 3.5))
+    ax.hist(draws, bins=60, density=True, color=BAYES_COLOR, alpha=0.55, edgecolor="none")
+    level = getattr(fit, "interval", 0.95)
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    ax.hlines(0, lo, hi, color="black", linewidth=4, label=f"{level:.0%} interval")
+    ax.axvline(threshold, color=FREQ_COLOR, linestyle="--",
+               label=f"threshold {threshold:g}: P(>) = {np.mean(draws > threshold):.3f}")
+    if rope is not None:
+        inside = np.mean((draws >= rope[0]) & (draws <= rope[1]))
+        ax.axvspan(rope[0], rope[1], color="orange", alpha=0.2,
+                   label=f"ROPE [{rope[0]:g}, {rope[1]:g}]: {inside:.3f}")
+    ax.axvline(draws.mean(), color="black", linewidth=1)
+    ax.set_xlabel(f"{effect} lift" + (" (treatment - control)" if effect == "absolute"
+                                      else " (treatment / control - 1)"))
+    ax.set_ylabel("posterior density")
+    ax.set_title(f"Posterior of the {effect} lift: {segment or 'population'}")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
