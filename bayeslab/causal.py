@@ -60,6 +60,16 @@ class PropensityReadout:
         """Every estimate, frequentist (naive first) then Bayes; ``extra['estimand']`` set."""
         return [*self.frequentist.estimates(), *self.bayes.estimates()]
 
+    @property
+    def headline(self) -> tuple[str, str, str]:
+        """(Bayes method, frequentist method, effect) the decision reads: doubly robust, AIPW."""
+        return (PRIMARY["bayes"], PRIMARY["frequentist"], "absolute")
+
+    @property
+    def unit(self) -> None:
+        """No unit: a conversion effect is shown in percentage points."""
+        return None
+
     def summary(self) -> pd.DataFrame:
         """One row per estimate (both sides)."""
         frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
@@ -101,7 +111,10 @@ class PropensityReadout:
         """Every figure by name: ``intervals`` (Bayes vs frequentist), ``love``, ``overlap``."""
         from bayeslab.plots import plot_interval_comparison
 
-        return {"intervals": plot_interval_comparison(self.estimates()),
+        return {"intervals": plot_interval_comparison(
+                    self.estimates(), metric=self.metric, kind=self.kind,
+                    note=f"estimand {self.estimand.upper()}; the decision reads "
+                         f"{PRIMARY['bayes']} and {PRIMARY['frequentist']}"),
                 "love": self.plot("love"), "overlap": self.plot("overlap")}
 
     def __str__(self) -> str:
@@ -263,12 +276,10 @@ def _subset(units, keep, reason):
 
 
 def _fmt_prob(effect) -> str:
-    p, s = effect.prob_positive, len(effect.draws)
-    if p >= 1:
-        return f"> {1 - 1 / s:.4f} (every one of {s:,} draws)"
-    if p <= 0:
-        return f"< {1 / s:.4f} (none of {s:,} draws)"
-    return f"= {p:.4f}"
+    from bayeslab.format import prob_draws
+
+    text = prob_draws(effect.prob_positive, len(effect.draws))
+    return text if text[0] in "<>" else f"= {text}"
 
 
 def _decide(units, freq, bayes, balance, rule) -> Decision:

@@ -514,10 +514,24 @@ def main(argv=None) -> int:
     """Entry point of the ``bayeslab`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    from bayeslab.errors import BayeslabError
+    import warnings
+
+    from bayeslab.errors import BayeslabError, BayeslabWarning
+
+    shown = set()
+
+    def one_line(message, category, *_args, **_kw):  # once, one line, no source line
+        text = " ".join(str(message).split())
+        if text not in shown:
+            shown.add(text)
+            print(f"bayeslab: warning: {text}", file=sys.stderr)
 
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line
+            # a readout's own warnings are printed by the command with its result
+            warnings.filterwarnings("ignore", category=BayeslabWarning)
+            return args.func(args)
     except BayeslabError as exc:
         print(f"bayeslab: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -235,33 +235,70 @@ def prior(spec) -> str:
         if "dist" in spec:
             return _one_prior(spec)
         if "alpha" in spec and "beta" in spec:
-            return f"Beta({number(spec['alpha'])}, {number(spec['beta'])})"
+            return f"Beta({_g(spec['alpha'])}, {_g(spec['beta'])})"
+        if "name" in spec:
+            rest = ", ".join(f"{k} {_g(v)}" for k, v in spec.items()
+                             if k != "name" and isinstance(v, (int, float)))
+            return f"{str(spec['name']).capitalize()} prior" + (f" ({rest})" if rest else "")
+        spec = dict(spec)
         parts = []
+        if "baseline_shape" in spec and "baseline_rate" in spec:
+            parts.append(f"Gamma({_g(spec.pop('baseline_shape'))}, "
+                         f"{_g(spec.pop('baseline_rate'))}) on the baseline hazard")
         for key, value in spec.items():
             if value is None:
                 continue
-            text = prior(value) if isinstance(value, dict) else str(value)
-            parts.append(f"{key.replace('_', ' ')}: {text}")
+            text = prior(value) if isinstance(value, dict) else (
+                _g(value) if isinstance(value, (int, float)) else str(value))
+            target = _PRIOR_TARGETS.get(key, key.replace("_", " "))
+            parts.append(f"{text} on {target}")
         return "; ".join(parts) or "none"
     if isinstance(spec, (list, tuple)) and len(spec) == 2:
-        return f"Beta({number(spec[0])}, {number(spec[1])})"
+        return f"Beta({_g(spec[0])}, {_g(spec[1])})"
     return str(spec)
+
+
+_PRIOR_TARGETS = {"log_hr": "the log hazard ratio", "baseline": "the baseline log-odds",
+                  "effect": "the treatment effect (log-odds)",
+                  "baseline_sd": "the spread of segment baselines",
+                  "effect_sd": "the spread of segment effects (tau)"}
 
 
 def _one_prior(d: dict) -> str:
     dist = d["dist"]
     args = []
     if "mu" in d:
-        args.append("centred on the data" if d["mu"] is None else number(d["mu"]))
+        args.append("centred on the data" if d["mu"] is None else _g(d["mu"]))
     for key, value in d.items():
         if key in ("dist", "mu", "on"):
             continue
         if value is not None:
-            args.append(number(value))
+            args.append(_g(value))
     text = f"{dist}({', '.join(args)})"
     return f"{text} on {d['on']}" if d.get("on") else text
+
+
+def _g(v) -> str:
+    """A prior parameter, shortest form (``0.5``, ``1``)."""
+    return f"{float(v):g}"
 
 
 def one_line(message: str) -> str:
     """A message as one line (newlines and runs of spaces collapsed)."""
     return " ".join(str(message).split())
+
+
+def segment_label(label, columns=()) -> str:
+    """A segment label that says its columns: ``"1 x S4"`` -> ``"ps_plus=1 x spend_tier=S4"``.
+
+    Labels of two columns are joined by ``" x "``; a label already naming its columns, or one
+    whose parts do not match the columns, is returned unchanged.
+    """
+    label = str(label)
+    columns = tuple(columns or ())
+    if not columns or "=" in label:
+        return label
+    parts = label.split(" x ") if len(columns) > 1 else [label]
+    if len(parts) != len(columns):
+        return label
+    return " x ".join(f"{c}={v}" for c, v in zip(columns, parts, strict=True))

@@ -36,7 +36,7 @@ _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "m
                 "covariate": str, "numerator": str, "denominator": str, "duration": str,
                 "event": str, "confounders": list, "estimand": str, "label": str,
                 "model": str, "clip": str, "clip_quantile": float, "stages": list,
-                "horizon": float, "sampler": str, "draws": int, "tune": int}
+                "horizon": float, "sampler": str, "draws": int, "tune": int, "unit": str}
 
 
 class PlanError(BayeslabError):

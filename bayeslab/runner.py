@@ -18,7 +18,7 @@ from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
 
 _COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
-                    "clip", "clip_quantile", "horizon")
+                    "clip", "clip_quantile", "horizon", "unit")
 
 
 @dataclass(frozen=True)

@@ -243,14 +243,13 @@ class ConversionPosterior:
 
 
 def format_prob(p: float, complement: float) -> str:
-    """Format a probability so that one within 1e-4 of 0 or 1 shows its distance, never 1.0."""
-    if complement <= 0:
-        return "1 - <1e-300"
-    if complement < 1e-4:
-        return f"1 - {complement:.1e}"
-    if p < 1e-4:
-        return f"{p:.1e}"
-    return f"{p:.4f}"
+    """Format a probability so that one within 1e-4 of 0 or 1 shows its distance, never 1.0.
+
+    The one implementation is :func:`bayeslab.format.prob`; this name stays for callers.
+    """
+    from bayeslab.format import prob
+
+    return prob(p, complement)
 
 
 def check_counts(n, conversions, arms=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent, _pp  # noqa: F401
+from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent  # noqa: F401
 
 
 def plot_beta_posteriors(fit, ax=None):
@@ -44,14 +44,19 @@ def plot_beta_posteriors(fit, ax=None):
     return _finish(fig, ax)
 
 
-def plot_conversion_lift(fit, *, arm=None, threshold=0.0, ax=None):
+def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=None,
+                         ax=None):
     r"""Exact posterior density of the absolute lift :math:`p_T - p_C` with the decision marked.
 
     The density is the convolution integral of the two Beta posteriors
     (``ConversionPosterior.lift_density``, :func:`bayeslab.kernels.beta.diff_pdf`), not a
-    histogram of draws. The area above ``threshold`` is shaded and its probability (exact,
-    :func:`~bayeslab.kernels.beta.diff_cdf`) printed; the credible interval is the bar on the
-    axis.
+    histogram of draws. The area above the line that decides is shaded and its probability
+    (exact, :func:`~bayeslab.kernels.beta.diff_cdf`) printed; the credible interval is the bar
+    on the axis.
+
+    For a guardrail (``margin`` given) the line that decides is the non-inferiority margin: the
+    shaded area is :math:`P(p_T - p_C > \text{margin})`, drawn in red, and the title says
+    whether the guardrail passed; zero stays as a thin reference line.
 
     Parameters
     ----------
@@ -59,41 +64,63 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, ax=None):
     arm : str, optional
         Treatment arm (the only one by default).
     threshold : float
-        Decision threshold on the absolute lift (0: any improvement).
+        Decision threshold on the absolute lift (0: any improvement); ignored with ``margin``.
+    margin : float, optional
+        Guardrail non-inferiority margin (largest acceptable absolute increase).
+    verdict : str, optional
+        The guardrail's verdict (``"pass"`` / ``"fail"``), for the title.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    from bayeslab import format as fmt
+
     c = fit.comparison(arm)
     x, dens = fit.lift_density(c.arm)
-    from bayeslab.bayes.conversion import format_prob
-
-    if threshold == 0:
-        p_text = format_prob(c.prob_positive, c.prob_negative)
+    line = threshold if margin is None else margin
+    if line == 0:
+        p_text = fmt.prob(c.prob_positive, c.prob_negative)
     else:
-        p_above = fit.prob_lift_above(threshold, arm=c.arm)
-        p_text = format_prob(p_above, 1.0 - p_above)
+        p_above = fit.prob_lift_above(line, arm=c.arm)
+        p_text = fmt.prob(p_above, 1.0 - p_above)
     fig, ax_ = _axes(ax, figsize=(7, 3.8))
     ax_.plot(x, dens, color=BAYES_COLOR, linewidth=1.8)
-    above = x >= threshold
-    ax_.fill_between(x[above], dens[above], color=BAYES_COLOR, alpha=0.25,
-                     label=f"P(lift > {_pp(threshold)}) = {p_text}")
-    ax_.axvline(threshold, color=FREQ_COLOR, linestyle="--", linewidth=1.2,
-                label=f"decision threshold {_pp(threshold)}")
+    above = x >= line
+    if margin is None:
+        ax_.fill_between(x[above], dens[above], color=BAYES_COLOR, alpha=0.25,
+                         label=f"P(lift > {fmt.pp(line)}) = {p_text}")
+        ax_.axvline(line, color=FREQ_COLOR, linestyle="--", linewidth=1.2,
+                    label=f"decision threshold {fmt.pp(line)}")
+    else:
+        ax_.fill_between(x[above], dens[above], color=FREQ_COLOR, alpha=0.3,
+                         label=f"P(increase > margin) = {p_text}")
+        ax_.axvline(margin, color=FREQ_COLOR, linestyle="--", linewidth=1.6,
+                    label=f"non-inferiority margin {fmt.pp(margin)}")
+        ax_.axvline(0, color="0.5", linewidth=0.8)
+        lo, hi = ax_.get_xlim()
+        ax_.set_xlim(min(lo, 0.0), max(hi, margin + 0.1 * (hi - lo)))
     ax_.hlines(0, c.abs_lower, c.abs_upper, color="black", linewidth=5,
-               label=f"{fit.interval:.0%} interval [{_pp(c.abs_lower)}, {_pp(c.abs_upper)}]")
+               label=f"{fit.interval:.0%} interval "
+                     f"{fmt.interval(c.abs_lower, c.abs_upper, 'absolute', 'conversion')}")
     ax_.axvline(c.abs_diff, color="black", linewidth=0.8)
     ax_.set_ylim(bottom=-0.03 * float(np.max(dens)))
     ax_.xaxis.set_major_formatter(_percent(points=True))
-    ax_.set_xlabel(f"absolute lift, {c.arm} - {fit.control} (percentage points)")
+    word = "increase" if margin is not None else "lift"
+    ax_.set_xlabel(f"absolute {word} in {fit.metric}, {c.arm} - {fit.control} "
+                   "(percentage points)")
     ax_.set_ylabel("posterior density")
-    ax_.set_title(f"Posterior of the lift in {fit.metric!r}: mean {_pp(c.abs_diff)}, "
-                  f"relative {c.rel_lift:+.2%}", fontsize=10)
+    if margin is None:
+        title = (f"{fit.metric}: posterior of the absolute lift, mean {fmt.pp(c.abs_diff)} "
+                 f"(relative {fmt.pct(c.rel_lift)})")
+    else:
+        status = f": {verdict.upper()}" if verdict else ""
+        title = (f"{fit.metric} (guardrail){status} at margin {fmt.pp(margin)}: posterior of "
+                 f"the increase, mean {fmt.pp(c.abs_diff)}")
+    ax_.set_title(title, fontsize=10)
     ax_.legend(fontsize=8, loc="upper left")
     return _finish(fig, ax)
-
 
 
 def plot_lift_posterior(fit, *, segment=None, arm=None, effect="absolute", threshold=0.0,

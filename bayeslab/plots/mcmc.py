@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent, _pp  # noqa: F401
+from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent  # noqa: F401
 
 
-def plot_forest(fit, *, arm=None, effect="absolute", ax=None):
+def plot_forest(fit, *, arm=None, effect="absolute", metric=None, kind=None, unit=None,
+                blocked=None, segment_columns=(), ax=None):
     """Forest plot of segment lifts: raw cell estimates and partially pooled posteriors.
 
     Each segment shows its raw estimate (grey ring, size by units) and its posterior mean with
     the credible interval; the grey segment between them is the shrinkage. The population lift
-    and its interval are the vertical line and band.
+    and its interval are the vertical line and band. A fit whose diagnostics failed
+    (``blocked``) is marked in red across the axes and in the title: its numbers are not
+    to be read.
+
+    Parameters
+    ----------
+    fit : SegmentFit
+    arm : str, optional
+    effect : {"absolute", "relative"}
+    metric, kind, unit : str, optional
+        For the title and the x-axis unit (conversion lifts in percentage points).
+    blocked : str, optional
+        Why the fit is blocked (failed diagnostics); ``None`` for a usable fit.
+    segment_columns : sequence of str
+        To label segments ``column=value``.
+    ax : matplotlib Axes, optional
 
     Returns
     -------
@@ -24,24 +40,37 @@ def plot_forest(fit, *, arm=None, effect="absolute", ax=None):
     t = table[table["arm"] == arm].reset_index(drop=True)
     pop = fit.population
     pop = pop[(pop["arm"] == arm) & (pop["effect"] == effect)].iloc[0]
-    fig, ax = _axes(ax, figsize=(7, 0.35 * len(t) + 1.6))
+    from bayeslab import format as fmt
+
+    k = fmt.axis_scale(effect, kind or "conversion")
+    cols = segment_columns or getattr(getattr(fit, "data", None), "segment_columns", ())
+    fig, ax = _axes(ax, figsize=(7, 0.35 * len(t) + 1.8))
     y = np.arange(len(t))[::-1]
     size = t["n_control"] + t["n_treatment"]
-    ax.axvspan(pop["lower"], pop["upper"], color=BAYES_COLOR, alpha=0.12,
-               label=f"population {pop['mean']:+.3g}")
-    ax.axvline(pop["mean"], color=BAYES_COLOR, linewidth=1)
+    ax.axvspan(k * pop["lower"], k * pop["upper"], color=BAYES_COLOR, alpha=0.12,
+               label=f"population {fmt.effect(pop['mean'], effect, kind or 'conversion', unit)}")
+    ax.axvline(k * pop["mean"], color=BAYES_COLOR, linewidth=1)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.hlines(y, t[f"{key}_lower"], t[f"{key}_upper"], color=BAYES_COLOR, linewidth=2)
-    ax.hlines(y, t[f"{key}_raw"], t[f"{key}_mean"], color=RAW_COLOR, linewidth=1,
+    ax.hlines(y, k * t[f"{key}_lower"], k * t[f"{key}_upper"], color=BAYES_COLOR, linewidth=2)
+    ax.hlines(y, k * t[f"{key}_raw"], k * t[f"{key}_mean"], color=RAW_COLOR, linewidth=1,
               linestyle=":")
-    ax.scatter(t[f"{key}_raw"], y, s=20 + 80 * size / size.max(), facecolors="none",
+    ax.scatter(k * t[f"{key}_raw"], y, s=20 + 80 * size / size.max(), facecolors="none",
                edgecolors=RAW_COLOR, label="raw cell estimate", zorder=3)
-    ax.scatter(t[f"{key}_mean"], y, color=BAYES_COLOR, s=22, zorder=4,
+    ax.scatter(k * t[f"{key}_mean"], y, color=BAYES_COLOR, s=22, zorder=4,
                label=f"pooled posterior ({getattr(fit, 'interval', 0.95):.0%})")
-    ax.set_yticks(y, [f"{s} (n={int(n):,})" for s, n in zip(t["segment"], size, strict=True)],
-                  fontsize=8)
-    ax.set_xlabel(f"{effect} lift, {arm} vs control")
-    ax.set_title("Segment lifts: raw vs partially pooled")
+    ax.set_yticks(y, [f"{fmt.segment_label(s, cols)} (n={int(n):,})"
+                      for s, n in zip(t["segment"], size, strict=True)], fontsize=8)
+    ax.set_xlabel(f"{effect} lift, {arm} vs control "
+                  f"({fmt.axis_label(effect, kind or 'conversion', unit)})")
+    title = f"{metric + ': ' if metric else ''}segment {effect} lifts, raw vs partially pooled"
+    if blocked:
+        title = "NOT CONVERGED, do not use: " + title
+        ax.text(0.5, 0.5, "NOT CONVERGED", transform=ax.transAxes, ha="center", va="center",
+                fontsize=28, color="#b3261e", alpha=0.25, rotation=20, zorder=0)
+        for side in ax.spines.values():
+            side.set_edgecolor("#b3261e")
+            side.set_linewidth(2)
+    ax.set_title(title, fontsize=10, color="#b3261e" if blocked else "black")
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
@@ -59,7 +88,7 @@ def _var_slices(idata, var_names, max_elements):
     return out
 
 
-def plot_trace(idata, *, var_names, max_elements=3, ax=None):
+def plot_trace(idata, *, var_names, max_elements=3, title=None, blocked=None, ax=None):
     """Trace plot: per variable, chain traces (right) and per-chain histograms (left).
 
     Parameters
@@ -68,6 +97,10 @@ def plot_trace(idata, *, var_names, max_elements=3, ax=None):
     var_names : list of str
     max_elements : int
         At most this many elements of each vector variable.
+    title : str, optional
+        Figure title (``"trace of the sampled model"`` by default).
+    blocked : str, optional
+        Why the fit is blocked (failed diagnostics): the title says it in red.
     ax : array of Axes with shape (rows, 2), optional
 
     Returns
@@ -91,6 +124,10 @@ def plot_trace(idata, *, var_names, max_elements=3, ax=None):
     ax[-1, 1].set_xlabel("draw")
     ax[0, 0].set_title("per-chain posterior", fontsize=9)
     ax[0, 1].set_title("trace (one colour per chain)", fontsize=9)
+    text = title or "Trace of the sampled model"
+    if blocked:
+        text = f"NOT CONVERGED ({blocked[:90]}): {text}"
+    fig.suptitle(text, fontsize=10, color="#b3261e" if blocked else "black")
     fig.tight_layout()
     return fig
 

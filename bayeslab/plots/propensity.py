@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent, _pp  # noqa: F401
+from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _finish, _percent  # noqa: F401
 
 _STYLE = {"smd": ("unadjusted", "o", "#d62728"), "smd_ipw": ("IPW", "s", "#1f77b4"),
           "smd_overlap": ("overlap weights", "D", "#2ca02c"),
