@@ -307,25 +307,22 @@ def cmd_init(args) -> int:
 def cmd_app(args) -> int:
     """Open the Streamlit app over a run's output folder (needs the ``app`` extra)."""
     import importlib.util
-    import os
-    import subprocess
 
     if importlib.util.find_spec("streamlit") is None:
         print("bayeslab: error: the app needs Streamlit: pip install 'bayeslab[app]'",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    from bayeslab.app import RUN_DIR_ENV, script_path
+    from bayeslab.app import LOOPBACK, serve
     from bayeslab.app.data import load_run
 
     folder = str(load_run(args.dir).path.resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script_path()),
-           "--server.port", str(args.port),
-           "--server.headless", "true" if args.headless else "false",
-           "--browser.gatherUsageStats", "false", "--", folder]
-    try:
-        return subprocess.call(cmd, env={**os.environ, RUN_DIR_ENV: folder})
-    except KeyboardInterrupt:
-        return 0
+    if args.host not in LOOPBACK:
+        print(f"bayeslab: warning: serving on {args.host}: anyone who can reach this machine "
+              "can read the run's results", file=sys.stderr)
+    code = serve(folder, host=args.host, port=args.port, open_browser=not args.headless)
+    if code == 130:
+        print("bayeslab: interrupted; the app server was stopped", file=sys.stderr)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -420,6 +417,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="explore a run's output in a Streamlit app (extra 'app')")
     p.add_argument("dir", help="output folder of 'bayeslab run'")
     p.add_argument("--port", type=int, default=8501, help="port to serve on")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_app)
 
