@@ -562,7 +562,9 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
     from bayeslab.format import prior as prior_text
 
     prior = getattr(fit.bayes[0], "prior", None)
-    how = f"{e.method}, {prior_text(prior)} prior" if prior is not None else e.method
+    words = prior_text(prior) if prior is not None else ""
+    how = (f"{e.method}, {words}" + ("" if "prior" in words.lower() else " prior")
+           if words else e.method)
     loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
     if fit.headline[2] == "hazard-ratio":
         what = f"hazard ratio of {fit.spec.metric} < 1 in {arm}"

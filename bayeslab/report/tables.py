@@ -166,7 +166,7 @@ def overview_table(readouts) -> Table:
             b_dec = f"P(increase > margin {fmt.pp(check['margin'])}) = {fmt.prob(p, 1 - p)}"
             f_dec = f"non-inferiority p = {fmt.p_value(check['noninferiority_p'])}"
         else:
-            b_dec = estimate_prob(b) if b is not None else ""
+            b_dec = estimate_prob(b).replace("P(> 0)", "P(lift > 0)") if b is not None else ""
             f_dec = f"p = {fmt.p_value(f.p_value)}" if f is not None and f.p_value is not None \
                 else ""
         rows.append((r.metric, getattr(r, "role", "primary"), effect, b_text, b_dec, f_text,
