@@ -258,7 +258,7 @@ def compare_propensity(
                              arms=(units.control, units.treatment),
                              smd_threshold=smd_threshold, min_ess_ratio=min_ess_ratio,
                              notes=notes)
-    decision = _decide(units, freq, bayes, balance, rule)
+    decision = _decide(units, freq, bayes, balance, rule, kind)
     return PropensityReadout(metric=metric, kind=kind, estimand=estimand,
                              confounders=units.confounders, bayes=bayes, frequentist=freq,
                              balance=balance, rule=rule, decision=decision, rows=units.rows)
@@ -282,7 +282,7 @@ def _fmt_prob(effect) -> str:
     return text if text[0] in "<>" else f"= {text}"
 
 
-def _decide(units, freq, bayes, balance, rule) -> Decision:
+def _decide(units, freq, bayes, balance, rule, kind="conversion") -> Decision:
     f = freq.effect(PRIMARY["frequentist"])
     b = bayes.effect(PRIMARY["bayes"])
     loss_rel = float(np.mean(np.maximum(-b.rel_draws, 0)))
@@ -297,12 +297,20 @@ def _decide(units, freq, bayes, balance, rule) -> Decision:
     else:
         f_verdict = "inconclusive"
     naive = freq.effect("naive")
-    b_text = (f"Bayes (doubly robust, {b.estimand.upper()}): effect {b.diff:+.4g} "
-              f"[{b.lower:+.4g}, {b.upper:+.4g}], P(effect > 0) {_fmt_prob(b)}, "
-              f"relative expected loss {loss_rel:.3%}, so {b_verdict}.")
-    f_text = (f"Frequentist (AIPW, {f.estimand.upper()}): effect {f.diff:+.4g} "
-              f"[{f.lower:+.4g}, {f.upper:+.4g}], p = {f.p_value:.3g}, so {f_verdict}.")
-    n_text = (f"The naive difference {naive.diff:+.4g} mixes the effect with selection "
+    from bayeslab import format as fmt
+
+    def eff(v):
+        return fmt.effect(v, "absolute", kind)
+
+    def ci(e):
+        return fmt.interval(e.lower, e.upper, "absolute", kind)
+
+    b_text = (f"Bayes (doubly robust, {b.estimand.upper()}): effect {eff(b.diff)} {ci(b)}, "
+              f"P(effect > 0) {_fmt_prob(b)}, relative expected loss {loss_rel:.3%}, so "
+              f"{b_verdict}.")
+    f_text = (f"Frequentist (AIPW, {f.estimand.upper()}): effect {eff(f.diff)} {ci(f)}, "
+              f"p = {fmt.p_value(f.p_value)}, so {f_verdict}.")
+    n_text = (f"The naive difference {eff(naive.diff)} mixes the effect with selection "
               "and is not a causal estimate.")
     blockers = list(balance.blockers)
     if not bayes.converged:

@@ -32,7 +32,8 @@ def streamlit_command(folder: str, *, host: str = "127.0.0.1", port: int = 8501)
 
     return [sys.executable, "-m", "streamlit", "run", str(script_path()),
             "--server.address", host, "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", folder]
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer", "--", folder]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

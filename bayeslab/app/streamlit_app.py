@@ -172,7 +172,7 @@ def _guardrail(view) -> None:
     b_pass = p is not None and p <= 0.05
     f_pass = ni_p is not None and ni_p < 0.025
     cols = st.columns(4)
-    cols[0].metric("Margin (largest acceptable increase)", fmt.pp(margin))
+    cols[0].metric("Margin (max increase)", fmt.pp(margin))
     cols[1].metric("P(increase > margin)", "n/a" if p is None else fmt.prob(p, 1 - p))
     cols[2].metric("Non-inferiority p", fmt.p_value(ni_p))
     cols[3].metric("Guardrail", "PASS" if b_pass and f_pass else "FAIL")

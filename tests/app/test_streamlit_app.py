@@ -78,7 +78,7 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     want = expected(n, x)
     want["P(increase > 0)"] = want.pop("P(lift > 0)")
     # a guardrail shows what decides it: margin, P(increase > margin), non-inferiority p, verdict
-    want.update({"Margin (largest acceptable increase)": "+0.500 pp",
+    want.update({"Margin (max increase)": "+0.500 pp",
                  "P(increase > margin)": format_prob(p_above, 1 - p_above),
                  "Non-inferiority p": f"{ni.p_value:.3g}", "Guardrail": "FAIL"})
     assert shown(at) == want

@@ -56,9 +56,11 @@ def _open(browser, url, shots, name, select=None):
     page.goto(url)
     page.get_by_text("Decision:", exact=False).first.wait_for(timeout=90_000)
     if select is not None:
-        page.locator('[data-testid="stSidebar"] [data-baseweb="select"]').first.click()
-        page.get_by_role("option", name=select).click()
-        page.get_by_text(select.split(" ")[0], exact=False).first.wait_for()
+        box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+        box.wait_for(timeout=60_000)
+        box.locator("div[data-baseweb='select'], input").first.click()
+        page.get_by_role("option", name=select).first.click()
+        page.get_by_role("heading", name=select.split(" ")[0]).first.wait_for(timeout=60_000)
     # wait until Streamlit has finished running the script and drawn the figures
     page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')
                               && document.images.length > 0
@@ -86,7 +88,8 @@ def test_app_first_screen(browser, app_url, shots):
 def test_app_guardrail(browser, app_url, shots):
     page, errors = _open(browser, app_url, shots, "app_guardrail",
                          select="optout_flag (guardrail, conversion)")
-    page.get_by_text("P(increase > margin)").first.wait_for()
+    page.get_by_text("P(increase > margin)", exact=True).first.wait_for()
+    page.screenshot(path=str(shots / "app_guardrail.png"))
     text = visible_text(page)
     assert "+0.500 pp" in text and "FAIL" in text
     assert "expected loss of shipping" not in text
