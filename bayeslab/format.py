@@ -302,3 +302,17 @@ def segment_label(label, columns=()) -> str:
     if len(parts) != len(columns):
         return label
     return " x ".join(f"{c}={v}" for c, v in zip(columns, parts, strict=True))
+
+
+def versus(value: float, threshold: float, digits: int = 4) -> tuple[str, str]:
+    """``value`` and ``threshold`` with enough digits that they never print the same.
+
+    ``versus(1.0104, 1.01)`` gives ``("1.0104", "1.01")``, so a failed check never reads
+    "R-hat 1.01 > 1.01".
+    """
+    value, threshold = float(value), float(threshold)
+    for d in range(digits, 17):
+        a, b = f"{value:.{d}g}", f"{threshold:.{d}g}"
+        if a != b or value == threshold:
+            return a, f"{threshold:.{digits}g}"
+    return f"{value!r}", f"{threshold!r}"
