@@ -102,9 +102,9 @@ class PropensityReadout:
         from bayeslab.plots import love_plot, overlap_plot
 
         if kind == "love":
-            return love_plot(self.balance, ax=ax)
+            return love_plot(self.balance, ax=ax, metric=self.metric)
         if kind == "overlap":
-            return overlap_plot(self.balance, ax=ax)
+            return overlap_plot(self.balance, ax=ax, metric=self.metric)
         raise ModelError(f"plot kind must be 'love' or 'overlap', got {kind!r}")
 
     def figures(self) -> dict:

@@ -87,7 +87,8 @@ def cmd_compare(args) -> int:
         margins = dict(zip(args.guardrail, values, strict=True))
     split = _floats(args.split, "--split") if args.split else None
     options = {k: getattr(args, k) for k in ("covariate", "numerator", "denominator", "duration",
-                                              "event", "horizon", "model", "clip")
+                                              "event", "horizon", "model", "clip",
+                                              "unit")
                if getattr(args, k) is not None}
     if args.stages:
         options["stages"] = tuple(s.strip() for s in args.stages.split(","))
@@ -353,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default="conversion",
                    choices=("conversion", "continuous", "count", "ratio", "retention"))
     p.add_argument("--covariate", help="pre-period covariate (CUPED / ANCOVA / Bayes regression)")
+    p.add_argument("--unit", help="the metric's unit for absolute effects, e.g. EUR (money, "
+                   "counts; rates are always in percentage points)")
     p.add_argument("--model", choices=("robust", "hurdle"),
                    help="add a Student-t or hurdle Bayesian model (MCMC on unit rows)")
     p.add_argument("--clip", choices=("winsorize", "trim"),

@@ -289,8 +289,9 @@ class Readout:
             figs["segments_trace"] = plots.plot_trace(
                 fit.idata, var_names=names,
                 title=f"{self.metric}: segment model trace ({fit.method})", blocked=blocked)
-            figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names)
-            figs["segments_ppc"] = plots.plot_ppc(self.segments.ppc())
+            figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names,
+                                                    title=f"{self.metric} segment model")
+            figs["segments_ppc"] = plots.plot_ppc(self.segments.ppc(), title=self.metric)
         return figs
 
     @property

@@ -66,10 +66,12 @@ def render_readout(readout, *, width: int = 100) -> str:
     check = readout.guardrail_check() if hasattr(readout, "guardrail_check") else None
     if check is not None:
         p = check["prob_above_margin"]
-        out.append(f"Guardrail check: margin {fmt.pp(check['margin'])}, increase "
+        out.append(textwrap.fill(
+                   f"Guardrail check: margin {fmt.pp(check['margin'])}, increase "
                    f"{fmt.pp(check['difference'])} (upper bound {fmt.pp(check['upper'])}), "
                    f"P(increase > margin) = {fmt.prob(p, 1 - p)}, non-inferiority p = "
-                   f"{fmt.p_value(check['noninferiority_p'])}: {check['verdict'].upper()}")
+                   f"{fmt.p_value(check['noninferiority_p'])}: {check['verdict'].upper()}",
+                   width=width, subsequent_indent="  "))
     out.append(str(readout.srm))
 
     def wrap(s):

@@ -36,9 +36,9 @@ def _run_dir() -> str | None:
 
 
 def _prob(e) -> str:
-    if e is None or e.prob_positive is None:
-        return "n/a"
-    return fmt.prob(e.prob_positive, e.extra.get("prob_negative", 1 - e.prob_positive))
+    from bayeslab.report.tables import prob_value
+
+    return prob_value(e)
 
 
 def _effect(view, e) -> str:
@@ -199,7 +199,13 @@ def _numbers(view):
     if view.margin is not None and view.segment is None:
         _guardrail(view)
     cols = st.columns(4)
-    cols[0].metric("P(lift > 0)" if view.margin is None else "P(increase > 0)", _prob(bayes))
+    if bayes is not None and bayes.effect == "hazard-ratio":
+        from bayeslab.report.tables import prob_value
+
+        cols[0].metric("P(HR < 1)", prob_value(bayes, flip=True))
+    else:
+        cols[0].metric("P(lift > 0)" if view.margin is None else "P(increase > 0)",
+                       _prob(bayes))
     cols[1].metric("Bayes estimate", _effect(view, bayes), help=_interval(view, bayes))
     cols[2].metric("Frequentist estimate", _effect(view, freq), help=_interval(view, freq))
     cols[3].metric("p-value", _p_value(freq))

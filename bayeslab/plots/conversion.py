@@ -38,7 +38,7 @@ def plot_beta_posteriors(fit, ax=None):
     ax_.set_xlabel("conversion rate")
     ax_.set_ylabel("posterior density")
     ax_.xaxis.set_major_formatter(_percent())
-    ax_.set_title(f"Posterior of each arm's rate of {fit.metric!r} "
+    ax_.set_title(f"{fit.metric}: posterior of each arm's rate "
                   f"(prior {fit.prior}; {fit.interval:.0%} intervals shaded)", fontsize=10)
     ax_.legend(fontsize=8, loc="best")
     return _finish(fig, ax)

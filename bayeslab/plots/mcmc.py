@@ -132,7 +132,7 @@ def plot_trace(idata, *, var_names, max_elements=3, title=None, blocked=None, ax
     return fig
 
 
-def plot_rank(idata, *, var_names, max_elements=2, ax=None):
+def plot_rank(idata, *, var_names, max_elements=2, title=None, ax=None):
     """Rank plot: per-chain histograms of pooled ranks; flat bars mean the chains mix.
 
     Returns
@@ -162,12 +162,13 @@ def plot_rank(idata, *, var_names, max_elements=2, ax=None):
             if i == 0:
                 ax[i, c].set_title(f"chain {c}", fontsize=9)
         ax[i, 0].set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle("Rank plot (dashed: uniform)", fontsize=10)
+    fig.suptitle(f"{title + ': ' if title else ''}rank plot per chain (dashed: uniform; "
+                 "flat bars mean the chains agree)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_ppc(check, *, ax=None):
+def plot_ppc(check, *, title=None, ax=None):
     """Predictive check: observed cell values against their predictive intervals.
 
     Parameters
@@ -188,8 +189,9 @@ def plot_ppc(check, *, ax=None):
     ax.scatter(x, t["observed"], color=colors, s=14, zorder=3, label="observed")
     ax.set_xticks(x, t["cell"], rotation=90, fontsize=7)
     ax.set_ylabel(f"cell {check.quantity}")
-    ax.set_title(f"{check.kind.capitalize()} predictive check: {check.coverage:.0%} of "
-                 f"{check.cells} cells inside ({check.extreme} with p < 0.05)")
+    ax.set_title(f"{title + ': ' if title else ''}{check.kind} predictive check of the cell "
+                 f"{check.quantity}: {check.coverage:.0%} of {check.cells} cells inside "
+                 f"({check.extreme} with p < 0.05)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

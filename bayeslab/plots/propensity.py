@@ -11,7 +11,7 @@ _STYLE = {"smd": ("unadjusted", "o", "#d62728"), "smd_ipw": ("IPW", "s", "#1f77b
           "smd_matching": ("matched pairs", "^", "#9467bd")}
 
 
-def love_plot(balance, ax=None):
+def love_plot(balance, ax=None, metric=None):
     """Absolute standardized mean differences per covariate, before and after each adjustment.
 
     A dashed line marks the balance threshold (0.1 by default); covariates are ordered by their
@@ -42,12 +42,13 @@ def love_plot(balance, ax=None):
     ax.set_xlim(left=0)
     ax.grid(axis="x", alpha=0.3)
     status = "balanced" if balance.ok else "BLOCKED"
-    ax.set_title(f"Covariate balance ({balance.estimand.upper()}): {status}")
+    ax.set_title(f"{metric + ': ' if metric else ''}covariate balance "
+                 f"({balance.estimand.upper()}): {status}")
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     return fig
 
 
-def overlap_plot(balance, ax=None, bins: int = 40):
+def overlap_plot(balance, ax=None, bins: int = 40, metric=None):
     """Mirrored histograms of the estimated propensity in each arm (treated up, control down).
 
     Parameters
@@ -80,7 +81,8 @@ def overlap_plot(balance, ax=None, bins: int = 40):
     ax.set_ylabel("density (control mirrored below)")
     ticks = ax.get_yticks()
     ax.set_yticks(ticks, [f"{abs(v):g}" for v in ticks])
-    ax.set_title(f"Propensity overlap; {balance.extreme_share:.1%} of relevant units outside "
+    ax.set_title(f"{metric + ': ' if metric else ''}propensity overlap; "
+                 f"{balance.extreme_share:.1%} of relevant units outside "
                  f"[{balance.epsilon:g}, {1 - balance.epsilon:g}]")
     ax.legend(loc="upper left", fontsize=8)
     return fig

@@ -18,24 +18,34 @@ def _unit(readout):
     return getattr(readout, "unit", None)
 
 
-def estimate_prob(e, *, effect: str | None = None) -> str:
-    """The probability column of one estimate: P(>0), P(HR < 1) or the p-value.
+def prob_value(e, *, flip: bool = False) -> str:
+    """P(effect > 0) of an estimate as text (``flip``: P(effect < 0)), never 1 or 0.
 
-    A Monte Carlo probability of exactly 0 or 1 (no exact tail) says "every draw" / "no draw".
+    An exact tail (``extra['prob_negative']``) gives ``1 - 1.6e-27``; a Monte Carlo probability
+    of exactly 0 or 1 (no exact tail) says "every draw" / "no draw".
     """
+    if e is None or e.prob_positive is None:
+        return "n/a"
+    p = float(e.prob_positive)
+    q = e.extra.get("prob_negative") if isinstance(e.extra, dict) else None
+    if flip:
+        if q is None and p in (0.0, 1.0):
+            return "< 0.001 (no draw)" if p == 1 else "> 0.999 (every draw)"
+        q = 1 - p if q is None else float(q)
+        return fmt.prob(q, p)
+    if q is None and p in (0.0, 1.0):
+        return "> 0.999 (every draw)" if p == 1 else "< 0.001 (no draw)"
+    return fmt.prob(p, 1 - p if q is None else float(q))
+
+
+def estimate_prob(e, *, effect: str | None = None) -> str:
+    """The probability column of one estimate: P(> 0), P(HR < 1) or the p-value."""
     effect = effect or e.effect
     if e.prob_positive is not None:
-        p = float(e.prob_positive)
-        q = e.extra.get("prob_negative") if isinstance(e.extra, dict) else None
-        if q is None and p in (0.0, 1.0):
-            text = "> 0.999 (every draw)" if p == 1 else "< 0.001 (no draw)"
-            flip = "< 0.001 (no draw)" if p == 1 else "> 0.999 (every draw)"
-        else:
-            q = 1 - p if q is None else float(q)
-            text, flip = fmt.prob(p, q), fmt.prob(q, p)
         if effect in fmt.RATIO_EFFECTS:
-            return f"P(HR < 1) = {flip}" if effect == "hazard-ratio" else f"P(< 1) = {flip}"
-        return f"P(> 0) = {text}"
+            name = "P(HR < 1)" if effect == "hazard-ratio" else "P(< 1)"
+            return f"{name} = {prob_value(e, flip=True)}"
+        return f"P(> 0) = {prob_value(e)}"
     if e.p_value is not None:
         return f"p = {fmt.p_value(e.p_value)}"
     return ""
