@@ -60,7 +60,7 @@ def plot_forest(fit, *, arm=None, effect="absolute", metric=None, kind=None, uni
                label=f"pooled posterior ({getattr(fit, 'interval', 0.95):.0%})")
     ax.set_yticks(y, [f"{fmt.segment_label(s, cols)} (n={int(n):,})"
                       for s, n in zip(t["segment"], size, strict=True)], fontsize=8)
-    ax.set_xlabel(f"{effect} lift, {arm} vs control "
+    ax.set_xlabel(f"{effect} lift, {arm} - control "
                   f"({fmt.axis_label(effect, kind or 'conversion', unit)})")
     title = f"{metric + ': ' if metric else ''}segment {effect} lifts, raw vs partially pooled"
     if blocked:
