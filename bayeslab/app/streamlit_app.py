@@ -71,9 +71,17 @@ def _cell(v) -> str:
 
 
 def _table(frame) -> None:
-    """A data frame shown as formatted text (no None / nan cells)."""
+    """A data frame shown as a plain, escaped HTML table of formatted text.
+
+    Columns empty in every row are left out and no cell shows None / nan. A real table (not the
+    canvas grid of ``st.dataframe``) so that what it shows is text a reader, a screen reader
+    and the browser tests can read.
+    """
     frame = frame.loc[:, [c for c in frame.columns if frame[c].notna().any()]]
-    st.dataframe(frame.map(_cell), hide_index=True)
+    body = frame.map(_cell).to_html(index=False, escape=True, border=0,
+                                    classes="bayeslab-table")
+    st.markdown(f'<div class="table-wrap" style="overflow-x:auto;max-width:100%">{body}</div>',
+                unsafe_allow_html=True)
 
 
 _BOX = {"ship": "success", "pass": "success", "hold": "warning", "inconclusive": "warning",

@@ -56,11 +56,13 @@ def _open(browser, url, shots, name, select=None):
     page.goto(url)
     page.get_by_text("Decision:", exact=False).first.wait_for(timeout=90_000)
     if select is not None:
-        box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+        which, option, heading = select
+        box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
+            has_text=which).first
         box.wait_for(timeout=60_000)
         box.locator("div[data-baseweb='select'], input").first.click()
-        page.get_by_role("option", name=select).first.click()
-        page.get_by_role("heading", name=select.split(" ")[0]).first.wait_for(timeout=60_000)
+        page.get_by_role("option", name=option).first.click()
+        page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     # wait until Streamlit has finished running the script and drawn the figures
     page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')
                               && document.images.length > 0
@@ -87,12 +89,26 @@ def test_app_first_screen(browser, app_url, shots):
 
 def test_app_guardrail(browser, app_url, shots):
     page, errors = _open(browser, app_url, shots, "app_guardrail",
-                         select="optout_flag (guardrail, conversion)")
+                         select=("Metric", "optout_flag (guardrail, conversion)",
+                                 "optout_flag (guardrail, conversion): all units"))
     page.get_by_text("P(increase > margin)", exact=True).first.wait_for()
     page.screenshot(path=str(shots / "app_guardrail.png"))
     text = visible_text(page)
     assert "+0.500 pp" in text and "FAIL" in text
     assert "expected loss of shipping" not in text
+    assert_clean_text(text)
+    assert_fits_viewport(page)
+    assert not [e for e in errors if "favicon" not in e], errors
+    page.close()
+
+
+def test_app_segment_shows_pooled_beside_unpooled(browser, app_url, shots):
+    page, errors = _open(browser, app_url, shots, "app_segment",
+                         select=("Segment", "1 x S4_vhigh", "segment 1 x S4_vhigh"))
+    page.get_by_text("Pooled", exact=False).first.wait_for()
+    page.screenshot(path=str(shots / "app_segment.png"))
+    text = visible_text(page)
+    assert "partially pooled across segments" in text
     assert_clean_text(text)
     assert_fits_viewport(page)
     assert not [e for e in errors if "favicon" not in e], errors
