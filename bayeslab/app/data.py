@@ -135,6 +135,12 @@ def _cell_label(cell: dict, columns) -> str:
     return SEGMENT_SEP.join(str(cell[c]) for c in columns)
 
 
+def segment_columns(run: RunFolder, metric: str) -> list[str]:
+    """The segment columns of ``metric``'s saved cells (empty without segments)."""
+    stats = _segment_stats(run, metric)
+    return list(stats["segments"]) if stats is not None else []
+
+
 def list_segments(run: RunFolder, metric: str) -> list[str]:
     """Segment labels with saved per-cell counts for ``metric`` (``"a"``, ``"a x b"``)."""
     stats = _segment_stats(run, metric)

@@ -84,6 +84,58 @@ def _table(frame) -> None:
                 unsafe_allow_html=True)
 
 
+def _eq(text: str) -> str:
+    """``= 0.97`` or, for a bound such as ``> 0.999 (every draw)``, the bound alone."""
+    return text if text[:1] in "<>" else f"= {text}"
+
+
+def _arms_frame(view):
+    """Per arm, formatted: units and conversions with separators, rates in %, P(best)."""
+    import pandas as pd
+
+    t = view.arm_table()
+    out = pd.DataFrame({"arm": t["arm"].astype(str)}) if "arm" in t else pd.DataFrame()
+    rates = view.kind == "conversion"
+    for col in t.columns:
+        if col == "arm":
+            continue
+        v = t[col]
+        if col in ("n", "conversions"):
+            out["units" if col == "n" else col] = [fmt.count(x) for x in v]
+        elif col in ("mean", "lower", "upper"):
+            name = {"mean": "mean", "lower": "lower (posterior)",
+                    "upper": "upper (posterior)"}[col]
+            out[name] = [fmt.rate(x) if rates else fmt.amount(x, view.unit, sign=False)
+                         for x in v]
+        elif col == "prob_best":
+            vals = [float(x) for x in v]      # 1 - P(best) as the sum of the others: exact
+            out["P(best)"] = [fmt.prob(p, sum(vals[:i] + vals[i + 1:]))
+                              for i, p in enumerate(vals)]
+        elif col in ("alpha", "beta"):
+            out[f"posterior {col}"] = [fmt.number(x) for x in v]
+        else:
+            out[col] = v
+    return out
+
+
+def _estimates_frame(view):
+    """Every estimate of both sides in the metric's units, with P / p beside it."""
+    import pandas as pd
+
+    from bayeslab.report.tables import estimate_prob
+
+    rows = []
+    for e in view.estimates:
+        rows.append({"side": e.side, "method": e.method, "effect": e.effect,
+                     "segment": fmt.segment_label(e.segment, ()) if e.segment else "",
+                     "estimate": _effect(view, e), f"{e.level:.0%} interval": _interval(view, e),
+                     "P / p": estimate_prob(e),
+                     "expected loss": "" if e.expected_loss is None
+                     else fmt.number(e.expected_loss, 3)})
+    frame = pd.DataFrame(rows)
+    return frame.loc[:, [c for c in frame.columns if (frame[c] != "").any()]]
+
+
 _BOX = {"ship": "success", "pass": "success", "hold": "warning", "inconclusive": "warning",
         "do not ship": "error", "fail": "error", "blocked": "error"}
 
@@ -194,7 +246,7 @@ def _pooled(view) -> None:
     if e is None:
         return
     st.markdown(f"**Pooled** ({e.method}, partially pooled across segments): "
-                f"{_effect(view, e)} {_interval(view, e)}, P(lift > 0) = {_prob(e)} "
+                f"{_effect(view, e)} {_interval(view, e)}, P(lift > 0) {_eq(_prob(e))} "
                 "(the run's prior; beside the unpooled numbers above, which use this "
                 "segment alone).")
 
@@ -314,13 +366,14 @@ def main() -> None:
     except BayeslabError as exc:
         st.error(str(exc))
         st.stop()
-    where = look and f"look {look}" or segment and f"segment {segment}" or ALL_UNITS
+    label = segment and fmt.segment_label(segment, D.segment_columns(run, metric))
+    where = look and f"look {look}" or segment and f"segment {label}" or ALL_UNITS
     st.header(f"{metric} ({view.role}, {view.kind}): {where}")
     st.info(f"Prior in use: {view.prior_text}")
     st.caption(view.note)
     _numbers(view)
     st.subheader("Arms")
-    _table(view.arm_table())
+    _table(_arms_frame(view))
     if view.monitor_row is not None:
         r = view.monitor_row
         rules = ", ".join(str(v) for k, v in r.items() if k.startswith("rule_"))
@@ -329,7 +382,7 @@ def main() -> None:
                     f"stopping rule: {rules or 'n/a'}.")
     _figures(view, run)
     st.subheader("All estimates")
-    _table(view.summary())
+    _table(_estimates_frame(view))
     if view.decision and segment is None and look is None:
         with st.expander("The run's decision on this metric (plan's prior, all units)"):
             st.write(view.decision.get("text", ""))
