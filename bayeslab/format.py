@@ -242,6 +242,15 @@ def prior(spec) -> str:
             return f"{str(spec['name']).capitalize()} prior" + (f" ({rest})" if rest else "")
         spec = dict(spec)
         parts = []
+        if isinstance(spec.get("flat"), (list, tuple)):
+            parts.append(f"flat on {', '.join(map(str, spec.pop('flat')))}")
+            if spec.get("effect_scale_in_sigma", 0) is None:
+                spec.pop("effect_scale_in_sigma")
+                spec.pop("effect_mean", None)
+        if "sigma2_shape" in spec and "sigma2_rate" in spec:
+            a, b = float(spec.pop("sigma2_shape")), float(spec.pop("sigma2_rate"))
+            parts.append("1/sigma^2 (Jeffreys) on the residual variance" if a == b == 0
+                         else f"InverseGamma({_g(a)}, {_g(b)}) on the residual variance")
         if "baseline_shape" in spec and "baseline_rate" in spec:
             parts.append(f"Gamma({_g(spec.pop('baseline_shape'))}, "
                          f"{_g(spec.pop('baseline_rate'))}) on the baseline hazard")

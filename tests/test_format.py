@@ -91,6 +91,10 @@ def test_priors_in_words():
     words = fmt.prior({"log_hr": "Normal(0, 1.0)", "baseline_shape": 0.01, "baseline_rate": 0.0})
     assert "Normal(0, 1.0) on the log hazard ratio" in words
     assert "Gamma(0.01, 0) on the baseline hazard" in words
+    regression = {"effect_scale_in_sigma": None, "effect_mean": 0.0, "sigma2_shape": 0.0,
+                  "sigma2_rate": 0.0, "flat": ["control_mean", "slope", "effect[1]"]}
+    assert fmt.prior(regression) == ("flat on control_mean, slope, effect[1]; 1/sigma^2 "
+                                     "(Jeffreys) on the residual variance")
     assert fmt.prior({"dist": "Normal", "mu": None, "sigma": 1.5}) == \
         "Normal(centred on the data, 1.5)"
 
