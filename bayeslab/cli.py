@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
                      "product experiments, side by side.")
-    parser.add_argument("--version", action="version", version="bayeslab 0.1.0")
+    parser.add_argument("--version", action="version", version=f"bayeslab {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fmt = dict(choices=("table", "json"), default="table", help="output format")
@@ -508,6 +508,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_design_aa)
     return parser
+
+
+def _version() -> str:
+    """The installed package's version (package metadata), or ``unknown`` from a bare checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayeslab")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv=None) -> int:

@@ -456,7 +456,7 @@ def _srm_blocker(srm) -> tuple[str, ...]:
 
 
 def _fmt_p(p: float, complement: float) -> str:
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.format import format_prob
 
     return format_prob(p, complement)
 

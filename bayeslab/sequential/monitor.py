@@ -152,7 +152,7 @@ class MonitorResult:
             "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
 
     def __str__(self) -> str:
-        from bayeslab.bayes.conversion import format_prob
+        from bayeslab.format import format_prob
         from bayeslab.text import render_table
 
         t = self.table
