@@ -325,3 +325,8 @@ def versus(value: float, threshold: float, digits: int = 4) -> tuple[str, str]:
         if a != b or value == threshold:
             return a, f"{threshold:.{digits}g}"
     return f"{value!r}", f"{threshold!r}"
+
+
+def format_prob(p: float, complement: float) -> str:
+    """A probability with its exact complement; the older name of :func:`prob`."""
+    return prob(p, complement)

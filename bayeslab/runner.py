@@ -13,12 +13,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayeslab import kinds
 from bayeslab.errors import DataError
 from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
-
-_COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
-                    "clip", "clip_quantile", "horizon", "unit")
 
 
 @dataclass(frozen=True)
@@ -195,7 +193,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
             tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"))
-    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
+    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
+               if k in metric.options and k != "stages"}
     if "stages" in metric.options:
         options["stages"] = tuple(metric.options["stages"])
     seg = plan.segments
@@ -209,7 +208,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         prior=_prior(metric), interval=interval, rule=_rule(plan),
         planned_split=cols.get("planned_split"), n=plan.data.get("n"),
         unit_id=cols.get("unit_id") if role == "primary" else None,
-        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed, **options)
+        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed,
+        unit=metric.options.get("unit"), **options)
 
 
 def _control(plan: Plan):
