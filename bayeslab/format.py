@@ -289,7 +289,7 @@ def _one_prior(d: dict) -> str:
 
 def _g(v) -> str:
     """A prior parameter, shortest form (``0.5``, ``1``)."""
-    return f"{float(v):g}"
+    return f"{float(v):.4g}"
 
 
 def one_line(message: str) -> str:
@@ -330,3 +330,59 @@ def versus(value: float, threshold: float, digits: int = 4) -> tuple[str, str]:
 def format_prob(p: float, complement: float) -> str:
     """A probability with its exact complement; the older name of :func:`prob`."""
     return prob(p, complement)
+
+
+# ----------------------------------------------------------------- estimates (duck-typed)
+
+
+def prob_value(e, *, flip: bool = False) -> str:
+    """P(effect > 0) of an estimate as text (``flip``: P(effect < 0)), never 1 or 0.
+
+    An exact tail (``extra['prob_negative']``) gives ``1 - 1.6e-27``; a Monte Carlo probability
+    of exactly 0 or 1 (no exact tail) says "every draw" / "no draw".
+    """
+    if e is None or e.prob_positive is None:
+        return "n/a"
+    p = float(e.prob_positive)
+    q = e.extra.get("prob_negative") if isinstance(e.extra, dict) else None
+    if flip:
+        if q is None and p in (0.0, 1.0):
+            return "< 0.001 (no draw)" if p == 1 else "> 0.999 (every draw)"
+        q = 1 - p if q is None else float(q)
+        return prob(q, p)
+    if q is None and p in (0.0, 1.0):
+        return "> 0.999 (every draw)" if p == 1 else "< 0.001 (no draw)"
+    return prob(p, 1 - p if q is None else float(q))
+
+
+def estimate_prob(e, *, effect: str | None = None) -> str:
+    """The probability column of one estimate: P(> 0), P(HR < 1) or the p-value."""
+    effect = effect or e.effect
+    if e.prob_positive is not None:
+        if effect in RATIO_EFFECTS:
+            name = "P(HR < 1)" if effect == "hazard-ratio" else "P(< 1)"
+            return f"{name} = {prob_value(e, flip=True)}"
+        return f"P(> 0) = {prob_value(e)}"
+    if e.p_value is not None:
+        return f"p = {p_value(e.p_value)}"
+    return ""
+
+
+def effect_name(e) -> str:
+    """An estimate's effect as a column label: ``absolute ctr``, ``tau (spend_tier)``."""
+    name = e.effect
+    extra = e.extra if isinstance(e.extra, dict) else {}
+    if extra.get("rate"):
+        name += f" {extra['rate']}"
+    if name == "tau" and extra.get("component"):
+        name = f"tau ({extra['component']})"
+    return name
+
+
+def estimate_text(e, kind: str, unit: str | None = None) -> tuple[str, str]:
+    """(value, interval) of an estimate in its unit; tau and log-odds as plain numbers."""
+    if e.effect in ("tau", "log-odds"):
+        return (number(e.estimate, sign=e.effect != "tau"),
+                f"[{number(e.lower)}, {number(e.upper)}]")
+    return effect(e.estimate, e.effect, kind, unit), interval(e.lower, e.upper, e.effect, kind,
+                                                               unit)

@@ -280,8 +280,7 @@ def segments_section(readout, rendered: dict | None = None) -> Section:
         paragraphs += [f"Blocked: {b}" for b in s.decision.blockers]
         paragraphs.append(f"Segments ({' x '.join(s.columns)}): {s.decision.verdict.upper()}. "
                           + " ".join(s.decision.reasons))
-    blocked = set(s.decision.blockers) if s.decision is not None else set()
-    paragraphs += [f"Note: {fmt.one_line(w)}" for w in s.warnings if w not in blocked]
+    paragraphs += [f"Note: {fmt.one_line(w)}" for w in s.notes]
     return Section(key="segments", title=f"Segments: {readout.metric} by {' x '.join(s.columns)}",
                    paragraphs=tuple(paragraphs),
                    tables=(estimates_table(readout, "Per-segment estimates, both sides",

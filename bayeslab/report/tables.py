@@ -7,7 +7,12 @@ the metric's own unit, counts with thousands separators, probabilities never rou
 from __future__ import annotations
 
 from bayeslab import format as fmt
+from bayeslab.format import effect_name as _effect_name
+from bayeslab.format import estimate_prob, prob_value
 from bayeslab.report.document import Table
+
+__all__ = ["arms_table", "drop_empty", "estimate_prob", "estimates_table", "guardrail_table",
+           "headline_pair", "looks_table", "overview_table", "prob_value"]
 
 
 def _kind(readout) -> str:
@@ -16,61 +21,6 @@ def _kind(readout) -> str:
 
 def _unit(readout):
     return getattr(readout, "unit", None)
-
-
-def prob_value(e, *, flip: bool = False) -> str:
-    """P(effect > 0) of an estimate as text (``flip``: P(effect < 0)), never 1 or 0.
-
-    An exact tail (``extra['prob_negative']``) gives ``1 - 1.6e-27``; a Monte Carlo probability
-    of exactly 0 or 1 (no exact tail) says "every draw" / "no draw".
-    """
-    if e is None or e.prob_positive is None:
-        return "n/a"
-    p = float(e.prob_positive)
-    q = e.extra.get("prob_negative") if isinstance(e.extra, dict) else None
-    if flip:
-        if q is None and p in (0.0, 1.0):
-            return "< 0.001 (no draw)" if p == 1 else "> 0.999 (every draw)"
-        q = 1 - p if q is None else float(q)
-        return fmt.prob(q, p)
-    if q is None and p in (0.0, 1.0):
-        return "> 0.999 (every draw)" if p == 1 else "< 0.001 (no draw)"
-    return fmt.prob(p, 1 - p if q is None else float(q))
-
-
-def estimate_prob(e, *, effect: str | None = None) -> str:
-    """The probability column of one estimate: P(> 0), P(HR < 1) or the p-value."""
-    effect = effect or e.effect
-    if e.prob_positive is not None:
-        if effect in fmt.RATIO_EFFECTS:
-            name = "P(HR < 1)" if effect == "hazard-ratio" else "P(< 1)"
-            return f"{name} = {prob_value(e, flip=True)}"
-        return f"P(> 0) = {prob_value(e)}"
-    if e.p_value is not None:
-        return f"p = {fmt.p_value(e.p_value)}"
-    return ""
-
-
-def _effect_name(e, columns=()) -> str:
-    name = e.effect
-    extra = e.extra if isinstance(e.extra, dict) else {}
-    if extra.get("rate"):
-        name += f" {extra['rate']}"
-    if name == "tau" and extra.get("component"):
-        name = f"tau ({fmt.segment_label(extra['component'], ())})"
-    return name
-
-
-def _value(v, e, kind, unit) -> str:
-    if e.effect in ("tau", "log-odds"):
-        return fmt.number(v, sign=e.effect != "tau")
-    return fmt.effect(v, e.effect, kind, unit)
-
-
-def _interval(e, kind, unit) -> str:
-    if e.effect in ("tau", "log-odds"):
-        return f"[{fmt.number(e.lower)}, {fmt.number(e.upper)}]"
-    return fmt.interval(e.lower, e.upper, e.effect, kind, unit)
 
 
 def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Table:
@@ -97,7 +47,7 @@ def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Ta
         segment = (fmt.segment_label(e.segment, columns) if e.segment is not None
                    else ("population (pooled model)" if segments else ""))
         rows.append((e.side, e.method, e.arm or "", segment, _effect_name(e),
-                     _value(e.estimate, e, kind, unit), _interval(e, kind, unit),
+                     *fmt.estimate_text(e, kind, unit),
                      estimate_prob(e), "" if loss is None else f"{loss:.3g}"))
     level = ests[0].level if ests else 0.95
     columns_ = ("side", "method", "arm", "segment", "effect", "estimate",
