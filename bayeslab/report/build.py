@@ -155,6 +155,11 @@ def _data_section(result) -> Section:
                    paragraphs=paragraphs, tables=tuple(tables))
 
 
+def _rhat(v) -> str:
+    """R-hat to 4 decimals: 1.0104 must not read as the 1.01 threshold."""
+    return "" if v is None or v != v else f"{float(v):.4f}"
+
+
 def _diagnostics_section(result) -> Section | None:
     rows = []
     for part in result.readouts:
@@ -165,7 +170,7 @@ def _diagnostics_section(result) -> Section | None:
             if diag is not None and hasattr(diag, "to_dict"):
                 d = diag.to_dict()
                 rows.append((getattr(part, "metric", ""), str(d.get("verdict", "")),
-                             _fmt(d.get("r_hat")), _fmt(d.get("ess_bulk")),
+                             _rhat(d.get("r_hat")), _fmt(d.get("ess_bulk")),
                              _fmt(d.get("ess_tail")), _fmt(d.get("divergences")),
                              str(d.get("reason", ""))))
                 break
