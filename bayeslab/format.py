@@ -361,11 +361,16 @@ def estimate_prob(e, *, effect: str | None = None) -> str:
     if e.prob_positive is not None:
         if effect in RATIO_EFFECTS:
             name = "P(HR < 1)" if effect == "hazard-ratio" else "P(< 1)"
-            return f"{name} = {prob_value(e, flip=True)}"
-        return f"P(> 0) = {prob_value(e)}"
+            return f"{name} {_equals(prob_value(e, flip=True))}"
+        return f"P(> 0) {_equals(prob_value(e))}"
     if e.p_value is not None:
         return f"p = {p_value(e.p_value)}"
     return ""
+
+
+def _equals(text: str) -> str:
+    """``= 0.97``, or a bound as it is: ``> 0.999 (every draw)``."""
+    return text if text[:1] in "<>" else f"= {text}"
 
 
 def effect_name(e) -> str:

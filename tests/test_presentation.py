@@ -172,7 +172,7 @@ def test_probabilities_and_components_in_tables():
     assert estimate_prob(hr) == "P(HR < 1) = 1 - 1.5e-05"
     mc = Estimate("bayes", "hierarchical-logistic", "absolute", 0.03, 0.01, 0.05,
                   prob_positive=1.0)
-    assert estimate_prob(mc) == "P(> 0) = > 0.999 (every draw)"
+    assert estimate_prob(mc) == "P(> 0) > 0.999 (every draw)"
     exact = Estimate("bayes", "beta-binomial", "absolute", 0.03, 0.01, 0.05, prob_positive=1.0,
                      extra={"prob_negative": 1.6e-27})
     assert estimate_prob(exact) == "P(> 0) = 1 - 1.6e-27"
