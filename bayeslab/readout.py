@@ -252,10 +252,14 @@ class Readout:
     def figures(self) -> dict:
         """Every figure of this readout, by name (matplotlib Figures; the caller closes them).
 
-        ``intervals`` (Bayes vs frequentist intervals, every readout); for conversion
-        ``posteriors`` (each arm's rate) and ``lift`` (``lift_<arm>`` with several treatment
-        arms: exact lift posterior with the decision threshold); with segments
-        ``segments_forest``, ``segments_trace``, ``segments_rank`` and ``segments_ppc``.
+        ``intervals`` (Bayes vs frequentist intervals of the population, every readout); for
+        conversion ``posteriors`` (each arm's rate) and ``lift`` (``lift_<arm>`` with several
+        treatment arms: exact lift posterior with the decision threshold, or for a guardrail
+        the non-inferiority margin and P(increase > margin)); with segments
+        ``segments_intervals`` (per segment, unadjusted intervals, said in the title),
+        ``segments_forest``, ``segments_trace``, ``segments_rank`` and ``segments_ppc`` (marked
+        when the segment model did not converge). Every figure's title names the metric and the
+        effect; its effect axis is in the metric's unit.
         """
         from bayeslab import plots
 
