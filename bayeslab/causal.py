@@ -95,6 +95,8 @@ class PropensityReadout:
             "prior": b.prior.to_dict(), "sampler": b.sampler,
             "diagnostics": None if b.diagnostics is None else b.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
+            "headline": {"bayes": PRIMARY["bayes"], "frequentist": PRIMARY["frequentist"],
+                         "effect": "absolute"},
         })
 
     def plot(self, kind: str = "love", ax=None):

@@ -238,6 +238,9 @@ class Readout:
             out["guardrail"] = self.guardrail_check()
         if self.unit is not None:
             out["unit"] = self.unit
+        b_m, f_m, effect = self.fit.headline
+        out["headline"] = {"bayes": b_m, "frequentist": f_m, "effect": effect,
+                           "rate": self.fit.extra.get("headline_rate")}
         for key, value in self.fit.extra.items():
             out[key] = value.to_dict() if hasattr(value, "to_dict") else value
         if self.segments is not None:

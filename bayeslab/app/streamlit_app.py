@@ -160,6 +160,25 @@ def _decision(run) -> None:
                 st.caption(fmt.one_line(w))
 
 
+def _headline_text(entry: dict) -> str:
+    """The saved headline of a metric: the estimates its decision reads, both sides."""
+    from bayeslab.format import estimate_prob
+
+    head = entry.get("headline") or {}
+    ests = [D.estimate_from_dict(d) for d in entry.get("results", [])
+            if d.get("segment") is None and d.get("effect") == head.get("effect", d["effect"])
+            and (not head.get("rate") or d.get("rate") == head["rate"])]
+    kind, unit = str(entry.get("kind", "")), entry.get("unit")
+    parts = []
+    for side in ("bayes", "frequentist"):
+        e = next((x for x in ests if x.side == side and x.effect != "relative"
+                  and x.method == head.get(side, x.method)), None)
+        if e is not None:
+            parts.append(f"{side}: {fmt.effect(e.estimate, e.effect, kind, unit)}, "
+                         f"{estimate_prob(e)}")
+    return "; ".join(parts)
+
+
 def _overview(run) -> None:
     """One row per metric: role, verdict and what decides it (guardrails: the margin)."""
     rows = []
@@ -171,10 +190,10 @@ def _overview(run) -> None:
                        f"{fmt.prob(p, 1 - p)}, non-inferiority p = "
                        f"{fmt.p_value(g['noninferiority_p'])}")
         else:
-            decides = ""
+            decides = _headline_text(e)
         rows.append({"metric": name, "role": str(e.get("role", "")),
                      "verdict": str((e.get("decision") or {}).get("verdict", "")).upper(),
-                     "what decides (guardrails)": decides})
+                     "what decides": decides})
     import pandas as pd
 
     _table(pd.DataFrame(rows))
