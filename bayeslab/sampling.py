@@ -220,7 +220,7 @@ def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, pr
                    key, backend):
     import nutpie
 
-    compiled, compile_s, _ = compile_for_nutpie(model, key=key, backend=backend)
+    compiled, compile_s, reused = compile_for_nutpie(model, key=key, backend=backend)
     t1 = time.perf_counter()
     kwargs = {} if cores is None else {"cores": int(cores)}
     run = nutpie.sample(compiled.nutpie_model, draws=draws, tune=tune, chains=chains,
@@ -236,7 +236,22 @@ def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, pr
         import arviz as az
 
         out = az.convert_to_datatree(out)
+    if reused:
+        out = _relabel(out, model)
     return out, compile_s, sample_s
+
+
+def _relabel(tree, model):
+    """Coordinates of ``model`` on a sample drawn with another model's compiled functions."""
+    for group in ("posterior", "observed_data", "constant_data"):
+        if group not in tree.children:
+            continue
+        ds = tree[group].to_dataset()
+        labels = {dim: list(values) for dim, values in model.coords.items()
+                  if values is not None and dim in ds.dims and ds.sizes[dim] == len(values)}
+        if labels:
+            tree[group] = ds.assign_coords(labels)
+    return tree
 
 
 def sample_once(model, *, draws=1000, tune=1000, chains=4, seed=0, target_accept=0.9,
