@@ -266,6 +266,8 @@ def sample_once(model, *, draws=1000, tune=1000, chains=4, seed=0, target_accept
     """
     name = resolve_sampler(sampler)
     bar = show_progress(progressbar)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
     if name == "nutpie":
         return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed,
                               target_accept=target_accept, cores=cores, progressbar=bar,

@@ -7,8 +7,9 @@ lift and its spread :math:`\tau` are estimated together. The model sees only cel
 statistics (``ArmStats.table``), so its cost does not grow with the number of rows.
 
 Two segment dimensions (e.g. PS+ x spend tier) are modelled with additive main effects plus an
-interaction cell effect, each with its own scale: segment :math:`(a, b)` gets
-:math:`\mu + \sigma_A z_a + \sigma_B z_b + \sigma_{AB} z_{ab}`. Cells that are empty or missing
+interaction that sums to zero along both dimensions, each with its own scale: segment
+:math:`(a, b)` gets :math:`\mu + d^A_a + d^B_b + d^{AB}_{ab}`. A part with few levels gets a fixed
+prior scale instead of a learned one (see :func:`fit_segments`). Cells that are empty or missing
 an arm are fine: they inform only what they hold.
 """
 
@@ -245,10 +246,11 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
         mu_d = pm.Normal("effect_mu", prior.effect.mu or 0.0, prior.effect.sigma, dims="treatment")
         if len(labels) > 1:
             informative = _baselines_informative(data, family)
-            if informative == "alike" and not centered:
-                # pinned baselines that barely differ: their sd is weakly identified, and both
-                # hierarchical forms have a funnel; baselines are nuisance parameters, so they
-                # get a fixed weakly informative spread instead of a pooled one
+            if (informative == "alike" and not centered) or len(labels) - 1 < MIN_SPREAD_DOF:
+                # pinned baselines that barely differ, or too few segments: their sd is weakly
+                # identified, and both hierarchical forms have a funnel (measured: divergences
+                # with two segments); baselines are nuisance parameters, so they get a fixed
+                # weakly informative spread instead of a pooled one
                 alpha_seg = alpha + pm.ZeroSumNormal("baseline_dev", prior.baseline_sd.sigma,
                                                      dims="segment")
             elif centered or informative == "spread":
@@ -268,6 +270,12 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
                                                            strict=True)):
             if two_way:
                 delta_seg = delta_seg + _two_way_component(pm, data, prior, comp_dims, j)
+                continue
+            if len(data.components[j][1]) - 1 < MIN_SPREAD_DOF:
+                # too few levels to learn a spread from (see _two_way_component)
+                z = pm.ZeroSumNormal(f"effect_dev_{name}", prior.effect_sd.sigma,
+                                     dims=("treatment", dim))
+                delta_seg = delta_seg + z.T[pm.Data(f"level_index_{name}", idx, dims="segment")]
                 continue
             tau = pm.HalfNormal(f"tau_{name}", prior.effect_sd.sigma, dims="treatment")
             if centered and len(comp_dims) == 1:
@@ -621,8 +629,18 @@ def fit_segments(
         \sigma_\alpha \sim N^+(1), \quad \mu_{\delta t} \sim N(0, 0.5), \quad
         \tau_t \sim N^+(0.25)
 
-    With two dimensions :math:`(a, b)`, :math:`\sigma_\alpha z_j` becomes
-    :math:`\sigma_A z_a + \sigma_B z_b + \sigma_{AB} z_{ab}` and likewise for :math:`\delta`.
+    With two dimensions :math:`(a, b)` the effect is
+    :math:`\delta_{abt} = \mu_{\delta t} + d^A_{at} + d^B_{bt} + d^{AB}_{abt}`, where the main
+    effects sum to zero over their levels and the interaction sums to zero over :math:`a` and
+    over :math:`b` (so the three parts do not overlap; an interaction summing to zero only over
+    all cells made a ridge with the main effects, and divergences). A part with at least
+    ``MIN_SPREAD_DOF`` = 4 free contrasts (5 levels, or a 3 x 3 interaction) learns its spread,
+    :math:`d = \tau w` with :math:`\tau_t \sim N^+(0.25)`; a part with fewer (two PS+ levels,
+    four spend tiers, 2 x 4 interactions, and also a single dimension with at most 4 segments)
+    gets the fixed prior scale :math:`d \sim N(0, 0.25^2)` (zero-sum), the marginal prior sd of
+    a deviation under the pooled form: a spread cannot be learned from so few contrasts, and
+    trying made :math:`(\tau, w)` a ridge with bulk ESS below 400 at 2 x 1000 draws.
+    Such parts have no ``tau`` row in ``population``.
     In the non-centered form the standardized effect deviations :math:`w` sum to zero over
     the segments (``ZeroSumNormal``), so :math:`\mu_\delta` is the mean log-odds effect of the
     observed segments (measured: twice the ESS of the unconstrained form); the centered form
