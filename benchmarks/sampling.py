@@ -10,7 +10,8 @@ process). ``compile`` is model building plus compiling (nutpie) or PyMC's initia
 ``reuse`` is a second fit of the same structure in the same process (new data, no compile).
 Samplers: ``nutpie`` (bayeslab's default: nutpie over PyTensor's disk-cached numba functions),
 ``nutpie-numba`` (nutpie's own numba C callback, recompiled in every process) and ``pymc``
-(PyMC's NUTS). Every fit: 2 chains x 1000 draws after 1000 tuning steps, as the shipped plans.
+(PyMC's NUTS); ``nutpie-jax`` when JAX is installed (``pip install jax``). Every fit: 2 chains
+x 1000 draws after 1000 tuning steps, as the shipped plans.
 Retention is not sampled: its posterior is one-dimensional and integrated on a grid.
 """
 
@@ -154,8 +155,9 @@ def one(name: str, sampler: str) -> dict:
         t0 = time.perf_counter()
         model, key = build(name, seed)
         t_build = time.perf_counter() - t0
-        kw = dict(sampler="pymc") if sampler == "pymc" else dict(
-            sampler="nutpie", backend="numba" if sampler == "nutpie-numba" else "pytensor")
+        backend = {"nutpie-numba": "numba", "nutpie-jax": "jax"}.get(sampler, "pytensor")
+        kw = dict(sampler="pymc") if sampler == "pymc" else dict(sampler="nutpie",
+                                                                  backend=backend)
         idata, c_s, s_s = sample_once(model, seed=seed, progressbar=False, key=key, **kw,
                                       **SETTINGS)
         diag = diagnose(idata).to_dict()
@@ -163,8 +165,8 @@ def one(name: str, sampler: str) -> dict:
         out[rep] = {"build_s": t_build, "compile_s": c_s, "sample_s": s_s,
                     "fit_s": c_s + s_s, "ess_min": ess, "ess_per_s": ess / s_s,
                     "divergences": diag["divergences"], "r_hat": diag["r_hat"]}
-        if sampler == "pymc":
-            break  # PyMC has no compiled-model reuse across pm.Model objects
+        if sampler in ("pymc", "nutpie-jax"):
+            break  # no compiled-model reuse (PyMC; nutpie freezes the data into JAX models)
     return out
 
 
@@ -239,7 +241,7 @@ SWEEP += [("musicstream", m, c) for m in ("songs_played", "converted")
           for c in (("device",), ("country",), ("age_group",))]
 
 
-def sweep(seeds=range(1, 11)) -> int:
+def sweep(seeds=range(1, 11), only: str | None = None) -> int:
     """Segment model of each scenario segment column at each seed: divergences, R-hat, ESS.
 
     At the defaults of :func:`fit_segments` (4 chains); the plans' 2-chain settings are timed by
@@ -253,12 +255,16 @@ def sweep(seeds=range(1, 11)) -> int:
     warnings.simplefilter("ignore")
     bad = 0
     for scen, metric, cols in SWEEP:
+        if only and only not in scen:
+            continue
         worst = {"div": 0, "rhat": 0.0, "ess": np.inf, "fail": 0, "s": []}
         for seed in seeds:
             sc = simulate(scen, seed=seed)
             r = sc.roles
+            binary = set(np.unique(sc.data[metric])) <= {0, 1}
             stats = sufficient_stats(open_source(sc.data), arm=r["arm"], metric=metric,
-                                     control=r["control"], segments=list(cols))
+                                     control=r["control"], segments=list(cols),
+                                     kind="binary" if binary else "continuous")
             t0 = time.perf_counter()
             # fit_segments' defaults (4 chains x 1000 draws, 1000 tuning), without the remedy
             fit = fit_segments(stats, seed=seed, progressbar=False, remedy=False)
@@ -281,7 +287,8 @@ def main(argv=None) -> int:
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--samplers", default=",".join(SAMPLERS))
     p.add_argument("--one", nargs=2, metavar=("MODEL", "SAMPLER"), help=argparse.SUPPRESS)
-    p.add_argument("--sweep", action="store_true", help="segment columns x seeds 1-10")
+    p.add_argument("--sweep", nargs="?", const="", metavar="SCENARIO",
+                   help="segment columns x seeds 1-10 (of one scenario when named)")
     p.add_argument("--plans", action="store_true", help="time `bayeslab run` of shipped plans")
     args = p.parse_args(argv)
     if args.one:
@@ -289,8 +296,8 @@ def main(argv=None) -> int:
         return 0
     print(f"{time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; 2 chains x 1000 draws (1000 tuning)", flush=True)
-    if args.sweep:
-        return 1 if sweep() else 0
+    if args.sweep is not None:
+        return 1 if sweep(only=args.sweep or None) else 0
     if args.plans:
         plans()
         return 0
