@@ -3,6 +3,7 @@
 Run: .venv/bin/python benchmarks/sampling.py [--models segments8,...] [--samplers nutpie,pymc]
      .venv/bin/python benchmarks/sampling.py --sweep     (segment columns x seeds 1-10)
      .venv/bin/python benchmarks/sampling.py --plans     (`bayeslab run` first and second run)
+     .venv/bin/python benchmarks/sampling.py --examples  (does any example need the remedy?)
 
 Each (model, sampler) runs twice in a fresh Python process: "cold" with empty PyTensor / numba
 caches (a first run after install), "warm" with the caches the cold run left (every later
@@ -237,6 +238,44 @@ def plans(names=("migration", "homepage")) -> None:
                   flush=True)
 
 
+def example_child(path: str) -> dict:
+    """Run one example script as a user would, counting sampled fits and remedies."""
+    import contextlib
+    import io
+    import runpy
+
+    import bayeslab.sampling as sampling
+
+    real, seen = sampling.sample_with_remedy, []
+
+    def recording(*a, **kw):
+        out = real(*a, **kw)
+        seen.append(out.diagnostics.remedy)
+        return out
+
+    sampling.sample_with_remedy = recording
+    sys.argv = [path]
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            runpy.run_path(path, run_name="__main__")
+        except SystemExit:
+            pass
+    return {"example": Path(path).name, "fits": len(seen),
+            "remedies": sum(r is not None for r in seen), "s": time.perf_counter() - t0}
+
+
+def examples() -> None:
+    """Each example with its default arguments: does any segment fit need the remedy?"""
+    for path in sorted((ROOT / "examples").glob("0*.py")):
+        out = _child(["--example", str(path)], dict(os.environ, PYTHONPATH=str(ROOT)))
+        if "error" in out:
+            print(f"{path.name:<22} failed: {out['error']}", flush=True)
+            continue
+        print(f"{path.name:<22} {out['fits']} sampled segment fits, remedy fired in "
+              f"{out['remedies']}; {out['s']:.0f} s", flush=True)
+
+
 SWEEP = [("migration", "ps5_purchase_30d", c) for c in
          (("ps_plus_member", "spend_tier"), ("ps_plus_member",), ("spend_tier",),
           ("engagement_tier",), ("stratum",))]
@@ -295,9 +334,18 @@ def main(argv=None) -> int:
     p.add_argument("--sweep", nargs="?", const="", metavar="SCENARIO",
                    help="segment columns x seeds 1-10 (of one scenario when named)")
     p.add_argument("--plans", action="store_true", help="time `bayeslab run` of shipped plans")
+    p.add_argument("--example", help=argparse.SUPPRESS)
+    p.add_argument("--examples", action="store_true",
+                   help="run each example: does any segment fit need the remedy?")
     p.add_argument("--warm-only", action="store_true",
                    help="one process per model (its compile is then the cold one)")
     args = p.parse_args(argv)
+    if args.example:
+        print(json.dumps(example_child(args.example)))
+        return 0
+    if args.examples:
+        examples()
+        return 0
     if args.one:
         print(json.dumps(one(*args.one)))
         return 0
