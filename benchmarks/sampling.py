@@ -255,6 +255,7 @@ def example_child(path: str) -> dict:
 
     sampling.sample_with_remedy = recording
     sys.argv = [path]
+    sys.path.insert(0, str(Path(path).parent))
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         try:
