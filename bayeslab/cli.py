@@ -293,7 +293,7 @@ def cmd_run(args) -> int:
     """Run an analysis plan and write its outputs."""
     from bayeslab.runner import run_plan
 
-    result = run_plan(args.plan, args.out)
+    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None)
     files = {k: str(v) for k, v in result.files.items()}
     text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
             f"{result.decision.reasons[0]}\n"
@@ -409,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an analysis plan (TOML) and write report and readout")
     p.add_argument("plan", help="plan file, e.g. models/migration.toml")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true",
+                   help="no stage lines or progress (shown only on a terminal anyway)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_run)
 

@@ -179,7 +179,8 @@ def _prior(metric: MetricPlan):
     return tuple(float(v) for v in prior)
 
 
-def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary"):
+def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary",
+                 show=None):
     from bayeslab.causal import compare_propensity
     from bayeslab.readout import compare
 
@@ -192,7 +193,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             estimand=o.get("estimand", "ate"), kind=o.get("model", "conversion"),
             control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
-            tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"))
+            tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"),
+            progressbar=show)
     options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
                if k in metric.options and k != "stages"}
     if "stages" in metric.options:
@@ -201,6 +203,7 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = list(seg.get("columns", []))
         options.update({k: seg[k] for k in ("draws", "tune", "chains") if k in seg})
+        options["progressbar"] = show
     return compare(
         data, arm=cols["arm"], metric=metric.name, control=_control(plan), kind=metric.kind,
         guardrails=[g.name for g in guardrails],
@@ -216,7 +219,7 @@ def _control(plan: Plan):
     return None if control is None else str(control)
 
 
-def run_plan(plan, out_dir=None) -> RunResult:
+def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
     """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
 
     Parameters
@@ -225,6 +228,8 @@ def run_plan(plan, out_dir=None) -> RunResult:
         A loaded plan or the path of its TOML file.
     out_dir : str or pathlib.Path, optional
         Folder for the outputs (created if needed).
+    quiet : bool, optional
+        No stage lines or progress bars; default: quiet unless stderr is a terminal.
 
     Returns
     -------
@@ -237,15 +242,29 @@ def run_plan(plan, out_dir=None) -> RunResult:
     DataError
         Bad data, named by column and rows.
     """
+    from bayeslab.progress import stage
+
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    data = load_plan_data(plan)
-    primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
-    secondary = tuple(_read_metric(data, plan, m, role="secondary")
-                      for m in plan.by_role("secondary"))
-    mon = _monitor(data, plan) if plan.sequential else None
-    result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+    show = None if quiet is None else not quiet
+    with stage("data", show=show):
+        data = load_plan_data(plan)
+    seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
+    with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
+               show=show):
+        primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"),
+                               show=show)
+    secondary = []
+    for m in plan.by_role("secondary"):
+        with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
+            secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+    mon = None
+    if plan.sequential:
+        with stage("monitor", show=show):
+            mon = _monitor(data, plan)
+    result = RunResult(plan=plan, primary=primary, secondary=tuple(secondary), monitor=mon)
     if out_dir is not None:
-        result = _write(result, Path(out_dir))
+        with stage("figures and report", show=show):
+            result = _write(result, Path(out_dir))
     return result
 
 
