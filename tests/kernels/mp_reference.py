@@ -3,7 +3,8 @@
 Used by the kernel tests at any size, up to 1e13 units per arm, where double-precision formulas
 lose their digits. The log densities are evaluated in 40-digit arithmetic (``mpmath.loggamma``),
 so nothing cancels; the integrals use Gauss-Legendre nodes on panels one standard deviation
-wide (ten nodes; eight between consecutive outer nodes), whose own error is far below the tolerances of the tests:
+wide (ten nodes; eight between consecutive outer nodes), whose own error is far below the
+tolerances of the tests:
 
 .. math::
 
@@ -64,7 +65,7 @@ def prob_less(a_t, b_t, a_c, b_c, *, dps: int = 40):
             cdf += sum(w * mp.exp(lt(x)) for x, w in _gl(max(u, mp.mpf(0)), v))
         total = mp.mpf(0)
         prev = start
-        for u, v in zip(edges[:-1], edges[1:]):
+        for u, v in zip(edges[:-1], edges[1:], strict=True):
             for x, w in _gl(u, v):
                 cdf += sum(w2 * mp.exp(lt(x2)) for x2, w2 in _gl(prev, x, (_IX, _IW)))
                 prev = x
