@@ -5,11 +5,21 @@ guardrails, every secondary metric, the segment model and the sequential monitor
 ``readout.json`` (the same entries as ``bayeslab compare --format json``, per metric),
 ``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
 and seed give identical numbers.
+
+The output folder is written only when the whole run succeeded: the run checks first that it can
+write beside ``out_dir`` (before any computing), writes everything into a hidden temporary folder
+there, and moves it into place at the end. A run that fails or is interrupted (Ctrl-C) leaves
+``out_dir`` as it was. A rerun replaces the files of the previous run (listed in the hidden
+manifest ``.bayeslab-run.json``), so no stale figure of a metric dropped from the plan remains;
+files in ``out_dir`` that no run wrote are left untouched. Figure file names derive from metric
+names and are made safe by :mod:`bayeslab.paths`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +27,7 @@ from bayeslab.errors import DataError
 from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
 
+MANIFEST = ".bayeslab-run.json"
 _COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
                     "clip", "clip_quantile", "horizon")
 
@@ -236,18 +247,86 @@ def run_plan(plan, out_dir=None) -> RunResult:
     PlanError
         A malformed plan.
     DataError
-        Bad data, named by column and rows.
+        Bad data, named by column and rows; an output folder that cannot be written (raised
+        before any computing).
     """
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    data = load_plan_data(plan)
-    primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
-    secondary = tuple(_read_metric(data, plan, m, role="secondary")
-                      for m in plan.by_role("secondary"))
-    mon = _monitor(data, plan) if plan.sequential else None
-    result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
-    if out_dir is not None:
-        result = _write(result, Path(out_dir))
+    out = None if out_dir is None else Path(out_dir)
+    staging = None if out is None else _staging_folder(out)  # fails here, before computing
+    try:
+        data = load_plan_data(plan)
+        primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
+        secondary = tuple(_read_metric(data, plan, m, role="secondary")
+                          for m in plan.by_role("secondary"))
+        mon = _monitor(data, plan) if plan.sequential else None
+        result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        if out is not None:
+            result = _publish(_write(result, staging), staging, out)
+    finally:  # failed or interrupted: nothing reaches out_dir
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _staging_folder(out: Path) -> Path:
+    """A new hidden folder beside ``out``; a ``DataError`` now if ``out`` cannot be written."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output folder {out} exists and is not a folder; give a folder path")
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise DataError(f"output folder {out} is not writable")
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    except OSError as exc:
+        raise DataError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
+
+
+def _previous_files(out: Path) -> set[str]:
+    """Entries of ``out`` written by an earlier run (its manifest, else a run's known names)."""
+    manifest = out / MANIFEST
+    try:
+        return set(json.loads(manifest.read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:  # a folder from before manifests: the fixed names and the figures of its metrics
+        old = json.loads((out / "readout.json").read_text())
+    except (OSError, ValueError):
+        return set()
+    names = [m.get("metric") for m in old.get("metrics", []) if isinstance(m, dict)]
+    for m in old.get("metrics", [])[:1]:
+        names += [g.get("metric") for g in m.get("guardrails", []) if isinstance(g, dict)]
+    prefixes = tuple(f"{n}_" for n in names if isinstance(n, str) and n)
+    figures = {p.name for p in out.glob("*.png")
+               if p.name.startswith(prefixes) or p.name == "sequential_path.png"}
+    return figures | {"readout.json", "report.html", "report.md", "posteriors"}
+
+
+def _publish(result: RunResult, staging: Path, out: Path) -> RunResult:
+    """Move the finished run from ``staging`` into ``out``; drop the previous run's files."""
+    entries = sorted(p.name for p in staging.iterdir())
+    (staging / MANIFEST).write_text(json.dumps({"files": entries}, indent=1))
+    if not out.exists():
+        os.replace(staging, out)
+    else:
+        for name in _previous_files(out) - set(entries):
+            target = out / name
+            if target.parent != out or name in ("", ".", ".."):
+                continue
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+        for name in [*entries, MANIFEST]:
+            target = out / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(staging / name, target)
+    files = {k: out / Path(v).relative_to(staging) for k, v in result.files.items()}
+    return RunResult(plan=result.plan, primary=result.primary, secondary=result.secondary,
+                     monitor=result.monitor, files=files)
 
 
 def _monitor(data, plan: Plan):
@@ -269,6 +348,7 @@ def _monitor(data, plan: Plan):
 
 
 def _write(result: RunResult, out: Path) -> RunResult:
+    from bayeslab.paths import confined
     from bayeslab.report.build import run_document
     from bayeslab.report.html import render_html
     from bayeslab.report.markdown import render_markdown
@@ -277,7 +357,7 @@ def _write(result: RunResult, out: Path) -> RunResult:
     files = {}
     doc = run_document(result)
     for fig in doc.figures():
-        path = out / f"{fig.name}.png"
+        path = confined(out, fig.name, ".png")  # == out / fig.file_name
         path.write_bytes(fig.png)
         files[fig.name] = path
     payload = result.to_dict()
