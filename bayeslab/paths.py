@@ -24,8 +24,8 @@ def safe_filename(name: str) -> str:
 
     Letters, digits, ``_``, ``-`` and single dots are kept; any other run of characters (path
     separators, ``..``, spaces, control characters) becomes ``_`` and leading dots are dropped.
-    When anything was changed (or cut), eight hex digits of the SHA-1 of ``name`` are appended, so two
-    different names never share a file (``a/b`` and ``a_b``). At most 150 bytes (UTF-8).
+    When anything was changed (or cut), eight hex digits of the SHA-1 of ``name`` are appended,
+    so two different names never share a file (``a/b`` and ``a_b``). At most 150 bytes (UTF-8).
 
     Examples
     --------

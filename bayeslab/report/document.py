@@ -41,7 +41,7 @@ class Figure:
 
     @property
     def file_name(self) -> str:
-        """``NAME.png``, the name made safe as a file name (:func:`bayeslab.paths.safe_filename`)."""
+        """``NAME.png``, the name made safe (:func:`bayeslab.paths.safe_filename`)."""
         from bayeslab.paths import safe_filename
 
         return f"{safe_filename(self.name)}.png"
