@@ -337,8 +337,12 @@ def minimum_detectable_effect(metric: str, baseline: float | None, n_control: fl
             return math.nan
     else:
         hi = d.sd
-        while d.power(hi, n) < power:
+        for _ in range(200):  # bounded: the power of a mean test rises to 1 with the effect
+            if d.power(hi, n) >= power:
+                break
             hi *= 2
+        else:
+            raise ModelError(f"no effect size reaches power {power:g} with {n:g} units")
     delta = brentq(lambda x: d.power(x, n) - power, 1e-12 * (hi or 1), hi, xtol=1e-14,
                    rtol=1e-12)
     if relative:

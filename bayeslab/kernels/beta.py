@@ -313,12 +313,19 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_li
             if abs(new - v) <= 1e-13 * max(1.0, abs(v)):
                 return float(new)
             v = new
-    lo, hi = guess - 6 * scale, guess + 6 * scale
-    lo, hi = max(lo, lo_lim), min(hi, hi_lim)
-    while cdf_fn(lo) > q and lo > lo_lim:
-        lo = max(lo_lim, lo - 10 * scale)
-    while cdf_fn(hi) < q and hi < hi_lim:
-        hi = min(hi_lim, hi + 10 * scale)
+    step = scale if np.isfinite(scale) and scale > 0 else 1e-3
+    lo, hi = max(guess - 6 * step, lo_lim), min(guess + 6 * step, hi_lim)
+    for _ in range(200):  # the step doubles: bounded, and reaches any limit in time
+        if not (cdf_fn(lo) > q and lo > lo_lim):
+            break
+        step *= 2
+        lo = max(lo_lim, lo - step)
+    step = scale if np.isfinite(scale) and scale > 0 else 1e-3
+    for _ in range(200):
+        if not (cdf_fn(hi) < q and hi < hi_lim):
+            break
+        step *= 2
+        hi = min(hi_lim, hi + step)
     return float(optimize.brentq(lambda v: cdf_fn(v) - q, lo, hi, xtol=1e-13, rtol=1e-12))
 
 

@@ -105,8 +105,15 @@ def diff_cdf(d: float, a, b) -> float:
     return min(max(_quad(lambda u: b.pdf(u) * a.cdf(d + u), b), 0.0), 1.0)
 
 
-def _solve(cdf, q: float, guess: float, width: float) -> float:
-    """Root of ``cdf(z) = q``, bracketed by at most ``_MAX_EXPAND`` doublings each way."""
+def bracket_quantile(cdf, q: float, guess: float, width: float) -> tuple[float, float]:
+    """``(lo, hi)`` with ``cdf(lo) <= q <= cdf(hi)``, found in at most ``_MAX_EXPAND`` doublings.
+
+    Raises
+    ------
+    ModelError
+        If no finite bracket exists within :math:`2^{80}` times ``width`` (a CDF that never
+        reaches ``q``: an improper or degenerate distribution), instead of searching forever.
+    """
     width = width if math.isfinite(width) and width > 0 else max(1.0, abs(guess))
     lo, hi = guess - width, guess + width
     for _ in range(_MAX_EXPAND):
@@ -125,6 +132,12 @@ def _solve(cdf, q: float, guess: float, width: float) -> float:
                          f"{hi:.3g} (degenerate or improper posterior)")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ModelError(f"no finite quantile {q:g} (degenerate or improper posterior)")
+    return lo, hi
+
+
+def _solve(cdf, q: float, guess: float, width: float) -> float:
+    """Root of ``cdf(z) = q`` inside a bounded bracket (:func:`bracket_quantile`)."""
+    lo, hi = bracket_quantile(cdf, q, guess, width)
     return optimize.brentq(lambda z: cdf(z) - q, lo, hi, xtol=1e-12 * max(1.0, abs(guess)),
                            rtol=1e-12, maxiter=200)
 
