@@ -23,13 +23,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayeslab import kinds
 from bayeslab.errors import DataError
 from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
 
 MANIFEST = ".bayeslab-run.json"
-_COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
-                    "clip", "clip_quantile", "horizon")
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
             tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"))
-    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
+    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
+               if k in metric.options and k != "stages"}
     if "stages" in metric.options:
         options["stages"] = tuple(metric.options["stages"])
     seg = plan.segments

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import Estimate, jsonable
 
-SEGMENT_KINDS = ("conversion", "continuous", "count")
 MAX_SEGMENT_CELLS = 200
 """Most segments (levels, or level pairs for two columns) a segment readout accepts: the
 hierarchical model samples one effect per segment with NUTS, and 10,000 of them take minutes to
@@ -162,9 +162,9 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
     from bayeslab.bayes.segments import fit_segments
     from bayeslab.frequentist.segments import segment_tests
 
-    if spec.kind not in SEGMENT_KINDS:
-        raise ModelError(f"segments are read out for {', '.join(SEGMENT_KINDS)} metrics, not "
-                         f"{spec.kind}")
+    if not kinds.get(spec.kind).segments:
+        raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
+                         f"metrics, not {spec.kind}")
     check_segment_count(stats)
     bayes = fit_segments(stats, seed=spec.seed, interval=spec.interval, draws=spec.draws,
                          tune=spec.tune, chains=spec.chains, progressbar=spec.progressbar,

@@ -17,7 +17,7 @@ def _num(value, kind: str, effect: str) -> str:
 
 def _prob(entry: dict) -> str:
     if "prob_positive" in entry:
-        from bayeslab.bayes.conversion import format_prob
+        from bayeslab.format import format_prob
 
         p = entry["prob_positive"]
         q = entry.get("prob_negative")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from bayeslab.bayes.conversion import format_prob
 from bayeslab.errors import DataError, StatisticalWarning
+from bayeslab.format import format_prob
 from bayeslab.readout import compare
 
 

@@ -70,7 +70,7 @@ def _headline_pair(readout):
 
 
 def _format_prob(p: float, q: float) -> str:
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.format import format_prob
 
     return format_prob(p, q)
 
