@@ -367,10 +367,8 @@ def cmd_app(args) -> int:
            "--server.port", str(args.port),
            "--server.headless", "true" if args.headless else "false",
            "--browser.gatherUsageStats", "false", "--", folder]
-    try:
-        return subprocess.call(cmd, env={**os.environ, RUN_DIR_ENV: folder})
-    except KeyboardInterrupt:
-        return 0
+    # Ctrl-C stops the server (subprocess.call kills it) and main() exits 130 with one line
+    return subprocess.call(cmd, env={**os.environ, RUN_DIR_ENV: folder})
 
 
 def build_parser() -> argparse.ArgumentParser:
