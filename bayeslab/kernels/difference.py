@@ -175,6 +175,34 @@ def expected_loss(a, b) -> float:
     return _quad(lambda u: b.pdf(u) * partial_below(a, u), b)
 
 
+def prob_tail(a, b, *, upper: bool) -> float:
+    r"""A small :math:`P(A > B)` (``upper``) or :math:`P(A < B)`, accurate in relative terms.
+
+    .. math::
+
+        P(A < B) = \int f_B(u)\, F_A(u)\, du, \qquad
+        P(A > B) = \int f_B(u)\, \bar F_A(u)\, du,
+
+    integrated on the log scale around the integrand's peak (as
+    :func:`bayeslab.kernels.beta.prob_greater_pair` does), so a tail of 1e-40 keeps its digits.
+    Below :data:`bayeslab.kernels.beta.TAIL_FLOOR` (1e-300) the result is 0.0: "below 1e-300".
+    """
+    from bayeslab.kernels.beta import _log_tail_integral
+
+    spread = max(_spread(a), _spread(b))
+    meds = (float(a.median()), float(b.median()))
+    lo, hi = min(meds) - 40 * spread, max(meds) + 40 * spread
+    lo = max(lo, float(b.support()[0]))
+    hi = min(hi, float(b.support()[1]))
+    inner = a.logsf if upper else a.logcdf
+
+    def log_f(u):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.maximum(b.logpdf(u) + inner(u), -1e300)
+
+    return _log_tail_integral(log_f, lo, hi, min(_spread(a), _spread(b)))
+
+
 def point_mass(dist) -> float | None:
     """The location of a frozen location-scale ``dist`` with zero scale, else ``None``."""
     if dist.dist.name not in ("t", "norm"):
@@ -250,14 +278,20 @@ def compare(a, b, *, interval: float = 0.95) -> dict:
     if pa is not None or pb is not None:
         return _compare_point_mass(a, b, pa, pb, interval)
     tail = (1 - interval) / 2
+    below = diff_cdf(0.0, a, b)
     out = {
         "estimate": float(a.mean() - b.mean()),
         "lower": diff_quantile(tail, a, b),
         "upper": diff_quantile(1 - tail, a, b),
-        "prob_positive": 1.0 - diff_cdf(0.0, a, b),
-        "prob_negative": diff_cdf(0.0, a, b),
+        "prob_positive": 1.0 - below,
+        "prob_negative": below,
         "expected_loss": expected_loss(a, b),
     }
+    if min(below, 1.0 - below) < 1e-9:  # beyond the fixed rule's absolute accuracy
+        upper = below > 0.5
+        small = prob_tail(a, b, upper=upper)
+        out["prob_positive"], out["prob_negative"] = ((small, 1.0 - small) if upper
+                                                      else (1.0 - small, small))
     if b.cdf(0.0) < 1e-6:
         out.update(rel_estimate=ratio_quantile(0.5, a, b) - 1,
                    rel_lower=ratio_quantile(tail, a, b) - 1,

@@ -66,3 +66,24 @@ def test_quantile_search_is_bounded():
         D._solve(lambda z: 0.5, 0.975, 0.0, 1e-300)
     with pytest.raises(ModelError, match="no quantile"):
         D._solve(lambda z: 0.5, 0.025, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("mu", [9, 15, 30, 60])
+def test_small_tails_keep_their_digits_normal(mu):
+    # exact: P(A < B) = Phi(-mu / sqrt(1 + 0.25)); at mu = 60 it is below 1e-300 (reported 0)
+    import numpy as np
+
+    out = D.compare(stats.norm(mu, 1), stats.norm(0, 0.5))
+    ref = stats.norm.cdf(-mu / np.hypot(1, 0.5))
+    assert out["prob_negative"] == pytest.approx(ref, rel=1e-9)
+    assert out["prob_positive"] == 1.0 - out["prob_negative"]
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [(400, 200), (1000, 500), (408.5, 0.5)])
+def test_small_tails_keep_their_digits_gamma(shape_a, shape_b):
+    # equal rates: A / (A + B) ~ Beta(shape_a, shape_b), so P(A < B) = I_{1/2}(shape_a, shape_b)
+    from scipy import special
+
+    out = D.compare(stats.gamma(a=shape_a, scale=1 / 200), stats.gamma(a=shape_b, scale=1 / 200))
+    assert out["prob_negative"] == pytest.approx(special.betainc(shape_a, shape_b, 0.5),
+                                                 rel=1e-9)
