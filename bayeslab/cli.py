@@ -539,8 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``bayeslab`` console script.
 
-    Exit codes: 0 done, 2 bad input (one line on stderr), 130 interrupted (Ctrl-C: one line, no
-    traceback; a plan run leaves its output folder as it was).
+    Exit codes: 0 done, 2 bad input or a path that cannot be read or written (one line on
+    stderr), 130 interrupted (Ctrl-C: one line, no traceback; a plan run leaves its output folder
+    as it was).
     """
     args = None
     try:
@@ -555,6 +556,10 @@ def main(argv=None) -> int:
             return EXIT_BAD_INPUT
         except BrokenPipeError:  # e.g. piped into head
             return 0
+        except OSError as exc:  # a path the user gave cannot be read or written
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"bayeslab: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         where = "; the output folder was left as it was" if getattr(
             args, "command", None) == "run" else ""

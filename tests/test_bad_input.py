@@ -45,6 +45,11 @@ CASES = [
     ("plan-seed-negative", "run {bad}/plan_seed_negative.toml --out {tmp}/out",
      "experiment.seed"),
     ("out-is-a-file", "run {bad}/plan_good.toml --out {bad}/good.csv", "not a folder"),
+    ("plot-dir-is-a-file", "compare {bad}/good.csv --arm arm --metric y --plot {bad}/good.csv",
+     "good.csv"),
+    ("simulate-out-under-a-file", "simulate migration --rows 200 --out {bad}/good.csv/x.csv",
+     "good.csv"),
+    ("init-under-a-file", "init {bad}/good.csv/plan.toml", "good.csv"),
 ]
 
 

@@ -67,3 +67,15 @@ def test_trillion_units_per_arm_agree_with_the_z_test():
     # P(B < A) is about Phi(-z) = p / 2 (uniform prior; normal limit at this size)
     assert bayes.extra["prob_negative"] == pytest.approx(freq.p_value / 2, rel=0.01)
     assert r.decision.verdict == "ship"
+
+
+def test_count_metric_with_an_event_free_arm_reads_out_without_the_poisson_test():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"arm": np.repeat([0, 1], 200),
+                          "events": np.r_[np.zeros(200, int), rng.poisson(2.0, 200)]})
+    r = _quiet(data=frame, arm="arm", metric="events", kind="count")
+    methods = {e.method for e in r.estimates()}
+    assert "welch" in methods and "bayes-gamma-poisson" in methods
+    assert not any("poisson" in m and e.side == "frequentist"
+                   for e in r.estimates() for m in [e.method])
+    assert any("Poisson rate test is left out" in w for w in r.warnings)
