@@ -35,13 +35,15 @@ def _seed(text: str) -> int:
 
 
 def _shares(text: str, name: str) -> list[float]:
-    """Two allocation shares, control first, each in (0, 1) and summing to 1 (never rescaled)."""
-    from bayeslab.errors import DataError
+    """Two allocation shares, control first, positive and summing to 1 (never rescaled)."""
+    from bayeslab.design.power import allocation_ratio
+    from bayeslab.errors import BayeslabError, DataError
 
     shares = _floats(text, name, 2)
-    if min(shares) <= 0 or abs(sum(shares) - 1.0) > 1e-9:
-        raise DataError(f"{name} shares must be positive and sum to 1 (control,treatment, e.g. "
-                        f"0.9,0.1), got {text!r} (sum {sum(shares):g})")
+    try:
+        allocation_ratio(shares)
+    except BayeslabError as exc:
+        raise DataError(f"{name}: {exc}") from None
     return shares
 
 
