@@ -563,8 +563,8 @@ def main(argv=None) -> int:
             print(f"bayeslab: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        where = "; the output folder was left as it was" if getattr(
-            args, "command", None) == "run" else ""
+        where = ("; a plan run writes its output folder only when it has finished" if getattr(
+            args, "command", None) == "run" else "")
         print(f"bayeslab: interrupted{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
 

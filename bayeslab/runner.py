@@ -281,6 +281,11 @@ def _staging_folder(out: Path) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     except OSError as exc:
+        if out.is_dir():  # a writable folder in a read-only parent: stage inside it
+            try:
+                return Path(tempfile.mkdtemp(prefix=".bayeslab-run.tmp-", dir=out))
+            except OSError:
+                pass
         raise DataError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
 
 
@@ -295,6 +300,8 @@ def _previous_files(out: Path) -> set[str]:
         old = json.loads((out / "readout.json").read_text())
     except (OSError, ValueError):
         return set()
+    if not isinstance(old, dict):
+        return set()
     names = [m.get("metric") for m in old.get("metrics", []) if isinstance(m, dict)]
     for m in old.get("metrics", [])[:1]:
         names += [g.get("metric") for g in m.get("guardrails", []) if isinstance(g, dict)]
@@ -308,25 +315,56 @@ def _publish(result: RunResult, staging: Path, out: Path) -> RunResult:
     """Move the finished run from ``staging`` into ``out``; drop the previous run's files."""
     entries = sorted(p.name for p in staging.iterdir())
     (staging / MANIFEST).write_text(json.dumps({"files": entries}, indent=1))
-    if not out.exists():
-        os.replace(staging, out)
-    else:
-        for name in _previous_files(out) - set(entries):
-            target = out / name
-            if target.parent != out or name in ("", ".", ".."):
-                continue
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-        for name in [*entries, MANIFEST]:
-            target = out / name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(staging / name, target)
+    with _DeferInterrupt():  # a Ctrl-C now would leave half a folder: finish, then raise
+        if not out.exists():
+            os.replace(staging, out)
+        else:
+            _replace_entries(entries, staging, out)
     files = {k: out / Path(v).relative_to(staging) for k, v in result.files.items()}
     return RunResult(plan=result.plan, primary=result.primary, secondary=result.secondary,
                      monitor=result.monitor, files=files)
+
+
+def _replace_entries(entries: list[str], staging: Path, out: Path) -> None:
+    """Move ``entries`` of ``staging`` into the existing ``out``, dropping the previous run's."""
+    for name in _previous_files(out) - set(entries):
+        target = out / name
+        if target.parent != out or name in ("", ".", ".."):
+            continue
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    for name in [*entries, MANIFEST]:
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(staging / name, target)
+
+
+class _DeferInterrupt:
+    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it (main thread only)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.caught, self.old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self.caught = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        if self.caught and exc[0] is None:
+            raise KeyboardInterrupt
+        return False
 
 
 def _monitor(data, plan: Plan):

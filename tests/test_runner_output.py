@@ -103,3 +103,34 @@ def test_metric_names_cannot_write_outside_the_folder(tmp_path):
     linked = [ln.split("](")[1].rstrip(")") for ln in md.splitlines() if ln.startswith("![")]
     assert linked and all((out / name).exists() for name in linked)
     assert pd.read_csv(tmp_path / "d.csv").shape[0] == 2000
+
+
+def test_rerun_over_a_folder_from_before_manifests(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "readout.json").write_text(json.dumps({"metrics": [{"metric": "dropped"}]}))
+    (out / "dropped_lift.png").write_bytes(b"old figure")
+    (out / "notes.txt").write_text("mine")
+    run_plan(write(tmp_path, ONE_METRIC), out)
+    assert not (out / "dropped_lift.png").exists()
+    assert (out / "notes.txt").read_text() == "mine"
+    assert (out / MANIFEST).exists() and (out / "report.html").exists()
+
+
+def test_ctrl_c_while_moving_into_place_finishes_the_move(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real = runner._replace_entries
+
+    def interrupted_move(*args):
+        os.kill(os.getpid(), signal.SIGINT)  # held until the move is done
+        real(*args)
+
+    monkeypatch.setattr(runner, "_replace_entries", interrupted_move)
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(write(tmp_path, ONE_METRIC), out)
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert all((out / name).exists() for name in listed)
