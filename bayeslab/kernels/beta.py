@@ -20,6 +20,12 @@ boundary) fall back to adaptive quadrature. Probabilities too close to 0 or 1 fo
 are returned with their complement (``prob_greater_pair``), computed directly in the tail, so a
 readout never prints 1.0 for a probability below 1.
 
+The densities come from :func:`bayeslab.kernels.beta_density.log_pdf`, which stays accurate at
+any size: with 1e12 units per arm (aggregated warehouse input) the textbook log density is off by
+about 1% and :math:`P(p_T > p_C)` used to stick near 0.994 whatever the data said. The kernel is
+tested from 1e6 to 1e13 units per arm against a 40-digit mpmath reference
+(``tests/kernels/test_beta_huge_n.py``). Tails below 1e-300 are returned as exactly 0.0.
+
 Nothing here draws random numbers: the same inputs always give the same outputs.
 """
 
