@@ -17,6 +17,9 @@ The integrals use a fixed composite Gauss-Legendre rule whose panels run between
 vectorized call; accuracy is about 1e-10 in probability, checked against adaptive quadrature
 in the tests.
 
+A :math:`P(A > B)` within 1e-9 of 0 or 1 is recomputed in the tail on the log scale
+(:func:`prob_tail`), so it keeps its digits (1e-40 prints as 1e-40, not as 0).
+
 A posterior with zero scale (a Normal-model arm whose values are all equal) is a point mass;
 :func:`compare` then answers in closed form (the difference is the other posterior shifted, or a
 constant when both are point masses) instead of integrating a density that does not exist.
