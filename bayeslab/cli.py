@@ -37,13 +37,9 @@ def _seed(text: str) -> int:
 def _shares(text: str, name: str) -> list[float]:
     """Two allocation shares, control first, positive and summing to 1 (never rescaled)."""
     from bayeslab.design.power import allocation_ratio
-    from bayeslab.errors import BayeslabError, DataError
 
     shares = _floats(text, name, 2)
-    try:
-        allocation_ratio(shares)
-    except BayeslabError as exc:
-        raise DataError(f"{name}: {exc}") from None
+    allocation_ratio(shares, name=name)
     return shares
 
 

@@ -170,26 +170,25 @@ def _number(value, name, *, positive=False, unit=False, allow_none=False):
     return value
 
 
-def allocation_ratio(shares) -> float:
+def allocation_ratio(shares, name: str = "allocation") -> float:
     """Treatment / control units from planned shares ``(control, treatment)``.
 
-    The shares must be positive and sum to 1 (within 1e-9): ``0.9, 0.2`` is an error, never
-    silently rescaled to 0.82 / 0.18.
+    The shares must be positive and sum to 1 (within 1e-6, as the SRM check's planned shares):
+    ``0.9, 0.2`` is an error, never silently rescaled to 0.82 / 0.18.
 
     Raises
     ------
-    ModelError
+    DataError
         Not two shares, a share that is not positive, or shares that do not sum to 1.
+
+    See Also
+    --------
+    bayeslab.design.srm.check_shares : the same check for any number of arms.
     """
-    values = [float(v) for v in shares]
-    if len(values) != 2:
-        raise ModelError(f"allocation needs two shares (control, treatment), got {values}")
-    if min(values) <= 0 or not all(math.isfinite(v) for v in values):
-        raise ModelError(f"allocation shares must be positive, got {values}")
-    if abs(sum(values) - 1.0) > 1e-9:
-        raise ModelError(f"allocation shares must sum to 1 (e.g. 0.9,0.1), got {values} "
-                         f"(sum {sum(values):g})")
-    return values[1] / values[0]
+    from bayeslab.design.srm import check_shares
+
+    control, treatment = check_shares(shares, 2, name=name)
+    return float(treatment / control)
 
 
 def _design(metric, baseline, sd, alpha, sides, ratio, method) -> Design:
