@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bayeslab.format import format_prob
 from bayeslab.report.document import Document, Figure, Section, Table, figure_png
 
 
@@ -69,15 +70,9 @@ def _headline_pair(readout):
     return b, f
 
 
-def _format_prob(p: float, q: float) -> str:
-    from bayeslab.format import format_prob
-
-    return format_prob(p, q)
-
-
 def _prob_text(p: float, q: float) -> str:
     """``P>0 = 1 - 2.8e-51`` or ``P>0 > 1 - 1e-300`` (a tail below 1e-300), never a floor value."""
-    text = _format_prob(p, q)
+    text = format_prob(p, q)
     return f"P>0 {text}" if text[0] in "<>" else f"P>0 = {text}"
 
 
@@ -89,7 +84,7 @@ def overview_section(readouts) -> Section:
         bq = ""
         if b is not None and b.prob_positive is not None:
             q = b.extra.get("prob_negative")
-            bq = (_format_prob(b.prob_positive, q) if q is not None and q < 1e-4
+            bq = (format_prob(b.prob_positive, q) if q is not None and q < 1e-4
                   else _fmt(b.prob_positive))
         rows.append((
             r.metric, getattr(r, "role", "primary"), (b or f).effect if (b or f) else "",
