@@ -126,3 +126,24 @@ def test_metric_names_cannot_leave_the_plot_folder(tmp_path, capsys):
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix == ".png"]
     assert written and all(p.parent == plots for p in written)
     capsys.readouterr()
+
+
+def test_ctrl_c_during_a_plan_run_leaves_out_untouched(tmp_path):
+    """SIGINT to ``bayeslab run`` mid-way: exit 130, one line, --out as it was, no staging left."""
+    from tests.test_plan import GOOD
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(GOOD.replace("rows = 4000", "rows = 1000000"))  # several seconds of work
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "run", str(plan), "--out",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "plan.toml"]
