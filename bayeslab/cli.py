@@ -399,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_kind_options(p)
     p.add_argument("--segment", action="append", metavar="COL",
                    help="segment column: adds the hierarchical Bayesian segment model and "
-                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2)")
+                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2; "
+                   "at most 200 segments: group rare levels first)")
     p.add_argument("--seed", type=_seed, default=0,
                    help="seed of any MCMC sampling (same seed, same numbers)")
     p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")
