@@ -276,10 +276,10 @@ def _staging_folder(out: Path) -> Path:
         raise DataError(f"output folder {out} exists and is not a folder; give a folder path")
     if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise DataError(f"output folder {out} is not writable")
-    parent = out.absolute().parent
+    full = out.absolute()
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+        full.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-", dir=full.parent))
     except OSError as exc:
         if out.is_dir():  # a writable folder in a read-only parent: stage inside it
             try:
