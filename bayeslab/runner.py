@@ -6,19 +6,15 @@ guardrails, every secondary metric, the segment model and the sequential monitor
 ``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
 and seed give identical numbers.
 
-The output folder is written only when the whole run succeeded: the run checks first that it can
-write beside ``out_dir`` (before any computing), writes everything into a hidden temporary folder
-there, and moves it into place at the end. A run that fails or is interrupted (Ctrl-C) leaves
-``out_dir`` as it was. A rerun replaces the files of the previous run (listed in the hidden
-manifest ``.bayeslab-run.json``), so no stale figure of a metric dropped from the plan remains;
-files in ``out_dir`` that no run wrote are left untouched. Figure file names derive from metric
-names and are made safe by :mod:`bayeslab.paths`.
+The output folder is written only when the whole run succeeded (:mod:`bayeslab.output`: checked
+before any computing, staged beside ``out_dir``, moved into place at the end; a rerun leaves no
+stale figure and unrelated files untouched). Figure file names derive from metric names and are
+made safe by :mod:`bayeslab.paths`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +23,6 @@ from bayeslab import kinds
 from bayeslab.errors import DataError
 from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
-
-MANIFEST = ".bayeslab-run.json"
 
 
 @dataclass(frozen=True)
@@ -251,8 +245,10 @@ def run_plan(plan, out_dir=None) -> RunResult:
         before any computing).
     """
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
+    from bayeslab.output import publish, staging_folder
+
     out = None if out_dir is None else Path(out_dir)
-    staging = None if out is None else _staging_folder(out)  # fails here, before computing
+    staging = None if out is None else staging_folder(out)  # fails here, before computing
     try:
         data = load_plan_data(plan)
         primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
@@ -261,110 +257,15 @@ def run_plan(plan, out_dir=None) -> RunResult:
         mon = _monitor(data, plan) if plan.sequential else None
         result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
         if out is not None:
-            result = _publish(_write(result, staging), staging, out)
+            written = _write(result, staging)
+            publish(staging, out)
+            result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
+                               files={k: out / Path(v).relative_to(staging)
+                                      for k, v in written.files.items()})
     finally:  # failed or interrupted: nothing reaches out_dir
         if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return result
-
-
-def _staging_folder(out: Path) -> Path:
-    """A new hidden folder beside ``out``; a ``DataError`` now if ``out`` cannot be written."""
-    import tempfile
-
-    if out.exists() and not out.is_dir():
-        raise DataError(f"output folder {out} exists and is not a folder; give a folder path")
-    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
-        raise DataError(f"output folder {out} is not writable")
-    full = out.absolute()
-    try:
-        full.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-", dir=full.parent))
-    except OSError as exc:
-        if out.is_dir():  # a writable folder in a read-only parent: stage inside it
-            try:
-                return Path(tempfile.mkdtemp(prefix=".bayeslab-run.tmp-", dir=out))
-            except OSError:
-                pass
-        raise DataError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
-
-
-def _previous_files(out: Path) -> set[str]:
-    """Entries of ``out`` written by an earlier run (its manifest, else a run's known names)."""
-    manifest = out / MANIFEST
-    try:
-        return set(json.loads(manifest.read_text())["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    try:  # a folder from before manifests: the fixed names and the figures of its metrics
-        old = json.loads((out / "readout.json").read_text())
-    except (OSError, ValueError):
-        return set()
-    if not isinstance(old, dict):
-        return set()
-    names = [m.get("metric") for m in old.get("metrics", []) if isinstance(m, dict)]
-    for m in old.get("metrics", [])[:1]:
-        names += [g.get("metric") for g in m.get("guardrails", []) if isinstance(g, dict)]
-    prefixes = tuple(f"{n}_" for n in names if isinstance(n, str) and n)
-    figures = {p.name for p in out.glob("*.png")
-               if p.name.startswith(prefixes) or p.name == "sequential_path.png"}
-    return figures | {"readout.json", "report.html", "report.md", "posteriors"}
-
-
-def _publish(result: RunResult, staging: Path, out: Path) -> RunResult:
-    """Move the finished run from ``staging`` into ``out``; drop the previous run's files."""
-    entries = sorted(p.name for p in staging.iterdir())
-    (staging / MANIFEST).write_text(json.dumps({"files": entries}, indent=1))
-    with _DeferInterrupt():  # a Ctrl-C now would leave half a folder: finish, then raise
-        if not out.exists():
-            os.replace(staging, out)
-        else:
-            _replace_entries(entries, staging, out)
-    files = {k: out / Path(v).relative_to(staging) for k, v in result.files.items()}
-    return RunResult(plan=result.plan, primary=result.primary, secondary=result.secondary,
-                     monitor=result.monitor, files=files)
-
-
-def _replace_entries(entries: list[str], staging: Path, out: Path) -> None:
-    """Move ``entries`` of ``staging`` into the existing ``out``, dropping the previous run's."""
-    for name in _previous_files(out) - set(entries):
-        target = out / name
-        if target.parent != out or name in ("", ".", ".."):
-            continue
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        elif target.exists() or target.is_symlink():
-            target.unlink()
-    for name in [*entries, MANIFEST]:
-        target = out / name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        os.replace(staging / name, target)
-
-
-class _DeferInterrupt:
-    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it (main thread only)."""
-
-    def __enter__(self):
-        import signal
-        import threading
-
-        self.caught, self.old = False, None
-        if threading.current_thread() is threading.main_thread():
-            self.old = signal.signal(signal.SIGINT, self._hold)
-        return self
-
-    def _hold(self, signum, frame):
-        self.caught = True
-
-    def __exit__(self, *exc):
-        import signal
-
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
-        if self.caught and exc[0] is None:
-            raise KeyboardInterrupt
-        return False
 
 
 def _monitor(data, plan: Plan):

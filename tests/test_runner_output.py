@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from bayeslab import runner
+from bayeslab import output, runner
 from bayeslab.cli import main
 from bayeslab.errors import DataError
-from bayeslab.runner import MANIFEST, run_plan
+from bayeslab.output import MANIFEST
+from bayeslab.runner import run_plan
 from tests.test_plan import GOOD, write
 
 SECONDARY = """
@@ -123,13 +124,13 @@ def test_ctrl_c_while_moving_into_place_finishes_the_move(tmp_path, monkeypatch)
 
     out = tmp_path / "out"
     out.mkdir()
-    real = runner._replace_entries
+    real = output.replace_entries
 
     def interrupted_move(*args):
         os.kill(os.getpid(), signal.SIGINT)  # held until the move is done
         real(*args)
 
-    monkeypatch.setattr(runner, "_replace_entries", interrupted_move)
+    monkeypatch.setattr(output, "replace_entries", interrupted_move)
     with pytest.raises(KeyboardInterrupt):
         run_plan(write(tmp_path, ONE_METRIC), out)
     listed = json.loads((out / MANIFEST).read_text())["files"]
