@@ -4,11 +4,18 @@ from __future__ import annotations
 
 
 def format_prob(p: float, complement: float) -> str:
-    """Format a probability so that one within 1e-4 of 0 or 1 shows its distance, never 1.0."""
+    """Format a probability so that one within 1e-4 of 0 or 1 shows its distance, never 1.0.
+
+    A complement of exactly 0 is a tail below 1e-300 (see
+    :func:`bayeslab.kernels.beta.prob_greater_pair`) and prints as ``"> 1 - 1e-300"``; likewise
+    ``p = 0`` prints as ``"< 1e-300"``. No floor value is ever printed as if it were computed.
+    """
     if complement <= 0:
-        return "1 - <1e-300"
+        return "> 1 - 1e-300"
     if complement < 1e-4:
         return f"1 - {complement:.1e}"
+    if p <= 0:
+        return "< 1e-300"
     if p < 1e-4:
         return f"{p:.1e}"
     return f"{p:.4f}"

@@ -5,11 +5,17 @@ guardrails, every secondary metric, the segment model and the sequential monitor
 ``readout.json`` (the same entries as ``bayeslab compare --format json``, per metric),
 ``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
 and seed give identical numbers.
+
+The output folder is written only when the whole run succeeded (:mod:`bayeslab.output`: checked
+before any computing, staged beside ``out_dir``, moved into place at the end; a rerun leaves no
+stale figure and unrelated files untouched). Figure file names derive from metric names and are
+made safe by :mod:`bayeslab.paths`.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,31 +246,44 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
     PlanError
         A malformed plan.
     DataError
-        Bad data, named by column and rows.
+        Bad data, named by column and rows; an output folder that cannot be written (raised
+        before any computing).
     """
+    from bayeslab.output import publish, staging_folder
     from bayeslab.progress import stage
 
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
     show = None if quiet is None else not quiet
-    with stage("data", show=show):
-        data = load_plan_data(plan)
+    out = None if out_dir is None else Path(out_dir)
+    staging = None if out is None else staging_folder(out)  # fails here, before computing
     seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
-    with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
-               show=show):
-        primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"),
-                               show=show)
-    secondary = []
-    for m in plan.by_role("secondary"):
-        with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
-            secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
-    mon = None
-    if plan.sequential:
-        with stage("monitor", show=show):
-            mon = _monitor(data, plan)
-    result = RunResult(plan=plan, primary=primary, secondary=tuple(secondary), monitor=mon)
-    if out_dir is not None:
-        with stage("figures and report", show=show):
-            result = _write(result, Path(out_dir))
+    try:
+        with stage("data", show=show):
+            data = load_plan_data(plan)
+        with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
+                   show=show):
+            primary = _read_metric(data, plan, plan.primary,
+                                   guardrails=plan.by_role("guardrail"), show=show)
+        secondary = []
+        for m in plan.by_role("secondary"):
+            with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
+                secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+        secondary = tuple(secondary)
+        mon = None
+        if plan.sequential:
+            with stage("monitor", show=show):
+                mon = _monitor(data, plan)
+        result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        if out is not None:
+            with stage("figures and report", show=show):
+                written = _write(result, staging)
+                publish(staging, out)
+            result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
+                               files={k: out / Path(v).relative_to(staging)
+                                      for k, v in written.files.items()})
+    finally:  # failed or interrupted: nothing reaches out_dir
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return result
 
 
@@ -287,6 +306,7 @@ def _monitor(data, plan: Plan):
 
 
 def _write(result: RunResult, out: Path) -> RunResult:
+    from bayeslab.paths import confined
     from bayeslab.report.build import run_document
     from bayeslab.report.html import render_html
     from bayeslab.report.markdown import render_markdown
@@ -295,7 +315,7 @@ def _write(result: RunResult, out: Path) -> RunResult:
     files = {}
     doc = run_document(result)
     for fig in doc.figures():
-        path = out / f"{fig.name}.png"
+        path = confined(out, fig.name, ".png")  # == out / fig.file_name
         path.write_bytes(fig.png)
         files[fig.name] = path
     payload = result.to_dict()

@@ -17,11 +17,12 @@ def _num(value, kind: str, effect: str) -> str:
 
 def _prob(entry: dict) -> str:
     if "prob_positive" in entry:
+        from bayeslab.format import format_prob
+
         p = entry["prob_positive"]
         q = entry.get("prob_negative")
-        if q is not None and q < 1e-4:
-            return f"P>0 = 1-{q:.1e}" if q > 0 else "P>0 = 1-<1e-300"
-        return f"P>0 = {p:.4f}" if p >= 1e-4 else f"P>0 = {p:.1e}"
+        text = format_prob(p, 1.0 - p if q is None else q)
+        return f"P>0 {text}" if text[0] in "<>" else f"P>0 = {text}"
     if entry.get("p_value") is not None:
         return f"p = {entry['p_value']:.3g}"
     return ""

@@ -93,13 +93,11 @@ def _ratio_quantile(q, loc_t, loc_c, s_tt, s_tc, s_cc, df):
     def cdf(r):
         return st.t.cdf(-(loc_t - r * loc_c) / np.sqrt(s_tt - 2 * r * s_tc + r * r * s_cc), df)
 
+    from bayeslab.kernels.difference import bracket_quantile
+
     guess = loc_t / loc_c
     width = 10 * np.sqrt(s_tt) / abs(loc_c) + 1e-12
-    lo, hi = guess - width, guess + width
-    while cdf(lo) > q:
-        lo -= 2 * (hi - lo)
-    while cdf(hi) < q:
-        hi += 2 * (hi - lo)
+    lo, hi = bracket_quantile(cdf, q, guess, width)  # bounded: a ModelError, never a hang
     return optimize.brentq(lambda r: cdf(r) - q, lo, hi, xtol=1e-14, rtol=1e-12)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bayeslab.format import format_prob
 from bayeslab.report.document import Document, Figure, Section, Table, figure_png
 
 
@@ -28,7 +29,7 @@ def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Ta
         prob = ""
         if "prob_positive" in d:
             q = d.get("prob_negative")
-            prob = (f"P>0 = 1 - {q:.1e}" if q is not None and q < 1e-4
+            prob = (_prob_text(d["prob_positive"], q) if q is not None and q < 1e-4
                     else f"P>0 = {_fmt(d['prob_positive'])}")
         elif d.get("p_value") is not None:
             prob = f"p = {d['p_value']:.3g}"
@@ -69,6 +70,12 @@ def _headline_pair(readout):
     return b, f
 
 
+def _prob_text(p: float, q: float) -> str:
+    """``P>0 = 1 - 2.8e-51`` or ``P>0 > 1 - 1e-300`` (a tail below 1e-300), never a floor value."""
+    text = format_prob(p, q)
+    return f"P>0 {text}" if text[0] in "<>" else f"P>0 = {text}"
+
+
 def overview_section(readouts) -> Section:
     """One row per metric: headline Bayes and frequentist estimates, and the verdict."""
     rows = []
@@ -77,7 +84,7 @@ def overview_section(readouts) -> Section:
         bq = ""
         if b is not None and b.prob_positive is not None:
             q = b.extra.get("prob_negative")
-            bq = (f"1 - {q:.1e}" if q is not None and 0 < q < 1e-4
+            bq = (format_prob(b.prob_positive, q) if q is not None and q < 1e-4
                   else _fmt(b.prob_positive))
         rows.append((
             r.metric, getattr(r, "role", "primary"), (b or f).effect if (b or f) else "",

@@ -14,7 +14,7 @@ def _table(t: Table) -> list[str]:
 
 
 def render_markdown(doc: Document) -> str:
-    """The report as Markdown; figures are linked as ``NAME.png`` beside the file."""
+    """The report as Markdown; figures are linked as ``Figure.file_name`` beside it."""
     lines = [f"# {doc.title}", ""]
     if doc.warnings:
         lines += ["> **Warnings**", ">"] + [f"> - {w}" for w in doc.warnings] + [""]
@@ -26,7 +26,7 @@ def render_markdown(doc: Document) -> str:
         for t in s.tables:
             lines += _table(t)
         for f in s.figures:
-            lines += [f"![{f.caption or f.name}]({f.name}.png)", ""]
+            lines += [f"![{f.caption or f.name}]({f.file_name})", ""]
     if doc.footer:
         lines += ["---", doc.footer]
     return "\n".join(lines)
