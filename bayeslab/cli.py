@@ -126,7 +126,7 @@ def cmd_compare(args) -> int:
         thresholds={"rhat_max": args.rhat_max, "ess_min": args.ess_min},
         rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
                           loss_threshold=args.loss_threshold),
-        **options,
+        unit=args.unit, **options,
     )
     payload = readout.to_dict()
     text = str(readout)
@@ -350,23 +350,22 @@ def cmd_init(args) -> int:
 def cmd_app(args) -> int:
     """Open the Streamlit app over a run's output folder (needs the ``app`` extra)."""
     import importlib.util
-    import os
-    import subprocess
 
     if importlib.util.find_spec("streamlit") is None:
         print("bayeslab: error: the app needs Streamlit: pip install 'bayeslab[app]'",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    from bayeslab.app import RUN_DIR_ENV, script_path
+    from bayeslab.app import LOOPBACK, serve
     from bayeslab.app.data import load_run
 
     folder = str(load_run(args.dir).path.resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script_path()),
-           "--server.port", str(args.port),
-           "--server.headless", "true" if args.headless else "false",
-           "--browser.gatherUsageStats", "false", "--", folder]
-    # Ctrl-C stops the server (subprocess.call kills it) and main() exits 130 with one line
-    return subprocess.call(cmd, env={**os.environ, RUN_DIR_ENV: folder})
+    if args.host not in LOOPBACK:
+        print(f"bayeslab: warning: serving on {args.host}: anyone who can reach this machine "
+              "can read the run's results", file=sys.stderr)
+    code = serve(folder, host=args.host, port=args.port, open_browser=not args.headless)
+    if code == 130:
+        print("bayeslab: interrupted; the app server was stopped", file=sys.stderr)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -397,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default="conversion", choices=kinds.names(fitted=True),
                    help="metric kind (observational data: --confounders)")
     _add_kind_options(p)
+    p.add_argument("--unit", help="the metric's unit for absolute effects, e.g. EUR (money, "
+                   "counts; rates are always in percentage points)")
     p.add_argument("--segment", action="append", metavar="COL",
                    help="segment column: adds the hierarchical Bayesian segment model and "
                    "per-segment tests (repeat once for two dimensions, read as COL1 x COL2; "
@@ -447,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="explore a run's output in a Streamlit app (extra 'app')")
     p.add_argument("dir", help="output folder of 'bayeslab run'")
     p.add_argument("--port", type=int, default=8501, help="port to serve on")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_app)
 
@@ -542,16 +545,30 @@ def main(argv=None) -> int:
 
     Exit codes: 0 done, 2 bad input or a path that cannot be read or written (one line on
     stderr), 130 interrupted (Ctrl-C: one line, no traceback; a plan run leaves its output folder
-    as it was).
+    as it was). Warnings print once each, as one line.
     """
     args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        from bayeslab.errors import BayeslabError
+        import warnings
+
+        from bayeslab.errors import BayeslabError, BayeslabWarning
+
+        shown = set()
+
+        def one_line(message, category, *_args, **_kw):  # once, one line, no source line
+            text = " ".join(str(message).split())
+            if text not in shown:
+                shown.add(text)
+                print(f"bayeslab: warning: {text}", file=sys.stderr)
 
         try:
-            return args.func(args)
+            with warnings.catch_warnings():
+                warnings.showwarning = one_line
+                # a readout's own warnings are printed by the command with its result
+                warnings.filterwarnings("ignore", category=BayeslabWarning)
+                return args.func(args)
         except BayeslabError as exc:
             print(f"bayeslab: error: {_one_line(exc)}", file=sys.stderr)
             return EXIT_BAD_INPUT

@@ -273,8 +273,12 @@ def fit_metric(source, spec: MetricSpec) -> MetricFit:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BayeslabWarning)
         parts = kind.fit(source, spec)
-    notes = []
-    for w in caught:
+    notes, seen = [], set()
+    for w in caught:  # each distinct warning once
+        key = (w.category, str(w.message))
+        if key in seen:
+            continue
+        seen.add(key)
         if issubclass(w.category, BayeslabWarning):
             notes.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -31,7 +31,7 @@ _SECTIONS = {
                    "spending": str, "fpr_sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
-                "label": str, "draws": int, "tune": int}
+                "label": str, "draws": int, "tune": int, "unit": str}
 
 
 def _metric_keys() -> dict:

@@ -217,7 +217,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         prior=_prior(metric), interval=interval, rule=_rule(plan),
         planned_split=cols.get("planned_split"), n=plan.data.get("n"),
         unit_id=cols.get("unit_id") if role == "primary" else None,
-        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed, **options)
+        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed,
+        unit=metric.options.get("unit"), **options)
 
 
 def _control(plan: Plan):

@@ -95,6 +95,15 @@ class SegmentReadout:
             out.append(f"segment model diagnostics warn: {d.reason}")
         return tuple(out)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Warnings that are neither a blocker nor already said by the decision (each once)."""
+        if self.decision is None:
+            return self.warnings
+        said = self.decision.text
+        return tuple(w for w in self.warnings if w not in self.decision.blockers
+                     and w.split(": ", 2)[-1] not in said)
+
     def estimates(self) -> list[Estimate]:
         """Segment entries (``segment`` set) and the models' population entries, Bayes first."""
         return [*self.bayes.estimates(), *self.frequentist.estimates()]
@@ -118,17 +127,39 @@ class SegmentReadout:
     def __str__(self) -> str:
         import textwrap
 
+        from bayeslab import format as fmt
+        from bayeslab.text import render_table
+
         def wrap(text):
             return textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="    ")
 
+        kind = {"binary": "conversion"}.get(getattr(self.stats, "kind", ""), "continuous")
         lines = [f"Segments by {' x '.join(self.columns)}"]
         if self.decision is not None:
+            lines += [wrap("Blocked: " + b) for b in self.decision.blockers]
             lines.append(wrap(f"Segment decision: {self.decision.verdict.upper()}. "
                               f"{self.decision.text}"))
-        lines += [wrap("Warning: " + w) for w in self.warnings
-                  if self.decision is None or w not in self.decision.blockers]
-        lines.append(str(self.bayes))
-        lines.append(str(self.frequentist))
+        lines += [wrap("Note: " + fmt.one_line(w)) for w in self.notes]
+        lines.append(wrap(f"Model: {self.bayes.method}, prior {fmt.prior(self.bayes.prior)}"))
+        rows = []
+        for e in self.estimates():
+            where = (fmt.segment_label(e.segment, self.columns) if e.segment is not None
+                     else "population")
+            value, interval = fmt.estimate_text(e, kind)
+            extra = e.extra if isinstance(e.extra, dict) else {}
+            p = fmt.estimate_prob(e)
+            if extra.get("p_holm") is not None:
+                p = (f"p = {fmt.p_value(extra.get('p_raw'))} raw, "
+                     f"{fmt.p_value(extra['p_holm'])} Holm")
+            rows.append([where, e.side, e.method, fmt.effect_name(e), value, interval, p])
+        level = self.estimates()[0].level if self.estimates() else 0.95
+        lines.append(render_table(rows, ["segment", "side", "method", "effect", "estimate",
+                                         f"{level:.0%} interval (unadjusted)", "P / p"]))
+        het = self.frequentist.heterogeneity
+        if het is not None:
+            lines.append(f"Heterogeneity (GLM LR test): p = {fmt.p_value(het.p_value)}, "
+                         f"df {het.df}")
+        lines.append(str(self.diagnostics))
         return "\n".join(lines)
 
     def ppc(self):

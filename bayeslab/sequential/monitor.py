@@ -152,19 +152,21 @@ class MonitorResult:
             "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
 
     def __str__(self) -> str:
-        from bayeslab.format import format_prob
+        from bayeslab import format as fmt
         from bayeslab.text import render_table
 
         t = self.table
         conv = self.kind == "conversion"
 
         def rate(v):
-            return f"{v:.3%}" if conv else f"{v:.4g}"
+            return fmt.rate(v) if conv else fmt.number(v)
 
-        rows = [[str(r.look), str(r.label), f"{r.n_control:,.0f}", f"{r.n_treatment:,.0f}",
+        rows = [[str(r.look), str(r.label), fmt.count(r.n_control), fmt.count(r.n_treatment),
                  rate(r.mean_control), rate(r.mean_treatment),
-                 format_prob(r.prob_positive, r.prob_negative),
-                 f"{r.expected_loss:.3g}", f"[{r.lift_lower:+.4g}, {r.lift_upper:+.4g}]",
+                 fmt.prob(r.prob_positive, r.prob_negative),
+                 f"{r.expected_loss:.3g}",
+                 fmt.interval(r.lift_lower, r.lift_upper, "absolute",
+                              "conversion" if conv else self.kind),
                  f"{r.z:+.2f}", f"{r.fraction:.2f}", f"{r.upper:.2f}"]
                 + [str(getattr(r, f"rule_{i}")) for i in range(len(self.rules))]
                 for r in t.itertuples()]
