@@ -161,7 +161,7 @@ def compare_propensity(
     min_ess_ratio: float = 0.1,
     missing: str = "error",
     sql: str | None = None,
-    progressbar: bool = False,
+    progressbar: bool | None = None,
 ) -> PropensityReadout:
     """Read out a non-randomized treatment with propensity methods on both sides.
 
@@ -208,7 +208,8 @@ def compare_propensity(
         Balance and overlap thresholds (see :func:`bayeslab.balance.balance_report`).
     missing : {"error", "exclude"}
     sql : str, optional
-    progressbar : bool
+    progressbar : bool, optional
+        Sampler progress; default only when stderr is a terminal.
 
     Returns
     -------

@@ -13,11 +13,34 @@ import sys
 from bayeslab import __version__, kinds
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+MAX_SEED = 2**32 - 1
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every bad input
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _seed(text: str) -> int:
+    """``--seed``: a whole number from 0 to 2**32 - 1 (what every random generator accepts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, "
+                                         f"got {text!r}")
+    return value
+
+
+def _shares(text: str, name: str) -> list[float]:
+    """Two allocation shares, control first, positive and summing to 1 (never rescaled)."""
+    from bayeslab.design.power import allocation_ratio
+
+    shares = _floats(text, name, 2)
+    allocation_ratio(shares, name=name)
+    return shares
 
 
 def _floats(text: str, name: str, count: int | None = None) -> list[float]:
@@ -136,16 +159,21 @@ def _kind_options(args) -> dict:
 
 
 def _write_figures(figures: dict, directory: str, prefix: str) -> list[str]:
-    """Save each figure as ``DIR/<prefix>_<name>.png`` and close it; return the paths."""
+    """Save each figure as ``DIR/<prefix>_<name>.png`` and close it; return the paths.
+
+    ``prefix`` is a metric name (data): the file name is made safe and kept inside ``DIR``.
+    """
     from pathlib import Path
 
     import matplotlib.pyplot as plt
+
+    from bayeslab.paths import confined
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, fig in figures.items():
-        path = out / f"{prefix}_{name}.png"
+        path = confined(out, f"{prefix}_{name}", ".png")
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         paths.append(str(path))
@@ -261,9 +289,7 @@ def cmd_design_power(args) -> int:
     if args.allocation:
         if ratio is not None:
             raise DataError("give --allocation or --ratio, not both")
-        shares = _floats(args.allocation, "--allocation", 2)
-        if min(shares) <= 0:
-            raise DataError(f"--allocation shares must be positive, got {args.allocation!r}")
+        shares = _shares(args.allocation, "--allocation")
         ratio = shares[1] / shares[0]
     result = sample_size(metric, args.baseline, args.mde, relative=args.relative, sd=args.sd,
                          alpha=args.alpha, power=args.power, ratio=1.0 if ratio is None
@@ -279,8 +305,8 @@ def cmd_design_aa(args) -> int:
 
     share = args.share
     if args.allocation:
-        shares = _floats(args.allocation, "--allocation", 2)
-        share = shares[1] / sum(shares)
+        shares = _shares(args.allocation, "--allocation")
+        share = shares[1]
     rule = DecisionRule(prob_threshold=args.prob_threshold, loss_threshold=args.loss_threshold,
                         alpha=args.alpha)
     result = aa_simulation(args.n, args.baseline, n_sims=args.sims, share=share, rule=rule,
@@ -293,7 +319,7 @@ def cmd_run(args) -> int:
     """Run an analysis plan and write its outputs."""
     from bayeslab.runner import run_plan
 
-    result = run_plan(args.plan, args.out)
+    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None)
     files = {k: str(v) for k, v in result.files.items()}
     text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
             f"{result.decision.reasons[0]}\n"
@@ -354,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="write a simulated scenario with known true effects")
     p.add_argument("scenario", help="migration, musicstream, homepage, personalization, campaign")
     p.add_argument("--rows", type=int, default=None, help="number of units")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="scenario option, e.g. srm=0.02 (repeatable)")
     p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
@@ -374,8 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "counts; rates are always in percentage points)")
     p.add_argument("--segment", action="append", metavar="COL",
                    help="segment column: adds the hierarchical Bayesian segment model and "
-                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2)")
-    p.add_argument("--seed", type=int, default=0,
+                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2; "
+                   "at most 200 segments: group rare levels first)")
+    p.add_argument("--seed", type=_seed, default=0,
                    help="seed of any MCMC sampling (same seed, same numbers)")
     p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")
     p.add_argument("--tune", type=int, default=1000, help="MCMC tuning steps per chain")
@@ -408,6 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an analysis plan (TOML) and write report and readout")
     p.add_argument("plan", help="plan file, e.g. models/migration.toml")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true",
+                   help="no stage lines or progress (shown only on a terminal anyway)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_run)
 
@@ -426,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
     p.add_argument("--rows", type=int, default=50_000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--margin", type=float, default=0.005,
                    help="guardrail margin: largest acceptable absolute increase")
     p.add_argument("--format", **fmt)
@@ -457,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-n", type=int, help="planned total units, if the experiment is running")
     p.add_argument("--fpr-sims", type=int, default=10_000,
                    help="A/A experiments simulated for each rule's false-positive rate (0: skip)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_monitor)
 
@@ -505,39 +534,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prob-threshold", type=float, default=0.95)
     p.add_argument("--loss-threshold", type=float, default=0.0025)
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_design_aa)
     return parser
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``bayeslab`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    import warnings
+    """Entry point of the ``bayeslab`` console script.
 
-    from bayeslab.errors import BayeslabError, BayeslabWarning
-
-    shown = set()
-
-    def one_line(message, category, *_args, **_kw):  # once, one line, no source line
-        text = " ".join(str(message).split())
-        if text not in shown:
-            shown.add(text)
-            print(f"bayeslab: warning: {text}", file=sys.stderr)
-
+    Exit codes: 0 done, 2 bad input or a path that cannot be read or written (one line on
+    stderr), 130 interrupted (Ctrl-C: one line, no traceback; a plan run leaves its output folder
+    as it was). Warnings print once each, as one line.
+    """
+    args = None
     try:
-        with warnings.catch_warnings():
-            warnings.showwarning = one_line
-            # a readout's own warnings are printed by the command with its result
-            warnings.filterwarnings("ignore", category=BayeslabWarning)
-            return args.func(args)
-    except BayeslabError as exc:
-        print(f"bayeslab: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:  # e.g. piped into head
-        return 0
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        import warnings
+
+        from bayeslab.errors import BayeslabError, BayeslabWarning
+
+        shown = set()
+
+        def one_line(message, category, *_args, **_kw):  # once, one line, no source line
+            text = " ".join(str(message).split())
+            if text not in shown:
+                shown.add(text)
+                print(f"bayeslab: warning: {text}", file=sys.stderr)
+
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = one_line
+                # a readout's own warnings are printed by the command with its result
+                warnings.filterwarnings("ignore", category=BayeslabWarning)
+                return args.func(args)
+        except BayeslabError as exc:
+            print(f"bayeslab: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except BrokenPipeError:  # e.g. piped into head
+            return 0
+        except OSError as exc:  # a path the user gave cannot be read or written
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"bayeslab: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        where = ("; a plan run writes its output folder only when it has finished" if getattr(
+            args, "command", None) == "run" else "")
+        print(f"bayeslab: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _one_line(exc) -> str:
+    """An error message on one line (a message may quote multi-line user text)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
-"""MCMC diagnostics with pass / warn / fail verdicts, sampling with a safe remedy, and PPCs.
+"""MCMC diagnostics with pass / warn / fail verdicts and posterior predictive checks.
 
 Every Bayesian fit that samples carries a :class:`Diagnostics`: one row per check (rank-normalized
 split R-hat, bulk and tail ESS, Monte Carlo standard error, divergences, E-BFMI, tree-depth
 saturation, number of chains), each with its value, threshold, status and a one-line reason, and
 an overall verdict. A readout whose verdict is ``"fail"`` says so and makes no decision.
 
-:func:`sample_with_remedy` samples a PyMC model (PyMC's NUTS, or nutpie when it is installed) and,
-when the first fit fails its diagnostics, refits once with more tuning and a higher
-``target_accept``; the result records that it did. :func:`ppc_cells` compares observed cell rates
+:func:`bayeslab.sampling.sample_with_remedy` (also importable from here) samples a PyMC model
+with nutpie and refits once when the first fit fails these checks; the result records that it
+did. :func:`ppc_cells` compares observed cell rates
 (or means) with their posterior (or prior) predictive intervals.
 
 Thresholds (after Vehtari et al. 2021, "Rank-normalization, folding, and localization"):
@@ -19,10 +19,7 @@ chain warn.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,7 +28,6 @@ from bayeslab.errors import ModelError
 from bayeslab.results import json_float
 
 STATUSES = ("pass", "warn", "fail")
-SAMPLERS = ("auto", "pymc", "nutpie")
 
 
 @dataclass(frozen=True)
@@ -281,172 +277,18 @@ def _verdict(checks, chains, draws, remedy=None) -> Diagnostics:
 
 
 # --------------------------------------------------------------------------------------------
-# Sampling
+# Sampling lives in bayeslab.sampling; these names stay importable from here
+
+_SAMPLING = ("SAMPLERS", "Sampled", "nutpie_available", "resolve_sampler", "sample_with_remedy",
+             "show_progress")
 
 
-def nutpie_available() -> bool:
-    """Whether the optional ``nutpie`` sampler is installed (``pip install bayeslab[nutpie]``)."""
-    return importlib.util.find_spec("nutpie") is not None
+def __getattr__(name):
+    if name in _SAMPLING:
+        from bayeslab import sampling
 
-
-def resolve_sampler(sampler: str) -> str:
-    """``"auto"`` becomes ``"nutpie"`` when installed, else ``"pymc"``.
-
-    Raises
-    ------
-    ModelError
-        Unknown sampler name.
-    ImportError
-        ``"nutpie"`` asked for and not installed.
-    """
-    if sampler not in SAMPLERS:
-        raise ModelError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
-    if sampler == "auto":
-        return "nutpie" if nutpie_available() else "pymc"
-    if sampler == "nutpie" and not nutpie_available():
-        raise ImportError("sampler='nutpie' needs nutpie: pip install 'bayeslab[nutpie]'")
-    return sampler
-
-
-def show_progress(progressbar: bool | None) -> bool:
-    """Show a progress bar only when asked, or by default when stderr is a terminal."""
-    if progressbar is None:
-        return bool(getattr(sys.stderr, "isatty", lambda: False)())
-    return bool(progressbar)
-
-
-@dataclass(frozen=True)
-class Sampled:
-    """A posterior sample with its diagnostics and how it was obtained.
-
-    Attributes
-    ----------
-    idata : xarray.DataTree
-    diagnostics : Diagnostics
-        Diagnostics of the kept sample (``remedy`` set when it is the refit).
-    first : Diagnostics, optional
-        Diagnostics of the first fit when it was refitted.
-    sampler : str
-    settings : dict
-        ``draws``, ``tune``, ``chains``, ``target_accept``, ``seed`` of the kept sample.
-    compile_s, sample_s : float
-        Seconds spent compiling / initialising and sampling (the kept fit).
-    """
-
-    idata: object
-    diagnostics: Diagnostics
-    sampler: str
-    settings: dict
-    compile_s: float
-    sample_s: float
-    first: Diagnostics | None = None
-
-
-def _sample_once(model, *, draws, tune, chains, seed, target_accept, sampler, cores, progressbar):
-    import pymc as pm
-
-    if sampler == "nutpie":  # pragma: no cover - optional dependency, not installed in CI
-        import arviz as az
-        import nutpie
-
-        t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(model)
-        t1 = time.perf_counter()
-        out = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                            target_accept=target_accept, progress_bar=progressbar)
-        t2 = time.perf_counter()
-        if not hasattr(out, "children"):
-            out = az.convert_to_datatree(out)
-        return out, t1 - t0, t2 - t1
-    t0 = time.perf_counter()
-    idata = pm.sample(draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
-                      progressbar=progressbar, quiet=not progressbar, model=model,
-                      target_accept=target_accept, compute_convergence_checks=False)
-    total = time.perf_counter() - t0
-    # PyMC records the time spent in the sampling loop; the rest is compiling and initialising
-    sampling = float(idata["posterior"].attrs.get("sampling_time", total))
-    return idata, max(total - sampling, 0.0), sampling
-
-
-def sample_with_remedy(
-    model,
-    *,
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
-    target_accept: float = 0.9,
-    sampler: str = "auto",
-    cores: int | None = None,
-    progressbar: bool | None = None,
-    remedy: bool = True,
-    var_names=None,
-    **thresholds,
-) -> Sampled:
-    """Sample ``model`` with NUTS and, if diagnostics fail, refit once with a safe remedy.
-
-    The remedy doubles the tuning steps (at least 1000) and raises ``target_accept`` to 0.99,
-    which shortens the step size: it removes most
-    divergences and poor adaptation without changing the model. The kept sample is the refit,
-    whose :class:`Diagnostics` records the remedy; a refit that still fails stays ``"fail"``.
-
-    Parameters
-    ----------
-    model : pymc.Model
-    draws, tune, chains : int
-        Draws kept per chain, tuning steps per chain, number of chains.
-    seed : int
-        Random seed (the refit uses ``seed + 1``).
-    target_accept : float
-        NUTS target acceptance rate of the first fit.
-    sampler : {"auto", "pymc", "nutpie"}
-        ``"auto"`` uses nutpie when installed, else PyMC's NUTS.
-    cores : int, optional
-        Parallel chains for PyMC (default: PyMC's choice).
-    progressbar : bool, optional
-        Default: only when stderr is a terminal.
-    remedy : bool
-        Refit on failure (default True).
-    var_names : list of str, optional
-        Variables the diagnostics look at.
-    **thresholds
-        Passed to :func:`diagnose` (``rhat_max``, ``ess_min``, ...).
-
-    Returns
-    -------
-    Sampled
-
-    Raises
-    ------
-    ModelError
-        Bad sampler name or sampling settings.
-    """
-    _check_settings(draws, tune, chains, target_accept)
-    name = resolve_sampler(sampler)
-    bar = show_progress(progressbar)
-    settings = dict(draws=draws, tune=tune, chains=chains, target_accept=target_accept, seed=seed)
-    idata, c_s, s_s = _sample_once(model, sampler=name, cores=cores, progressbar=bar, **settings)
-    diag = diagnose(idata, var_names=var_names, **thresholds)
-    if diag.ok or not remedy:
-        return Sampled(idata, diag, name, settings, c_s, s_s)
-    new_tune = max(2 * tune, 1000)
-    new_accept = max(0.99, target_accept)
-    settings2 = dict(settings, tune=new_tune, target_accept=new_accept, seed=seed + 1)
-    idata2, c2, s2 = _sample_once(model, sampler=name, cores=cores, progressbar=bar, **settings2)
-    diag2 = diagnose(idata2, var_names=var_names, **thresholds)
-    text = (f"first fit failed ({diag.reason.removeprefix('not converged, no decision: ')}); "
-            f"refitted with tune={new_tune}, target_accept={new_accept}: "
-            f"{'now ' + diag2.verdict if diag2.ok else 'still failing'}")
-    diag2 = replace(diag2, remedy=text)
-    return Sampled(idata2, diag2, name, settings2, c2, s2, first=diag)
-
-
-def _check_settings(draws, tune, chains, target_accept):
-    for label, value, low in (("draws", draws, 1), ("tune", tune, 0), ("chains", chains, 1)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ModelError(f"{label} must be an integer >= {low}, got {value!r}")
-    if not 0 < target_accept < 1:
-        raise ModelError(f"target_accept must be in (0, 1), got {target_accept!r}")
+        return getattr(sampling, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -158,7 +158,16 @@ def fit_continuous(source, s: MetricSpec):
     freq = [fm.welch(st, interval=s.interval)]
     if s.kind == "count":
         bayes.append(bm.gamma_poisson(st, interval=s.interval))
-        freq.append(fm.poisson_rates(st, interval=s.interval))
+        events = st.by_arm()["sum"].to_numpy(float)
+        empty = [str(a) for a, v in zip(st.arms, events, strict=True) if v <= 0]
+        if empty:  # the Poisson rate ratio is undefined: Welch and both Bayes models remain
+            from bayeslab.errors import StatisticalWarning
+
+            warnings.warn(f"arm {', '.join(empty)} of {s.metric!r} has no events: the Poisson "
+                          "rate test is left out (its rate ratio is undefined); Welch and the "
+                          "Bayesian models read the metric out", StatisticalWarning, stacklevel=2)
+        else:
+            freq.append(fm.poisson_rates(st, interval=s.interval))
     return dict(bayes=tuple(bayes), frequentist=tuple(freq), rows=st.rows, arms=st.arm_table(),
                 control=st.control, headline=("bayes-normal", "welch", "absolute"), stats=st,
                 segments=_segments(st, s))

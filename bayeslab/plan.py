@@ -126,6 +126,24 @@ def _check_type(value, expected, where: str, line: str):
         raise PlanError(f"{where}{line} must be {names}, got {value!r}")
 
 
+def read_plan_text(path: Path) -> str:
+    """The plan file's text; a :class:`PlanError` (one line) for anything but a UTF-8 file."""
+    if not path.exists():
+        raise PlanError(f"plan file not found: {path}")
+    if path.is_dir():
+        raise PlanError(f"{path} is a folder; give the plan's TOML file (e.g. {path}/plan.toml)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise PlanError(f"{path}: not UTF-8 text (byte {exc.start + 1}, line {line}); save the "
+                        "plan as UTF-8") from None
+
+
 def load_plan(path) -> Plan:
     """Read and validate a plan.
 
@@ -145,13 +163,12 @@ def load_plan(path) -> Plan:
     Raises
     ------
     PlanError
-        Unreadable TOML (with its line), unknown sections or keys, wrong types, a missing
-        required key, not exactly one primary metric, a guardrail without a margin.
+        A missing file, a folder, a file that is not UTF-8, unreadable TOML (with its line),
+        unknown sections or keys, wrong types, a missing required key, not exactly one primary
+        metric, a guardrail without a margin, a seed outside 0 .. 2**32 - 1.
     """
     path = Path(path)
-    if not path.exists():
-        raise PlanError(f"plan file not found: {path}")
-    text = path.read_text()
+    text = read_plan_text(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -224,6 +241,9 @@ def load_plan(path) -> Plan:
             raise PlanError(f"{path}: segments.metric{line} must name a primary or secondary "
                             f"metric of kind {', '.join(segmentable)}, got {name!r}")
     exp = out["experiment"]
+    if not 0 <= exp.get("seed", 0) <= 2**32 - 1:
+        raise PlanError(f"{path}: experiment.seed{_line_of(text, 'seed', 'experiment')} must be "
+                        f"a whole number from 0 to {2**32 - 1}, got {exp['seed']!r}")
     return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
                 description=exp.get("description", ""), data=data, columns=out["columns"],
                 decision=out["decision"], metrics=tuple(plans), segments=out["segments"],

@@ -5,11 +5,17 @@ guardrails, every secondary metric, the segment model and the sequential monitor
 ``readout.json`` (the same entries as ``bayeslab compare --format json``, per metric),
 ``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
 and seed give identical numbers.
+
+The output folder is written only when the whole run succeeded (:mod:`bayeslab.output`: checked
+before any computing, staged beside ``out_dir``, moved into place at the end; a rerun leaves no
+stale figure and unrelated files untouched). Figure file names derive from metric names and are
+made safe by :mod:`bayeslab.paths`.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +185,8 @@ def _prior(metric: MetricPlan):
     return tuple(float(v) for v in prior)
 
 
-def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary"):
+def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary",
+                 show=None):
     from bayeslab.causal import compare_propensity
     from bayeslab.readout import compare
 
@@ -192,7 +199,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             estimand=o.get("estimand", "ate"), kind=o.get("model", "conversion"),
             control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
-            tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"))
+            tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"),
+            progressbar=show)
     options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
                if k in metric.options and k != "stages"}
     if "stages" in metric.options:
@@ -201,6 +209,7 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = list(seg.get("columns", []))
         options.update({k: seg[k] for k in ("draws", "tune", "chains") if k in seg})
+        options["progressbar"] = show
     return compare(
         data, arm=cols["arm"], metric=metric.name, control=_control(plan), kind=metric.kind,
         guardrails=[g.name for g in guardrails],
@@ -217,7 +226,7 @@ def _control(plan: Plan):
     return None if control is None else str(control)
 
 
-def run_plan(plan, out_dir=None) -> RunResult:
+def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
     """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
 
     Parameters
@@ -226,6 +235,8 @@ def run_plan(plan, out_dir=None) -> RunResult:
         A loaded plan or the path of its TOML file.
     out_dir : str or pathlib.Path, optional
         Folder for the outputs (created if needed).
+    quiet : bool, optional
+        No stage lines or progress bars; default: quiet unless stderr is a terminal.
 
     Returns
     -------
@@ -236,17 +247,44 @@ def run_plan(plan, out_dir=None) -> RunResult:
     PlanError
         A malformed plan.
     DataError
-        Bad data, named by column and rows.
+        Bad data, named by column and rows; an output folder that cannot be written (raised
+        before any computing).
     """
+    from bayeslab.output import publish, staging_folder
+    from bayeslab.progress import stage
+
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    data = load_plan_data(plan)
-    primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
-    secondary = tuple(_read_metric(data, plan, m, role="secondary")
-                      for m in plan.by_role("secondary"))
-    mon = _monitor(data, plan) if plan.sequential else None
-    result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
-    if out_dir is not None:
-        result = _write(result, Path(out_dir))
+    show = None if quiet is None else not quiet
+    out = None if out_dir is None else Path(out_dir)
+    staging = None if out is None else staging_folder(out)  # fails here, before computing
+    seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
+    try:
+        with stage("data", show=show):
+            data = load_plan_data(plan)
+        with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
+                   show=show):
+            primary = _read_metric(data, plan, plan.primary,
+                                   guardrails=plan.by_role("guardrail"), show=show)
+        secondary = []
+        for m in plan.by_role("secondary"):
+            with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
+                secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+        secondary = tuple(secondary)
+        mon = None
+        if plan.sequential:
+            with stage("monitor", show=show):
+                mon = _monitor(data, plan)
+        result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        if out is not None:
+            with stage("figures and report", show=show):
+                written = _write(result, staging)
+                publish(staging, out)
+            result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
+                               files={k: out / Path(v).relative_to(staging)
+                                      for k, v in written.files.items()})
+    finally:  # failed or interrupted: nothing reaches out_dir
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return result
 
 
@@ -269,6 +307,7 @@ def _monitor(data, plan: Plan):
 
 
 def _write(result: RunResult, out: Path) -> RunResult:
+    from bayeslab.paths import confined
     from bayeslab.report.build import run_document
     from bayeslab.report.html import render_html
     from bayeslab.report.markdown import render_markdown
@@ -277,7 +316,7 @@ def _write(result: RunResult, out: Path) -> RunResult:
     files = {}
     doc = run_document(result)
     for fig in doc.figures():
-        path = out / f"{fig.name}.png"
+        path = confined(out, fig.name, ".png")  # == out / fig.file_name
         path.write_bytes(fig.png)
         files[fig.name] = path
     payload = result.to_dict()

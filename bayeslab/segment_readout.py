@@ -16,8 +16,32 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bayeslab import kinds
-from bayeslab.errors import ModelError
+from bayeslab.errors import DataError, ModelError
 from bayeslab.results import Estimate, jsonable
+
+MAX_SEGMENT_CELLS = 200
+"""Most segments (levels, or level pairs for two columns) a segment readout accepts: the
+hierarchical model samples one effect per segment with NUTS, and 10,000 of them take minutes to
+hours with nothing to show for it (issue 14)."""
+
+
+def check_segment_count(stats, limit: int = MAX_SEGMENT_CELLS) -> None:
+    """Refuse a segment readout over more than ``limit`` segments, saying what to do instead.
+
+    Raises
+    ------
+    DataError
+        Naming the column(s), the number of levels and the limit.
+    """
+    cols = list(stats.segments)
+    table = stats.table
+    cells = len(table[cols].drop_duplicates())
+    if cells <= limit:
+        return
+    levels = ", ".join(f"{c!r} has {table[c].nunique():,} levels" for c in cols)
+    raise DataError(f"too many segments for a segment readout: {levels} ({cells:,} segments; the "
+                    f"limit is {limit}). Group rare levels into 'other' first (e.g. with --sql "
+                    "and CASE WHEN), or segment by a coarser column", column=cols[0])
 
 
 @dataclass(frozen=True)
@@ -163,6 +187,8 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
     ------
     ModelError
         More than two segment columns, or a metric kind without a segment model.
+    DataError
+        More than :data:`MAX_SEGMENT_CELLS` segments (before any sampling).
     """
     from bayeslab.bayes.segments import fit_segments
     from bayeslab.frequentist.segments import segment_tests
@@ -170,6 +196,7 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
     if not kinds.get(spec.kind).segments:
         raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
                          f"metrics, not {spec.kind}")
+    check_segment_count(stats)
     bayes = fit_segments(stats, seed=spec.seed, interval=spec.interval, draws=spec.draws,
                          tune=spec.tune, chains=spec.chains, progressbar=spec.progressbar,
                          thresholds=dict(spec.thresholds) or None)

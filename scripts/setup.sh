@@ -35,7 +35,13 @@ else
 fi
 
 extra=""
-[ "${1:-}" = "dev" ] && extra="[dev]"
+what="bayeslab and its dependencies (PyMC, nutpie, ArviZ, DuckDB, pandas, scipy, statsmodels, matplotlib)"
+if [ "${1:-}" = "dev" ]; then
+    extra="[dev]"
+    what="$what and the test tools (pytest, hypothesis, ruff, streamlit)"
+fi
+start=$(date +%s)
+echo "bayeslab: installing $what into .venv; usually 1-3 min on a fresh machine, seconds when already installed" >&2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
 log=$(mktemp)
 if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extra" >"$log" 2>&1; then
@@ -46,3 +52,4 @@ if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$e
 fi
 rm -f "$log"
 .venv/bin/python -c 'import bayeslab' || { echo "bayeslab: install failed" >&2; exit 1; }
+echo "bayeslab: installed in $(( $(date +%s) - start )) s. The first sampled model of each kind compiles once (10-60 s), then is cached in ~/.pytensor (safe to delete)." >&2

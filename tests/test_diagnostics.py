@@ -109,3 +109,52 @@ def test_sampler_resolution():
         resolve_sampler("stan")
     assert show_progress(None) is False  # pytest captures stderr: not a terminal
     assert show_progress(True) is True
+
+
+def test_remedy_answers_short_ess_with_more_draws_and_divergences_with_a_smaller_step():
+    from types import SimpleNamespace
+
+    import bayeslab.sampling as sampling
+
+    posterior = {"x": np.random.default_rng(0).standard_normal((2, 100))}
+    calls = []
+
+    def fake(model, **kw):
+        calls.append(kw)
+        return _tree(posterior, diverging=diverging), 0.0, 0.1
+
+    orig = sampling.sample_once
+    try:
+        sampling.sample_once = fake
+        diverging = np.zeros((2, 100), bool)   # 200 independent draws: ESS ~200 < 400
+        out = sampling.sample_with_remedy(SimpleNamespace(), draws=100, chains=2, seed=3)
+        assert calls[1]["draws"] >= 200 and calls[1]["tune"] == calls[0]["tune"]
+        assert f"draws={calls[1]['draws']}" in out.diagnostics.remedy
+        calls.clear()
+        diverging = np.zeros((2, 100), bool)
+        diverging[0, :3] = True
+        out = sampling.sample_with_remedy(SimpleNamespace(), draws=100, chains=2, seed=3)
+        assert calls[1]["target_accept"] == 0.99 and calls[1]["draws"] == 100
+        assert "target_accept=0.99" in out.diagnostics.remedy
+    finally:
+        sampling.sample_once = orig
+
+
+def test_keyboard_interrupt_is_raised_not_swallowed():
+    import os
+    import signal
+
+    import bayeslab.sampling as sampling
+
+    def swallowing_sampler():
+        # what PyMC does: catch KeyboardInterrupt and return the chains cut short
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            import time
+            time.sleep(1)
+        except KeyboardInterrupt:
+            return "cut short"
+
+    with pytest.raises(KeyboardInterrupt):
+        with sampling._keyboard_interrupt_raises():
+            assert swallowing_sampler() == "cut short"

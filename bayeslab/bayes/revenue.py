@@ -33,7 +33,6 @@ on mean revenue per unit is averaged over the pooled covariate distribution (sta
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -94,13 +93,11 @@ def _ratio_quantile(q, loc_t, loc_c, s_tt, s_tc, s_cc, df):
     def cdf(r):
         return st.t.cdf(-(loc_t - r * loc_c) / np.sqrt(s_tt - 2 * r * s_tc + r * r * s_cc), df)
 
+    from bayeslab.kernels.difference import bracket_quantile
+
     guess = loc_t / loc_c
     width = 10 * np.sqrt(s_tt) / abs(loc_c) + 1e-12
-    lo, hi = guess - width, guess + width
-    while cdf(lo) > q:
-        lo -= 2 * (hi - lo)
-    while cdf(hi) < q:
-        hi += 2 * (hi - lo)
+    lo, hi = bracket_quantile(cdf, q, guess, width)  # bounded: a ModelError, never a hang
     return optimize.brentq(lambda r: cdf(r) - q, lo, hi, xtol=1e-14, rtol=1e-12)
 
 
@@ -262,14 +259,15 @@ def regression(stats: ArmStats, *, prior_effect_scale: float | None = None,
 # --------------------------------------------------------------------------- unit-row models
 
 
-def _sample(model, *, draws, tune, chains, seed, progressbar, cores=None, target_accept=0.9):
-    import pymc as pm
+def _sample(model, *, draws, tune, chains, seed, progressbar, cores=None, target_accept=0.9,
+            key=None):
+    """NUTS through :func:`bayeslab.sampling.sample_once` (nutpie, compiled once per ``key``)."""
+    from bayeslab.sampling import sample_once
 
-    cores = min(chains, os.cpu_count() or 1) if cores is None else cores
-    with model:
-        return pm.sample(draws=draws, tune=tune, chains=chains, random_seed=seed,
-                         cores=cores, progressbar=progressbar,
-                         target_accept=target_accept, compute_convergence_checks=False)
+    idata, _, _ = sample_once(model, draws=draws, tune=tune, chains=chains, seed=seed,
+                              cores=cores, progressbar=progressbar,
+                              target_accept=target_accept, key=key)
+    return idata
 
 
 @dataclass(frozen=True)
@@ -404,7 +402,7 @@ def _flat(idata, name):
 
 def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: int = 1000,
                       tune: int = 1000, chains: int = 4, seed: int | None = None,
-                      interval: float = 0.95, progressbar: bool = False,
+                      interval: float = 0.95, progressbar: bool | None = None,
                       cores: int | None = None,
                       thresholds: dict | None = None) -> McmcRevenuePosterior:
     r"""Student-t regression of the outcome on arm and centered covariate (NUTS on unit rows).
@@ -433,8 +431,8 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
         Random seed.
     interval : float
         Credible level.
-    progressbar : bool
-        Show PyMC's progress bar.
+    progressbar : bool, optional
+        Show the sampler's progress (default: only when stderr is a terminal).
     cores : int, optional
         Processes for the chains (default: one per chain, up to the CPU count).
     thresholds : dict, optional
@@ -466,15 +464,19 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
     k = len(rows.arms)
     dummies = np.eye(k)[rows.arm_index][:, 1:]
     with pm.Model() as model:
+        # rows enter as pm.Data: a refit with as many arms reuses the compiled model
+        d = pm.Data("arm_dummies", np.ascontiguousarray(dummies, dtype=float))
+        vv = pm.Data("covariate_std", np.asarray(v, dtype=float))
         mu_c = pm.Normal("mu_c", 0.0, 1.0)
         tau = pm.Normal("tau", 0.0, prior_effect_sd, shape=k - 1)
         beta = pm.Normal("beta", 0.0, 1.0)
         sigma = pm.HalfNormal("sigma", 1.0)
         nu = pm.Gamma("nu", 2.0, 0.1)
-        pm.StudentT("y", nu=nu, mu=mu_c + pm.math.dot(dummies, tau) + beta * v, sigma=sigma,
-                    observed=yt)
+        pm.StudentT("y", nu=nu, mu=mu_c + pm.math.dot(d, tau) + beta * vv, sigma=sigma,
+                    observed=pm.Data("outcome_std", np.asarray(yt, dtype=float)))
     idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                    progressbar=progressbar, cores=cores)
+                    progressbar=progressbar, cores=cores,
+                    key=("revenue-robust", k, float(prior_effect_sd)))
     tau_d, mu_d = _flat(idata, "tau"), _flat(idata, "mu_c")
     effect = {a: tau_d[:, i] * sy for i, a in enumerate(rows.arms[1:])}
     relative = {a: tau_d[:, i] / (mu_d + my / sy) for i, a in enumerate(rows.arms[1:])}
@@ -488,7 +490,7 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
 def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
                       prior_effect_sd: float = 1.0, draws: int = 1000, tune: int = 1000,
                       chains: int = 4, seed: int | None = None, interval: float = 0.95,
-                      grid: int = 256, progressbar: bool = False,
+                      grid: int = 256, progressbar: bool | None = None,
                       cores: int | None = None,
                       thresholds: dict | None = None) -> McmcRevenuePosterior:
     r"""Hurdle model: P(spend > 0) times a lognormal or gamma model of positive spend (NUTS).
@@ -556,6 +558,13 @@ def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
     yp, vp, ap = rows.y[pos], v[pos], rows.arm_index[pos]
     l0 = float(np.log(yp.mean())) if positive == "gamma" else float(np.log(yp).mean())
     with pm.Model() as model:
+        # rows enter as pm.Data: a refit with as many arms reuses the compiled model
+        arm_all = pm.Data("arm_index", np.asarray(rows.arm_index, dtype=np.int64))
+        v_all = pm.Data("covariate_std", np.asarray(v, dtype=float))
+        ap = pm.Data("arm_index_positive", np.asarray(ap, dtype=np.int64))
+        vp = pm.Data("covariate_std_positive", np.asarray(vp, dtype=float))
+        yp_data = pm.Data("spend_positive", np.asarray(yp, dtype=float))
+        l0_data = pm.Data("log_spend_offset", np.float64(l0))
         a_c = pm.Normal("a_c", 0.0, 1.5)
         a_d = pm.Normal("a_d", 0.0, prior_effect_sd, shape=k - 1)
         g = pm.Normal("g", 0.0, 1.0)
@@ -564,18 +573,20 @@ def hurdle_regression(rows: UnitRows, *, positive: str = "lognormal",
         h = pm.Normal("h", 0.0, 1.0)
         a = pm.math.concatenate([a_c[None], a_c + a_d])
         c = pm.math.concatenate([c_c[None], c_c + c_d])
-        pm.Bernoulli("any", logit_p=a[rows.arm_index] + g * v, observed=pos.astype(np.int8))
-        eta = l0 + c[ap] + h * vp
+        pm.Bernoulli("any", logit_p=a[arm_all] + g * v_all,
+                     observed=pm.Data("any_spend", pos.astype(np.int64)))
+        eta = l0_data + c[ap] + h * vp
         if positive == "lognormal":
             sigma = pm.HalfNormal("sigma", 1.0)
-            pm.LogNormal("spend", mu=eta, sigma=sigma, observed=yp)
+            pm.LogNormal("spend", mu=eta, sigma=sigma, observed=yp_data)
             names = ["sigma"]
         else:
             shape = pm.Gamma("shape", 2.0, 1.0)
-            pm.Gamma("spend", alpha=shape, beta=shape / pm.math.exp(eta), observed=yp)
+            pm.Gamma("spend", alpha=shape, beta=shape / pm.math.exp(eta), observed=yp_data)
             names = ["shape"]
     idata = _sample(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                    progressbar=progressbar, cores=cores)
+                    progressbar=progressbar, cores=cores,
+                    key=("revenue-hurdle", positive, k, float(prior_effect_sd)))
     qs = np.quantile(v, (np.arange(grid) + 0.5) / grid) if rows.x is not None else np.zeros(1)
     ac, ad, gg = _flat(idata, "a_c"), _flat(idata, "a_d"), _flat(idata, "g")
     cc, cd, hh = _flat(idata, "c_c"), _flat(idata, "c_d"), _flat(idata, "h")

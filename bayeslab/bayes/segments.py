@@ -7,8 +7,9 @@ lift and its spread :math:`\tau` are estimated together. The model sees only cel
 statistics (``ArmStats.table``), so its cost does not grow with the number of rows.
 
 Two segment dimensions (e.g. PS+ x spend tier) are modelled with additive main effects plus an
-interaction cell effect, each with its own scale: segment :math:`(a, b)` gets
-:math:`\mu + \sigma_A z_a + \sigma_B z_b + \sigma_{AB} z_{ab}`. Cells that are empty or missing
+interaction that sums to zero along both dimensions, each with its own scale: segment
+:math:`(a, b)` gets :math:`\mu + d^A_a + d^B_b + d^{AB}_{ab}`. A part with few levels gets a fixed
+prior scale instead of a learned one (see :func:`fit_segments`). Cells that are empty or missing
 an arm are fine: they inform only what they hold.
 """
 
@@ -229,15 +230,22 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
     base_loc = 0.0 if prior.baseline.mu is None else float(prior.baseline.mu)
     if prior.baseline.mu is None and family == "logistic":
         base_loc = data.center
+    seg = cells["seg_idx"].to_numpy(dtype=np.int64)
+    arm = cells["arm_idx"].to_numpy(dtype=np.int64)
     with pm.Model(coords=coords) as model:
-        alpha = pm.Normal("baseline_mu", base_loc, prior.baseline.sigma)
+        # data enter as pm.Data, so a model of the same structure reuses the compiled one
+        loc = pm.Data("baseline_loc", np.float64(base_loc))
+        seg = pm.Data("cell_segment", seg, dims="cell")
+        arm = pm.Data("cell_arm", arm, dims="cell")
+        alpha = pm.Normal("baseline_mu", loc, prior.baseline.sigma)
         mu_d = pm.Normal("effect_mu", prior.effect.mu or 0.0, prior.effect.sigma, dims="treatment")
         if len(labels) > 1:
             informative = _baselines_informative(data, family)
-            if informative == "alike" and not centered:
-                # pinned baselines that barely differ: their sd is weakly identified, and both
-                # hierarchical forms have a funnel; baselines are nuisance parameters, so they
-                # get a fixed weakly informative spread instead of a pooled one
+            if (informative == "alike" and not centered) or len(labels) - 1 < MIN_SPREAD_DOF:
+                # pinned baselines that barely differ, or too few segments: their sd is weakly
+                # identified, and both hierarchical forms have a funnel (measured: divergences
+                # with two segments); baselines are nuisance parameters, so they get a fixed
+                # weakly informative spread instead of a pooled one
                 alpha_seg = alpha + pm.ZeroSumNormal("baseline_dev", prior.baseline_sd.sigma,
                                                      dims="segment")
             elif centered or informative == "spread":
@@ -252,7 +260,18 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
         else:
             alpha_seg = pt.zeros(1) + alpha
         delta_seg = pt.zeros((len(labels), len(arms) - 1)) + mu_d[None, :]
-        for (name, dim), (_, _, idx) in zip(comp_dims, data.components, strict=True):
+        two_way = len(comp_dims) == 3
+        for j, ((name, dim), (_, _, idx)) in enumerate(zip(comp_dims, data.components,
+                                                           strict=True)):
+            if two_way:
+                delta_seg = delta_seg + _two_way_component(pm, data, prior, comp_dims, j)
+                continue
+            if len(data.components[j][1]) - 1 < MIN_SPREAD_DOF:
+                # too few levels to learn a spread from (see _two_way_component)
+                z = pm.ZeroSumNormal(f"effect_dev_{name}", prior.effect_sd.sigma,
+                                     dims=("treatment", dim))
+                delta_seg = delta_seg + z.T[pm.Data(f"level_index_{name}", idx, dims="segment")]
+                continue
             tau = pm.HalfNormal(f"tau_{name}", prior.effect_sd.sigma, dims="treatment")
             if centered and len(comp_dims) == 1:
                 # one dimension, centered: delta_j ~ N(mu_delta, tau)
@@ -264,21 +283,68 @@ def build_model(data: CellData, *, family: str, prior: SegmentPriors,
                 # zero-sum over levels (the last axis): effect_mu is then the mean over levels
                 z = pm.ZeroSumNormal(f"effect_z_{name}", 1.0, dims=("treatment", dim))
                 d_c = tau[None, :] * z.T
-            delta_seg = delta_seg + d_c[idx]
+            delta_seg = delta_seg + d_c[pm.Data(f"level_index_{name}", idx, dims="segment")]
         pm.Deterministic("baseline", alpha_seg, dims="segment")
         pm.Deterministic("effect", delta_seg, dims=("segment", "treatment"))
         eta = pt.concatenate([alpha_seg[:, None], alpha_seg[:, None] + delta_seg], axis=1)
-        seg = cells["seg_idx"].to_numpy()
-        arm = cells["arm_idx"].to_numpy()
         if family == "logistic":
             p = pm.Deterministic("theta", pm.math.sigmoid(eta), dims=("segment", "arm"))
-            pm.Binomial("y", n=cells["n"].to_numpy(dtype=np.int64), p=p[seg, arm],
-                        observed=cells["y"].to_numpy(dtype=np.int64), dims="cell")
+            n = pm.Data("cell_n", cells["n"].to_numpy(dtype=np.int64), dims="cell")
+            y = pm.Data("cell_y", cells["y"].to_numpy(dtype=np.int64), dims="cell")
+            pm.Binomial("y", n=n, p=p[seg, arm], observed=y, dims="cell")
         else:
-            pm.Deterministic("theta", data.center + data.scale * eta, dims=("segment", "arm"))
-            pm.Normal("y", mu=eta[seg, arm], sigma=cells["se"].to_numpy(),
-                      observed=cells["y"].to_numpy(), dims="cell")
+            center = pm.Data("center", np.float64(data.center))
+            scale = pm.Data("scale", np.float64(data.scale))
+            pm.Deterministic("theta", center + scale * eta, dims=("segment", "arm"))
+            se = pm.Data("cell_se", cells["se"].to_numpy(dtype=float), dims="cell")
+            y = pm.Data("cell_y", cells["y"].to_numpy(dtype=float), dims="cell")
+            pm.Normal("y", mu=eta[seg, arm], sigma=se, observed=y, dims="cell")
     return model
+
+
+MIN_SPREAD_DOF = 4
+
+
+def _two_way_component(pm, data: CellData, prior: SegmentPriors, comp_dims, j: int):
+    r"""Effect deviations (segment, treatment) of component ``j`` of a two-dimension model.
+
+    Main effects sum to zero over their levels; the interaction sums to zero along both
+    dimensions (it is what the main effects leave, not a second copy of them: the earlier
+    all-cells form made a ridge with the main effects, and divergences). A component learns its
+    spread :math:`\tau` only from at least ``MIN_SPREAD_DOF`` free contrasts (5 levels, or a
+    3 x 3 interaction); with fewer, :math:`\tau` and its standardized deviations form a ridge
+    that mixes slowly (bulk ESS below 400 for 2 x 1000 draws, measured on the migration
+    scenario) and the component gets a fixed prior scale instead, the marginal prior sd of a
+    deviation under the pooled form (``effect_sd.sigma``).
+    """
+    name, dim = comp_dims[j]
+    levels = [len(c[1]) for c in data.components]
+    if j == 2:
+        dof = (levels[0] - 1) * (levels[1] - 1)
+        dims = ("treatment", comp_dims[0][1], comp_dims[1][1])
+        ia = pm.Data(f"level_index_{name}_0", data.components[0][2], dims="segment")
+        ib = pm.Data(f"level_index_{name}_1", data.components[1][2], dims="segment")
+        extra = {"n_zerosum_axes": 2}
+    else:
+        dof, dims, extra = levels[j] - 1, ("treatment", dim), {}
+        ia = pm.Data(f"level_index_{name}", data.components[j][2], dims="segment")
+    if dof < MIN_SPREAD_DOF:
+        z = pm.ZeroSumNormal(f"effect_dev_{name}", prior.effect_sd.sigma, dims=dims, **extra)
+        scale = 1.0
+    else:
+        z = pm.ZeroSumNormal(f"effect_z_{name}", 1.0, dims=dims, **extra)
+        scale = pm.HalfNormal(f"tau_{name}", prior.effect_sd.sigma, dims="treatment")[None, :]
+    picked = z[:, ia, ib] if j == 2 else z[:, ia]
+    return scale * picked.T
+
+
+def model_key(data: CellData, *, family: str, prior: SegmentPriors,
+              parameterization: str) -> tuple:
+    """Structure of the model :func:`build_model` makes: equal keys share one compiled model."""
+    informative = _baselines_informative(data, family) if len(data.labels) > 1 else None
+    return ("segments", family, parameterization, informative, str(prior),
+            prior.baseline.mu is None, len(data.labels), len(data.arms), len(data.cells),
+            tuple(len(levels) for _, levels, _ in data.components))
 
 
 def _auto_parameterization(data: CellData, family: str, prior: SegmentPriors) -> str:
@@ -558,8 +624,18 @@ def fit_segments(
         \sigma_\alpha \sim N^+(1), \quad \mu_{\delta t} \sim N(0, 0.5), \quad
         \tau_t \sim N^+(0.25)
 
-    With two dimensions :math:`(a, b)`, :math:`\sigma_\alpha z_j` becomes
-    :math:`\sigma_A z_a + \sigma_B z_b + \sigma_{AB} z_{ab}` and likewise for :math:`\delta`.
+    With two dimensions :math:`(a, b)` the effect is
+    :math:`\delta_{abt} = \mu_{\delta t} + d^A_{at} + d^B_{bt} + d^{AB}_{abt}`, where the main
+    effects sum to zero over their levels and the interaction sums to zero over :math:`a` and
+    over :math:`b` (so the three parts do not overlap; an interaction summing to zero only over
+    all cells made a ridge with the main effects, and divergences). A part with at least
+    ``MIN_SPREAD_DOF`` = 4 free contrasts (5 levels, or a 3 x 3 interaction) learns its spread,
+    :math:`d = \tau w` with :math:`\tau_t \sim N^+(0.25)`; a part with fewer (two PS+ levels,
+    four spend tiers, 2 x 4 interactions, and also a single dimension with at most 4 segments)
+    gets the fixed prior scale :math:`d \sim N(0, 0.25^2)` (zero-sum), the marginal prior sd of
+    a deviation under the pooled form: a spread cannot be learned from so few contrasts, and
+    trying made :math:`(\tau, w)` a ridge with bulk ESS below 400 at 2 x 1000 draws.
+    Such parts have no ``tau`` row in ``population``.
     In the non-centered form the standardized effect deviations :math:`w` sum to zero over
     the segments (``ZeroSumNormal``), so :math:`\mu_\delta` is the mean log-odds effect of the
     observed segments (measured: twice the ESS of the unconstrained form); the centered form
@@ -587,7 +663,8 @@ def fit_segments(
         control cell holds at least 3 conversions and 3 non-conversions (measured: centered mixes
         better even with 7 conversions in a cell), else non-centered.
     draws, tune, chains, seed, target_accept, sampler, cores, progressbar, remedy
-        Passed to :func:`bayeslab.diagnostics.sample_with_remedy`.
+        Passed to :func:`bayeslab.sampling.sample_with_remedy` (nutpie by default,
+        ``sampler="pymc"`` for PyMC's NUTS).
     thresholds : dict, optional
         Diagnostic thresholds passed to :func:`bayeslab.diagnostics.diagnose`
         (``rhat_max``, ``ess_min``, ...).
@@ -608,7 +685,7 @@ def fit_segments(
     --------
     bayeslab.frequentist.segments.segment_tests : per-segment tests with Holm / BH and a GLM.
     """
-    from bayeslab.diagnostics import sample_with_remedy
+    from bayeslab.sampling import sample_with_remedy
 
     family = family or ("logistic" if stats.kind == "binary" else "normal")
     if family not in FAMILIES:
@@ -624,9 +701,10 @@ def fit_segments(
         parameterization = _auto_parameterization(data, family, prior)
     model = build_model(data, family=family, prior=prior, parameterization=parameterization)
     free = [v.name for v in model.free_RVs] + ["effect", "baseline"]
+    key = model_key(data, family=family, prior=prior, parameterization=parameterization)
     run = sample_with_remedy(model, draws=draws, tune=tune, chains=chains, seed=seed,
                              target_accept=target_accept, sampler=sampler, cores=cores,
-                             progressbar=progressbar, remedy=remedy, var_names=free,
+                             progressbar=progressbar, remedy=remedy, var_names=free, key=key,
                              **(thresholds or {}))
     if prior.baseline.mu is None and family == "logistic":
         prior = replace(prior, baseline=Normal(mu=data.center, sigma=prior.baseline.sigma))
@@ -731,6 +809,8 @@ def summarize(idata, data: CellData, family: str, interval: float):
         pop.append({"effect": scale_name, "arm": arm, "component": None, "mean": mu.mean(),
                     "lower": lo, "upper": hi, "prob_positive": float((mu > 0).mean())})
         for name, _, _ in data.components:
+            if f"tau_{_safe(name)}" not in idata["posterior"].data_vars:
+                continue  # a two-level dimension of a two-way model: a fixed prior scale
             tau = draws_matrix(idata["posterior"], f"tau_{_safe(name)}")[:, t - 1]
             lo, hi = _interval(tau, interval)
             pop.append({"effect": "tau", "arm": arm, "component": name, "mean": tau.mean(),

@@ -202,10 +202,11 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
         n_t = rng.binomial(n, share, n_sims)
     else:
         from bayeslab.design.assignment import hash_fraction
+        from bayeslab.progress import bar
 
         ids = np.arange(n)
         n_t = np.array([int((hash_fraction(ids, f"{salt}-{i}") >= 1 - share).sum())
-                        for i in range(n_sims)])
+                        for i in bar(range(n_sims), desc="hash assignments", unit="sim")])
     n_c = n - n_t
     if np.any(n_c < 1) or np.any(n_t < 1):
         raise ModelError("an arm got no units: increase n or move the share away from 0 and 1")

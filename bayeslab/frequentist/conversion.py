@@ -50,6 +50,13 @@ def wilson_interval(x, n, level: float = DEFAULT_LEVEL):
     return centre - half, centre + half
 
 
+def degenerate_wald_message(arm, control, p_t: float, p_c: float) -> str:
+    """The warning for a Wald interval of zero width (every rate 0 or 1)."""
+    return (f"the Wald interval of {arm} vs {control} has zero width: the rates are {p_t:.0%} and "
+            f"{p_c:.0%}, so the unpooled standard error is 0 and the interval says nothing; read "
+            "the Newcombe interval (or the Bayesian one) instead")
+
+
 def _p_value(z: float, alternative: str) -> float:
     if alternative == "two-sided":
         return float(2 * sps.norm.sf(abs(z)))
@@ -175,9 +182,12 @@ class ConversionTest:
             common = dict(side="frequentist", level=self.interval,
                           arm=c.arm if arm_label else None)
             extra = {"alternative": self.alternative, "z": c.z}
+            wald = {"interval": "wald"}
+            if c.se_unpooled == 0:
+                wald["degenerate"] = "zero width: every rate is 0% or 100%"
             out.append(Estimate(method="z-test", effect="absolute", estimate=c.diff,
                                 lower=c.wald_lower, upper=c.wald_upper, p_value=c.p_value,
-                                extra={**extra, "interval": "wald"}, **common))
+                                extra={**extra, **wald}, **common))
             out.append(Estimate(method="newcombe", effect="absolute", estimate=c.diff,
                                 lower=c.newcombe_lower, upper=c.newcombe_upper,
                                 p_value=c.p_value, extra={**extra, "interval": "newcombe"},
@@ -279,6 +289,9 @@ class TwoProportionZTest:
             se0 = math.sqrt(pool * (1 - pool) * (1 / n[k] + 1 / n[0]))
             z = d / se0 if se0 > 0 else 0.0
             se = math.sqrt(p[k] * (1 - p[k]) / n[k] + p[0] * (1 - p[0]) / n[0])
+            if se == 0:
+                warnings.warn(degenerate_wald_message(arms[k], arms[0], p[k], p[0]),
+                              StatisticalWarning, stacklevel=2)
             nc_lo = d - math.sqrt((p[k] - l_w[k]) ** 2 + (u_w[0] - p[0]) ** 2)
             nc_hi = d + math.sqrt((u_w[k] - p[k]) ** 2 + (p[0] - l_w[0]) ** 2)
             if x[k] > 0 and x[0] > 0:

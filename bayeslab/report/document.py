@@ -45,6 +45,13 @@ class Figure:
     png: bytes = field(repr=False)
     caption: str = ""
 
+    @property
+    def file_name(self) -> str:
+        """``NAME.png``, the name made safe (:func:`bayeslab.paths.safe_filename`)."""
+        from bayeslab.paths import safe_filename
+
+        return f"{safe_filename(self.name)}.png"
+
 
 @dataclass(frozen=True)
 class Section:

@@ -31,10 +31,10 @@ def escape(text) -> str:
 
 
 def _file_name(name: str) -> str:
-    """A figure's file name as a link target: percent-encoded, so never a scheme or a path."""
+    """A figure's (already safe) file name as a link target: percent-encoded, never a scheme."""
     from urllib.parse import quote
 
-    return quote(f"{name}.png", safe="")
+    return quote(name, safe="")
 
 
 def _table(t: Table) -> list[str]:
@@ -46,7 +46,7 @@ def _table(t: Table) -> list[str]:
 
 
 def render_markdown(doc: Document) -> str:
-    """The report as Markdown; figures are linked as ``NAME.png`` beside the file.
+    """The report as Markdown; figures are linked as ``Figure.file_name`` beside it.
 
     Blocking problems come before the decision, notes after it.
     """
@@ -64,7 +64,7 @@ def render_markdown(doc: Document) -> str:
         for t in s.tables:
             lines += _table(t)
         for f in s.figures:
-            lines += [f"![{escape(f.caption or f.name)}]({_file_name(f.name)})", ""]
+            lines += [f"![{escape(f.caption or f.name)}]({_file_name(f.file_name)})", ""]
     if doc.footer:
         lines += ["---", escape(doc.footer)]
     return "\n".join(lines)

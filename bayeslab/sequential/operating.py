@@ -26,7 +26,6 @@ without drawing units).
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -258,7 +257,7 @@ def _looks(looks, ratio) -> np.ndarray:
 
 def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
              metric: str = "binary", sd: float = 1.0, ratio: float = 1.0, n_sims: int = 10_000,
-             seed: int | None = 0, progress: bool = False) -> OCResult:
+             seed: int | None = 0, progress: bool | None = None) -> OCResult:
     """Simulate ``n_sims`` experiments look by look and apply ``rule`` at every look.
 
     Parameters
@@ -279,8 +278,8 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
     n_sims : int
     seed : int, optional
         The same seed gives the same numbers.
-    progress : bool
-        Print a progress line per look on stderr (only on a terminal).
+    progress : bool, optional
+        A progress bar over the looks on stderr (default: only on a terminal).
 
     Returns
     -------
@@ -313,8 +312,10 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
     est_at_stop = np.zeros(n_sims)
     active = np.ones(n_sims, dtype=bool)
     prev = np.zeros(2, dtype=np.int64)
-    show = progress and sys.stderr.isatty()
-    for look in range(k):
+    from bayeslab.progress import bar
+
+    for look in bar(range(k), desc=f"simulating {n_sims:,} experiments, look", show=progress,
+                    unit="look"):
         inc = arr[look] - prev
         prev = arr[look]
         for arm in (0, 1):
@@ -347,13 +348,8 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
         n_at_stop[stopping] = float(arr[look].sum())
         est_at_stop[stopping] = stats.estimate[stop]
         active[stopping] = False
-        if show:
-            print(f"\rlook {look + 1}/{k}: {int(active.sum()):,} experiments running",
-                  end="", file=sys.stderr)
         if not active.any():
             break
-    if show:
-        print(file=sys.stderr)
     return OCResult(decision=decision, stop_look=stop_look, n_at_stop=n_at_stop,
                     estimate_at_stop=est_at_stop, effect=float(effect), baseline=float(baseline),
                     sd=float(sd) if metric == "normal" else None, metric=metric, seed=seed,
@@ -433,7 +429,7 @@ class FalsePositiveRate:
 
 def rule_false_positive_rate(rule: Rule, looks, baseline: float = 0.1, n_sims: int = 10_000,
                              seed: int | None = 0, *, metric: str = "binary", sd: float = 1.0,
-                             ratio: float = 1.0, progress: bool = False) -> FalsePositiveRate:
+                             ratio: float = 1.0, progress: bool | None = None) -> FalsePositiveRate:
     r"""Share of A/A experiments (no true effect) in which ``rule`` declares an effect.
 
     A posterior threshold such as :math:`P(\text{lift} > 0) \ge 0.95` is not a 5% error rate

@@ -180,8 +180,15 @@ def test_two_dimensions_and_sparse_cells():
     fit = fit_segments(stats, seed=4, **FAST)
     labels = [e.segment for e in fit.estimates() if e.segment]
     assert "t0 x p0" in labels and "t3 x p1" in labels
-    comps = set(fit.population["component"].dropna())
-    assert comps == {"tier", "plus", "tier x plus"}
+    # 4 tiers, 2 plus levels, a 4 x 2 interaction: 3, 1 and 3 free contrasts, too few to learn
+    # a spread from, so every part has a fixed prior scale and no tau row
+    assert set(fit.population["component"].dropna()) == set()
+    post = fit.idata["posterior"]
+    assert {"effect_dev_tier", "effect_dev_plus", "effect_dev_tier_x_plus"} <= set(post.data_vars)
+    # the interaction sums to zero along both dimensions (it does not overlap the main effects)
+    inter = np.asarray(post["effect_dev_tier_x_plus"].values)   # chain, draw, treatment, a, b
+    assert inter.shape[-2:] == (4, 2)
+    assert np.abs(inter.sum(axis=-1)).max() < 1e-9 and np.abs(inter.sum(axis=-2)).max() < 1e-9
     m = fit.table.merge(truth, on="segment")
     assert ((m["abs_lower"] <= m["abs_lift"]) & (m["abs_lift"] <= m["abs_upper"])).sum() >= 7
     # 40-unit cells: a few divergences can remain after the remedy; the verdict must say so
@@ -199,8 +206,12 @@ def test_bad_fit_flagged_and_remedy_recorded(sim):
     assert all(e.extra["converged"] is False for e in bad.estimates())
     fixed = fit_segments(stats, seed=5, draws=50, tune=50, chains=1, cores=1)
     assert fixed.diagnostics.remedy.startswith("first fit failed")
-    assert "tune=1000" in fixed.diagnostics.remedy
-    assert fixed.settings["tune"] == 1000 and fixed.settings["target_accept"] == 0.99
+    first = fixed.diagnostics.remedy
+    if "R-hat" in first or "divergent" in first:   # a smaller step
+        assert "tune=1000" in first
+        assert fixed.settings["tune"] == 1000 and fixed.settings["target_accept"] == 0.99
+    else:                                          # only ESS short: more draws
+        assert fixed.settings["draws"] > 50 and f"draws={fixed.settings['draws']}" in first
     assert fixed.to_dict()["diagnostics"]["remedy"] == fixed.diagnostics.remedy
 
 
@@ -224,3 +235,34 @@ def test_normal_family_recovers_means():
     inside = [t.loc[s, "abs_lower"] <= v <= t.loc[s, "abs_upper"] for s, v in truth.items()]
     assert sum(inside) >= 3
     assert fit.ppc().quantity == "mean"
+
+
+SHIPPED_PLANS = sorted((Path(__file__).resolve().parents[2] / "models").glob("*.toml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in SHIPPED_PLANS
+                                  if "[segments]" in p.read_text()], ids=lambda p: p.stem)
+def test_shipped_plan_segment_models_do_not_diverge(path):
+    """Each shipped plan's segment model, at the plan's own sampler settings and two seeds.
+
+    No remedy: the first fit must have zero divergences (the model's geometry, not a smaller
+    step, is what keeps NUTS on track), and R-hat within the plan-scale noise floor.
+    """
+    from bayeslab.plan import load_plan
+    from bayeslab.runner import load_plan_data
+
+    plan = load_plan(path)
+    seg = plan.segments
+    metric = seg.get("metric", plan.primary.name)
+    kind = next(m.kind for m in plan.metrics if m.name == metric)
+    stats = sufficient_stats(open_source(load_plan_data(plan)), arm=plan.columns["arm"],
+                             metric=metric, control=str(plan.columns.get("control")),
+                             kind="binary" if kind == "conversion" else "continuous",
+                             segments=list(seg["columns"]))
+    settings = {k: seg[k] for k in ("draws", "tune", "chains") if k in seg}
+    for seed in (1, 2):
+        fit = fit_segments(stats, seed=seed, remedy=False, progressbar=False, **settings)
+        d = fit.diagnostics
+        assert d.check("divergences").value == 0, (path.stem, seed, d.reason)
+        assert d.check("r_hat").value <= 1.02, (path.stem, seed, d.reason)
