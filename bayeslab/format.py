@@ -54,16 +54,17 @@ def prob(p, complement=None, *, floor: float = 1e-300) -> str:
     -------
     str
         ``"0.9731"``; ``"1 - 1.6e-27"`` within 1e-4 of 1; ``"3.2e-06"`` within 1e-4 of 0;
-        ``"1 - <1e-300"`` / ``"<1e-300"`` past the floor; ``"n/a"`` when missing.
+        ``"> 1 - 1e-300"`` / ``"< 1e-300"`` past the floor (a bound, not a value);
+        ``"n/a"`` when missing.
     """
     if _missing(p):
         return "n/a"
     p = float(p)
     q = 1.0 - p if _missing(complement) else float(complement)
     if q < _TINY and q <= p:
-        return f"1 - <{floor:.0e}" if q < floor else f"1 - {q:.1e}"
+        return f"> 1 - {floor:.0e}" if q < floor else f"1 - {q:.1e}"
     if p < _TINY:
-        return f"<{floor:.0e}" if p < floor else f"{p:.1e}"
+        return f"< {floor:.0e}" if p < floor else f"{p:.1e}"
     return f"{p:.4f}"
 
 
