@@ -220,7 +220,7 @@ def _ratio(source, s: MetricSpec):
     if not (s.numerator and s.denominator):
         raise DataError("a ratio metric needs --numerator and --denominator, or --stages")
     st = sufficient_stats(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
-                          control=s.control, kind="count", missing=s.missing)
+                          control=s.control, kind="ratio", missing=s.missing)
     t = st.by_arm()
     return dict(bayes=(), frequentist=(ff.ratio_metric(st, interval=s.interval),), rows=st.rows,
                 arms=_arms_frame(st.arms, t["n"], (t["sum"] / t["sum_x"]).to_numpy()),

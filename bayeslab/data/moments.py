@@ -28,6 +28,7 @@ from bayeslab.data.stats import (
     fetch_frame,
     finish_stats,
     group_columns_sql,
+    invalid_sql,
     not_finite_sql,
     numeric_expression,
     rows_text,
@@ -92,22 +93,22 @@ def covariate_moments(
     y = numeric_expression(source, metric)
     x = numeric_expression(source, covariate)
     bad_y, bad_x = not_finite_sql(y), not_finite_sql(x)
-    invalid = f"NOT {bad_y} AND {y} < 0" if kind == "count" else "FALSE"
+    invalid = invalid_sql(kind, y, bad_y)
     sums = [f"sum({' * '.join([y] * p + [x] * q)}) AS {name}"
             for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
 
     def query(flags):
         return (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-                f"{', '.join(flags + sums)} FROM {{src}} GROUP BY ALL")
+                f"{', '.join(flags + sums)} FROM {source.relation} GROUP BY ALL")
 
     # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
     fast = fetch_frame(source, query(["count(*) AS _c", f"count({y}) AS _cy", f"count({x}) AS _cx",
-                                 f"min({y}) AS _min"]))
+                                      f"count(*) FILTER (WHERE {invalid}) AS _inv"]))
     moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
     clean = (fast["_c"].eq(fast["_cy"]) & fast["_c"].eq(fast["_cx"])).all() and \
         np.isfinite(fast[moment_names].to_numpy(float)).all()
-    if clean and not (kind == "count" and (fast["_min"].astype(float) < 0).any()):
+    if clean and not fast["_inv"].sum():
         grouped = fast.assign(_by=False, _bx=False, _neg=0)
         raw = _collapse(grouped, ["arm", *segments])
         problems = []
@@ -120,8 +121,8 @@ def covariate_moments(
     grouped = fetch_frame(source, outer)
     n_invalid = int(grouped["_neg"].sum())
     if n_invalid:
-        raise DataError(f"column {metric!r} must be non-negative for a count metric; other "
-                        f"values in {rows_text(source, invalid, n_invalid)}",
+        raise DataError(f"column {metric!r} must be a non-negative whole number for a count "
+                        f"metric; other values in {rows_text(source, invalid, n_invalid)}",
                         column=metric, rows=n_invalid)
     raw = _collapse(grouped, ["arm", *segments])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
@@ -220,12 +221,12 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
     y = numeric_expression(source, metric)
     ok = f"NOT {not_finite_sql(y)}"
     cap = source.sql(f"SELECT quantile_cont({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "
-                     f"FROM {{src}}")[0][0]
+                     f"FROM {source.relation}")[0][0]
     if cap is None:
         raise DataError(f"column {metric!r} has no usable values to clip", column=metric)
     above = f"({ok} AND {y} > {float(cap)!r})"
     counts = source.sql(f"SELECT {quote(arm)}, count(*) FILTER (WHERE {above}) "
-                        f"FROM {{src}} GROUP BY ALL")
+                        f"FROM {source.relation} GROUP BY ALL")
     affected: dict[str, int] = {}
     for a, c in counts:
         label = arm_label(a)
@@ -331,7 +332,7 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
         x = numeric_expression(source, covariate)
         cond += f" AND NOT {not_finite_sql(x)}"
         cols += f", {x} AS x"
-    got = source.con.execute(
+    got = source.execute(
         f"SELECT {cols} FROM {source.relation} WHERE {cond}").fetchnumpy()
     order = {a: i for i, a in enumerate(stats.arms)}
     raw_arm = pd.Series(np.asarray(got["arm"]))
@@ -428,13 +429,13 @@ def funnel_stats(data, *, arm: str, stages, control: str | None = None,
     bad = " OR ".join(not_finite_sql(e) for e in exprs)
     for s, e in zip(stages, exprs, strict=True):
         cond = f"NOT ({bad}) AND {e} NOT IN (0, 1)"
-        k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        k = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if k:
             raise DataError(f"stage column {s!r} must be 0 or 1; other values in "
                             f"{rows_text(source, cond, k)}", column=s, rows=k)
     for prev, cur, ep, ec in zip(stages, stages[1:], exprs, exprs[1:], strict=False):
         cond = f"NOT ({bad}) AND {ec} > {ep}"
-        k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        k = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if k:
             raise DataError(f"stage {cur!r} is 1 where the earlier stage {prev!r} is 0 in "
                             f"{rows_text(source, cond, k)}; funnel stages must be nested",
@@ -445,7 +446,7 @@ def funnel_stats(data, *, arm: str, stages, control: str | None = None,
                              missing=missing)
     sums = ", ".join(f"sum({e}) FILTER (WHERE NOT ({bad})) AS s{i}" for i, e in enumerate(exprs))
     got = source.sql(f"SELECT {quote(arm)} AS arm, "
-                     f"count(*) FILTER (WHERE NOT ({bad})) AS n, {sums} FROM {{src}} "
+                     f"count(*) FILTER (WHERE NOT ({bad})) AS n, {sums} FROM {source.relation} "
                      f"WHERE {quote(arm)} IS NOT NULL GROUP BY ALL")
     frame = pd.DataFrame(got, columns=["arm", "n", *[f"s{i}" for i in range(len(stages))]])
     frame["arm"] = [arm_label(v) for v in frame["arm"]]

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote
+from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote, shown
 from bayeslab.errors import DataError
 
-KINDS = ("binary", "continuous", "count")
+KINDS = ("binary", "continuous", "count", "ratio")
 MISSING = ("error", "exclude")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "REAL")
@@ -118,17 +118,17 @@ def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
     """1-based numbers of the first rows of ``source`` where the SQL ``condition`` holds."""
     rows = source.sql(
         "SELECT rn FROM (SELECT row_number() OVER () AS rn, (" + condition + ") AS bad "
-        "FROM {src}) WHERE bad ORDER BY rn LIMIT " + str(int(limit))
+        "FROM " + source.relation + ") WHERE bad ORDER BY rn LIMIT " + str(int(limit))
     )
     return [int(r[0]) for r in rows]
 
 
 def rows_text(source: Source, condition: str, count: int) -> str:
     """``"3 rows (row 4, 9, 11, counting from 1)"``: a count with the first offending rows."""
-    shown = example_rows(source, condition)
-    more = ", ..." if count > len(shown) else ""
+    first = example_rows(source, condition)
+    more = ", ..." if count > len(first) else ""
     word = "row" if count == 1 else "rows"
-    return f"{count:,} {word} (row {', '.join(map(str, shown))}{more}, counting from 1)"
+    return f"{count:,} {word} (row {', '.join(map(str, first))}{more}, counting from 1)"
 
 
 def numeric_expression(source: Source, column: str) -> str:
@@ -139,12 +139,12 @@ def numeric_expression(source: Source, column: str) -> str:
         return f"CAST({col} AS DOUBLE)"
     if typ == "VARCHAR":
         cond = f"{col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL"
-        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if bad:
-            sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
+            sample = source.sql(f"SELECT {col} FROM {source.relation} WHERE {cond} LIMIT 1")[0][0]
             raise DataError(
                 f"column {column!r} is not numeric: {rows_text(source, cond, bad)} hold text "
-                f"such as {sample!r}; fix or remove them",
+                f"such as {shown(sample)}; fix or remove them",
                 column=column, rows=bad,
             )
         return f"TRY_CAST({col} AS DOUBLE)"
@@ -155,14 +155,14 @@ def check_unique(source: Source, column: str) -> None:
     """Raise :class:`DataError` if any value of ``column`` appears on more than one row."""
     col = quote(column)
     dup_rows, dup_ids = source.sql(
-        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {{src}} "
+        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {source.relation} "
         f"GROUP BY {col} HAVING count(*) > 1)")[0]
     if dup_ids:
-        sample = source.sql(f"SELECT {col}, count(*) FROM {{src}} GROUP BY {col} "
+        sample = source.sql(f"SELECT {col}, count(*) FROM {source.relation} GROUP BY {col} "
                             f"HAVING count(*) > 1 ORDER BY count(*) DESC, {col} LIMIT 3")
-        shown = ", ".join(f"{v!r} x{c}" for v, c in sample)
+        examples = ", ".join(f"{shown(v)} x{c}" for v, c in sample)
         raise DataError(f"column {column!r} has {dup_ids:,} duplicated unit ids over "
-                        f"{int(dup_rows):,} rows (e.g. {shown}); each unit must appear once",
+                        f"{int(dup_rows):,} rows (e.g. {examples}); each unit must appear once",
                         column=column, rows=int(dup_rows))
 
 
@@ -199,9 +199,10 @@ def sufficient_stats(
     control : str, optional
         Label of the control arm. Defaults to ``0`` / ``false`` for an indicator, or a label
         spelled ``control``; otherwise it must be given.
-    kind : {"binary", "continuous", "count"}
+    kind : {"binary", "continuous", "count", "ratio"}
         Validation of the outcome: binary values must be 0 or 1 (or, aggregated, conversions
-        between 0 and ``n``); counts must be non-negative.
+        between 0 and ``n``); counts must be non-negative whole numbers; a ratio's numerator
+        (the outcome) and denominator (the covariate) must be non-negative.
     segments : sequence of str
         Columns to split the table by.
     covariate : str, optional
@@ -275,12 +276,14 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
             f"coalesce(sum({y}), 0) AS sum",
             f"coalesce(sum({y}), 0) AS sum_sq" if proven_binary
             else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
-    if kind == "count":
+    if kind in ("count", "ratio"):
         aggs.append(f"min({y}) AS min_y")
+    if kind == "count" and not integer:
+        aggs.append(f"count(*) FILTER (WHERE {y} <> floor({y})) AS fractional")
     if kind == "binary" and not integer:
         aggs.append(f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y})) AS invalid")
     raw = fetch_frame(source, f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-                         f"{', '.join(aggs)} FROM {{src}} GROUP BY ALL")
+                         f"{', '.join(aggs)} FROM {source.relation} GROUP BY ALL")
     raw["sum"] = raw["sum"].astype(np.float64)
     raw["sum_sq"] = raw["sum_sq"].astype(np.float64)
     if not (np.isfinite(raw["sum"]).all() and np.isfinite(raw["sum_sq"]).all()):
@@ -290,19 +293,35 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
         invalid = (raw["sum_sq"] != raw["sum"]).any() if integer else raw["invalid"].sum() > 0
         if invalid:
             _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)")
-    if kind == "count" and (raw["min_y"].dropna() < 0).any():
-        _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} < 0")
+    if kind in ("count", "ratio") and ((raw["min_y"].dropna() < 0).any()
+                                       or raw.get("fractional", raw["n"] * 0).sum() > 0):
+        _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
     raw["bad_y"] = raw["rows_read"] - raw["n"]
-    raw = raw.drop(columns=[c for c in ("min_y", "invalid") if c in raw])
+    raw = raw.drop(columns=[c for c in ("min_y", "invalid", "fractional") if c in raw])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
     return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
                    covariate=None, units=None)
 
 
+def invalid_sql(kind: str, y: str, bad_y: str) -> str:
+    """SQL condition: a usable ``y`` that a ``kind`` metric does not allow (``FALSE`` if none)."""
+    if kind == "binary":
+        return f"NOT {bad_y} AND {y} NOT IN (0, 1)"
+    if kind == "count":
+        return f"NOT {bad_y} AND ({y} < 0 OR {y} <> floor({y}))"
+    if kind == "ratio":
+        return f"NOT {bad_y} AND {y} < 0"
+    return "FALSE"
+
+
+_INVALID_TEXT = {"binary": "must be 0 or 1 for a conversion metric",
+                 "count": "must be a non-negative whole number for a count metric",
+                 "ratio": "must be non-negative for a ratio metric"}
+
+
 def _raise_invalid(source, metric, kind, cond):
-    count = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
-    what = ("must be 0 or 1 for a conversion metric" if kind == "binary"
-            else "must be non-negative for a count metric")
+    count = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
+    what = _INVALID_TEXT[kind]
     raise DataError(f"column {metric!r} {what}; other values in "
                     f"{rows_text(source, cond, count)}", column=metric, rows=count)
 
@@ -319,12 +338,10 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
     used = f"NOT {bad_y} AND NOT {bad_x}"
     checks = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
               f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x"]
-    if kind == "binary":
-        checks.append(f"count(*) FILTER (WHERE NOT {bad_y} AND {y} NOT IN (0, 1)) AS invalid")
-    elif kind == "count":
-        checks.append(f"count(*) FILTER (WHERE NOT {bad_y} AND {y} < 0) AS invalid")
-    else:
-        checks.append("0 AS invalid")
+    checks.append(f"count(*) FILTER (WHERE {invalid_sql(kind, y, bad_y)}) AS invalid")
+    neg_x = f"NOT {bad_y} AND NOT {bad_x} AND {x} < 0" if x and kind == "ratio" else None
+    if neg_x:
+        checks.append(f"count(*) FILTER (WHERE {neg_x}) AS invalid_x")
     sums = [f"count(*) FILTER (WHERE {used}) AS n",
             f"coalesce(sum({y}) FILTER (WHERE {used}), 0) AS sum",
             f"coalesce(sum({y} * {y}) FILTER (WHERE {used}), 0) AS sum_sq"]
@@ -333,11 +350,16 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
                  f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0) AS sum_xx",
                  f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0) AS sum_xy"]
     query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-             f"count(*) AS rows_read, {', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
+             f"count(*) AS rows_read, {', '.join(checks + sums)} "
+             f"FROM {source.relation} GROUP BY ALL")
     raw = fetch_frame(source, query)
     if int(raw["invalid"].sum()):
-        _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)"
-                       if kind == "binary" else f"NOT {bad_y} AND {y} < 0")
+        _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
+    if neg_x and int(raw["invalid_x"].sum()):
+        count = int(raw["invalid_x"].sum())
+        raise DataError(f"column {covariate!r} (the ratio's denominator) must be non-negative; "
+                        f"negative values in {rows_text(source, neg_x, count)}",
+                        column=covariate, rows=count)
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
     if x:
         problems.append((covariate, f"{bad_x} AND NOT {bad_y}", "bad_x",
@@ -356,8 +378,11 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
         (f"{ok} AND {nn} < 0", n, "is a negative count"),
         (f"{ok} AND {nn} <> floor({nn})", n, "is not a whole number"),
     ]
-    if kind in ("binary", "count"):
+    if kind in ("binary", "count", "ratio"):
         invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))
+    if kind == "count":
+        invalid.append((f"{ok} AND {y} <> floor({y})", metric,
+                        "is not a whole number (a count metric sums whole counts)"))
     if kind == "binary":
         invalid += [
             (f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
@@ -370,7 +395,7 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
             f"count(*) FILTER (WHERE {ok}) AS cells_used"]
     query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
              f"count(*) AS rows_read, count(*) FILTER (WHERE {bad}) AS bad_y, "
-             f"{', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
+             f"{', '.join(checks + sums)} FROM {source.relation} GROUP BY ALL")
     raw = fetch_frame(source, query)
     for i, (cond, column, what) in enumerate(invalid):
         count = int(raw[f"inv{i}"].sum())
@@ -385,8 +410,8 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
 
 
 def fetch_frame(source: Source, query: str) -> pd.DataFrame:
-    """Run ``query`` (``{src}`` is the table) into a DataFrame; an empty table is a DataError."""
-    cur = source.con.execute(query.format(src=source.relation))
+    """Run ``query`` (built on ``source.relation``) into a DataFrame; no rows is a DataError."""
+    cur = source.execute(query)
     names = [d[0] for d in cur.description]
     frame = pd.DataFrame(cur.fetchall(), columns=names)
     if frame.empty:
@@ -420,12 +445,13 @@ def finish_stats(source, raw, arm, metric, control, kind, segments, missing, pro
         if count:
             _exclude_or_raise(source, excluded, missing, column, what, cond, count)
     table = keep.drop(columns=[c for c in keep.columns
-                               if c in ("rows_read", "bad_y", "bad_x", "invalid", "cells_used")
+                               if c in ("rows_read", "bad_y", "bad_x", "invalid", "invalid_x",
+                                        "cells_used")
                                or c.startswith("inv")])
     labels = sorted(table["arm"].unique().tolist(), key=label_sort_key)
     if len(labels) < 2:
-        shown = ", ".join(repr(v) for v in labels) or "none"
-        raise DataError(f"column {arm!r} has {len(labels)} arm ({shown}); a comparison needs a "
+        names = ", ".join(shown(v) for v in labels[:6]) or "none"
+        raise DataError(f"column {arm!r} has {len(labels)} arm ({names}); a comparison needs a "
                         "control and at least one treatment arm", column=arm)
     control = resolve_control(arm, labels, control)
     arms = (control, *[v for v in labels if v != control])
@@ -477,10 +503,16 @@ def resolve_control(arm: str, labels: list[str], control) -> str:
         if wanted.lower() in lowered:
             return lowered[wanted.lower()]
         raise DataError(f"control arm {wanted!r} not found in column {arm!r}; its labels are "
-                        f"{', '.join(repr(v) for v in labels)}", column=arm)
+                        f"{_labels_text(labels)}", column=arm)
     for default in ("0", "false", "control"):
         for v in labels:
             if v.lower() == default:
                 return v
-    raise DataError(f"column {arm!r} has labels {', '.join(repr(v) for v in labels)}: name the "
+    raise DataError(f"column {arm!r} has labels {_labels_text(labels)}: name the "
                     "control arm (control=... or --control)", column=arm)
+
+
+def _labels_text(labels, limit: int = 8) -> str:
+    """Up to ``limit`` labels, each cut short (an arm column may hold free text)."""
+    more = f", ... ({len(labels):,} labels)" if len(labels) > limit else ""
+    return ", ".join(shown(v) for v in labels[:limit]) + more

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, open_source, quote
+from bayeslab.data.sources import Source, check_columns, open_source, quote, shown
 from bayeslab.data.stats import (
     arm_label,
     label_sort_key,
@@ -183,7 +183,7 @@ def load_units(
         checks.append((c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c])))
     counts = source.sql("SELECT count(*), " + ", ".join(
         f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
-        for i, (_, cond) in enumerate(checks)) + " FROM {src}")[0]
+        for i, (_, cond) in enumerate(checks)) + " FROM " + source.relation)[0]
     read = int(counts[0])
     if read == 0:
         raise DataError(f"{source.label} has no rows")
@@ -202,7 +202,7 @@ def load_units(
 
     if kind == "binary":
         cond = f"{keep} AND {y_expr} NOT IN (0, 1)"
-        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if bad:
             raise DataError(f"column {metric!r} must be 0 or 1 for a conversion metric; other "
                             f"values in {rows_text(source, cond, int(bad))}",
@@ -210,7 +210,7 @@ def load_units(
 
     select = [f"{quote(arm)} AS a", f"{y_expr} AS y"]
     select += [f"{x_expr[c]} AS x{i}" for i, c in enumerate(confounders)]
-    cur = source.con.execute(f"SELECT {', '.join(select)} FROM {source.relation} WHERE {keep}")
+    cur = source.execute(f"SELECT {', '.join(select)} FROM {source.relation} WHERE {keep}")
     cols = cur.fetchnumpy()
     used = len(cols["y"])
     if used == 0:
@@ -246,9 +246,9 @@ def _arm_indicator(values: np.ndarray, arm: str, control):
         labels_of = {arm_label(v): v for v in uniq}
     labels = sorted(labels_of, key=label_sort_key)
     if len(labels) != 2:
-        shown = ", ".join(repr(v) for v in labels[:6])
+        names = ", ".join(shown(v) for v in labels[:6])
         raise DataError(f"column {arm!r} must hold exactly two arms (treated and control) for a "
-                        f"propensity model; it has {len(labels)}: {shown}", column=arm)
+                        f"propensity model; it has {len(labels)}: {names}", column=arm)
     control = resolve_control(arm, labels, control)
     treatment = next(v for v in labels if v != control)
     raw_treat = labels_of[treatment]
@@ -268,7 +268,7 @@ def _encode_categorical(values, t, column, control, treatment):
         if n_t == 0 or n_t == n_lv:
             which = f"control arm ({control!r})" if n_t == 0 else f"treated arm ({treatment!r})"
             raise DataError(
-                f"level {lv!r} of confounder {column!r} appears only in the {which} "
+                f"level {shown(lv)} of confounder {column!r} appears only in the {which} "
                 f"({int(n_lv):,} rows): its propensity is 0 or 1, so those units have no "
                 "comparison; merge the level with another or drop those rows",
                 column=column, rows=int(n_lv))

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import check_columns, open_source, quote
+from bayeslab.data.sources import check_columns, open_source, quote, shown
 from bayeslab.data.stats import rows_text, sufficient_stats
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
@@ -239,11 +239,11 @@ def _look_expression(source, timestamp: str) -> str:
     if typ == "VARCHAR":
         expr = f"TRY_CAST(TRY_CAST({col} AS TIMESTAMP) AS DATE)"
         cond = f"{col} IS NOT NULL AND {expr} IS NULL"
-        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if bad:
-            sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
+            sample = source.sql(f"SELECT {col} FROM {source.relation} WHERE {cond} LIMIT 1")[0][0]
             raise DataError(f"column {timestamp!r} is not a date or time: "
-                            f"{rows_text(source, cond, bad)} hold text such as {sample!r}",
+                            f"{rows_text(source, cond, bad)} hold text such as {shown(sample)}",
                             column=timestamp, rows=bad)
         return expr
     raise DataError(f"column {timestamp!r} has type {typ}: the look column must hold dates, "
@@ -288,7 +288,7 @@ def _look_view(source, timestamp, mode, cuts, n):
     """A view with the look key column and the rows after the last look filtered out."""
     rel = source.relation
     if mode == "equal":
-        total = source.sql("SELECT count(*) FROM {src}")[0][0]
+        total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
         k = cuts
         cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
         if cuts[0] < 4 or len(set(cuts)) < k:
@@ -303,7 +303,7 @@ def _look_view(source, timestamp, mode, cuts, n):
         sql = (f"SELECT * EXCLUDE (__rn), CASE {cases} END AS {_LOOK} FROM (SELECT *, "
                f"row_number() OVER ({order}) AS __rn FROM {rel}) "
                f"WHERE __rn <= {cuts[-1]}")
-        total = source.sql("SELECT count(*) FROM {src}")[0][0]
+        total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
         if total < cuts[-1]:
             raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
                             f"{total:,}", column="looks")
@@ -317,7 +317,7 @@ def _look_view(source, timestamp, mode, cuts, n):
     if mode == "dates":
         last = cuts[-1].isoformat()
         cond = f"{expr} > DATE '{last}'"
-        after = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        after = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         where = f" WHERE NOT coalesce({cond}, FALSE)"
     sql = f"SELECT * REPLACE ({expr} AS {col}) FROM {rel}{where}"
     return open_source(sql=sql, con=source.con), timestamp, after, cuts
