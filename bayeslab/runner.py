@@ -159,7 +159,7 @@ def load_plan_data(plan: Plan):
         name = spec.pop("scenario")
         return simulate(name, **spec).data
     if "sql" in plan.data:
-        return open_source(sql=plan.data["sql"])
+        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent])
     path = plan.data_path()
     if not path.exists():
         raise DataError(f"{plan.path}: data.path {plan.data['path']!r} not found (looked for "

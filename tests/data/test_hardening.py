@@ -214,3 +214,15 @@ def test_long_values_are_capped_in_messages():
     with pytest.raises(DataError) as info:
         bl.compare(df, arm="arm", metric="y")
     assert "row 3" in str(info.value) and len(str(info.value)) < 400
+
+
+def test_plan_sql_runs_one_select_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _frame(200).to_parquet(tmp_path / "d.parquet")
+    plan = tmp_path / "p.toml"
+    plan.write_text('[data]\nsql = "SELECT * FROM \'d.parquet\'; COPY (SELECT 1) TO \'f.csv\'"\n'
+                    '[columns]\narm = "arm"\n[[metrics]]\nname = "y"\nrole = "primary"\n')
+    code = main(["run", str(plan), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "exactly one SELECT" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "f.csv").exists()
