@@ -245,6 +245,35 @@ def _retention(source, s: MetricSpec):
                 headline=("bayes-piecewise-exponential", "log-rank", "hazard-ratio"), stats=rows)
 
 
+def metric_requests(source, spec: MetricSpec) -> list:
+    """The grouped aggregates the fit of ``spec`` will read (see :mod:`bayeslab.data.scan`).
+
+    Conversion, continuous and count metrics (with their segment splits and covariate moments)
+    and ratios of two columns are reduced by grouped aggregates; funnels, retention, clipping
+    and unit-level models read their own rows and ask for nothing here.
+    """
+    from bayeslab.data.moments import moments_request
+    from bayeslab.data.stats import stats_request
+
+    s = spec
+    if s.kind == "conversion":
+        return [stats_request(source, arm=s.arm, metric=s.metric, kind="binary", n=s.n,
+                              segments=s.segments)]
+    if s.kind in ("continuous", "count") and not s.covariate:
+        return [stats_request(source, arm=s.arm, metric=s.metric, n=s.n, segments=s.segments,
+                              kind="count" if s.kind == "count" else "continuous")]
+    if s.kind in ("continuous", "count") and not s.clip and s.n is None:
+        out = [moments_request(source, arm=s.arm, metric=s.metric, covariate=s.covariate)]
+        if s.segments:
+            out.append(stats_request(source, arm=s.arm, metric=s.metric, kind="continuous",
+                                     segments=s.segments))
+        return out
+    if s.kind == "ratio" and not s.stages and s.numerator and s.denominator:
+        return [stats_request(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
+                              kind="ratio")]
+    return []
+
+
 _FITTERS = {"conversion": _conversion, "continuous": _continuous, "count": _continuous,
             "ratio": _ratio, "retention": _retention}
 

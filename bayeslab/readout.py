@@ -394,12 +394,30 @@ def compare(
     spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, segments=segments, draws=draws,
                       tune=tune, chains=chains, progressbar=progressbar, **common,
                       **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
+    guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
+    one_scan(source, [spec, *guard_specs])
     guard_readouts = tuple(
-        _readout(fit_metric(source, MetricSpec(metric=g, kind="conversion", **common)),
-                 "guardrail", rule, planned_split, margin=margin_of[g])
-        for g in guardrails)
+        _readout(fit_metric(source, g), "guardrail", rule, planned_split,
+                 margin=margin_of[g.metric])
+        for g in guard_specs)
     return _readout(fit_metric(source, spec), role, rule, planned_split,
                     guardrails=guard_readouts)
+
+
+def one_scan(source, specs, extra=()) -> None:
+    """Reduce every metric of ``specs`` (and ``extra`` requests) in one scan of ``source``.
+
+    The fits that follow read their statistics from that scan (:mod:`bayeslab.data.scan`).
+    Bad input is left for the fit of the metric concerned to report.
+    """
+    from bayeslab.data.scan import prefetch
+    from bayeslab.metrics import metric_requests
+
+    requests = [r for s in specs for r in metric_requests(source, s)] + list(extra)
+    try:
+        prefetch(source, requests)
+    except DataError:
+        pass
 
 
 def _margins(guardrails, margins) -> dict:

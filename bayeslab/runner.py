@@ -238,8 +238,11 @@ def run_plan(plan, out_dir=None) -> RunResult:
     DataError
         Bad data, named by column and rows.
     """
+    from bayeslab.data.sources import open_source
+
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    data = load_plan_data(plan)
+    data = open_source(load_plan_data(plan))
+    _one_scan(data, plan)
     primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
     secondary = tuple(_read_metric(data, plan, m, role="secondary")
                       for m in plan.by_role("secondary"))
@@ -248,6 +251,38 @@ def run_plan(plan, out_dir=None) -> RunResult:
     if out_dir is not None:
         result = _write(result, Path(out_dir))
     return result
+
+
+def _metric_spec(plan: Plan, metric: MetricPlan):
+    """The :class:`~bayeslab.metrics.MetricSpec` columns ``compare`` will read for ``metric``."""
+    from bayeslab.metrics import MetricSpec
+
+    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
+    if "stages" in metric.options:
+        options["stages"] = tuple(metric.options["stages"])
+    seg = plan.segments
+    if seg and seg.get("metric", plan.primary.name) == metric.name:
+        options["segments"] = tuple(seg.get("columns", []))
+    return MetricSpec(metric=metric.name, kind=metric.kind, arm=plan.columns["arm"],
+                      n=plan.data.get("n"), **options)
+
+
+def _one_scan(source, plan: Plan) -> None:
+    """Reduce every metric, guardrail, segment split and look of the plan in one scan."""
+    from bayeslab.readout import one_scan
+    from bayeslab.sequential.monitor import monitor_request
+
+    specs = [_metric_spec(plan, m) for m in plan.metrics if m.kind != "propensity"]
+    extra = []
+    if plan.sequential:
+        seq = plan.sequential
+        name = seq.get("metric", plan.primary.name)
+        metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+        extra.append(monitor_request(
+            source, arm=plan.columns["arm"], metric=metric.name,
+            timestamp=seq.get("timestamp", plan.columns.get("timestamp")),
+            looks=seq.get("looks"), kind=metric.kind, n=plan.data.get("n")))
+    one_scan(source, specs, extra)
 
 
 def _monitor(data, plan: Plan):

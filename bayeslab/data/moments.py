@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.scan import grouped
 from bayeslab.data.sources import Source, check_columns, open_source, quote
 from bayeslab.data.stats import (
     ArmStats,
     arm_label,
-    fetch_frame,
     finish_stats,
-    group_columns_sql,
+    group_keys,
     invalid_sql,
     not_finite_sql,
     numeric_expression,
@@ -90,45 +90,59 @@ def covariate_moments(
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
     check_columns(source, [arm, metric, covariate, *segments])
-    y = numeric_expression(source, metric)
-    x = numeric_expression(source, covariate)
+    keys = group_keys(arm, segments)
+    aggs, invalid, y, x = _moment_aggs(source, metric, covariate, kind)
     bad_y, bad_x = not_finite_sql(y), not_finite_sql(x)
-    invalid = invalid_sql(kind, y, bad_y)
-    sums = [f"sum({' * '.join([y] * p + [x] * q)}) AS {name}"
-            for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
-
-    def query(flags):
-        return (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-                f"{', '.join(flags + sums)} FROM {source.relation} GROUP BY ALL")
-
     # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
-    fast = fetch_frame(source, query(["count(*) AS _c", f"count({y}) AS _cy", f"count({x}) AS _cx",
-                                      f"count(*) FILTER (WHERE {invalid}) AS _inv"]))
+    fast = grouped(source, keys, aggs)
     moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
     clean = (fast["_c"].eq(fast["_cy"]) & fast["_c"].eq(fast["_cx"])).all() and \
         np.isfinite(fast[moment_names].to_numpy(float)).all()
     if clean and not fast["_inv"].sum():
-        grouped = fast.assign(_by=False, _bx=False, _neg=0)
-        raw = _collapse(grouped, ["arm", *segments])
-        problems = []
-        return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                       covariate=covariate, units=None)
+        grouped_frame = fast.assign(_by=False, _bx=False, _neg=0)
+        raw = _collapse(grouped_frame, ["arm", *segments])
+        return finish_stats(source, raw, keys, metric, control, kind, missing, [],
+                            covariate=covariate, units=None)
     # Slow path: group by the usability flags too, so each row's checks run once and the sums
     # need no FILTER clause; unusable groups are dropped in _collapse.
-    outer = query([f"{bad_y} AS _by", f"({bad_x} AND NOT {bad_y}) AS _bx", "count(*) AS _c",
-                   f"count(*) FILTER (WHERE {invalid}) AS _neg"])
-    grouped = fetch_frame(source, outer)
-    n_invalid = int(grouped["_neg"].sum())
+    flags = [("_by", bad_y), ("_bx", f"({bad_x} AND NOT {bad_y})")]
+    sums = [(a, e) for a, e in aggs if a in moment_names]
+    slow = grouped(source, keys + flags,
+                   [("_c", "count(*)"), ("_neg", f"count(*) FILTER (WHERE {invalid})"), *sums])
+    n_invalid = int(slow["_neg"].sum())
     if n_invalid:
         raise DataError(f"column {metric!r} must be a non-negative whole number for a count "
                         f"metric; other values in {rows_text(source, invalid, n_invalid)}",
                         column=metric, rows=n_invalid)
-    raw = _collapse(grouped, ["arm", *segments])
+    raw = _collapse(slow, ["arm", *segments])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
                 (covariate, f"{bad_x} AND NOT {bad_y}", "bad_x", "is missing or not finite")]
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=covariate, units=None)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=covariate, units=None)
+
+
+def _moment_aggs(source, metric, covariate, kind):
+    """Aggregates of the fast path of :func:`covariate_moments`, the invalid test, y and x."""
+    y = numeric_expression(source, metric)
+    x = numeric_expression(source, covariate)
+    invalid = invalid_sql(kind, y, not_finite_sql(y))
+    aggs = [("_c", "count(*)"), ("_cy", f"count({y})"), ("_cx", f"count({x})"),
+            ("_inv", f"count(*) FILTER (WHERE {invalid})")]
+    aggs += [(name, f"sum({' * '.join([y] * p + [x] * q)})")
+             for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
+    return aggs, invalid, y, x
+
+
+def moments_request(source: Source, *, arm: str, metric: str, covariate: str,
+                    kind: str = "continuous", segments=()):
+    """The grouped aggregates :func:`covariate_moments` will ask for (``None`` if invalid)."""
+    try:
+        check_columns(source, [arm, metric, covariate, *segments])
+        return group_keys(arm, tuple(segments)), _moment_aggs(source, metric, covariate,
+                                                              kind)[0]
+    except DataError:
+        return None
 
 
 def _collapse(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -16,6 +16,8 @@ from typing import Any
 from bayeslab.errors import DataError
 
 _view_ids = itertools.count()
+#: column of a scan's row number (1-based, scan order), for keys of looks at row counts
+ROW_NUMBER = '"__bayeslab_rn"'
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class Source:
     parquet : str, optional
         Path or glob of the Parquet file(s) behind the table, whose footer statistics can
         answer some validation questions without a scan.
+    cache : dict
+        Results kept for this table: the prefetched scan of :mod:`bayeslab.data.scan` and
+        counts of the grouped scans run (``"scans"``), requests answered from the prefetched
+        scan (``"answered"``) and queries of any kind (``"queries"``).
+    engine : {"duckdb", "spark"}
+        The engine that runs the queries (:mod:`bayeslab.data.spark` for Spark).
     """
 
     con: Any = field(repr=False)
@@ -42,6 +50,13 @@ class Source:
     label: str
     columns: dict[str, str]
     parquet: str | None = None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+    engine: str = "duckdb"
+
+    @property
+    def row_number(self) -> bool:
+        """Whether rows have an order (DuckDB's scan order) that :data:`ROW_NUMBER` numbers."""
+        return self.engine == "duckdb"
 
     def sql(self, query: str, params: list | None = None):
         """Run ``query`` and return all rows as tuples.
@@ -55,6 +70,7 @@ class Source:
         """Run ``query`` and return the cursor; engine errors become :class:`DataError`."""
         import duckdb
 
+        self.cache["queries"] = self.cache.get("queries", 0) + 1
         try:
             return self.con.execute(query, params or [])
         except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.IOException,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.scan import grouped
 from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote, shown
 from bayeslab.errors import DataError
 
@@ -184,6 +185,7 @@ def sufficient_stats(
     sum_sq: str | None = None,
     unit_id: str | None = None,
     missing: str = "error",
+    key_exprs: dict | None = None,
 ) -> ArmStats:
     """Sufficient statistics of ``metric`` per arm and segment, with validation and row accounting.
 
@@ -216,6 +218,9 @@ def sufficient_stats(
     missing : {"error", "exclude"}
         What to do with rows whose arm, segment, outcome or covariate is missing or not finite:
         raise (default), or exclude them and say so in the row accounting.
+    key_exprs : dict of str to str, optional
+        SQL expression to group by for a segment name that is not a column as is (a look key
+        such as the date of a timestamp).
 
     Returns
     -------
@@ -233,8 +238,10 @@ def sufficient_stats(
     if missing not in MISSING:
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
-    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq, unit_id) if c]
-    check_columns(source, needed)
+    key_exprs = dict(key_exprs or {})
+    needed = [arm, metric, *[s for s in segments if s not in key_exprs]]
+    check_columns(source, needed + [c for c in (covariate, n, sum_sq, unit_id) if c])
+    keys = group_keys(arm, segments, key_exprs)
     if unit_id is not None:
         if n is not None:
             raise DataError("unit_id is for unit-level rows; aggregated input (n) has no unit ids")
@@ -244,8 +251,35 @@ def sufficient_stats(
     if n is not None and covariate is not None:
         raise DataError("a covariate needs unit-level rows or its cross-products; give unit rows")
     if n is not None:
-        return _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing)
-    return _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
+        return _aggregated(source, keys, metric, control, kind, n, sum_sq, missing)
+    return _unit_rows(source, keys, metric, control, kind, covariate, missing)
+
+
+def stats_request(source: Source, *, arm: str, metric: str, kind: str = "binary",
+                  segments=(), covariate: str | None = None, n: str | None = None,
+                  sum_sq: str | None = None, key_exprs: dict | None = None):
+    """The grouped aggregates :func:`sufficient_stats` will ask for (see :mod:`.scan`).
+
+    ``None`` when the arguments are invalid (the call itself then raises the error).
+    """
+    try:
+        key_exprs = dict(key_exprs or {})
+        check_columns(source, [arm, metric, *[s for s in segments if s not in key_exprs]]
+                      + [c for c in (covariate, n, sum_sq) if c])
+        keys = group_keys(arm, tuple(segments), key_exprs)
+        if n is not None:
+            return keys, _aggregated_aggs(source, metric, kind, n, sum_sq)[0]
+        if covariate is None:
+            return keys, _fast_aggs(source, metric, kind)[0]
+        return keys, _slow_aggs(source, metric, kind, covariate)[0]
+    except DataError:
+        return None
+
+
+def group_keys(arm: str, segments, key_exprs=None) -> list[tuple[str, str]]:
+    """``[("arm", '"arm"'), (seg, '"seg"'), ...]``: aliases and expressions to group by."""
+    key_exprs = key_exprs or {}
+    return [("arm", quote(arm)), *[(s, key_exprs.get(s, quote(s))) for s in segments]]
 
 
 def group_columns_sql(segments):
@@ -258,32 +292,37 @@ def _is_integer_type(source: Source, column: str) -> bool:
     return typ in _NUMERIC and typ not in ("FLOAT", "DOUBLE", "REAL")
 
 
-def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
-    r"""One scan with plain aggregates: enough when no value is NaN or infinite.
-
-    Returns ``None`` when the slow path (per-row filters) is needed. For an integer outcome,
-    :math:`y^2 \\ge y` with equality only at 0 and 1, so a binary metric is valid exactly when
-    :math:`\\sum y^2 = \\sum y`; NaN or infinity anywhere makes the float sums non-finite.
-    """
+def _fast_aggs(source, metric, kind):
+    """Aggregates of the fast path, and ``(y, integer)`` for its checks."""
     y = numeric_expression(source, metric)
     integer = _is_integer_type(source, metric)
     # Parquet footers can prove a 0/1 integer column valid and free of NULLs without a scan
     meta = parquet_column_stats(source, metric) if integer else None
     proven_binary = kind == "binary" and meta is not None and meta[0] >= 0 and meta[1] <= 1
     no_nulls = meta is not None and meta[2] == 0
-    aggs = ["count(*) AS rows_read",
-            "count(*) AS n" if no_nulls else f"count({y}) AS n",
-            f"coalesce(sum({y}), 0) AS sum",
-            f"coalesce(sum({y}), 0) AS sum_sq" if proven_binary
-            else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
+    aggs = [("rows_read", "count(*)"),
+            ("n", "count(*)" if no_nulls else f"count({y})"),
+            ("sum", f"coalesce(sum({y}), 0)"),
+            ("sum_sq", f"coalesce(sum({y}), 0)" if proven_binary
+             else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0)")]
     if kind in ("count", "ratio"):
-        aggs.append(f"min({y}) AS min_y")
+        aggs.append(("min_y", f"min({y})"))
     if kind == "count" and not integer:
-        aggs.append(f"count(*) FILTER (WHERE {y} <> floor({y})) AS fractional")
+        aggs.append(("fractional", f"count(*) FILTER (WHERE {y} <> floor({y}))"))
     if kind == "binary" and not integer:
-        aggs.append(f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y})) AS invalid")
-    raw = fetch_frame(source, f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-                         f"{', '.join(aggs)} FROM {source.relation} GROUP BY ALL")
+        aggs.append(("invalid", f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y}))"))
+    return aggs, y, integer
+
+
+def _unit_rows_fast(source, keys, metric, control, kind, missing):
+    r"""One scan with plain aggregates: enough when no value is NaN or infinite.
+
+    Returns ``None`` when the slow path (per-row filters) is needed. For an integer outcome,
+    :math:`y^2 \\ge y` with equality only at 0 and 1, so a binary metric is valid exactly when
+    :math:`\\sum y^2 = \\sum y`; NaN or infinity anywhere makes the float sums non-finite.
+    """
+    aggs, y, integer = _fast_aggs(source, metric, kind)
+    raw = grouped(source, keys, aggs)
     raw["sum"] = raw["sum"].astype(np.float64)
     raw["sum_sq"] = raw["sum_sq"].astype(np.float64)
     if not (np.isfinite(raw["sum"]).all() and np.isfinite(raw["sum_sq"]).all()):
@@ -293,14 +332,14 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
         invalid = (raw["sum_sq"] != raw["sum"]).any() if integer else raw["invalid"].sum() > 0
         if invalid:
             _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)")
-    if kind in ("count", "ratio") and ((raw["min_y"].dropna() < 0).any()
+    if kind in ("count", "ratio") and ((raw["min_y"].astype(float).dropna() < 0).any()
                                        or raw.get("fractional", raw["n"] * 0).sum() > 0):
         _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
     raw["bad_y"] = raw["rows_read"] - raw["n"]
     raw = raw.drop(columns=[c for c in ("min_y", "invalid", "fractional") if c in raw])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=None, units=None)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=None, units=None)
 
 
 def invalid_sql(kind: str, y: str, bad_y: str) -> str:
@@ -326,33 +365,37 @@ def _raise_invalid(source, metric, kind, cond):
                     f"{rows_text(source, cond, count)}", column=metric, rows=count)
 
 
-def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing):
-    if covariate is None:
-        fast = _unit_rows_fast(source, arm, metric, control, kind, segments, missing)
-        if fast is not None:
-            return fast
+def _slow_aggs(source, metric, kind, covariate):
+    """Aggregates of the per-row path (covariate, or non-finite values), and its conditions."""
     y = numeric_expression(source, metric)
     x = numeric_expression(source, covariate) if covariate else None
     bad_y = not_finite_sql(y)
     bad_x = not_finite_sql(x) if x else "FALSE"
     used = f"NOT {bad_y} AND NOT {bad_x}"
-    checks = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
-              f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x"]
-    checks.append(f"count(*) FILTER (WHERE {invalid_sql(kind, y, bad_y)}) AS invalid")
     neg_x = f"NOT {bad_y} AND NOT {bad_x} AND {x} < 0" if x and kind == "ratio" else None
+    aggs = [("rows_read", "count(*)"),
+            ("bad_y", f"count(*) FILTER (WHERE {bad_y})"),
+            ("bad_x", f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y})"),
+            ("invalid", f"count(*) FILTER (WHERE {invalid_sql(kind, y, bad_y)})")]
     if neg_x:
-        checks.append(f"count(*) FILTER (WHERE {neg_x}) AS invalid_x")
-    sums = [f"count(*) FILTER (WHERE {used}) AS n",
-            f"coalesce(sum({y}) FILTER (WHERE {used}), 0) AS sum",
-            f"coalesce(sum({y} * {y}) FILTER (WHERE {used}), 0) AS sum_sq"]
+        aggs.append(("invalid_x", f"count(*) FILTER (WHERE {neg_x})"))
+    aggs += [("n", f"count(*) FILTER (WHERE {used})"),
+             ("sum", f"coalesce(sum({y}) FILTER (WHERE {used}), 0)"),
+             ("sum_sq", f"coalesce(sum({y} * {y}) FILTER (WHERE {used}), 0)")]
     if x:
-        sums += [f"coalesce(sum({x}) FILTER (WHERE {used}), 0) AS sum_x",
-                 f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0) AS sum_xx",
-                 f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0) AS sum_xy"]
-    query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-             f"count(*) AS rows_read, {', '.join(checks + sums)} "
-             f"FROM {source.relation} GROUP BY ALL")
-    raw = fetch_frame(source, query)
+        aggs += [("sum_x", f"coalesce(sum({x}) FILTER (WHERE {used}), 0)"),
+                 ("sum_xx", f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0)"),
+                 ("sum_xy", f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0)")]
+    return aggs, y, bad_y, bad_x, neg_x
+
+
+def _unit_rows(source, keys, metric, control, kind, covariate, missing):
+    if covariate is None:
+        fast = _unit_rows_fast(source, keys, metric, control, kind, missing)
+        if fast is not None:
+            return fast
+    aggs, y, bad_y, bad_x, neg_x = _slow_aggs(source, metric, kind, covariate)
+    raw = grouped(source, keys, aggs)
     if int(raw["invalid"].sum()):
         _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
     if neg_x and int(raw["invalid_x"].sum()):
@@ -361,14 +404,15 @@ def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
                         f"negative values in {rows_text(source, neg_x, count)}",
                         column=covariate, rows=count)
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
-    if x:
+    if covariate:
         problems.append((covariate, f"{bad_x} AND NOT {bad_y}", "bad_x",
                          "is missing or not finite"))
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=covariate, units=None)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=covariate, units=None)
 
 
-def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing):
+def _aggregated_aggs(source, metric, kind, n, sum_sq):
+    """Aggregates of pre-aggregated rows, the invalid-value checks, and the unusable-row test."""
     nn = numeric_expression(source, n)
     y = numeric_expression(source, metric)
     q = numeric_expression(source, sum_sq) if sum_sq else None
@@ -388,15 +432,22 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
             (f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
             (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)"),
         ]
-    checks = [f"count(*) FILTER (WHERE {cond}) AS inv{i}" for i, (cond, _, _) in enumerate(invalid)]
-    sums = [f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0) AS n",
-            f"coalesce(sum({y}) FILTER (WHERE {ok}), 0) AS sum",
-            f"coalesce(sum({q}) FILTER (WHERE {ok}), 0) AS sum_sq" if q else "NULL AS sum_sq",
-            f"count(*) FILTER (WHERE {ok}) AS cells_used"]
-    query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-             f"count(*) AS rows_read, count(*) FILTER (WHERE {bad}) AS bad_y, "
-             f"{', '.join(checks + sums)} FROM {source.relation} GROUP BY ALL")
-    raw = fetch_frame(source, query)
+    aggs = [("rows_read", "count(*)"), ("bad_y", f"count(*) FILTER (WHERE {bad})")]
+    aggs += [(f"inv{i}", f"count(*) FILTER (WHERE {cond})")
+             for i, (cond, _, _) in enumerate(invalid)]
+    aggs += [("n", f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0)"),
+             ("sum", f"coalesce(sum({y}) FILTER (WHERE {ok}), 0)")]
+    if q:
+        aggs.append(("sum_sq", f"coalesce(sum({q}) FILTER (WHERE {ok}), 0)"))
+    aggs.append(("cells_used", f"count(*) FILTER (WHERE {ok})"))
+    return aggs, invalid, bad
+
+
+def _aggregated(source, keys, metric, control, kind, n, sum_sq, missing):
+    aggs, invalid, bad = _aggregated_aggs(source, metric, kind, n, sum_sq)
+    raw = grouped(source, keys, aggs)
+    if sum_sq is None:
+        raw["sum_sq"] = np.nan
     for i, (cond, column, what) in enumerate(invalid):
         count = int(raw[f"inv{i}"].sum())
         if count:
@@ -405,23 +456,19 @@ def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing
     if kind == "binary":
         raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
     problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=None, units=True)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=None, units=True)
 
 
-def fetch_frame(source: Source, query: str) -> pd.DataFrame:
-    """Run ``query`` (built on ``source.relation``) into a DataFrame; no rows is a DataError."""
-    cur = source.execute(query)
-    names = [d[0] for d in cur.description]
-    frame = pd.DataFrame(cur.fetchall(), columns=names)
-    if frame.empty:
-        raise DataError(f"{source.label} has no rows")
-    return frame
-
-
-def finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems, *,
+def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
                  covariate, units):
-    """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control."""
+    """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control.
+
+    ``keys`` are the group keys of :func:`group_keys` (the arm first, then the segments).
+    """
+    (_, arm_sql), seg_keys = keys[0], keys[1:]
+    arm = _unquote(arm_sql)
+    segments = tuple(name for name, _ in seg_keys)
     raw = raw.assign(arm=[arm_label(v) for v in raw["arm"]])
     if raw.duplicated(["arm", *segments]).any():  # e.g. NULL and NaN arms: one group
         raw = raw.groupby(["arm", *segments], dropna=False, as_index=False, sort=False).sum()
@@ -429,11 +476,10 @@ def finish_stats(source, raw, arm, metric, control, kind, segments, missing, pro
     excluded: dict[str, int] = {}
     null_arm = raw["arm"].isna()
     dropped = null_arm.copy()
-    reasons = [(arm, null_arm, f"{quote(arm)} IS NULL", "is missing")]
-    for seg in segments:
+    reasons = [(arm, null_arm, f"{arm_sql} IS NULL", "is missing")]
+    for seg, expr in seg_keys:
         mask = raw[seg].isna() & ~dropped
-        reasons.append((seg, mask, f"{quote(arm)} IS NOT NULL AND {quote(seg)} IS NULL",
-                        "is missing"))
+        reasons.append((seg, mask, f"{arm_sql} IS NOT NULL AND {expr} IS NULL", "is missing"))
         dropped |= mask
     for column, mask, cond, what in reasons:
         count = int(raw.loc[mask, "rows_read"].sum())
@@ -516,3 +562,7 @@ def _labels_text(labels, limit: int = 8) -> str:
     """Up to ``limit`` labels, each cut short (an arm column may hold free text)."""
     more = f", ... ({len(labels):,} labels)" if len(labels) > limit else ""
     return ", ".join(shown(v) for v in labels[:limit]) + more
+
+
+def _unquote(sql_name: str) -> str:
+    return sql_name[1:-1].replace('""', '"')

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import check_columns, open_source, quote, shown
+from bayeslab.data.sources import ROW_NUMBER, check_columns, open_source, quote, shown
 from bayeslab.data.stats import rows_text, sufficient_stats
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
@@ -284,16 +284,57 @@ def _parse_looks(looks):
     return "dates", dates
 
 
+def _equal_cuts(total: int, k: int) -> list[int]:
+    cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
+    if cuts[0] < 4 or len(set(cuts)) < k:
+        raise DataError(f"{total:,} rows cannot make {k} looks", column="looks")
+    return cuts
+
+
+def _check_total(total: int, cuts) -> None:
+    if total < cuts[-1]:
+        raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
+                        f"{total:,}", column="looks")
+
+
+def _look_keys(source, timestamp, mode, cuts, n):
+    """``(key, {key: SQL})``: the look of each row as a group key of the table itself.
+
+    Daily looks group by the day of the timestamp; looks at cumulative row counts in row order
+    group by the row number (DuckDB's scan order; an engine without one returns ``None``), the
+    rows after the last look falling in an extra group. ``None`` for the other schedules, which
+    read a filtered view instead.
+    """
+    if mode == "daily" and timestamp is not None:
+        return timestamp, {timestamp: _look_expression(source, timestamp)}
+    if mode == "sizes" and timestamp is None and n is None and source.row_number:
+        cases = " ".join(f"WHEN {ROW_NUMBER} <= {c} THEN {i}" for i, c in enumerate(cuts))
+        return _LOOK, {_LOOK: f"CASE {cases} ELSE {len(cuts)} END"}
+    return None
+
+
+def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None,
+                    kind: str = "conversion", n=None, sum_sq=None):
+    """The grouped aggregates :func:`monitor` will read, for a plan's one scan (or ``None``)."""
+    from bayeslab.data.stats import stats_request
+
+    try:
+        mode, cuts = _parse_looks(looks)
+        if mode == "equal":
+            return None
+        keyed = _look_keys(source, timestamp, mode, cuts, n)
+    except DataError:
+        return None
+    if keyed is None or kind not in KINDS:
+        return None
+    key, key_exprs = keyed
+    return stats_request(source, arm=arm, metric=metric, kind=KINDS[kind][0], segments=(key,),
+                         n=n, sum_sq=sum_sq, key_exprs=key_exprs)
+
+
 def _look_view(source, timestamp, mode, cuts, n):
     """A view with the look key column and the rows after the last look filtered out."""
     rel = source.relation
-    if mode == "equal":
-        total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
-        k = cuts
-        cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
-        if cuts[0] < 4 or len(set(cuts)) < k:
-            raise DataError(f"{total:,} rows cannot make {k} looks", column="looks")
-        mode = "sizes"
     if mode == "sizes":
         if n is not None:
             raise DataError("looks as cumulative sample sizes need unit rows; with aggregated "
@@ -304,9 +345,7 @@ def _look_view(source, timestamp, mode, cuts, n):
                f"row_number() OVER ({order}) AS __rn FROM {rel}) "
                f"WHERE __rn <= {cuts[-1]}")
         total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
-        if total < cuts[-1]:
-            raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
-                            f"{total:,}", column="looks")
+        _check_total(total, cuts)
         return open_source(sql=sql, con=source.con), _LOOK, total - cuts[-1], cuts
     if timestamp is None:
         raise DataError("daily or dated looks need the timestamp column (timestamp=... or "
@@ -470,10 +509,26 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     source = open_source(data, sql=sql)
     check_columns(source, [c for c in (arm, metric, timestamp, n, sum_sq) if c])
     mode, cuts = _parse_looks(looks)
-    view, key, after, cuts = _look_view(source, timestamp, mode, cuts, n)
-    mode = "sizes" if mode == "equal" else mode
-    stats = sufficient_stats(view, arm=arm, metric=metric, control=control, kind=stat_kind,
-                             segments=(key,), n=n, sum_sq=sum_sq, missing=missing)
+    stats = None
+    if mode == "equal":
+        total = source.sql(f"SELECT count(*) FROM {source.relation}")[0][0]
+        mode, cuts = "sizes", _equal_cuts(total, cuts)
+    keyed = _look_keys(source, timestamp, mode, cuts, n)
+    if keyed is not None:  # grouped by a look key on the table itself: shares the plan's scan
+        key, key_exprs = keyed
+        stats = sufficient_stats(source, arm=arm, metric=metric, control=control,
+                                 kind=stat_kind, segments=(key,), n=n, sum_sq=sum_sq,
+                                 missing=missing, key_exprs=key_exprs)
+        after = 0
+        if mode == "sizes":
+            _check_total(stats.rows.read, cuts)
+            if stats.rows.read > cuts[-1]:  # rows after the last look: filter them (a view)
+                stats = None
+    if stats is None:
+        view, key, after, cuts = _look_view(source, timestamp, mode, cuts, n)
+        stats = sufficient_stats(view, arm=arm, metric=metric, control=control,
+                                 kind=stat_kind, segments=(key,), n=n, sum_sq=sum_sq,
+                                 missing=missing)
     if len(stats.arms) != 2:
         raise DataError(f"column {arm!r} has {len(stats.arms)} arms ({', '.join(stats.arms)}); "
                         "monitor compares two: filter the rows (sql=...)", column=arm)
