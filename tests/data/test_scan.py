@@ -43,7 +43,7 @@ def test_readout_with_two_guardrails_scans_once(migration):
 
 def test_one_scan_gives_the_same_readout(migration, monkeypatch):
     kwargs = dict(arm="treatment", metric="revenue_60d", kind="continuous",
-                  covariate="pre_30d_spend")
+                  covariate="pre_30d_spend", guardrails=["unsubscribe_flag"], margins=0.005)
     one = bl.compare(open_source(migration), **kwargs).to_dict()
     monkeypatch.setattr(scan, "prefetch", lambda source, requests: None)
     separate = open_source(migration)
