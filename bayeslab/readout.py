@@ -311,6 +311,7 @@ def compare(
     tune: int = 1000,
     chains: int = 4,
     progressbar: bool | None = None,
+    engine: str | None = None,
     **options,
 ) -> Readout:
     """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
@@ -359,6 +360,9 @@ def compare(
         tuning steps per chain, and chains (defaults 1000, 1000, 4, for real use).
     progressbar : bool, optional
         Sampling progress bar; by default only when stderr is a terminal.
+    engine : {"duckdb", "spark"}, optional
+        Where the statistics are computed: DuckDB (default), or Spark for a Parquet path or a
+        Spark table name (a Spark DataFrame always runs on Spark). The readout is the same.
     **options
         Kind-specific columns and options of :class:`bayeslab.metrics.MetricSpec`:
         ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
@@ -387,7 +391,7 @@ def compare(
     rule = rule or DecisionRule()
     guardrails = [guardrails] if isinstance(guardrails, str) else list(guardrails)
     margin_of = _margins(guardrails, margins)
-    source = open_source(data, sql=sql)
+    source = open_source(data, sql=sql, engine=engine)
     common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
                   missing=missing, seed=seed)
     segments = (segments,) if isinstance(segments, str) else tuple(segments or ())

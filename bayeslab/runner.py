@@ -148,23 +148,34 @@ def _monitor_stats(mon) -> dict | None:
             "arms": [mon.control, mon.treatment], "looks": looks}
 
 
-def load_plan_data(plan: Plan):
-    """The plan's data: a file path, a DuckDB source for SQL, or a simulated DataFrame."""
+def load_plan_data(plan: Plan, engine: str | None = None):
+    """The plan's data as a Source: a file, an SQL query, a Spark table or simulated rows.
+
+    ``engine`` (``--engine``) overrides the plan's ``data.engine`` (DuckDB by default).
+    """
     from bayeslab.data.sources import open_source
 
+    engine = engine or plan.data.get("engine", "duckdb")
     if "simulate" in plan.data:
         from bayeslab.scenarios import simulate
 
         spec = dict(plan.data["simulate"])
         name = spec.pop("scenario")
-        return simulate(name, **spec).data
+        frame = simulate(name, **spec).data
+        if engine == "spark":
+            from bayeslab.data.spark import spark_session
+
+            frame = spark_session().createDataFrame(frame)
+        return open_source(frame)
     if "sql" in plan.data:
-        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent])
+        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine)
+    if "table" in plan.data:
+        return open_source(plan.data["table"], engine=engine)
     path = plan.data_path()
     if not path.exists():
         raise DataError(f"{plan.path}: data.path {plan.data['path']!r} not found (looked for "
                         f"{path})")
-    return open_source(path)
+    return open_source(path, engine=engine)
 
 
 def _rule(plan: Plan):
@@ -217,7 +228,7 @@ def _control(plan: Plan):
     return None if control is None else str(control)
 
 
-def run_plan(plan, out_dir=None) -> RunResult:
+def run_plan(plan, out_dir=None, *, engine: str | None = None) -> RunResult:
     """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
 
     Parameters
@@ -226,6 +237,8 @@ def run_plan(plan, out_dir=None) -> RunResult:
         A loaded plan or the path of its TOML file.
     out_dir : str or pathlib.Path, optional
         Folder for the outputs (created if needed).
+    engine : {"duckdb", "spark"}, optional
+        Overrides the plan's ``data.engine``.
 
     Returns
     -------
@@ -238,10 +251,8 @@ def run_plan(plan, out_dir=None) -> RunResult:
     DataError
         Bad data, named by column and rows.
     """
-    from bayeslab.data.sources import open_source
-
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    data = open_source(load_plan_data(plan))
+    data = load_plan_data(plan, engine)
     _one_scan(data, plan)
     primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
     secondary = tuple(_read_metric(data, plan, m, role="secondary")

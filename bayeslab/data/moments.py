@@ -232,6 +232,9 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
         raise DataError(f"clipping method must be 'winsorize' or 'trim', got {method!r}")
     if not 0.5 < quantile < 1:
         raise DataError(f"clipping quantile must be in (0.5, 1), got {quantile!r}")
+    if source.engine != "duckdb":
+        raise DataError("clipping (--clip) runs on the DuckDB engine; read the table with "
+                        "--engine duckdb or clip the column in Spark first")
     y = numeric_expression(source, metric)
     ok = f"NOT {not_finite_sql(y)}"
     cap = source.sql(f"SELECT quantile_cont({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "

@@ -54,6 +54,13 @@ class Source:
     engine: str = "duckdb"
 
     @property
+    def row_number_sql(self) -> str:
+        """SQL numbering rows 1, 2, ... in file order (Spark: by its row ids, local files)."""
+        if self.engine == "spark":
+            return "row_number() OVER (ORDER BY monotonically_increasing_id())"
+        return "row_number() OVER ()"
+
+    @property
     def row_number(self) -> bool:
         """Whether rows have an order (DuckDB's scan order) that :data:`ROW_NUMBER` numbers."""
         return self.engine == "duckdb"
@@ -136,7 +143,11 @@ def translate_error(source: Source, exc: BaseException) -> DataError:
     return DataError(f"cannot read {source.label}: {engine_message(exc)}")
 
 
-def open_source(data=None, *, sql: str | None = None, con=None, allowed=()) -> Source:
+ENGINES = ("duckdb", "spark")
+
+
+def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
+                engine: str | None = None) -> Source:
     """Open a table for scanning.
 
     Parameters
@@ -155,6 +166,10 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=()) -> S
         files an SQL query names) and locked.
     allowed : sequence of str or pathlib.Path
         Extra folders an SQL query may read (a plan's folder), besides the files it names.
+    engine : {"duckdb", "spark"}, optional
+        Where the queries run. DuckDB by default; ``"spark"`` reads ``data`` as a Parquet path
+        or a Spark table name through PySpark (:mod:`bayeslab.data.spark`). A Spark DataFrame
+        always runs on Spark.
 
     Returns
     -------
@@ -171,6 +186,15 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=()) -> S
     """
     if isinstance(data, Source):
         return data
+    if engine not in (None, *ENGINES):
+        raise DataError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    from bayeslab.data.spark import is_spark_frame, open_spark
+
+    if is_spark_frame(data) or (engine == "spark" and data is not None and sql is None):
+        return open_spark(data)
+    if engine == "spark":
+        raise DataError("the Spark engine reads a Parquet path, a Spark table or a Spark "
+                        "DataFrame; run SQL in Spark and pass the DataFrame")
     if (data is None) == (sql is None):
         raise DataError("give exactly one of a data table (file or DataFrame) and an SQL query")
     if data is not None and not (_is_dataframe(data) or isinstance(data, (str, Path))):

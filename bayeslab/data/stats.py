@@ -118,7 +118,7 @@ def arm_label(value) -> str | None:
 def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
     """1-based numbers of the first rows of ``source`` where the SQL ``condition`` holds."""
     rows = source.sql(
-        "SELECT rn FROM (SELECT row_number() OVER () AS rn, (" + condition + ") AS bad "
+        "SELECT rn FROM (SELECT " + source.row_number_sql + " AS rn, (" + condition + ") AS bad "
         "FROM " + source.relation + ") WHERE bad ORDER BY rn LIMIT " + str(int(limit))
     )
     return [int(r[0]) for r in rows]
@@ -169,7 +169,7 @@ def check_unique(source: Source, column: str) -> None:
 
 def not_finite_sql(expr: str) -> str:
     """SQL condition: ``expr`` is NULL, NaN or infinite."""
-    return f"({expr} IS NULL OR isnan({expr}) OR isinf({expr}))"
+    return f"({expr} IS NULL OR isnan({expr}) OR abs({expr}) = CAST('Infinity' AS DOUBLE))"
 
 
 def sufficient_stats(

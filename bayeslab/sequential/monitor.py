@@ -334,6 +334,10 @@ def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None
 
 def _look_view(source, timestamp, mode, cuts, n):
     """A view with the look key column and the rows after the last look filtered out."""
+    if source.engine != "duckdb":
+        raise DataError("on Spark, looks are daily (give the timestamp column); looks at row "
+                        "counts or dates run on the DuckDB engine",
+                        column="looks")
     rel = source.relation
     if mode == "sizes":
         if n is not None:
@@ -431,7 +435,8 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
             kind: str = "conversion", n: str | None = None, sum_sq: str | None = None,
             missing: str = "error", sql: str | None = None, interval: float = DEFAULT_LEVEL,
             alpha: float = 0.05, sides: int = 2, max_n: int | None = None,
-            fpr_sims: int = 10_000, seed: int | None = 0) -> MonitorResult:
+            fpr_sims: int = 10_000, seed: int | None = 0,
+            engine: str | None = None) -> MonitorResult:
     r"""Replay the looks of an experiment with Bayesian stopping rules and a group-sequential test.
 
     Parameters
@@ -476,6 +481,8 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     fpr_sims : int
         A/A experiments simulated per rule for its false-positive rate (0: skip).
     seed : int, optional
+    engine : {"duckdb", "spark"}, optional
+        Where the per-look statistics are computed (see :func:`bayeslab.readout.compare`).
 
     Returns
     -------
@@ -506,7 +513,7 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
         if kind == "conversion" and min(prior) <= 0:
             raise ModelError(f"the Beta prior needs two positive numbers, got {prior!r}")
     named = [(name, _with_prior(r, prior)) for name, r in _rules(rule)]
-    source = open_source(data, sql=sql)
+    source = open_source(data, sql=sql, engine=engine)
     check_columns(source, [c for c in (arm, metric, timestamp, n, sum_sq) if c])
     mode, cuts = _parse_looks(looks)
     stats = None
