@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from bayeslab import __version__, kinds
+
 EXIT_BAD_INPUT = 2
 
 
@@ -86,13 +88,7 @@ def cmd_compare(args) -> int:
             raise DataError(f"{len(values)} margins for {len(args.guardrail)} guardrails")
         margins = dict(zip(args.guardrail, values, strict=True))
     split = _floats(args.split, "--split") if args.split else None
-    options = {k: getattr(args, k) for k in ("covariate", "numerator", "denominator", "duration",
-                                              "event", "horizon", "model", "clip")
-               if getattr(args, k) is not None}
-    if args.stages:
-        options["stages"] = tuple(s.strip() for s in args.stages.split(","))
-    if args.clip:
-        options["clip_quantile"] = args.clip_quantile
+    options = _kind_options(args)
     metric = args.metric or ("funnel" if args.stages else
                              args.numerator if args.numerator else args.event)
     if metric is None:
@@ -116,6 +112,27 @@ def cmd_compare(args) -> int:
         text += "\n\nFigures: " + ", ".join(payload["plots"])
     _emit(payload, text, args.format)
     return 0
+
+
+def _add_kind_options(p) -> None:
+    """One CLI flag per option of the kind registry (lists are comma-separated)."""
+    for opt in kinds.OPTIONS.values():
+        listed = opt.type is list
+        p.add_argument(opt.flag, type=float if opt.type is float else str,
+                       choices=opt.choices or None, default=opt.default,
+                       metavar="COL,COL" if listed else None, help=opt.help)
+
+
+def _kind_options(args) -> dict:
+    """The per-kind options given on the command line, as :func:`bayeslab.compare` takes them."""
+    out = {}
+    for name in kinds.option_names(fitted=True):
+        value = getattr(args, name)
+        if value is None or (name == "clip_quantile" and not args.clip):
+            continue
+        out[name] = (tuple(s.strip() for s in value.split(","))
+                     if kinds.OPTIONS[name].type is list else value)
+    return out
 
 
 def _write_figures(figures: dict, directory: str, prefix: str) -> list[str]:
@@ -332,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
                      "product experiments, side by side.")
-    parser.add_argument("--version", action="version", version="bayeslab 0.1.0")
+    parser.add_argument("--version", action="version", version=f"bayeslab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fmt = dict(choices=("table", "json"), default="table", help="output format")
@@ -356,20 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arm", required=True, help="arm column (0/1 indicator or labels)")
     p.add_argument("--control", help="control arm label (default 0 / false / control)")
     p.add_argument("--metric", help="outcome column")
-    p.add_argument("--kind", default="conversion",
-                   choices=("conversion", "continuous", "count", "ratio", "retention"))
-    p.add_argument("--covariate", help="pre-period covariate (CUPED / ANCOVA / Bayes regression)")
-    p.add_argument("--model", choices=("robust", "hurdle"),
-                   help="add a Student-t or hurdle Bayesian model (MCMC on unit rows)")
-    p.add_argument("--clip", choices=("winsorize", "trim"),
-                   help="explicit outlier handling of a continuous outcome (reported)")
-    p.add_argument("--clip-quantile", type=float, default=0.99)
-    p.add_argument("--numerator", help="ratio metric numerator column (per unit)")
-    p.add_argument("--denominator", help="ratio metric denominator column (per unit)")
-    p.add_argument("--stages", help="funnel stages, comma-separated 0/1 columns in order")
-    p.add_argument("--duration", help="retention: time to event or censoring")
-    p.add_argument("--event", help="retention: 1 if the event (churn) happened")
-    p.add_argument("--horizon", type=float, help="retention: day to compare survival at")
+    p.add_argument("--kind", default="conversion", choices=kinds.names(fitted=True),
+                   help="metric kind (observational data: --confounders)")
+    _add_kind_options(p)
     p.add_argument("--segment", action="append", metavar="COL",
                    help="segment column: adds the hierarchical Bayesian segment model and "
                    "per-segment tests (repeat once for two dimensions, read as COL1 x COL2)")
@@ -384,12 +390,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MCMC diagnostics: smallest acceptable bulk and tail ESS (fail below)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (shown only on a terminal anyway)")
-    p.add_argument("--confounders", help="COL,COL,...: observational data; adjust for these "
-                   "with propensity methods (naive, IPW, AIPW, matching, Bayesian)")
-    p.add_argument("--estimand", choices=("ate", "att"), default="ate",
-                   help="with --confounders: average effect (ate) or effect on the treated")
-    p.add_argument("--sampler", choices=("nuts", "laplace"), default="nuts",
-                   help="with --confounders: Bayesian propensity posterior")
     p.add_argument("--plot", metavar="DIR", help="write the figures (PNG) to DIR: Bayes vs "
                    "frequentist intervals; conversion posteriors and lift; segment forest, "
                    "trace, rank and PPC plots; propensity love and overlap plots")

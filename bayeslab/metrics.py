@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
 from bayeslab.errors import BayeslabWarning, DataError, ModelError
-
-KINDS = ("conversion", "continuous", "count", "ratio", "retention")
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,8 @@ def _arms_frame(labels, n, mean) -> pd.DataFrame:
                          "mean": np.asarray(mean, dtype=float)})
 
 
-def _conversion(source, s: MetricSpec):
+def fit_conversion(source, s: MetricSpec):
+    """Beta-Binomial and the two-proportion tests on per-arm (and segment) counts."""
     from bayeslab.bayes.conversion import BetaBinomial
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist.conversion import TwoProportionZTest
@@ -137,13 +137,17 @@ def _segments(stats, s: MetricSpec):
     return fit_segment_readout(stats, s)
 
 
-def _continuous(source, s: MetricSpec):
+def fit_continuous(source, s: MetricSpec):
+    """Normal (and Gamma-Poisson for counts) vs Welch (and Poisson Wald).
+
+    With a covariate the readout is :func:`fit_revenue`'s.
+    """
     from bayeslab.bayes import means as bm
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist import means as fm
 
     if s.covariate:
-        return _revenue(source, s)
+        return fit_revenue(source, s)
     if s.model or s.clip:
         raise ModelError("--model and --clip need a covariate (the revenue readout); "
                          "give --covariate")
@@ -160,7 +164,8 @@ def _continuous(source, s: MetricSpec):
                 segments=_segments(st, s))
 
 
-def _revenue(source, s: MetricSpec):
+def fit_revenue(source, s: MetricSpec):
+    """Conjugate regression adjustment (and robust / hurdle MCMC) vs CUPED and HC ANCOVA."""
     from bayeslab.bayes import revenue as br
     from bayeslab.data.moments import covariate_moments, unit_rows
     from bayeslab.data.stats import sufficient_stats
@@ -202,7 +207,8 @@ def _revenue(source, s: MetricSpec):
                 stats=st, extra=extra, segments=segments)
 
 
-def _ratio(source, s: MetricSpec):
+def fit_ratio(source, s: MetricSpec):
+    """Beta per funnel stage vs the delta method (stages), or the delta method on a ratio."""
     from bayeslab.bayes import funnel as bf
     from bayeslab.data.moments import funnel_stats
     from bayeslab.data.stats import sufficient_stats
@@ -227,7 +233,8 @@ def _ratio(source, s: MetricSpec):
                 control=st.control, headline=(None, "delta", "absolute"), stats=st)
 
 
-def _retention(source, s: MetricSpec):
+def fit_retention(source, s: MetricSpec):
+    """Piecewise-exponential hazard ratio vs Kaplan-Meier and the log-rank test."""
     from bayeslab.bayes.retention import piecewise_exponential
     from bayeslab.data.moments import survival_rows
     from bayeslab.frequentist.retention import kaplan_meier
@@ -274,25 +281,18 @@ def metric_requests(source, spec: MetricSpec) -> list:
     return []
 
 
-_FITTERS = {"conversion": _conversion, "continuous": _continuous, "count": _continuous,
-            "ratio": _ratio, "retention": _retention}
-
-
 def fit_metric(source, spec: MetricSpec) -> MetricFit:
     """Fit both sides of one metric; statistical warnings are kept as notes (and re-emitted)."""
-    from bayeslab.segment_readout import SEGMENT_KINDS
-
-    if spec.kind not in _FITTERS:
-        raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {spec.kind!r}")
-    if spec.segments and spec.kind not in SEGMENT_KINDS:
-        raise ModelError(f"segments are read out for {', '.join(SEGMENT_KINDS)} metrics, not "
-                         f"{spec.kind}")
+    kind = kinds.get(spec.kind)
+    if spec.segments and not kind.segments:
+        raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
+                         f"metrics, not {spec.kind}")
     if len(spec.segments) > 2:
         raise ModelError(f"at most two segment columns, got {len(spec.segments)}: "
                          f"{', '.join(spec.segments)}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BayeslabWarning)
-        parts = _FITTERS[spec.kind](source, spec)
+        parts = kind.fit(source, spec)
     notes = []
     for w in caught:
         if issubclass(w.category, BayeslabWarning):

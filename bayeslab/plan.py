@@ -14,12 +14,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayeslab import kinds
 from bayeslab.errors import BayeslabError
 
-METRIC_KINDS = ("conversion", "continuous", "count", "ratio", "retention",
-                "propensity")
 ROLES = ("primary", "secondary", "guardrail")
-SEGMENT_KINDS = ("conversion", "continuous", "count")
 
 _SECTIONS = {
     "experiment": {"name": str, "description": str, "seed": int},
@@ -34,10 +32,12 @@ _SECTIONS = {
                    "spending": str, "fpr_sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
-                "covariate": str, "numerator": str, "denominator": str, "duration": str,
-                "event": str, "confounders": list, "estimand": str, "label": str,
-                "model": str, "clip": str, "clip_quantile": float, "stages": list,
-                "horizon": float, "sampler": str, "draws": int, "tune": int}
+                "label": str, "draws": int, "tune": int}
+
+
+def _metric_keys() -> dict:
+    """Keys a metric table takes: the common ones and every option of the kind registry."""
+    return {**_METRIC_KEYS, **{o.name: o.type for o in kinds.OPTIONS.values()}}
 
 
 class PlanError(BayeslabError):
@@ -195,20 +195,21 @@ def load_plan(path) -> Plan:
         raise PlanError(f"{path}: the plan needs at least one [[metrics]] table")
     plans = []
     for i, m in enumerate(metrics):
+        keys = _metric_keys()
         for key, value in m.items():
             line = _line_of(text, key, "metrics", i)
-            if key not in _METRIC_KEYS:
+            if key not in keys:
                 raise PlanError(f"{path}: unknown key metrics[{i}].{key}{line}; allowed: "
-                                f"{', '.join(_METRIC_KEYS)}")
-            _check_type(value, _METRIC_KEYS[key], f"{path}: metrics[{i}].{key}", line)
+                                f"{', '.join(keys)}")
+            _check_type(value, keys[key], f"{path}: metrics[{i}].{key}", line)
         where = _line_of(text, "", "metrics", i)
         if "name" not in m:
             raise PlanError(f"{path}: metrics[{i}] needs a name{where}")
         kind = m.get("kind", "conversion")
         role = m.get("role", "secondary")
-        if kind not in METRIC_KINDS:
+        if kind not in kinds.names():
             raise PlanError(f"{path}: metrics[{i}].kind{_line_of(text, 'kind', 'metrics', i)} "
-                            f"must be one of {', '.join(METRIC_KINDS)}, got {kind!r}")
+                            f"must be one of {', '.join(kinds.names())}, got {kind!r}")
         if role not in ROLES:
             raise PlanError(f"{path}: metrics[{i}].role{_line_of(text, 'role', 'metrics', i)} "
                             f"must be one of {', '.join(ROLES)}, got {role!r}")
@@ -226,9 +227,10 @@ def load_plan(path) -> Plan:
         name = seg.get("metric", primaries[0].name)
         target = next((p for p in plans if p.name == name), None)
         line = _line_of(text, "metric" if "metric" in seg else "", "segments")
-        if target is None or target.role == "guardrail" or target.kind not in SEGMENT_KINDS:
+        segmentable = kinds.names(segments=True)
+        if target is None or target.role == "guardrail" or target.kind not in segmentable:
             raise PlanError(f"{path}: segments.metric{line} must name a primary or secondary "
-                            f"metric of kind {', '.join(SEGMENT_KINDS)}, got {name!r}")
+                            f"metric of kind {', '.join(segmentable)}, got {name!r}")
     exp = out["experiment"]
     return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
                 description=exp.get("description", ""), data=data, columns=out["columns"],

@@ -105,7 +105,7 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, ax=None):
     """
     c = fit.comparison(arm)
     x, dens = fit.lift_density(c.arm)
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.format import format_prob
 
     if threshold == 0:
         p_text = format_prob(c.prob_positive, c.prob_negative)

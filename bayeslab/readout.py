@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.data.sources import open_source
 from bayeslab.errors import DataError, ModelError
-from bayeslab.metrics import KINDS, MetricFit, MetricSpec, fit_metric
+from bayeslab.metrics import MetricFit, MetricSpec, fit_metric
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 
@@ -383,8 +384,9 @@ def compare(
         Unknown kind or option, segments for a kind without a segment model, more than two
         segment columns, or bad sampling settings.
     """
-    if kind not in KINDS:
-        raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kinds.get(kind).fitter is None:
+        raise ModelError(f"kind {kind!r} is read out by its own pipeline (propensity: "
+                         "bayeslab.compare_propensity), not compare()")
     unknown = set(options) - set(MetricSpec.__dataclass_fields__)
     if unknown:
         raise ModelError(f"unknown option {sorted(unknown)[0]!r} for compare()")
@@ -478,7 +480,7 @@ def _srm_blocker(srm) -> tuple[str, ...]:
 
 
 def _fmt_p(p: float, complement: float) -> str:
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.format import format_prob
 
     return format_prob(p, complement)
 

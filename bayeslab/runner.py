@@ -13,12 +13,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayeslab import kinds
 from bayeslab.errors import DataError
 from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
-
-_COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
-                    "clip", "clip_quantile", "horizon")
 
 
 @dataclass(frozen=True)
@@ -206,9 +204,7 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
             tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"))
-    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
-    if "stages" in metric.options:
-        options["stages"] = tuple(metric.options["stages"])
+    options = _metric_options(plan, metric)
     seg = plan.segments
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = list(seg.get("columns", []))
@@ -221,6 +217,15 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         planned_split=cols.get("planned_split"), n=plan.data.get("n"),
         unit_id=cols.get("unit_id") if role == "primary" else None,
         missing=plan.data.get("missing", "error"), role=role, seed=plan.seed, **options)
+
+
+def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
+    """The kind options of ``metric`` that ``compare`` takes (``stages`` as a tuple)."""
+    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
+               if k in metric.options and k != "stages"}
+    if "stages" in metric.options:
+        options["stages"] = tuple(metric.options["stages"])
+    return options
 
 
 def _control(plan: Plan):
@@ -268,9 +273,7 @@ def _metric_spec(plan: Plan, metric: MetricPlan):
     """The :class:`~bayeslab.metrics.MetricSpec` columns ``compare`` will read for ``metric``."""
     from bayeslab.metrics import MetricSpec
 
-    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
-    if "stages" in metric.options:
-        options["stages"] = tuple(metric.options["stages"])
+    options = _metric_options(plan, metric)
     seg = plan.segments
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = tuple(seg.get("columns", []))

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.errors import ModelError
 from bayeslab.results import Estimate, jsonable
-
-SEGMENT_KINDS = ("conversion", "continuous", "count")
 
 
 @dataclass(frozen=True)
@@ -137,9 +136,9 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
     from bayeslab.bayes.segments import fit_segments
     from bayeslab.frequentist.segments import segment_tests
 
-    if spec.kind not in SEGMENT_KINDS:
-        raise ModelError(f"segments are read out for {', '.join(SEGMENT_KINDS)} metrics, not "
-                         f"{spec.kind}")
+    if not kinds.get(spec.kind).segments:
+        raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
+                         f"metrics, not {spec.kind}")
     bayes = fit_segments(stats, seed=spec.seed, interval=spec.interval, draws=spec.draws,
                          tune=spec.tune, chains=spec.chains, progressbar=spec.progressbar,
                          thresholds=dict(spec.thresholds) or None)

@@ -35,7 +35,7 @@ def _run_dir() -> str | None:
 
 
 def _prob(e) -> str:
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.format import format_prob
 
     if e is None or e.prob_positive is None:
         return "n/a"

@@ -33,11 +33,12 @@ from scipy import stats as st
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.stats import ArmStats
+from bayeslab.data.summaries import warn_overdispersion
 from bayeslab.errors import DataError, ModelError
-from bayeslab.frequentist.means import check_interval, warn_overdispersion
 from bayeslab.kernels.difference import compare
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 @dataclass(frozen=True)

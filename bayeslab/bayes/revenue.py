@@ -45,12 +45,12 @@ from scipy import stats as st
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import UnitRows
 from bayeslab.data.stats import ArmStats
+from bayeslab.data.summaries import centered_moments
 from bayeslab.errors import DataError, ModelError, StatisticalWarning
-from bayeslab.frequentist.means import check_interval
-from bayeslab.frequentist.revenue import centered_moments
 from bayeslab.kernels.difference import partial_below
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 def _design(stats: ArmStats, use_covariate: bool):

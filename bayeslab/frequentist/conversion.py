@@ -31,6 +31,7 @@ from scipy import stats as sps
 from bayeslab.data.accounting import RowAccount
 from bayeslab.errors import ModelError, StatisticalWarning
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.validate import check_counts
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 
@@ -267,8 +268,6 @@ class TwoProportionZTest:
     def fit_counts(self, n, conversions, *, arms=None, metric: str = "conversion",
                    rows: RowAccount | None = None) -> ConversionTest:
         """Test units and conversions per arm, control first."""
-        from bayeslab.bayes.conversion import check_counts
-
         arms, n, x = check_counts(n, conversions, arms)
         zc = sps.norm.ppf((1 + self.interval) / 2)
         p = x / n

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.sources import ROW_NUMBER, check_columns, open_source, quote, shown
 from bayeslab.data.stats import rows_text, sufficient_stats
@@ -26,7 +27,6 @@ from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 from bayeslab.sequential import rules as R
 
-KINDS = {"conversion": ("binary", "binary"), "continuous": ("continuous", "normal")}
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT")
 _LOOK = "__bayeslab_look"
@@ -152,7 +152,7 @@ class MonitorResult:
             "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
 
     def __str__(self) -> str:
-        from bayeslab.bayes.conversion import format_prob
+        from bayeslab.format import format_prob
         from bayeslab.text import render_table
 
         t = self.table
@@ -325,10 +325,11 @@ def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None
         keyed = _look_keys(source, timestamp, mode, cuts, n)
     except DataError:
         return None
-    if keyed is None or kind not in KINDS:
+    if keyed is None or kind not in kinds.names(monitoring=True):
         return None
     key, key_exprs = keyed
-    return stats_request(source, arm=arm, metric=metric, kind=KINDS[kind][0], segments=(key,),
+    return stats_request(source, arm=arm, metric=metric, kind=kinds.get(kind).stats,
+                         segments=(key,),
                          n=n, sum_sq=sum_sq, key_exprs=key_exprs)
 
 
@@ -502,9 +503,11 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     """
     from bayeslab.sequential.operating import rule_false_positive_rate
 
-    if kind not in KINDS:
-        raise ModelError(f"kind must be 'conversion' or 'continuous', got {kind!r}")
-    stat_kind, sim_metric = KINDS[kind]
+    if kind not in kinds.names(monitoring=True):
+        raise ModelError(f"kind must be one of {', '.join(kinds.names(monitoring=True))} to be "
+                         f"monitored, got {kind!r}")
+    stat_kind = kinds.get(kind).stats
+    sim_metric = "binary" if stat_kind == "binary" else "normal"
     if prior is None and kind == "conversion":
         prior = (1.0, 1.0)
     R._check_prior(prior)
