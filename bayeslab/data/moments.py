@@ -22,7 +22,13 @@ import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.scan import grouped
-from bayeslab.data.sources import Source, check_columns, open_source, quote
+from bayeslab.data.sources import (
+    Source,
+    check_columns,
+    open_source,
+    parquet_column_stats,
+    quote,
+)
 from bayeslab.data.stats import (
     ArmStats,
     arm_label,
@@ -97,9 +103,10 @@ def covariate_moments(
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
     fast = grouped(source, keys, aggs)
     moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
-    clean = (fast["_c"].eq(fast["_cy"]) & fast["_c"].eq(fast["_cx"])).all() and \
+    clean = (fast["_c"].eq(fast.get("_cy", fast["_c"]))
+             & fast["_c"].eq(fast.get("_cx", fast["_c"]))).all() and \
         np.isfinite(fast[moment_names].to_numpy(float)).all()
-    if clean and not fast["_inv"].sum():
+    if clean and not fast.get("_inv", fast["_c"] * 0).sum():
         grouped_frame = fast.assign(_by=False, _bx=False, _neg=0)
         raw = _collapse(grouped_frame, ["arm", *segments])
         return finish_stats(source, raw, keys, metric, control, kind, missing, [],
@@ -127,8 +134,14 @@ def _moment_aggs(source, metric, covariate, kind):
     y = numeric_expression(source, metric)
     x = numeric_expression(source, covariate)
     invalid = invalid_sql(kind, y, not_finite_sql(y))
-    aggs = [("_c", "count(*)"), ("_cy", f"count({y})"), ("_cx", f"count({x})"),
-            ("_inv", f"count(*) FILTER (WHERE {invalid})")]
+    aggs = [("_c", "count(*)")]
+    # NULLs are counted unless the Parquet footers prove there are none (saves two aggregates)
+    for alias, column, expr in (("_cy", metric, y), ("_cx", covariate, x)):
+        meta = parquet_column_stats(source, column)
+        if meta is None or meta[2] != 0:
+            aggs.append((alias, f"count({expr})"))
+    if invalid != "FALSE":
+        aggs.append(("_inv", f"count(*) FILTER (WHERE {invalid})"))
     aggs += [(name, f"sum({' * '.join([y] * p + [x] * q)})")
              for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
     return aggs, invalid, y, x
