@@ -167,7 +167,7 @@ def fit_continuous(source, s: MetricSpec):
 def fit_revenue(source, s: MetricSpec):
     """Conjugate regression adjustment (and robust / hurdle MCMC) vs CUPED and HC ANCOVA."""
     from bayeslab.bayes import revenue as br
-    from bayeslab.data.moments import covariate_moments, unit_rows
+    from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, covariate_moments, unit_rows
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.diagnostics import show_progress
     from bayeslab.frequentist import revenue as fr
@@ -186,7 +186,8 @@ def fit_revenue(source, s: MetricSpec):
     bayes = [br.regression(st, interval=s.interval)]
     if s.model in ("robust", "hurdle"):
         rows = unit_rows(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
-                         control=s.control, missing=s.missing)
+                         control=s.control, missing=s.missing, max_rows=UNIT_MODEL_MAX_ROWS,
+                         what=f"the {s.model} revenue model (MCMC)")
         fit = br.robust_regression if s.model == "robust" else br.hurdle_regression
         bayes.append(fit(rows, seed=s.seed, interval=s.interval, draws=s.draws, tune=s.tune,
                          chains=s.chains, progressbar=bool(show_progress(s.progressbar)),

@@ -329,9 +329,28 @@ class UnitRows:
                          control=control, names=(metric, covariate))
 
 
+#: most unit rows a model sampled on unit rows (robust / hurdle revenue) reads into memory
+UNIT_MODEL_MAX_ROWS = 1_000_000
+
+
+def check_unit_size(rows: int, limit: int | None, what: str) -> None:
+    """Refuse to read ``rows`` unit rows into memory for ``what`` when above ``limit``.
+
+    A model that needs one row per unit holds every row in memory (and MCMC evaluates them all
+    at every step); above the limit the message says what to do instead.
+    """
+    if limit is not None and rows > limit:
+        raise DataError(
+            f"{what} reads one row per unit into memory: {rows:,} rows is above its limit of "
+            f"{limit:,}; read a random sample of units (e.g. --sql \"SELECT * FROM 'data.parquet' "
+            f"USING SAMPLE {limit:,} ROWS\"), stratify and read out each stratum, or use the "
+            "models on sufficient statistics (conjugate regression, CUPED/ANCOVA), which take "
+            "any number of rows", rows=rows)
+
+
 def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
               control: str | None = None, kind: str = "continuous", missing: str = "error",
-              names=None) -> UnitRows:
+              names=None, max_rows: int | None = None, what: str = "this model") -> UnitRows:
     """Validate (as :func:`sufficient_stats`) and fetch the usable rows as numpy arrays.
 
     Parameters
@@ -342,6 +361,12 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
         As :func:`bayeslab.data.stats.sufficient_stats`.
     names : (str, str), optional
         Names to record for the outcome and covariate (defaults to the column names).
+    max_rows : int, optional
+        Refuse (with what to do instead) when more usable rows than this would be read;
+        the robust and hurdle models pass :data:`UNIT_MODEL_MAX_ROWS`. Only the arm, outcome
+        and covariate columns are read.
+    what : str
+        The model, for that message.
 
     Returns
     -------
@@ -350,11 +375,12 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
     Raises
     ------
     DataError
-        As :func:`~bayeslab.data.stats.sufficient_stats`.
+        As :func:`~bayeslab.data.stats.sufficient_stats`, or more rows than ``max_rows``.
     """
     source = open_source(data)
     stats = sufficient_stats(source, arm=arm, metric=metric, control=control, kind=kind,
                              covariate=covariate, missing=missing)
+    check_unit_size(stats.rows.used, max_rows, what)
     y = numeric_expression(source, metric)
     cond = f"{quote(arm)} IS NOT NULL AND NOT {not_finite_sql(y)}"
     cols = f"{quote(arm)} AS arm, {y} AS y"

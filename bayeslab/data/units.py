@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
 from bayeslab.data.sources import Source, check_columns, open_source, quote, shown
 from bayeslab.data.stats import (
     arm_label,
@@ -126,6 +127,7 @@ def load_units(
     kind: str = "binary",
     missing: str = "error",
     sql: str | None = None,
+    max_rows: int | None = UNIT_MODEL_MAX_ROWS,
 ) -> UnitData:
     """Read, validate and encode unit rows for a propensity model, through DuckDB.
 
@@ -150,6 +152,10 @@ def load_units(
         and rows (default), or leave them out and record why in :attr:`UnitData.rows`.
     sql : str, optional
         DuckDB query giving the table, instead of ``data``.
+    max_rows : int, optional
+        Most unit rows read into memory (:data:`~bayeslab.data.moments.UNIT_MODEL_MAX_ROWS` by
+        default); above it the error says what to do instead. Only the arm, outcome and
+        confounder columns are read.
 
     Returns
     -------
@@ -187,6 +193,8 @@ def load_units(
     read = int(counts[0])
     if read == 0:
         raise DataError(f"{source.label} has no rows")
+    check_unit_size(read - sum(int(c) for c in counts[1:]) if missing == "exclude" else read,
+                    max_rows, "a propensity model")
     excluded: dict[str, int] = {}
     for (column, cond), count in zip(checks, counts[1:], strict=True):
         if not count:

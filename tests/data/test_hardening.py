@@ -226,3 +226,18 @@ def test_plan_sql_runs_one_select_only(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "exactly one SELECT" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_unit_level_models_refuse_above_their_size_with_advice():
+    from bayeslab.data.moments import unit_rows
+    from bayeslab.data.units import load_units
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"arm": np.arange(50) % 2, "y": rng.integers(0, 2, 50),
+                       "x": rng.normal(size=50), "z": rng.normal(size=50)})
+    with pytest.raises(DataError, match=r"a propensity model reads one row per unit.*50 rows is "
+                       r"above its limit of 10; read a random sample"):
+        load_units(df, arm="arm", metric="y", confounders=["x"], max_rows=10)
+    with pytest.raises(DataError, match="USING SAMPLE 10 ROWS"):
+        unit_rows(df, arm="arm", metric="x", covariate="z", max_rows=10, what="the model")
+    assert load_units(df, arm="arm", metric="y", confounders=["x"]).n == 50
