@@ -26,7 +26,7 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import special  # integrate / optimize are imported where used (start-up)
 
 _TAIL_SD = 40.0
 _CORE_SD = 8.0
@@ -103,6 +103,8 @@ def _singular(*params) -> bool:
 
 
 def _quad(f, lo=0.0, hi=1.0, points=None) -> float:
+    from scipy import integrate
+
     val, _ = integrate.quad(f, lo, hi, points=points, limit=400, epsabs=1e-14, epsrel=1e-11)
     return float(val)
 
@@ -141,6 +143,8 @@ def _log_tail_integral(log_f, lo=0.0, hi=1.0) -> float:
     far below double-precision epsilon relative to 1 keep their relative accuracy.
     """
     eps = 1e-300
+    from scipy import optimize
+
     res = optimize.minimize_scalar(lambda x: -log_f(x), bounds=(lo + eps, hi - eps),
                                    method="bounded", options={"xatol": 1e-14})
     peak = float(res.x)
@@ -309,6 +313,8 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_li
         lo = max(lo_lim, lo - 10 * scale)
     while cdf_fn(hi) < q and hi < hi_lim:
         hi = min(hi_lim, hi + 10 * scale)
+    from scipy import optimize
+
     return float(optimize.brentq(lambda v: cdf_fn(v) - q, lo, hi, xtol=1e-13, rtol=1e-12))
 
 
