@@ -17,7 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
-from bayeslab.errors import DataError
+from bayeslab.errors import BayeslabError, DataError
 
 _view_ids = itertools.count()
 
@@ -36,6 +36,10 @@ SESSION_CONF = {
 }
 
 
+class SparkUnavailable(BayeslabError, ImportError):
+    """PySpark is not installed: an ImportError naming the extra (one line in the CLI)."""
+
+
 def java_missing() -> str | None:
     """Why Spark cannot start here (no Java), or ``None`` when a ``java`` is found."""
     home = os.environ.get("JAVA_HOME")
@@ -52,15 +56,15 @@ def spark_session(master: str = "local[*]"):
 
     Raises
     ------
-    ImportError
-        If PySpark is not installed (``pip install 'bayeslab[spark]'``).
+    SparkUnavailable
+        An ImportError, if PySpark is not installed (``pip install 'bayeslab[spark]'``).
     DataError
         If no Java runtime is found.
     """
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise ImportError("the Spark engine needs PySpark: pip install 'bayeslab[spark]'") \
+        raise SparkUnavailable("the Spark engine needs PySpark: pip install 'bayeslab[spark]'") \
             from None
     active = SparkSession.getActiveSession()
     if active is not None:

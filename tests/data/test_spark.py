@@ -141,3 +141,21 @@ fpr_sims = 0
         payload.pop("plan")
         outputs[engine] = payload
     _close(outputs["duckdb"], outputs["spark"])
+
+
+def test_cli_engine_spark_reads_a_path_and_a_table(spark, tmp_path_factory, capsys):
+    from bayeslab.cli import main
+
+    path = _parquet(tmp_path_factory, "migration", rows=2000)
+    args = ["--arm", "treatment", "--metric", "ps5_purchase_30d", "--guardrail",
+            "unsubscribe_flag", "--margin", "0.005", "--format", "json"]
+    assert main(["compare", path, *args]) == 0
+    duck = json.loads(capsys.readouterr().out)
+    assert main(["compare", path, "--engine", "spark", *args]) == 0
+    _close(duck, json.loads(capsys.readouterr().out))
+    spark.read.parquet(path).createOrReplaceTempView("bayeslab_test_exp")
+    assert main(["compare", "bayeslab_test_exp", "--engine", "spark", *args]) == 0
+    _close(duck, json.loads(capsys.readouterr().out))
+    assert main(["compare", "no_such_table", "--engine", "spark", *args]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read no_such_table with Spark" in err and len(err.strip().splitlines()) == 1
