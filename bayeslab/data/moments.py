@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.arms import arm_label
 from bayeslab.data.scan import grouped
 from bayeslab.data.sources import (
     Source,
@@ -31,7 +32,6 @@ from bayeslab.data.sources import (
 )
 from bayeslab.data.stats import (
     ArmStats,
-    arm_label,
     finish_stats,
     group_keys,
     invalid_sql,

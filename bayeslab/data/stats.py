@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
 from bayeslab.data.scan import grouped
 from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote, shown
 from bayeslab.errors import DataError
@@ -98,21 +99,6 @@ class ArmStats:
         t = self.by_arm()
         return pd.DataFrame({"arm": list(self.arms), "n": t["n"].to_numpy().astype(np.int64),
                              "mean": (t["sum"] / t["n"]).to_numpy()})
-
-
-def arm_label(value) -> str | None:
-    """Arm label as text: ``0``/``1`` for integral numbers, ``true``/``false`` for booleans."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if value != value:
-            return None
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value)
 
 
 def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
@@ -251,7 +237,9 @@ def sufficient_stats(
     if n is not None and covariate is not None:
         raise DataError("a covariate needs unit-level rows or its cross-products; give unit rows")
     if n is not None:
-        return _aggregated(source, keys, metric, control, kind, n, sum_sq, missing)
+        from bayeslab.data.aggregated import aggregated_stats
+
+        return aggregated_stats(source, keys, metric, control, kind, n, sum_sq, missing)
     return _unit_rows(source, keys, metric, control, kind, covariate, missing)
 
 
@@ -268,7 +256,9 @@ def stats_request(source: Source, *, arm: str, metric: str, kind: str = "binary"
                       + [c for c in (covariate, n, sum_sq) if c])
         keys = group_keys(arm, tuple(segments), key_exprs)
         if n is not None:
-            return keys, _aggregated_aggs(source, metric, kind, n, sum_sq)[0]
+            from bayeslab.data.aggregated import aggregated_aggs
+
+            return keys, aggregated_aggs(source, metric, kind, n, sum_sq)[0]
         if covariate is None:
             return keys, _fast_aggs(source, metric, kind)[0]
         return keys, _slow_aggs(source, metric, kind, covariate)[0]
@@ -411,55 +401,6 @@ def _unit_rows(source, keys, metric, control, kind, covariate, missing):
                         covariate=covariate, units=None)
 
 
-def _aggregated_aggs(source, metric, kind, n, sum_sq):
-    """Aggregates of pre-aggregated rows, the invalid-value checks, and the unusable-row test."""
-    nn = numeric_expression(source, n)
-    y = numeric_expression(source, metric)
-    q = numeric_expression(source, sum_sq) if sum_sq else None
-    bad = " OR ".join(not_finite_sql(e) for e in (nn, y, q) if e)
-    ok = f"NOT ({bad})"
-    invalid = [
-        (f"{ok} AND {nn} < 0", n, "is a negative count"),
-        (f"{ok} AND {nn} <> floor({nn})", n, "is not a whole number"),
-    ]
-    if kind in ("binary", "count", "ratio"):
-        invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))
-    if kind == "count":
-        invalid.append((f"{ok} AND {y} <> floor({y})", metric,
-                        "is not a whole number (a count metric sums whole counts)"))
-    if kind == "binary":
-        invalid += [
-            (f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
-            (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)"),
-        ]
-    aggs = [("rows_read", "count(*)"), ("bad_y", f"count(*) FILTER (WHERE {bad})")]
-    aggs += [(f"inv{i}", f"count(*) FILTER (WHERE {cond})")
-             for i, (cond, _, _) in enumerate(invalid)]
-    aggs += [("n", f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0)"),
-             ("sum", f"coalesce(sum({y}) FILTER (WHERE {ok}), 0)")]
-    if q:
-        aggs.append(("sum_sq", f"coalesce(sum({q}) FILTER (WHERE {ok}), 0)"))
-    aggs.append(("cells_used", f"count(*) FILTER (WHERE {ok})"))
-    return aggs, invalid, bad
-
-
-def _aggregated(source, keys, metric, control, kind, n, sum_sq, missing):
-    aggs, invalid, bad = _aggregated_aggs(source, metric, kind, n, sum_sq)
-    raw = grouped(source, keys, aggs)
-    if sum_sq is None:
-        raw["sum_sq"] = np.nan
-    for i, (cond, column, what) in enumerate(invalid):
-        count = int(raw[f"inv{i}"].sum())
-        if count:
-            raise DataError(f"column {column!r} {what} in {rows_text(source, cond, count)}",
-                            column=column, rows=count)
-    if kind == "binary":
-        raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
-    problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
-    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
-                        covariate=None, units=True)
-
-
 def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
                  covariate, units):
     """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control.
@@ -529,39 +470,6 @@ def _exclude_or_raise(source, excluded, missing, column, what, cond, count):
             column=column, rows=count,
         )
     excluded[f"{column} {what}"] = count
-
-
-def label_sort_key(label: str):
-    """Sort arm labels numerically when they are numbers, else alphabetically."""
-    try:
-        return (0, float(label), label)
-    except ValueError:
-        return (1, 0.0, label.lower())
-
-
-def resolve_control(arm: str, labels: list[str], control) -> str:
-    """The control label: as given (case-insensitive), else ``0`` / ``false`` / ``control``."""
-    if control is not None:
-        wanted = str(control)
-        if wanted in labels:
-            return wanted
-        lowered = {v.lower(): v for v in labels}
-        if wanted.lower() in lowered:
-            return lowered[wanted.lower()]
-        raise DataError(f"control arm {wanted!r} not found in column {arm!r}; its labels are "
-                        f"{_labels_text(labels)}", column=arm)
-    for default in ("0", "false", "control"):
-        for v in labels:
-            if v.lower() == default:
-                return v
-    raise DataError(f"column {arm!r} has labels {_labels_text(labels)}: name the "
-                    "control arm (control=... or --control)", column=arm)
-
-
-def _labels_text(labels, limit: int = 8) -> str:
-    """Up to ``limit`` labels, each cut short (an arm column may hold free text)."""
-    more = f", ... ({len(labels):,} labels)" if len(labels) > limit else ""
-    return ", ".join(shown(v) for v in labels[:limit]) + more
 
 
 def _unquote(sql_name: str) -> str:

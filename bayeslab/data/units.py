@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
 from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
 from bayeslab.data.sources import Source, check_columns, open_source, quote, shown
 from bayeslab.data.stats import (
-    arm_label,
-    label_sort_key,
     not_finite_sql,
     numeric_expression,
-    resolve_control,
     rows_text,
 )
 from bayeslab.errors import DataError
