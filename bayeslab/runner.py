@@ -147,7 +147,7 @@ def _monitor_stats(mon) -> dict | None:
 
 
 def load_plan_data(plan: Plan, engine: str | None = None):
-    """The plan's data as a Source: a file, an SQL query, a Spark table or simulated rows.
+    """The plan's data: a Source (file, SQL query, Spark table) or the simulated DataFrame.
 
     ``engine`` (``--engine``) overrides the plan's ``data.engine`` (DuckDB by default).
     """
@@ -163,8 +163,8 @@ def load_plan_data(plan: Plan, engine: str | None = None):
         if engine == "spark":
             from bayeslab.data.spark import spark_session
 
-            frame = spark_session().createDataFrame(frame)
-        return open_source(frame)
+            return open_source(spark_session().createDataFrame(frame))
+        return frame
     if "sql" in plan.data:
         return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine)
     if "table" in plan.data:
@@ -256,8 +256,10 @@ def run_plan(plan, out_dir=None, *, engine: str | None = None) -> RunResult:
     DataError
         Bad data, named by column and rows.
     """
+    from bayeslab.data.sources import open_source
+
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
-    data = load_plan_data(plan, engine)
+    data = open_source(load_plan_data(plan, engine))  # one Source: one scan for the plan
     _one_scan(data, plan)
     primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"))
     secondary = tuple(_read_metric(data, plan, m, role="secondary")
