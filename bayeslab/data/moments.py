@@ -15,6 +15,7 @@ nested 0/1 columns. :func:`survival_rows` validates and fetches durations and ev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -35,6 +36,7 @@ from bayeslab.data.stats import (
     finish_stats,
     group_keys,
     invalid_sql,
+    is_integer_type,
     not_finite_sql,
     numeric_expression,
     rows_text,
@@ -254,6 +256,8 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
                      f"FROM {source.relation}")[0][0]
     if cap is None:
         raise DataError(f"column {metric!r} has no usable values to clip", column=metric)
+    if is_integer_type(source, metric):  # a whole cap keeps counts whole; trims the same rows
+        cap = math.floor(cap)
     above = f"({ok} AND {y} > {float(cap)!r})"
     counts = source.sql(f"SELECT {quote(arm)}, count(*) FILTER (WHERE {above}) "
                         f"FROM {source.relation} GROUP BY ALL")

@@ -277,7 +277,8 @@ def group_columns_sql(segments):
     return "".join(f", {quote(s)}" for s in segments)
 
 
-def _is_integer_type(source: Source, column: str) -> bool:
+def is_integer_type(source: Source, column: str) -> bool:
+    """Whether ``column`` holds whole numbers by type (integers and booleans)."""
     typ = source.type_of(column).upper()
     return typ in _NUMERIC and typ not in ("FLOAT", "DOUBLE", "REAL")
 
@@ -285,7 +286,7 @@ def _is_integer_type(source: Source, column: str) -> bool:
 def _fast_aggs(source, metric, kind):
     """Aggregates of the fast path, and ``(y, integer)`` for its checks."""
     y = numeric_expression(source, metric)
-    integer = _is_integer_type(source, metric)
+    integer = is_integer_type(source, metric)
     # Parquet footers can prove a 0/1 integer column valid and free of NULLs without a scan
     meta = parquet_column_stats(source, metric) if integer else None
     proven_binary = kind == "binary" and meta is not None and meta[0] >= 0 and meta[1] <= 1
