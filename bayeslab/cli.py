@@ -122,7 +122,7 @@ def cmd_compare(args) -> int:
         interval=args.interval, planned_split=split, n=args.n, unit_id=args.unit_id,
         missing=args.missing, seed=args.seed, segments=tuple(args.segment or ()),
         draws=args.draws, tune=args.tune, chains=args.chains,
-        progressbar=False if args.quiet else None,
+        progressbar=False if args.quiet else None, engine=args.engine,
         thresholds={"rhat_max": args.rhat_max, "ess_min": args.ess_min},
         rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
                           loss_threshold=args.loss_threshold),
@@ -249,7 +249,7 @@ def cmd_monitor(args) -> int:
         rule={r: r for r in rules} if len(rules) > 1 else rules[0],
         design=args.spending, alpha=args.alpha, sides=args.sides, prior=prior, kind=args.kind,
         n=args.n, missing=args.missing, interval=args.interval, max_n=args.max_n,
-        fpr_sims=args.fpr_sims, seed=args.seed)
+        fpr_sims=args.fpr_sims, seed=args.seed, engine=args.engine)
     _emit(result.to_dict(), str(result), args.format)
     return 0
 
@@ -319,7 +319,8 @@ def cmd_run(args) -> int:
     """Run an analysis plan and write its outputs."""
     from bayeslab.runner import run_plan
 
-    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None)
+    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None,
+                      engine=args.engine)
     files = {k: str(v) for k, v in result.files.items()}
     text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
             f"{result.decision.reasons[0]}\n"
@@ -376,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fmt = dict(choices=("table", "json"), default="table", help="output format")
+    engine = dict(choices=("duckdb", "spark"), default="duckdb",
+                  help="where the statistics are computed: DuckDB (default) or Spark (DATA is "
+                  "then a Parquet path or a Spark table name)")
 
     p = sub.add_parser("simulate", help="write a simulated scenario with known true effects")
     p.add_argument("scenario", help="migration, musicstream, homepage, personalization, campaign")
@@ -429,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prob-threshold", type=float, default=0.95)
     p.add_argument("--loss-threshold", type=float, default=0.0025)
     p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--engine", **engine)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_compare)
 
@@ -437,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--quiet", action="store_true",
                    help="no stage lines or progress (shown only on a terminal anyway)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                   help="where the statistics are computed (default: the plan's "
+                   "data.engine, else duckdb)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_run)
 
@@ -487,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fpr-sims", type=int, default=10_000,
                    help="A/A experiments simulated for each rule's false-positive rate (0: skip)")
     p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--engine", **engine)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_monitor)
 

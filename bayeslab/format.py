@@ -54,17 +54,16 @@ def prob(p, complement=None, *, floor: float = 1e-300) -> str:
     -------
     str
         ``"0.9731"``; ``"1 - 1.6e-27"`` within 1e-4 of 1; ``"3.2e-06"`` within 1e-4 of 0;
-        ``"> 1 - 1e-300"`` / ``"< 1e-300"`` past the floor (a bound, not a value);
-        ``"n/a"`` when missing.
+        ``"1 - <1e-300"`` / ``"<1e-300"`` past the floor; ``"n/a"`` when missing.
     """
     if _missing(p):
         return "n/a"
     p = float(p)
     q = 1.0 - p if _missing(complement) else float(complement)
     if q < _TINY and q <= p:
-        return f"> 1 - {floor:.0e}" if q < floor else f"1 - {q:.1e}"
+        return f"1 - <{floor:.0e}" if q < floor else f"1 - {q:.1e}"
     if p < _TINY:
-        return f"< {floor:.0e}" if p < floor else f"{p:.1e}"
+        return f"<{floor:.0e}" if p < floor else f"{p:.1e}"
     return f"{p:.4f}"
 
 
@@ -84,11 +83,18 @@ def prob_draws(p: float, draws: int) -> str:
     return f"{p:.4f}"
 
 
-def p_value(p) -> str:
-    """A p-value to three significant digits (``n/a`` when missing)."""
+def p_value(p, *, floor: float = 1e-300) -> str:
+    """A p-value to three significant digits; ``<1e-300`` when it underflowed to 0.
+
+    A double cannot hold a normal tail beyond about z = 37, so an exact 0 is a bound, not a value
+    (``n/a`` when missing).
+    """
     if _missing(p):
         return "n/a"
-    return f"{float(p):.3g}"
+    p = float(p)
+    if p < floor:
+        return f"<{floor:.0e}"
+    return f"{p:.3g}"
 
 
 def number(v, digits: int = 4, *, sign: bool = False) -> str:

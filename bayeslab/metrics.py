@@ -176,7 +176,7 @@ def fit_continuous(source, s: MetricSpec):
 def fit_revenue(source, s: MetricSpec):
     """Conjugate regression adjustment (and robust / hurdle MCMC) vs CUPED and HC ANCOVA."""
     from bayeslab.bayes import revenue as br
-    from bayeslab.data.moments import covariate_moments, unit_rows
+    from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, covariate_moments, unit_rows
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.diagnostics import show_progress
     from bayeslab.frequentist import revenue as fr
@@ -195,7 +195,8 @@ def fit_revenue(source, s: MetricSpec):
     bayes = [br.regression(st, interval=s.interval)]
     if s.model in ("robust", "hurdle"):
         rows = unit_rows(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
-                         control=s.control, missing=s.missing)
+                         control=s.control, missing=s.missing, max_rows=UNIT_MODEL_MAX_ROWS,
+                         what=f"the {s.model} revenue model (MCMC)")
         fit = br.robust_regression if s.model == "robust" else br.hurdle_regression
         bayes.append(fit(rows, seed=s.seed, interval=s.interval, draws=s.draws, tune=s.tune,
                          chains=s.chains, progressbar=bool(show_progress(s.progressbar)),
@@ -235,7 +236,7 @@ def fit_ratio(source, s: MetricSpec):
     if not (s.numerator and s.denominator):
         raise DataError("a ratio metric needs --numerator and --denominator, or --stages")
     st = sufficient_stats(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
-                          control=s.control, kind="count", missing=s.missing)
+                          control=s.control, kind="ratio", missing=s.missing)
     t = st.by_arm()
     return dict(bayes=(), frequentist=(ff.ratio_metric(st, interval=s.interval),), rows=st.rows,
                 arms=_arms_frame(st.arms, t["n"], (t["sum"] / t["sum_x"]).to_numpy()),
@@ -259,6 +260,35 @@ def fit_retention(source, s: MetricSpec):
                 rows=rows.rows, arms=_arms_frame(rows.arms, n, events / n),
                 control=rows.arms[0], direction=-1,
                 headline=("bayes-piecewise-exponential", "log-rank", "hazard-ratio"), stats=rows)
+
+
+def metric_requests(source, spec: MetricSpec) -> list:
+    """The grouped aggregates the fit of ``spec`` will read (see :mod:`bayeslab.data.scan`).
+
+    Conversion, continuous and count metrics (with their segment splits and covariate moments)
+    and ratios of two columns are reduced by grouped aggregates; funnels, retention, clipping
+    and unit-level models read their own rows and ask for nothing here.
+    """
+    from bayeslab.data.moments import moments_request
+    from bayeslab.data.stats import stats_request
+
+    s = spec
+    if s.kind == "conversion":
+        return [stats_request(source, arm=s.arm, metric=s.metric, kind="binary", n=s.n,
+                              segments=s.segments)]
+    if s.kind in ("continuous", "count") and not s.covariate:
+        return [stats_request(source, arm=s.arm, metric=s.metric, n=s.n, segments=s.segments,
+                              kind="count" if s.kind == "count" else "continuous")]
+    if s.kind in ("continuous", "count") and not s.clip and s.n is None:
+        out = [moments_request(source, arm=s.arm, metric=s.metric, covariate=s.covariate)]
+        if s.segments:
+            out.append(stats_request(source, arm=s.arm, metric=s.metric, kind="continuous",
+                                     segments=s.segments))
+        return out
+    if s.kind == "ratio" and not s.stages and s.numerator and s.denominator:
+        return [stats_request(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
+                              kind="ratio")]
+    return []
 
 
 def fit_metric(source, spec: MetricSpec) -> MetricFit:

@@ -21,7 +21,8 @@ ROLES = ("primary", "secondary", "guardrail")
 
 _SECTIONS = {
     "experiment": {"name": str, "description": str, "seed": int},
-    "data": {"path": str, "sql": str, "simulate": dict, "n": str, "missing": str},
+    "data": {"path": str, "sql": str, "simulate": dict, "table": str, "n": str, "missing": str,
+             "engine": str},
     "columns": {"arm": str, "control": (str, int), "unit_id": str, "timestamp": str,
                 "planned_split": list},
     "decision": {"prob_threshold": float, "loss_threshold": float, "alpha": float,
@@ -190,10 +191,17 @@ def load_plan(path) -> Plan:
             _check_type(value, schema[key], f"{path}: {section}.{key}", line)
         out[section] = dict(table)
     data = out["data"]
-    given = [k for k in ("path", "sql", "simulate") if k in data]
+    given = [k for k in ("path", "sql", "simulate", "table") if k in data]
     if len(given) != 1:
-        raise PlanError(f"{path}: [data] needs exactly one of path, sql, simulate"
+        raise PlanError(f"{path}: [data] needs exactly one of path, sql, simulate, table"
                         f"{_line_of(text, '', 'data')}; found {given or 'none'}")
+    engine = data.get("engine", "duckdb")
+    if engine not in ("duckdb", "spark"):
+        raise PlanError(f"{path}: data.engine{_line_of(text, 'engine', 'data')} must be "
+                        f"'duckdb' or 'spark', got {engine!r}")
+    if "table" in data and engine != "spark":
+        raise PlanError(f"{path}: data.table{_line_of(text, 'table', 'data')} names a Spark "
+                        "table: set data.engine = \"spark\" (or give data.path)")
     if "simulate" in data and "scenario" not in data["simulate"]:
         line = _line_of(text, "simulate", "data")
         raise PlanError(f"{path}: data.simulate needs a scenario{line}")

@@ -372,6 +372,7 @@ def compare(
     chains: int = 4,
     progressbar: bool | None = None,
     unit: str | None = None,
+    engine: str | None = None,
     **options,
 ) -> Readout:
     """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
@@ -423,6 +424,9 @@ def compare(
     unit : str, optional
         The metric's unit (``"EUR"``, ``"songs"``) for absolute effects of continuous and count
         metrics in text, tables and figures (rates are always in percentage points).
+    engine : {"duckdb", "spark"}, optional
+        Where the statistics are computed: DuckDB (default), or Spark for a Parquet path or a
+        Spark table name (a Spark DataFrame always runs on Spark). The readout is the same.
     **options
         Kind-specific columns and options of :class:`bayeslab.metrics.MetricSpec`:
         ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
@@ -452,19 +456,37 @@ def compare(
     rule = rule or DecisionRule()
     guardrails = [guardrails] if isinstance(guardrails, str) else list(guardrails)
     margin_of = _margins(guardrails, margins)
-    source = open_source(data, sql=sql)
+    source = open_source(data, sql=sql, engine=engine)
     common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
                   missing=missing, seed=seed)
     segments = (segments,) if isinstance(segments, str) else tuple(segments or ())
     spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, segments=segments, draws=draws,
                       tune=tune, chains=chains, progressbar=progressbar, **common,
                       **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
+    guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
+    one_scan(source, [spec, *guard_specs])
     guard_readouts = tuple(
-        _readout(fit_metric(source, MetricSpec(metric=g, kind="conversion", **common)),
-                 "guardrail", rule, planned_split, margin=margin_of[g])
-        for g in guardrails)
+        _readout(fit_metric(source, g), "guardrail", rule, planned_split,
+                 margin=margin_of[g.metric])
+        for g in guard_specs)
     return _readout(fit_metric(source, spec), role, rule, planned_split,
                     guardrails=guard_readouts, unit=unit)
+
+
+def one_scan(source, specs, extra=()) -> None:
+    """Reduce every metric of ``specs`` (and ``extra`` requests) in one scan of ``source``.
+
+    The fits that follow read their statistics from that scan (:mod:`bayeslab.data.scan`).
+    Bad input is left for the fit of the metric concerned to report.
+    """
+    from bayeslab.data.scan import prefetch
+    from bayeslab.metrics import metric_requests
+
+    requests = [r for s in specs for r in metric_requests(source, s)] + list(extra)
+    try:
+        prefetch(source, requests)
+    except DataError:
+        pass
 
 
 def _margins(guardrails, margins) -> dict:

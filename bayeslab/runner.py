@@ -152,23 +152,34 @@ def _monitor_stats(mon) -> dict | None:
             "arms": [mon.control, mon.treatment], "looks": looks}
 
 
-def load_plan_data(plan: Plan):
-    """The plan's data: a file path, a DuckDB source for SQL, or a simulated DataFrame."""
+def load_plan_data(plan: Plan, engine: str | None = None):
+    """The plan's data: a Source (file, SQL query, Spark table) or the simulated DataFrame.
+
+    ``engine`` (``--engine``) overrides the plan's ``data.engine`` (DuckDB by default).
+    """
     from bayeslab.data.sources import open_source
 
+    engine = engine or plan.data.get("engine", "duckdb")
     if "simulate" in plan.data:
         from bayeslab.scenarios import simulate
 
         spec = dict(plan.data["simulate"])
         name = spec.pop("scenario")
-        return simulate(name, **spec).data
+        frame = simulate(name, **spec).data
+        if engine == "spark":
+            from bayeslab.data.spark import spark_session
+
+            return open_source(spark_session().createDataFrame(frame))
+        return frame
     if "sql" in plan.data:
-        return open_source(sql=plan.data["sql"])
+        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine)
+    if "table" in plan.data:
+        return open_source(plan.data["table"], engine=engine)
     path = plan.data_path()
     if not path.exists():
         raise DataError(f"{plan.path}: data.path {plan.data['path']!r} not found (looked for "
                         f"{path})")
-    return open_source(path)
+    return open_source(path, engine=engine)
 
 
 def _rule(plan: Plan):
@@ -201,10 +212,7 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
             tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"),
             progressbar=show)
-    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
-               if k in metric.options and k != "stages"}
-    if "stages" in metric.options:
-        options["stages"] = tuple(metric.options["stages"])
+    options = _metric_options(plan, metric)
     seg = plan.segments
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = list(seg.get("columns", []))
@@ -221,12 +229,22 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         unit=metric.options.get("unit"), **options)
 
 
+def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
+    """The kind options of ``metric`` that ``compare`` takes (``stages`` as a tuple)."""
+    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
+               if k in metric.options and k != "stages"}
+    if "stages" in metric.options:
+        options["stages"] = tuple(metric.options["stages"])
+    return options
+
+
 def _control(plan: Plan):
     control = plan.columns.get("control")
     return None if control is None else str(control)
 
 
-def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
+def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
+             engine: str | None = None) -> RunResult:
     """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
 
     Parameters
@@ -237,6 +255,8 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
         Folder for the outputs (created if needed).
     quiet : bool, optional
         No stage lines or progress bars; default: quiet unless stderr is a terminal.
+    engine : {"duckdb", "spark"}, optional
+        Overrides the plan's ``data.engine``.
 
     Returns
     -------
@@ -250,6 +270,7 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
         Bad data, named by column and rows; an output folder that cannot be written (raised
         before any computing).
     """
+    from bayeslab.data.sources import open_source
     from bayeslab.output import publish, staging_folder
     from bayeslab.progress import stage
 
@@ -260,7 +281,8 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
     seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
     try:
         with stage("data", show=show):
-            data = load_plan_data(plan)
+            data = open_source(load_plan_data(plan, engine))  # one Source: one scan
+            _one_scan(data, plan)
         with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
                    show=show):
             primary = _read_metric(data, plan, plan.primary,
@@ -286,6 +308,36 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
         if staging is not None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _metric_spec(plan: Plan, metric: MetricPlan):
+    """The :class:`~bayeslab.metrics.MetricSpec` columns ``compare`` will read for ``metric``."""
+    from bayeslab.metrics import MetricSpec
+
+    options = _metric_options(plan, metric)
+    seg = plan.segments
+    if seg and seg.get("metric", plan.primary.name) == metric.name:
+        options["segments"] = tuple(seg.get("columns", []))
+    return MetricSpec(metric=metric.name, kind=metric.kind, arm=plan.columns["arm"],
+                      n=plan.data.get("n"), **options)
+
+
+def _one_scan(source, plan: Plan) -> None:
+    """Reduce every metric, guardrail, segment split and look of the plan in one scan."""
+    from bayeslab.readout import one_scan
+    from bayeslab.sequential.monitor import monitor_request
+
+    specs = [_metric_spec(plan, m) for m in plan.metrics if m.kind != "propensity"]
+    extra = []
+    if plan.sequential:
+        seq = plan.sequential
+        name = seq.get("metric", plan.primary.name)
+        metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+        extra.append(monitor_request(
+            source, arm=plan.columns["arm"], metric=metric.name,
+            timestamp=seq.get("timestamp", plan.columns.get("timestamp")),
+            looks=seq.get("looks"), kind=metric.kind, n=plan.data.get("n")))
+    one_scan(source, specs, extra)
 
 
 def _monitor(data, plan: Plan):

@@ -32,7 +32,7 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import special  # integrate / optimize are imported where used (start-up)
 
 from bayeslab.kernels.beta_density import log_pdf
 
@@ -104,6 +104,8 @@ def _singular(*params) -> bool:
 
 
 def _quad(f, lo=0.0, hi=1.0, points=None) -> float:
+    from scipy import integrate
+
     val, _ = integrate.quad(f, lo, hi, points=points, limit=400, epsabs=1e-14, epsrel=1e-11)
     return float(val)
 
@@ -148,6 +150,8 @@ def _log_tail_integral(log_f, lo: float, hi: float, scale: float) -> float:
     keep their relative accuracy. Results below :data:`TAIL_FLOOR` are returned as 0.0.
     """
     eps = 1e-300
+    from scipy import optimize
+
     res = optimize.minimize_scalar(lambda x: -log_f(x), bounds=(lo + eps, hi - eps),
                                    method="bounded",
                                    options={"xatol": min(1e-14, 1e-6 * scale)})
@@ -332,6 +336,8 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_li
             break
         step *= 2
         hi = min(hi_lim, hi + step)
+    from scipy import optimize
+
     return float(optimize.brentq(lambda v: cdf_fn(v) - q, lo, hi, xtol=1e-13, rtol=1e-12))
 
 
