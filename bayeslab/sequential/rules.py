@@ -5,9 +5,9 @@ A rule is a small frozen dataclass. Called on a :class:`~bayeslab.sequential.ope
 experiment: ``0`` continue, ``1`` success (a positive effect), ``-1`` stop for futility (no
 effect declared), ``2`` a negative effect. So every rule is a rule callable of
 :func:`~bayeslab.sequential.operating.simulate`, and the same object decides on one real look
-(:meth:`Rule.decide`, :func:`~bayeslab.sequential.posteriors.look_stats`). Rules are written as dicts for analysis plans
-(:func:`rule_from_dict`, ``rule.to_dict()``) and compose: ``a | b`` is :class:`AnyOf`, ``a & b``
-:class:`AllOf`.
+(:meth:`Rule.decide` on :func:`~bayeslab.sequential.posteriors.look_stats`). Rules are
+written as dicts for analysis plans (:func:`rule_from_dict`, ``rule.to_dict()``) and compose:
+``a | b`` is :class:`AnyOf`, ``a & b`` :class:`AllOf`.
 
 Posteriors (the lift :math:`\Delta` is treatment minus control):
 
