@@ -177,7 +177,7 @@ def one(name: str, sampler: str) -> dict:
 
 
 def _env(cache: str) -> dict:
-    env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={cache}/pytensor",
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache}/pytensor",
                NUMBA_CACHE_DIR=f"{cache}/numba", PYTHONPATH=str(ROOT))
     return env
 
