@@ -669,9 +669,12 @@ def fit_segments(
         mixes far better when every cell pins its effect (huge counts). ``"auto"`` (default)
         picks centered for one segment dimension when every segment's unpooled effect has a
         standard error below a quarter of the ``effect_sd`` prior scale, else non-centered; the
-        choice is recorded in ``settings["parameterization"]``. Baselines are centered when every
-        control cell holds at least 3 conversions and 3 non-conversions (measured: centered mixes
-        better even with 7 conversions in a cell), else non-centered.
+        choice is recorded in ``settings["parameterization"]``. Baselines are centered, with a
+        learned spread, when there are at least 5 segments, every control cell holds at least 30
+        conversions and 30 non-conversions and the cells' baselines clearly differ; non-centered
+        when a control cell holds fewer than 3; otherwise they get a fixed N(0, 1) spread on
+        the log-odds scale (too few segments, or baselines pinned alike or loosely: both
+        hierarchical forms funnel there, measured on the homepage and migration scenarios).
     draws, tune, chains, seed, target_accept, sampler, cores, progressbar, remedy
         Passed to :func:`bayeslab.sampling.sample_with_remedy` (nutpie by default,
         ``sampler="pymc"`` for PyMC's NUTS).
