@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (package metadata); ``unknown`` from a bare tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bayeslab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+__version__ = _version()
 
 # public name -> module that defines it
 _EXPORTS = {

@@ -60,6 +60,16 @@ class PropensityReadout:
         """Every estimate, frequentist (naive first) then Bayes; ``extra['estimand']`` set."""
         return [*self.frequentist.estimates(), *self.bayes.estimates()]
 
+    @property
+    def headline(self) -> tuple[str, str, str]:
+        """(Bayes method, frequentist method, effect) the decision reads: doubly robust, AIPW."""
+        return (PRIMARY["bayes"], PRIMARY["frequentist"], "absolute")
+
+    @property
+    def unit(self) -> None:
+        """No unit: a conversion effect is shown in percentage points."""
+        return None
+
     def summary(self) -> pd.DataFrame:
         """One row per estimate (both sides)."""
         frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
@@ -85,6 +95,8 @@ class PropensityReadout:
             "prior": b.prior.to_dict(), "sampler": b.sampler,
             "diagnostics": None if b.diagnostics is None else b.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
+            "headline": {"bayes": PRIMARY["bayes"], "frequentist": PRIMARY["frequentist"],
+                         "effect": "absolute"},
         })
 
     def plot(self, kind: str = "love", ax=None):
@@ -92,16 +104,19 @@ class PropensityReadout:
         from bayeslab.plots import love_plot, overlap_plot
 
         if kind == "love":
-            return love_plot(self.balance, ax=ax)
+            return love_plot(self.balance, ax=ax, metric=self.metric)
         if kind == "overlap":
-            return overlap_plot(self.balance, ax=ax)
+            return overlap_plot(self.balance, ax=ax, metric=self.metric)
         raise ModelError(f"plot kind must be 'love' or 'overlap', got {kind!r}")
 
     def figures(self) -> dict:
         """Every figure by name: ``intervals`` (Bayes vs frequentist), ``love``, ``overlap``."""
         from bayeslab.plots import plot_interval_comparison
 
-        return {"intervals": plot_interval_comparison(self.estimates()),
+        return {"intervals": plot_interval_comparison(
+                    self.estimates(), metric=self.metric, kind=self.kind,
+                    note=f"estimand {self.estimand.upper()}; the decision reads "
+                         f"{PRIMARY['bayes']} and {PRIMARY['frequentist']}"),
                 "love": self.plot("love"), "overlap": self.plot("overlap")}
 
     def __str__(self) -> str:
@@ -246,7 +261,7 @@ def compare_propensity(
                              arms=(units.control, units.treatment),
                              smd_threshold=smd_threshold, min_ess_ratio=min_ess_ratio,
                              notes=notes)
-    decision = _decide(units, freq, bayes, balance, rule)
+    decision = _decide(units, freq, bayes, balance, rule, kind)
     return PropensityReadout(metric=metric, kind=kind, estimand=estimand,
                              confounders=units.confounders, bayes=bayes, frequentist=freq,
                              balance=balance, rule=rule, decision=decision, rows=units.rows)
@@ -264,15 +279,13 @@ def _subset(units, keep, reason):
 
 
 def _fmt_prob(effect) -> str:
-    p, s = effect.prob_positive, len(effect.draws)
-    if p >= 1:
-        return f"> {1 - 1 / s:.4f} (every one of {s:,} draws)"
-    if p <= 0:
-        return f"< {1 / s:.4f} (none of {s:,} draws)"
-    return f"= {p:.4f}"
+    from bayeslab.format import prob_draws
+
+    text = prob_draws(effect.prob_positive, len(effect.draws))
+    return text if text[0] in "<>" else f"= {text}"
 
 
-def _decide(units, freq, bayes, balance, rule) -> Decision:
+def _decide(units, freq, bayes, balance, rule, kind="conversion") -> Decision:
     f = freq.effect(PRIMARY["frequentist"])
     b = bayes.effect(PRIMARY["bayes"])
     loss_rel = float(np.mean(np.maximum(-b.rel_draws, 0)))
@@ -287,12 +300,20 @@ def _decide(units, freq, bayes, balance, rule) -> Decision:
     else:
         f_verdict = "inconclusive"
     naive = freq.effect("naive")
-    b_text = (f"Bayes (doubly robust, {b.estimand.upper()}): effect {b.diff:+.4g} "
-              f"[{b.lower:+.4g}, {b.upper:+.4g}], P(effect > 0) {_fmt_prob(b)}, "
-              f"relative expected loss {loss_rel:.3%}, so {b_verdict}.")
-    f_text = (f"Frequentist (AIPW, {f.estimand.upper()}): effect {f.diff:+.4g} "
-              f"[{f.lower:+.4g}, {f.upper:+.4g}], p = {f.p_value:.3g}, so {f_verdict}.")
-    n_text = (f"The naive difference {naive.diff:+.4g} mixes the effect with selection "
+    from bayeslab import format as fmt
+
+    def eff(v):
+        return fmt.effect(v, "absolute", kind)
+
+    def ci(e):
+        return fmt.interval(e.lower, e.upper, "absolute", kind)
+
+    b_text = (f"Bayes (doubly robust, {b.estimand.upper()}): effect {eff(b.diff)} {ci(b)}, "
+              f"P(effect > 0) {_fmt_prob(b)}, relative expected loss {loss_rel:.3%}, so "
+              f"{b_verdict}.")
+    f_text = (f"Frequentist (AIPW, {f.estimand.upper()}): effect {eff(f.diff)} {ci(f)}, "
+              f"p = {fmt.p_value(f.p_value)}, so {f_verdict}.")
+    n_text = (f"The naive difference {eff(naive.diff)} mixes the effect with selection "
               "and is not a causal estimate.")
     blockers = list(balance.blockers)
     if not bayes.converged:

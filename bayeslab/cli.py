@@ -10,12 +10,37 @@ import argparse
 import json
 import sys
 
+from bayeslab import __version__, kinds
+
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+MAX_SEED = 2**32 - 1
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as for every bad input
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _seed(text: str) -> int:
+    """``--seed``: a whole number from 0 to 2**32 - 1 (what every random generator accepts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, "
+                                         f"got {text!r}")
+    return value
+
+
+def _shares(text: str, name: str) -> list[float]:
+    """Two allocation shares, control first, positive and summing to 1 (never rescaled)."""
+    from bayeslab.design.power import allocation_ratio
+
+    shares = _floats(text, name, 2)
+    allocation_ratio(shares, name=name)
+    return shares
 
 
 def _floats(text: str, name: str, count: int | None = None) -> list[float]:
@@ -86,13 +111,7 @@ def cmd_compare(args) -> int:
             raise DataError(f"{len(values)} margins for {len(args.guardrail)} guardrails")
         margins = dict(zip(args.guardrail, values, strict=True))
     split = _floats(args.split, "--split") if args.split else None
-    options = {k: getattr(args, k) for k in ("covariate", "numerator", "denominator", "duration",
-                                              "event", "horizon", "model", "clip")
-               if getattr(args, k) is not None}
-    if args.stages:
-        options["stages"] = tuple(s.strip() for s in args.stages.split(","))
-    if args.clip:
-        options["clip_quantile"] = args.clip_quantile
+    options = _kind_options(args)
     metric = args.metric or ("funnel" if args.stages else
                              args.numerator if args.numerator else args.event)
     if metric is None:
@@ -103,11 +122,11 @@ def cmd_compare(args) -> int:
         interval=args.interval, planned_split=split, n=args.n, unit_id=args.unit_id,
         missing=args.missing, seed=args.seed, segments=tuple(args.segment or ()),
         draws=args.draws, tune=args.tune, chains=args.chains,
-        progressbar=False if args.quiet else None,
+        progressbar=False if args.quiet else None, engine=args.engine,
         thresholds={"rhat_max": args.rhat_max, "ess_min": args.ess_min},
         rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
                           loss_threshold=args.loss_threshold),
-        **options,
+        unit=args.unit, **options,
     )
     payload = readout.to_dict()
     text = str(readout)
@@ -118,17 +137,43 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _add_kind_options(p) -> None:
+    """One CLI flag per option of the kind registry (lists are comma-separated)."""
+    for opt in kinds.OPTIONS.values():
+        listed = opt.type is list
+        p.add_argument(opt.flag, type=float if opt.type is float else str,
+                       choices=opt.choices or None, default=opt.default,
+                       metavar="COL,COL" if listed else None, help=opt.help)
+
+
+def _kind_options(args) -> dict:
+    """The per-kind options given on the command line, as :func:`bayeslab.compare` takes them."""
+    out = {}
+    for name in kinds.option_names(fitted=True):
+        value = getattr(args, name)
+        if value is None or (name == "clip_quantile" and not args.clip):
+            continue
+        out[name] = (tuple(s.strip() for s in value.split(","))
+                     if kinds.OPTIONS[name].type is list else value)
+    return out
+
+
 def _write_figures(figures: dict, directory: str, prefix: str) -> list[str]:
-    """Save each figure as ``DIR/<prefix>_<name>.png`` and close it; return the paths."""
+    """Save each figure as ``DIR/<prefix>_<name>.png`` and close it; return the paths.
+
+    ``prefix`` is a metric name (data): the file name is made safe and kept inside ``DIR``.
+    """
     from pathlib import Path
 
     import matplotlib.pyplot as plt
+
+    from bayeslab.paths import confined
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, fig in figures.items():
-        path = out / f"{prefix}_{name}.png"
+        path = confined(out, f"{prefix}_{name}", ".png")
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         paths.append(str(path))
@@ -204,7 +249,7 @@ def cmd_monitor(args) -> int:
         rule={r: r for r in rules} if len(rules) > 1 else rules[0],
         design=args.spending, alpha=args.alpha, sides=args.sides, prior=prior, kind=args.kind,
         n=args.n, missing=args.missing, interval=args.interval, max_n=args.max_n,
-        fpr_sims=args.fpr_sims, seed=args.seed)
+        fpr_sims=args.fpr_sims, seed=args.seed, engine=args.engine)
     _emit(result.to_dict(), str(result), args.format)
     return 0
 
@@ -244,9 +289,7 @@ def cmd_design_power(args) -> int:
     if args.allocation:
         if ratio is not None:
             raise DataError("give --allocation or --ratio, not both")
-        shares = _floats(args.allocation, "--allocation", 2)
-        if min(shares) <= 0:
-            raise DataError(f"--allocation shares must be positive, got {args.allocation!r}")
+        shares = _shares(args.allocation, "--allocation")
         ratio = shares[1] / shares[0]
     result = sample_size(metric, args.baseline, args.mde, relative=args.relative, sd=args.sd,
                          alpha=args.alpha, power=args.power, ratio=1.0 if ratio is None
@@ -262,8 +305,8 @@ def cmd_design_aa(args) -> int:
 
     share = args.share
     if args.allocation:
-        shares = _floats(args.allocation, "--allocation", 2)
-        share = shares[1] / sum(shares)
+        shares = _shares(args.allocation, "--allocation")
+        share = shares[1]
     rule = DecisionRule(prob_threshold=args.prob_threshold, loss_threshold=args.loss_threshold,
                         alpha=args.alpha)
     result = aa_simulation(args.n, args.baseline, n_sims=args.sims, share=share, rule=rule,
@@ -276,7 +319,8 @@ def cmd_run(args) -> int:
     """Run an analysis plan and write its outputs."""
     from bayeslab.runner import run_plan
 
-    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None)
+    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None,
+                      engine=args.engine)
     files = {k: str(v) for k, v in result.files.items()}
     text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
             f"{result.decision.reasons[0]}\n"
@@ -307,40 +351,40 @@ def cmd_init(args) -> int:
 def cmd_app(args) -> int:
     """Open the Streamlit app over a run's output folder (needs the ``app`` extra)."""
     import importlib.util
-    import os
-    import subprocess
 
     if importlib.util.find_spec("streamlit") is None:
         print("bayeslab: error: the app needs Streamlit: pip install 'bayeslab[app]'",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    from bayeslab.app import RUN_DIR_ENV, script_path
+    from bayeslab.app import LOOPBACK, serve
     from bayeslab.app.data import load_run
 
     folder = str(load_run(args.dir).path.resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script_path()),
-           "--server.port", str(args.port),
-           "--server.headless", "true" if args.headless else "false",
-           "--browser.gatherUsageStats", "false", "--", folder]
-    try:
-        return subprocess.call(cmd, env={**os.environ, RUN_DIR_ENV: folder})
-    except KeyboardInterrupt:
-        return 0
+    if args.host not in LOOPBACK:
+        print(f"bayeslab: warning: serving on {args.host}: anyone who can reach this machine "
+              "can read the run's results", file=sys.stderr)
+    code = serve(folder, host=args.host, port=args.port, open_browser=not args.headless)
+    if code == 130:
+        print("bayeslab: interrupted; the app server was stopped", file=sys.stderr)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
                      "product experiments, side by side.")
-    parser.add_argument("--version", action="version", version="bayeslab 0.1.0")
+    parser.add_argument("--version", action="version", version=f"bayeslab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fmt = dict(choices=("table", "json"), default="table", help="output format")
+    engine = dict(choices=("duckdb", "spark"), default="duckdb",
+                  help="where the statistics are computed: DuckDB (default) or Spark (DATA is "
+                  "then a Parquet path or a Spark table name)")
 
     p = sub.add_parser("simulate", help="write a simulated scenario with known true effects")
     p.add_argument("scenario", help="migration, musicstream, homepage, personalization, campaign")
     p.add_argument("--rows", type=int, default=None, help="number of units")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="scenario option, e.g. srm=0.02 (repeatable)")
     p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
@@ -353,24 +397,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arm", required=True, help="arm column (0/1 indicator or labels)")
     p.add_argument("--control", help="control arm label (default 0 / false / control)")
     p.add_argument("--metric", help="outcome column")
-    p.add_argument("--kind", default="conversion",
-                   choices=("conversion", "continuous", "count", "ratio", "retention"))
-    p.add_argument("--covariate", help="pre-period covariate (CUPED / ANCOVA / Bayes regression)")
-    p.add_argument("--model", choices=("robust", "hurdle"),
-                   help="add a Student-t or hurdle Bayesian model (MCMC on unit rows)")
-    p.add_argument("--clip", choices=("winsorize", "trim"),
-                   help="explicit outlier handling of a continuous outcome (reported)")
-    p.add_argument("--clip-quantile", type=float, default=0.99)
-    p.add_argument("--numerator", help="ratio metric numerator column (per unit)")
-    p.add_argument("--denominator", help="ratio metric denominator column (per unit)")
-    p.add_argument("--stages", help="funnel stages, comma-separated 0/1 columns in order")
-    p.add_argument("--duration", help="retention: time to event or censoring")
-    p.add_argument("--event", help="retention: 1 if the event (churn) happened")
-    p.add_argument("--horizon", type=float, help="retention: day to compare survival at")
+    p.add_argument("--kind", default="conversion", choices=kinds.names(fitted=True),
+                   help="metric kind (observational data: --confounders)")
+    _add_kind_options(p)
+    p.add_argument("--unit", help="the metric's unit for absolute effects, e.g. EUR (money, "
+                   "counts; rates are always in percentage points)")
     p.add_argument("--segment", action="append", metavar="COL",
                    help="segment column: adds the hierarchical Bayesian segment model and "
-                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2)")
-    p.add_argument("--seed", type=int, default=0,
+                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2; "
+                   "at most 200 segments: group rare levels first)")
+    p.add_argument("--seed", type=_seed, default=0,
                    help="seed of any MCMC sampling (same seed, same numbers)")
     p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")
     p.add_argument("--tune", type=int, default=1000, help="MCMC tuning steps per chain")
@@ -381,12 +417,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="MCMC diagnostics: smallest acceptable bulk and tail ESS (fail below)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (shown only on a terminal anyway)")
-    p.add_argument("--confounders", help="COL,COL,...: observational data; adjust for these "
-                   "with propensity methods (naive, IPW, AIPW, matching, Bayesian)")
-    p.add_argument("--estimand", choices=("ate", "att"), default="ate",
-                   help="with --confounders: average effect (ate) or effect on the treated")
-    p.add_argument("--sampler", choices=("nuts", "laplace"), default="nuts",
-                   help="with --confounders: Bayesian propensity posterior")
     p.add_argument("--plot", metavar="DIR", help="write the figures (PNG) to DIR: Bayes vs "
                    "frequentist intervals; conversion posteriors and lift; segment forest, "
                    "trace, rank and PPC plots; propensity love and overlap plots")
@@ -403,6 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prob-threshold", type=float, default=0.95)
     p.add_argument("--loss-threshold", type=float, default=0.0025)
     p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--engine", **engine)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_compare)
 
@@ -411,6 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--quiet", action="store_true",
                    help="no stage lines or progress (shown only on a terminal anyway)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                   help="where the statistics are computed (default: the plan's "
+                   "data.engine, else duckdb)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_run)
 
@@ -422,12 +456,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="explore a run's output in a Streamlit app (extra 'app')")
     p.add_argument("dir", help="output folder of 'bayeslab run'")
     p.add_argument("--port", type=int, default=8501, help="port to serve on")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_app)
 
     p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
     p.add_argument("--rows", type=int, default=50_000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--margin", type=float, default=0.005,
                    help="guardrail margin: largest acceptable absolute increase")
     p.add_argument("--format", **fmt)
@@ -458,7 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-n", type=int, help="planned total units, if the experiment is running")
     p.add_argument("--fpr-sims", type=int, default=10_000,
                    help="A/A experiments simulated for each rule's false-positive rate (0: skip)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--engine", **engine)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_monitor)
 
@@ -506,25 +543,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prob-threshold", type=float, default=0.95)
     p.add_argument("--loss-threshold", type=float, default=0.0025)
     p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_design_aa)
     return parser
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``bayeslab`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from bayeslab.errors import BayeslabError
+    """Entry point of the ``bayeslab`` console script.
 
+    Exit codes: 0 done, 2 bad input or a path that cannot be read or written (one line on
+    stderr), 130 interrupted (Ctrl-C: one line, no traceback; a plan run leaves its output folder
+    as it was). Warnings print once each, as one line.
+    """
+    args = None
     try:
-        return args.func(args)
-    except BayeslabError as exc:
-        print(f"bayeslab: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:  # e.g. piped into head
-        return 0
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        import warnings
+
+        from bayeslab.errors import BayeslabError, BayeslabWarning
+
+        shown = set()
+
+        def one_line(message, category, *_args, **_kw):  # once, one line, no source line
+            text = " ".join(str(message).split())
+            if text not in shown:
+                shown.add(text)
+                print(f"bayeslab: warning: {text}", file=sys.stderr)
+
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = one_line
+                # a readout's own warnings are printed by the command with its result
+                warnings.filterwarnings("ignore", category=BayeslabWarning)
+                return args.func(args)
+        except BayeslabError as exc:
+            print(f"bayeslab: error: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except BrokenPipeError:  # e.g. piped into head
+            return 0
+        except OSError as exc:  # a path the user gave cannot be read or written
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"bayeslab: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        where = ("; a plan run writes its output folder only when it has finished" if getattr(
+            args, "command", None) == "run" else "")
+        print(f"bayeslab: interrupted{where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _one_line(exc) -> str:
+    """An error message on one line (a message may quote multi-line user text)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

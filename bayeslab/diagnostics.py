@@ -243,19 +243,23 @@ def diagnose(
 
 
 def _upper(name, value, threshold, bad, what):
+    from bayeslab.format import versus
+
     if not np.isfinite(value):
         return Check(name, value, threshold, "warn", f"{what}: not computable")
     if value <= threshold:
         return Check(name, value, threshold, "pass", f"{what} {_fmt(value)} <= {_fmt(threshold)}")
-    return Check(name, value, threshold, bad, f"{what} {_fmt(value)} > {_fmt(threshold)}")
+    return Check(name, value, threshold, bad, "{} {} > {}".format(what, *versus(value, threshold)))
 
 
 def _lower(name, value, threshold, bad, what):
+    from bayeslab.format import versus
+
     if not np.isfinite(value):
         return Check(name, value, threshold, "warn", f"{what}: not computable")
     if value >= threshold:
         return Check(name, value, threshold, "pass", f"{what} {_fmt(value)} >= {_fmt(threshold)}")
-    return Check(name, value, threshold, bad, f"{what} {_fmt(value)} < {_fmt(threshold)}")
+    return Check(name, value, threshold, bad, "{} {} < {}".format(what, *versus(value, threshold)))
 
 
 def _verdict(checks, chains, draws, remedy=None) -> Diagnostics:

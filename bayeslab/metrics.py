@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
 from bayeslab.errors import BayeslabWarning, DataError, ModelError
-
-KINDS = ("conversion", "continuous", "count", "ratio", "retention")
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,8 @@ def _arms_frame(labels, n, mean) -> pd.DataFrame:
                          "mean": np.asarray(mean, dtype=float)})
 
 
-def _conversion(source, s: MetricSpec):
+def fit_conversion(source, s: MetricSpec):
+    """Beta-Binomial and the two-proportion tests on per-arm (and segment) counts."""
     from bayeslab.bayes.conversion import BetaBinomial
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist.conversion import TwoProportionZTest
@@ -137,13 +137,17 @@ def _segments(stats, s: MetricSpec):
     return fit_segment_readout(stats, s)
 
 
-def _continuous(source, s: MetricSpec):
+def fit_continuous(source, s: MetricSpec):
+    """Normal (and Gamma-Poisson for counts) vs Welch (and Poisson Wald).
+
+    With a covariate the readout is :func:`fit_revenue`'s.
+    """
     from bayeslab.bayes import means as bm
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist import means as fm
 
     if s.covariate:
-        return _revenue(source, s)
+        return fit_revenue(source, s)
     if s.model or s.clip:
         raise ModelError("--model and --clip need a covariate (the revenue readout); "
                          "give --covariate")
@@ -154,15 +158,25 @@ def _continuous(source, s: MetricSpec):
     freq = [fm.welch(st, interval=s.interval)]
     if s.kind == "count":
         bayes.append(bm.gamma_poisson(st, interval=s.interval))
-        freq.append(fm.poisson_rates(st, interval=s.interval))
+        events = st.by_arm()["sum"].to_numpy(float)
+        empty = [str(a) for a, v in zip(st.arms, events, strict=True) if v <= 0]
+        if empty:  # the Poisson rate ratio is undefined: Welch and both Bayes models remain
+            from bayeslab.errors import StatisticalWarning
+
+            warnings.warn(f"arm {', '.join(empty)} of {s.metric!r} has no events: the Poisson "
+                          "rate test is left out (its rate ratio is undefined); Welch and the "
+                          "Bayesian models read the metric out", StatisticalWarning, stacklevel=2)
+        else:
+            freq.append(fm.poisson_rates(st, interval=s.interval))
     return dict(bayes=tuple(bayes), frequentist=tuple(freq), rows=st.rows, arms=st.arm_table(),
                 control=st.control, headline=("bayes-normal", "welch", "absolute"), stats=st,
                 segments=_segments(st, s))
 
 
-def _revenue(source, s: MetricSpec):
+def fit_revenue(source, s: MetricSpec):
+    """Conjugate regression adjustment (and robust / hurdle MCMC) vs CUPED and HC ANCOVA."""
     from bayeslab.bayes import revenue as br
-    from bayeslab.data.moments import covariate_moments, unit_rows
+    from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, covariate_moments, unit_rows
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.diagnostics import show_progress
     from bayeslab.frequentist import revenue as fr
@@ -181,7 +195,8 @@ def _revenue(source, s: MetricSpec):
     bayes = [br.regression(st, interval=s.interval)]
     if s.model in ("robust", "hurdle"):
         rows = unit_rows(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
-                         control=s.control, missing=s.missing)
+                         control=s.control, missing=s.missing, max_rows=UNIT_MODEL_MAX_ROWS,
+                         what=f"the {s.model} revenue model (MCMC)")
         fit = br.robust_regression if s.model == "robust" else br.hurdle_regression
         bayes.append(fit(rows, seed=s.seed, interval=s.interval, draws=s.draws, tune=s.tune,
                          chains=s.chains, progressbar=bool(show_progress(s.progressbar)),
@@ -202,7 +217,8 @@ def _revenue(source, s: MetricSpec):
                 stats=st, extra=extra, segments=segments)
 
 
-def _ratio(source, s: MetricSpec):
+def fit_ratio(source, s: MetricSpec):
+    """Beta per funnel stage vs the delta method (stages), or the delta method on a ratio."""
     from bayeslab.bayes import funnel as bf
     from bayeslab.data.moments import funnel_stats
     from bayeslab.data.stats import sufficient_stats
@@ -220,14 +236,15 @@ def _ratio(source, s: MetricSpec):
     if not (s.numerator and s.denominator):
         raise DataError("a ratio metric needs --numerator and --denominator, or --stages")
     st = sufficient_stats(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
-                          control=s.control, kind="count", missing=s.missing)
+                          control=s.control, kind="ratio", missing=s.missing)
     t = st.by_arm()
     return dict(bayes=(), frequentist=(ff.ratio_metric(st, interval=s.interval),), rows=st.rows,
                 arms=_arms_frame(st.arms, t["n"], (t["sum"] / t["sum_x"]).to_numpy()),
                 control=st.control, headline=(None, "delta", "absolute"), stats=st)
 
 
-def _retention(source, s: MetricSpec):
+def fit_retention(source, s: MetricSpec):
+    """Piecewise-exponential hazard ratio vs Kaplan-Meier and the log-rank test."""
     from bayeslab.bayes.retention import piecewise_exponential
     from bayeslab.data.moments import survival_rows
     from bayeslab.frequentist.retention import kaplan_meier
@@ -245,27 +262,53 @@ def _retention(source, s: MetricSpec):
                 headline=("bayes-piecewise-exponential", "log-rank", "hazard-ratio"), stats=rows)
 
 
-_FITTERS = {"conversion": _conversion, "continuous": _continuous, "count": _continuous,
-            "ratio": _ratio, "retention": _retention}
+def metric_requests(source, spec: MetricSpec) -> list:
+    """The grouped aggregates the fit of ``spec`` will read (see :mod:`bayeslab.data.scan`).
+
+    Conversion, continuous and count metrics (with their segment splits and covariate moments)
+    and ratios of two columns are reduced by grouped aggregates; funnels, retention, clipping
+    and unit-level models read their own rows and ask for nothing here.
+    """
+    from bayeslab.data.moments import moments_request
+    from bayeslab.data.stats import stats_request
+
+    s = spec
+    if s.kind == "conversion":
+        return [stats_request(source, arm=s.arm, metric=s.metric, kind="binary", n=s.n,
+                              segments=s.segments)]
+    if s.kind in ("continuous", "count") and not s.covariate:
+        return [stats_request(source, arm=s.arm, metric=s.metric, n=s.n, segments=s.segments,
+                              kind="count" if s.kind == "count" else "continuous")]
+    if s.kind in ("continuous", "count") and not s.clip and s.n is None:
+        out = [moments_request(source, arm=s.arm, metric=s.metric, covariate=s.covariate)]
+        if s.segments:
+            out.append(stats_request(source, arm=s.arm, metric=s.metric, kind="continuous",
+                                     segments=s.segments))
+        return out
+    if s.kind == "ratio" and not s.stages and s.numerator and s.denominator:
+        return [stats_request(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
+                              kind="ratio")]
+    return []
 
 
 def fit_metric(source, spec: MetricSpec) -> MetricFit:
     """Fit both sides of one metric; statistical warnings are kept as notes (and re-emitted)."""
-    from bayeslab.segment_readout import SEGMENT_KINDS
-
-    if spec.kind not in _FITTERS:
-        raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {spec.kind!r}")
-    if spec.segments and spec.kind not in SEGMENT_KINDS:
-        raise ModelError(f"segments are read out for {', '.join(SEGMENT_KINDS)} metrics, not "
-                         f"{spec.kind}")
+    kind = kinds.get(spec.kind)
+    if spec.segments and not kind.segments:
+        raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
+                         f"metrics, not {spec.kind}")
     if len(spec.segments) > 2:
         raise ModelError(f"at most two segment columns, got {len(spec.segments)}: "
                          f"{', '.join(spec.segments)}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BayeslabWarning)
-        parts = _FITTERS[spec.kind](source, spec)
-    notes = []
-    for w in caught:
+        parts = kind.fit(source, spec)
+    notes, seen = [], set()
+    for w in caught:  # each distinct warning once
+        key = (w.category, str(w.message))
+        if key in seen:
+            continue
+        seen.add(key)
         if issubclass(w.category, BayeslabWarning):
             notes.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -14,16 +14,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayeslab import kinds
 from bayeslab.errors import BayeslabError
 
-METRIC_KINDS = ("conversion", "continuous", "count", "ratio", "retention",
-                "propensity")
 ROLES = ("primary", "secondary", "guardrail")
-SEGMENT_KINDS = ("conversion", "continuous", "count")
 
 _SECTIONS = {
     "experiment": {"name": str, "description": str, "seed": int},
-    "data": {"path": str, "sql": str, "simulate": dict, "n": str, "missing": str},
+    "data": {"path": str, "sql": str, "simulate": dict, "table": str, "n": str, "missing": str,
+             "engine": str},
     "columns": {"arm": str, "control": (str, int), "unit_id": str, "timestamp": str,
                 "planned_split": list},
     "decision": {"prob_threshold": float, "loss_threshold": float, "alpha": float,
@@ -33,10 +32,12 @@ _SECTIONS = {
                    "spending": str, "fpr_sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
-                "covariate": str, "numerator": str, "denominator": str, "duration": str,
-                "event": str, "confounders": list, "estimand": str, "label": str,
-                "model": str, "clip": str, "clip_quantile": float, "stages": list,
-                "horizon": float, "sampler": str, "draws": int, "tune": int}
+                "label": str, "draws": int, "tune": int, "unit": str}
+
+
+def _metric_keys() -> dict:
+    """Keys a metric table takes: the common ones and every option of the kind registry."""
+    return {**_METRIC_KEYS, **{o.name: o.type for o in kinds.OPTIONS.values()}}
 
 
 class PlanError(BayeslabError):
@@ -126,6 +127,24 @@ def _check_type(value, expected, where: str, line: str):
         raise PlanError(f"{where}{line} must be {names}, got {value!r}")
 
 
+def read_plan_text(path: Path) -> str:
+    """The plan file's text; a :class:`PlanError` (one line) for anything but a UTF-8 file."""
+    if not path.exists():
+        raise PlanError(f"plan file not found: {path}")
+    if path.is_dir():
+        raise PlanError(f"{path} is a folder; give the plan's TOML file (e.g. {path}/plan.toml)")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise PlanError(f"{path}: not UTF-8 text (byte {exc.start + 1}, line {line}); save the "
+                        "plan as UTF-8") from None
+
+
 def load_plan(path) -> Plan:
     """Read and validate a plan.
 
@@ -145,13 +164,12 @@ def load_plan(path) -> Plan:
     Raises
     ------
     PlanError
-        Unreadable TOML (with its line), unknown sections or keys, wrong types, a missing
-        required key, not exactly one primary metric, a guardrail without a margin.
+        A missing file, a folder, a file that is not UTF-8, unreadable TOML (with its line),
+        unknown sections or keys, wrong types, a missing required key, not exactly one primary
+        metric, a guardrail without a margin, a seed outside 0 .. 2**32 - 1.
     """
     path = Path(path)
-    if not path.exists():
-        raise PlanError(f"plan file not found: {path}")
-    text = path.read_text()
+    text = read_plan_text(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -173,10 +191,17 @@ def load_plan(path) -> Plan:
             _check_type(value, schema[key], f"{path}: {section}.{key}", line)
         out[section] = dict(table)
     data = out["data"]
-    given = [k for k in ("path", "sql", "simulate") if k in data]
+    given = [k for k in ("path", "sql", "simulate", "table") if k in data]
     if len(given) != 1:
-        raise PlanError(f"{path}: [data] needs exactly one of path, sql, simulate"
+        raise PlanError(f"{path}: [data] needs exactly one of path, sql, simulate, table"
                         f"{_line_of(text, '', 'data')}; found {given or 'none'}")
+    engine = data.get("engine", "duckdb")
+    if engine not in ("duckdb", "spark"):
+        raise PlanError(f"{path}: data.engine{_line_of(text, 'engine', 'data')} must be "
+                        f"'duckdb' or 'spark', got {engine!r}")
+    if "table" in data and engine != "spark":
+        raise PlanError(f"{path}: data.table{_line_of(text, 'table', 'data')} names a Spark "
+                        "table: set data.engine = \"spark\" (or give data.path)")
     if "simulate" in data and "scenario" not in data["simulate"]:
         line = _line_of(text, "simulate", "data")
         raise PlanError(f"{path}: data.simulate needs a scenario{line}")
@@ -187,20 +212,21 @@ def load_plan(path) -> Plan:
         raise PlanError(f"{path}: the plan needs at least one [[metrics]] table")
     plans = []
     for i, m in enumerate(metrics):
+        keys = _metric_keys()
         for key, value in m.items():
             line = _line_of(text, key, "metrics", i)
-            if key not in _METRIC_KEYS:
+            if key not in keys:
                 raise PlanError(f"{path}: unknown key metrics[{i}].{key}{line}; allowed: "
-                                f"{', '.join(_METRIC_KEYS)}")
-            _check_type(value, _METRIC_KEYS[key], f"{path}: metrics[{i}].{key}", line)
+                                f"{', '.join(keys)}")
+            _check_type(value, keys[key], f"{path}: metrics[{i}].{key}", line)
         where = _line_of(text, "", "metrics", i)
         if "name" not in m:
             raise PlanError(f"{path}: metrics[{i}] needs a name{where}")
         kind = m.get("kind", "conversion")
         role = m.get("role", "secondary")
-        if kind not in METRIC_KINDS:
+        if kind not in kinds.names():
             raise PlanError(f"{path}: metrics[{i}].kind{_line_of(text, 'kind', 'metrics', i)} "
-                            f"must be one of {', '.join(METRIC_KINDS)}, got {kind!r}")
+                            f"must be one of {', '.join(kinds.names())}, got {kind!r}")
         if role not in ROLES:
             raise PlanError(f"{path}: metrics[{i}].role{_line_of(text, 'role', 'metrics', i)} "
                             f"must be one of {', '.join(ROLES)}, got {role!r}")
@@ -218,10 +244,14 @@ def load_plan(path) -> Plan:
         name = seg.get("metric", primaries[0].name)
         target = next((p for p in plans if p.name == name), None)
         line = _line_of(text, "metric" if "metric" in seg else "", "segments")
-        if target is None or target.role == "guardrail" or target.kind not in SEGMENT_KINDS:
+        segmentable = kinds.names(segments=True)
+        if target is None or target.role == "guardrail" or target.kind not in segmentable:
             raise PlanError(f"{path}: segments.metric{line} must name a primary or secondary "
-                            f"metric of kind {', '.join(SEGMENT_KINDS)}, got {name!r}")
+                            f"metric of kind {', '.join(segmentable)}, got {name!r}")
     exp = out["experiment"]
+    if not 0 <= exp.get("seed", 0) <= 2**32 - 1:
+        raise PlanError(f"{path}: experiment.seed{_line_of(text, 'seed', 'experiment')} must be "
+                        f"a whole number from 0 to {2**32 - 1}, got {exp['seed']!r}")
     return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
                 description=exp.get("description", ""), data=data, columns=out["columns"],
                 decision=out["decision"], metrics=tuple(plans), segments=out["segments"],

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.data.sources import open_source
 from bayeslab.errors import DataError, ModelError
-from bayeslab.metrics import KINDS, MetricFit, MetricSpec, fit_metric
+from bayeslab.metrics import MetricFit, MetricSpec, fit_metric
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 
@@ -135,6 +136,8 @@ class Readout:
         Guardrail readouts (primary readout only).
     segments : SegmentReadout, optional
         Segment readout (``compare(..., segments=[...])``), with its own decision.
+    unit : str, optional
+        The metric's unit (``"EUR"``), used to label absolute effects of money and counts.
     """
 
     metric: str
@@ -147,6 +150,7 @@ class Readout:
     margin: float | None = None
     guardrails: tuple[Readout, ...] = ()
     segments: object = None
+    unit: str | None = None
 
     @property
     def bayes(self):
@@ -231,6 +235,12 @@ class Readout:
         }
         if self.margin is not None:
             out["margin"] = self.margin
+            out["guardrail"] = self.guardrail_check()
+        if self.unit is not None:
+            out["unit"] = self.unit
+        b_m, f_m, effect = self.fit.headline
+        out["headline"] = {"bayes": b_m, "frequentist": f_m, "effect": effect,
+                           "rate": self.fit.extra.get("headline_rate")}
         for key, value in self.fit.extra.items():
             out[key] = value.to_dict() if hasattr(value, "to_dict") else value
         if self.segments is not None:
@@ -245,32 +255,82 @@ class Readout:
     def figures(self) -> dict:
         """Every figure of this readout, by name (matplotlib Figures; the caller closes them).
 
-        ``intervals`` (Bayes vs frequentist intervals, every readout); for conversion
-        ``posteriors`` (each arm's rate) and ``lift`` (``lift_<arm>`` with several treatment
-        arms: exact lift posterior with the decision threshold); with segments
-        ``segments_forest``, ``segments_trace``, ``segments_rank`` and ``segments_ppc``.
+        ``intervals`` (Bayes vs frequentist intervals of the population, every readout); for
+        conversion ``posteriors`` (each arm's rate) and ``lift`` (``lift_<arm>`` with several
+        treatment arms: exact lift posterior with the decision threshold, or for a guardrail
+        the non-inferiority margin and P(increase > margin)); with segments
+        ``segments_intervals`` (per segment, unadjusted intervals, said in the title),
+        ``segments_forest``, ``segments_trace``, ``segments_rank`` and ``segments_ppc`` (marked
+        when the segment model did not converge). Every figure's title names the metric and the
+        effect; its effect axis is in the metric's unit.
         """
         from bayeslab import plots
 
-        figs = {"intervals": plots.plot_interval_comparison(self.estimates(),
-                                                            effect=self.fit.headline[2])}
+        figs = {"intervals": plots.plot_interval_comparison(
+            [e for e in self.estimates() if e.segment is None], effect=self.fit.headline[2],
+            metric=self.metric, kind=self.kind, unit=self.unit, flagged=self.invalid_methods)}
         if self.kind == "conversion":
             post = self.bayes
             figs["posteriors"] = plots.plot_beta_posteriors(post)
             treatments = list(post.arms[1:])
             for arm in treatments:
                 name = "lift" if len(treatments) == 1 else f"lift_{arm}"
-                figs[name] = plots.plot_conversion_lift(post, arm=arm)
+                figs[name] = plots.plot_conversion_lift(
+                    post, arm=arm, margin=self.margin,
+                    verdict=self.decision.verdict if self.margin is not None else None)
         if self.segments is not None:
             fit = self.segments.bayes
             post = fit.idata["posterior"]
             names = ["effect_mu", *[v for v in post.data_vars if str(v).startswith("tau_")],
                      "baseline_mu"]
-            figs["segments_forest"] = plots.plot_forest(fit)
-            figs["segments_trace"] = plots.plot_trace(fit.idata, var_names=names)
-            figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names)
-            figs["segments_ppc"] = plots.plot_ppc(self.segments.ppc())
+            seg = self.segments
+            blocked = None if seg.converged else "; ".join(seg.warnings) or "not converged"
+            figs["segments_intervals"] = plots.plot_interval_comparison(
+                self.estimates(), effect=self.fit.headline[2], metric=self.metric,
+                kind=self.kind, unit=self.unit, segment_columns=seg.columns,
+                flagged=self.invalid_methods,
+                note=f"per-segment intervals unadjusted ({self.fit.spec.interval:.0%} each); "
+                     f"{seg.frequentist.adjust}-adjusted p-values are in the table")
+            figs["segments_forest"] = plots.plot_forest(fit, metric=self.metric, kind=self.kind,
+                                                        unit=self.unit, blocked=blocked,
+                                                        segment_columns=seg.columns)
+            figs["segments_trace"] = plots.plot_trace(
+                fit.idata, var_names=names,
+                title=f"{self.metric}: segment model trace ({fit.method})", blocked=blocked)
+            figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names,
+                                                    title=f"{self.metric} segment model")
+            figs["segments_ppc"] = plots.plot_ppc(self.segments.ppc(), title=self.metric)
         return figs
+
+    @property
+    def invalid_methods(self) -> frozenset:
+        """(side, method) pairs whose intervals the readout's own warnings call invalid."""
+        if any("overdispersed" in n for n in self.fit.notes):
+            return frozenset({("bayes", "bayes-gamma-poisson"), ("frequentist", "poisson-wald")})
+        return frozenset()
+
+    def guardrail_check(self) -> dict | None:
+        """A guardrail's decision inputs: margin, P(increase > margin), non-inferiority p.
+
+        ``None`` for a metric that is not a guardrail. Several treatment arms give the worst
+        arm (largest probability of exceeding the margin).
+        """
+        if self.margin is None:
+            return None
+        bayes, freq = self.fit.bayes[0], self.fit.frequentist[0]
+        arms = list(self.fit.arms["arm"])
+        worst = None
+        for arm in arms[1:]:
+            which = arm if len(arms) > 2 else None
+            p_harm = float(bayes.prob_lift_above(self.margin, arm=which))
+            ni = freq.noninferiority(self.margin, arm=which)
+            item = {"arm": arm, "margin": float(self.margin), "prob_above_margin": p_harm,
+                    "noninferiority_p": float(ni.p_value), "difference": float(ni.diff),
+                    "upper": float(ni.upper), "verdict": self.decision.verdict,
+                    "bayes": self.decision.bayes, "frequentist": self.decision.frequentist}
+            if worst is None or p_harm > worst["prob_above_margin"]:
+                worst = item
+        return worst
 
     def __str__(self) -> str:
         from bayeslab.text import render_readout
@@ -311,6 +371,8 @@ def compare(
     tune: int = 1000,
     chains: int = 4,
     progressbar: bool | None = None,
+    unit: str | None = None,
+    engine: str | None = None,
     **options,
 ) -> Readout:
     """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
@@ -359,6 +421,12 @@ def compare(
         tuning steps per chain, and chains (defaults 1000, 1000, 4, for real use).
     progressbar : bool, optional
         Sampling progress bar; by default only when stderr is a terminal.
+    unit : str, optional
+        The metric's unit (``"EUR"``, ``"songs"``) for absolute effects of continuous and count
+        metrics in text, tables and figures (rates are always in percentage points).
+    engine : {"duckdb", "spark"}, optional
+        Where the statistics are computed: DuckDB (default), or Spark for a Parquet path or a
+        Spark table name (a Spark DataFrame always runs on Spark). The readout is the same.
     **options
         Kind-specific columns and options of :class:`bayeslab.metrics.MetricSpec`:
         ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
@@ -379,27 +447,46 @@ def compare(
         Unknown kind or option, segments for a kind without a segment model, more than two
         segment columns, or bad sampling settings.
     """
-    if kind not in KINDS:
-        raise ModelError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if kinds.get(kind).fitter is None:
+        raise ModelError(f"kind {kind!r} is read out by its own pipeline (propensity: "
+                         "bayeslab.compare_propensity), not compare()")
     unknown = set(options) - set(MetricSpec.__dataclass_fields__)
     if unknown:
         raise ModelError(f"unknown option {sorted(unknown)[0]!r} for compare()")
     rule = rule or DecisionRule()
     guardrails = [guardrails] if isinstance(guardrails, str) else list(guardrails)
     margin_of = _margins(guardrails, margins)
-    source = open_source(data, sql=sql)
+    source = open_source(data, sql=sql, engine=engine)
     common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
                   missing=missing, seed=seed)
     segments = (segments,) if isinstance(segments, str) else tuple(segments or ())
     spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, segments=segments, draws=draws,
                       tune=tune, chains=chains, progressbar=progressbar, **common,
                       **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
+    guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
+    one_scan(source, [spec, *guard_specs])
     guard_readouts = tuple(
-        _readout(fit_metric(source, MetricSpec(metric=g, kind="conversion", **common)),
-                 "guardrail", rule, planned_split, margin=margin_of[g])
-        for g in guardrails)
+        _readout(fit_metric(source, g), "guardrail", rule, planned_split,
+                 margin=margin_of[g.metric])
+        for g in guard_specs)
     return _readout(fit_metric(source, spec), role, rule, planned_split,
-                    guardrails=guard_readouts)
+                    guardrails=guard_readouts, unit=unit)
+
+
+def one_scan(source, specs, extra=()) -> None:
+    """Reduce every metric of ``specs`` (and ``extra`` requests) in one scan of ``source``.
+
+    The fits that follow read their statistics from that scan (:mod:`bayeslab.data.scan`).
+    Bad input is left for the fit of the metric concerned to report.
+    """
+    from bayeslab.data.scan import prefetch
+    from bayeslab.metrics import metric_requests
+
+    requests = [r for s in specs for r in metric_requests(source, s)] + list(extra)
+    try:
+        prefetch(source, requests)
+    except DataError:
+        pass
 
 
 def _margins(guardrails, margins) -> dict:
@@ -422,7 +509,7 @@ def _margins(guardrails, margins) -> dict:
 
 
 def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
-             guardrails=()) -> Readout:
+             guardrails=(), unit=None) -> Readout:
     from bayeslab.design.srm import srm_check
 
     arms = fit.arms
@@ -434,7 +521,7 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
     if role == "guardrail":
         decision = _guardrail_decision(fit, rule, srm, margin)
     else:
-        decision = _primary_decision(fit, rule, srm, guardrails)
+        decision = _primary_decision(fit, rule, srm, guardrails, unit)
     segments = fit.segments
     if segments is not None:
         from bayeslab.segment_readout import segment_decision
@@ -443,7 +530,7 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
             segments, rule, Decision, blockers=_srm_blocker(srm)))
     return Readout(metric=fit.spec.metric, kind=fit.spec.kind, role=role, fit=fit, rule=rule,
                    srm=srm, decision=decision, margin=margin, guardrails=guardrails,
-                   segments=segments)
+                   segments=segments, unit=unit)
 
 
 def _srm_blocker(srm) -> tuple[str, ...]:
@@ -456,9 +543,9 @@ def _srm_blocker(srm) -> tuple[str, ...]:
 
 
 def _fmt_p(p: float, complement: float) -> str:
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.format import prob
 
-    return format_prob(p, complement)
+    return prob(p, complement)
 
 
 def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str | None):
@@ -504,16 +591,24 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
         verdict = "do not ship"
     else:
         verdict = "inconclusive"
-    word = "better" if fit.direction > 0 else "better (lower)"
+    from bayeslab.format import prior as prior_text
+
     prior = getattr(fit.bayes[0], "prior", None)
-    how = f"{e.method}, {prior} prior" if prior is not None and not isinstance(prior, dict) \
-        else e.method
+    words = prior_text(prior) if prior is not None else ""
+    how = (f"{e.method}, {words}" + ("" if "prior" in words.lower() else " prior")
+           if words else e.method)
     loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
-    return _Side(verdict, f"Bayes ({how}): P({fit.spec.metric} {word} in {arm}) = "
+    if fit.headline[2] == "hazard-ratio":
+        what = f"hazard ratio of {fit.spec.metric} < 1 in {arm}"
+    else:
+        word = "better" if fit.direction > 0 else "better (lower)"
+        what = f"{fit.spec.metric} {word} in {arm}"
+    return _Side(verdict, f"Bayes ({how}): P({what}) = "
                           f"{_fmt_p(better, worse)}{loss_part}, so {verdict}."), better
 
 
-def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int) -> _Side:
+def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int,
+                      unit=None) -> _Side:
     alpha = rule.alpha / n_treat
     good = e.estimate > 0 if fit.headline[2] != "hazard-ratio" else e.estimate < 1
     good = good if fit.direction > 0 or fit.headline[2] == "hazard-ratio" else not good
@@ -522,11 +617,14 @@ def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: i
     else:
         verdict = "inconclusive"
     bonf = f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if n_treat > 1 else ""
-    return _Side(verdict, f"Frequentist ({e.method}): p = {e.p_value:.3g}{bonf}, "
-                          f"{fit.headline[2]} effect {e.estimate:+.4g}, so {verdict}.")
+    from bayeslab import format as fmt
+
+    effect = fmt.effect(e.estimate, fit.headline[2], fit.spec.kind, unit)
+    return _Side(verdict, f"Frequentist ({e.method}): p = {fmt.p_value(e.p_value)}{bonf}, "
+                          f"{fit.headline[2].replace('-', ' ')} {effect}, so {verdict}.")
 
 
-def _primary_decision(fit: MetricFit, rule, srm, guardrails) -> Decision:
+def _primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decision:
     metric = fit.spec.metric
     b_est = _headline_estimates(fit, "bayes", fit.headline[0], None)
     f_est = _headline_estimates(fit, "frequentist", fit.headline[1], None)
@@ -535,7 +633,7 @@ def _primary_decision(fit: MetricFit, rule, srm, guardrails) -> Decision:
     sides = {}
     for arm in treatments:
         b = _bayes_side(fit, b_est[arm], arm, rule) if arm in b_est else None
-        f = _frequentist_side(fit, f_est[arm], arm, rule, n_treat) if arm in f_est else None
+        f = _frequentist_side(fit, f_est[arm], arm, rule, n_treat, unit) if arm in f_est else None
         sides[arm] = (b, f)
     if fit.spec.kind == "conversion" and n_treat > 1:
         arm = treatments[int(np.argmax(fit.bayes[0].prob_best[1:]))]
@@ -578,6 +676,8 @@ def _primary_decision(fit: MetricFit, rule, srm, guardrails) -> Decision:
 
 
 def _guardrail_decision(fit: MetricFit, rule, srm, margin) -> Decision:
+    from bayeslab import format as fmt
+
     bayes, freq = fit.bayes[0], fit.frequentist[0]
     arms = list(fit.arms["arm"])
     verdicts, b_parts, f_parts = [], [], []
@@ -586,14 +686,15 @@ def _guardrail_decision(fit: MetricFit, rule, srm, margin) -> Decision:
         p_harm = bayes.prob_lift_above(margin, arm=which)
         ni = freq.noninferiority(margin, arm=which)
         verdicts.append(((1 - p_harm) >= rule.prob_threshold, ni.p_value < rule.alpha / 2))
-        b_parts.append(f"P(increase in {arm} > {margin:g}) = {p_harm:.4f}")
-        f_parts.append(f"non-inferiority p = {ni.p_value:.3g} (difference {ni.diff:+.4g}, "
-                       f"upper bound {ni.upper:+.4g})")
+        b_parts.append(f"P(increase in {arm} > margin) = {_fmt_p(p_harm, 1 - p_harm)}")
+        f_parts.append(f"non-inferiority p = {fmt.p_value(ni.p_value)} (difference "
+                       f"{fmt.pp(ni.diff)}, upper bound {fmt.pp(ni.upper)})")
     b_pass = all(b for b, _ in verdicts)
     f_pass = all(f for _, f in verdicts)
     blockers = _srm_blocker(srm)
     verdict = "blocked" if blockers else ("pass" if b_pass and f_pass else "fail")
-    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {margin:g}.",
+    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {fmt.pp(margin)} "
+               f"(largest acceptable increase).",
                "Bayes: " + "; ".join(b_parts) + f" -> {'pass' if b_pass else 'fail'}.",
                "Frequentist: " + "; ".join(f_parts) + f" -> {'pass' if f_pass else 'fail'}.")
     return Decision(verdict=verdict, arm=None, bayes="pass" if b_pass else "fail",

@@ -5,20 +5,24 @@ guardrails, every secondary metric, the segment model and the sequential monitor
 ``readout.json`` (the same entries as ``bayeslab compare --format json``, per metric),
 ``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
 and seed give identical numbers.
+
+The output folder is written only when the whole run succeeded (:mod:`bayeslab.output`: checked
+before any computing, staged beside ``out_dir``, moved into place at the end; a rerun leaves no
+stale figure and unrelated files untouched). Figure file names derive from metric names and are
+made safe by :mod:`bayeslab.paths`.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bayeslab import kinds
 from bayeslab.errors import DataError
 from bayeslab.plan import MetricPlan, Plan, load_plan
 from bayeslab.results import jsonable
-
-_COMPARE_OPTIONS = ("covariate", "numerator", "denominator", "duration", "event", "model",
-                    "clip", "clip_quantile", "horizon")
 
 
 @dataclass(frozen=True)
@@ -148,23 +152,34 @@ def _monitor_stats(mon) -> dict | None:
             "arms": [mon.control, mon.treatment], "looks": looks}
 
 
-def load_plan_data(plan: Plan):
-    """The plan's data: a file path, a DuckDB source for SQL, or a simulated DataFrame."""
+def load_plan_data(plan: Plan, engine: str | None = None):
+    """The plan's data: a Source (file, SQL query, Spark table) or the simulated DataFrame.
+
+    ``engine`` (``--engine``) overrides the plan's ``data.engine`` (DuckDB by default).
+    """
     from bayeslab.data.sources import open_source
 
+    engine = engine or plan.data.get("engine", "duckdb")
     if "simulate" in plan.data:
         from bayeslab.scenarios import simulate
 
         spec = dict(plan.data["simulate"])
         name = spec.pop("scenario")
-        return simulate(name, **spec).data
+        frame = simulate(name, **spec).data
+        if engine == "spark":
+            from bayeslab.data.spark import spark_session
+
+            return open_source(spark_session().createDataFrame(frame))
+        return frame
     if "sql" in plan.data:
-        return open_source(sql=plan.data["sql"])
+        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine)
+    if "table" in plan.data:
+        return open_source(plan.data["table"], engine=engine)
     path = plan.data_path()
     if not path.exists():
         raise DataError(f"{plan.path}: data.path {plan.data['path']!r} not found (looked for "
                         f"{path})")
-    return open_source(path)
+    return open_source(path, engine=engine)
 
 
 def _rule(plan: Plan):
@@ -197,9 +212,7 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
             missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
             tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"),
             progressbar=show)
-    options = {k: metric.options[k] for k in _COMPARE_OPTIONS if k in metric.options}
-    if "stages" in metric.options:
-        options["stages"] = tuple(metric.options["stages"])
+    options = _metric_options(plan, metric)
     seg = plan.segments
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = list(seg.get("columns", []))
@@ -212,7 +225,17 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         prior=_prior(metric), interval=interval, rule=_rule(plan),
         planned_split=cols.get("planned_split"), n=plan.data.get("n"),
         unit_id=cols.get("unit_id") if role == "primary" else None,
-        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed, **options)
+        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed,
+        unit=metric.options.get("unit"), **options)
+
+
+def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
+    """The kind options of ``metric`` that ``compare`` takes (``stages`` as a tuple)."""
+    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
+               if k in metric.options and k != "stages"}
+    if "stages" in metric.options:
+        options["stages"] = tuple(metric.options["stages"])
+    return options
 
 
 def _control(plan: Plan):
@@ -220,7 +243,8 @@ def _control(plan: Plan):
     return None if control is None else str(control)
 
 
-def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
+def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
+             engine: str | None = None) -> RunResult:
     """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
 
     Parameters
@@ -231,6 +255,8 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
         Folder for the outputs (created if needed).
     quiet : bool, optional
         No stage lines or progress bars; default: quiet unless stderr is a terminal.
+    engine : {"duckdb", "spark"}, optional
+        Overrides the plan's ``data.engine``.
 
     Returns
     -------
@@ -241,32 +267,77 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None) -> RunResult:
     PlanError
         A malformed plan.
     DataError
-        Bad data, named by column and rows.
+        Bad data, named by column and rows; an output folder that cannot be written (raised
+        before any computing).
     """
+    from bayeslab.data.sources import open_source
+    from bayeslab.output import publish, staging_folder
     from bayeslab.progress import stage
 
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
     show = None if quiet is None else not quiet
-    with stage("data", show=show):
-        data = load_plan_data(plan)
+    out = None if out_dir is None else Path(out_dir)
+    staging = None if out is None else staging_folder(out)  # fails here, before computing
     seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
-    with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
-               show=show):
-        primary = _read_metric(data, plan, plan.primary, guardrails=plan.by_role("guardrail"),
-                               show=show)
-    secondary = []
-    for m in plan.by_role("secondary"):
-        with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
-            secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
-    mon = None
-    if plan.sequential:
-        with stage("monitor", show=show):
-            mon = _monitor(data, plan)
-    result = RunResult(plan=plan, primary=primary, secondary=tuple(secondary), monitor=mon)
-    if out_dir is not None:
-        with stage("figures and report", show=show):
-            result = _write(result, Path(out_dir))
+    try:
+        with stage("data", show=show):
+            data = open_source(load_plan_data(plan, engine))  # one Source: one scan
+            _one_scan(data, plan)
+        with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
+                   show=show):
+            primary = _read_metric(data, plan, plan.primary,
+                                   guardrails=plan.by_role("guardrail"), show=show)
+        secondary = []
+        for m in plan.by_role("secondary"):
+            with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
+                secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+        secondary = tuple(secondary)
+        mon = None
+        if plan.sequential:
+            with stage("monitor", show=show):
+                mon = _monitor(data, plan)
+        result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        if out is not None:
+            with stage("figures and report", show=show):
+                written = _write(result, staging)
+                publish(staging, out)
+            result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
+                               files={k: out / Path(v).relative_to(staging)
+                                      for k, v in written.files.items()})
+    finally:  # failed or interrupted: nothing reaches out_dir
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _metric_spec(plan: Plan, metric: MetricPlan):
+    """The :class:`~bayeslab.metrics.MetricSpec` columns ``compare`` will read for ``metric``."""
+    from bayeslab.metrics import MetricSpec
+
+    options = _metric_options(plan, metric)
+    seg = plan.segments
+    if seg and seg.get("metric", plan.primary.name) == metric.name:
+        options["segments"] = tuple(seg.get("columns", []))
+    return MetricSpec(metric=metric.name, kind=metric.kind, arm=plan.columns["arm"],
+                      n=plan.data.get("n"), **options)
+
+
+def _one_scan(source, plan: Plan) -> None:
+    """Reduce every metric, guardrail, segment split and look of the plan in one scan."""
+    from bayeslab.readout import one_scan
+    from bayeslab.sequential.monitor import monitor_request
+
+    specs = [_metric_spec(plan, m) for m in plan.metrics if m.kind != "propensity"]
+    extra = []
+    if plan.sequential:
+        seq = plan.sequential
+        name = seq.get("metric", plan.primary.name)
+        metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+        extra.append(monitor_request(
+            source, arm=plan.columns["arm"], metric=metric.name,
+            timestamp=seq.get("timestamp", plan.columns.get("timestamp")),
+            looks=seq.get("looks"), kind=metric.kind, n=plan.data.get("n")))
+    one_scan(source, specs, extra)
 
 
 def _monitor(data, plan: Plan):
@@ -288,6 +359,7 @@ def _monitor(data, plan: Plan):
 
 
 def _write(result: RunResult, out: Path) -> RunResult:
+    from bayeslab.paths import confined
     from bayeslab.report.build import run_document
     from bayeslab.report.html import render_html
     from bayeslab.report.markdown import render_markdown
@@ -296,7 +368,7 @@ def _write(result: RunResult, out: Path) -> RunResult:
     files = {}
     doc = run_document(result)
     for fig in doc.figures():
-        path = out / f"{fig.name}.png"
+        path = confined(out, fig.name, ".png")  # == out / fig.file_name
         path.write_bytes(fig.png)
         files[fig.name] = path
     payload = result.to_dict()

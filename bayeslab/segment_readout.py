@@ -15,10 +15,33 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bayeslab.errors import ModelError
+from bayeslab import kinds
+from bayeslab.errors import DataError, ModelError
 from bayeslab.results import Estimate, jsonable
 
-SEGMENT_KINDS = ("conversion", "continuous", "count")
+MAX_SEGMENT_CELLS = 200
+"""Most segments (levels, or level pairs for two columns) a segment readout accepts: the
+hierarchical model samples one effect per segment with NUTS, and 10,000 of them take minutes to
+hours with nothing to show for it (issue 14)."""
+
+
+def check_segment_count(stats, limit: int = MAX_SEGMENT_CELLS) -> None:
+    """Refuse a segment readout over more than ``limit`` segments, saying what to do instead.
+
+    Raises
+    ------
+    DataError
+        Naming the column(s), the number of levels and the limit.
+    """
+    cols = list(stats.segments)
+    table = stats.table
+    cells = len(table[cols].drop_duplicates())
+    if cells <= limit:
+        return
+    levels = ", ".join(f"{c!r} has {table[c].nunique():,} levels" for c in cols)
+    raise DataError(f"too many segments for a segment readout: {levels} ({cells:,} segments; the "
+                    f"limit is {limit}). Group rare levels into 'other' first (e.g. with --sql "
+                    "and CASE WHEN), or segment by a coarser column", column=cols[0])
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,15 @@ class SegmentReadout:
             out.append(f"segment model diagnostics warn: {d.reason}")
         return tuple(out)
 
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Warnings that are neither a blocker nor already said by the decision (each once)."""
+        if self.decision is None:
+            return self.warnings
+        said = self.decision.text
+        return tuple(w for w in self.warnings if w not in self.decision.blockers
+                     and w.split(": ", 2)[-1] not in said)
+
     def estimates(self) -> list[Estimate]:
         """Segment entries (``segment`` set) and the models' population entries, Bayes first."""
         return [*self.bayes.estimates(), *self.frequentist.estimates()]
@@ -95,17 +127,39 @@ class SegmentReadout:
     def __str__(self) -> str:
         import textwrap
 
+        from bayeslab import format as fmt
+        from bayeslab.text import render_table
+
         def wrap(text):
             return textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="    ")
 
+        kind = {"binary": "conversion"}.get(getattr(self.stats, "kind", ""), "continuous")
         lines = [f"Segments by {' x '.join(self.columns)}"]
         if self.decision is not None:
+            lines += [wrap("Blocked: " + b) for b in self.decision.blockers]
             lines.append(wrap(f"Segment decision: {self.decision.verdict.upper()}. "
                               f"{self.decision.text}"))
-        lines += [wrap("Warning: " + w) for w in self.warnings
-                  if self.decision is None or w not in self.decision.blockers]
-        lines.append(str(self.bayes))
-        lines.append(str(self.frequentist))
+        lines += [wrap("Note: " + fmt.one_line(w)) for w in self.notes]
+        lines.append(wrap(f"Model: {self.bayes.method}, prior {fmt.prior(self.bayes.prior)}"))
+        rows = []
+        for e in self.estimates():
+            where = (fmt.segment_label(e.segment, self.columns) if e.segment is not None
+                     else "population")
+            value, interval = fmt.estimate_text(e, kind)
+            extra = e.extra if isinstance(e.extra, dict) else {}
+            p = fmt.estimate_prob(e)
+            if extra.get("p_holm") is not None:
+                p = (f"p = {fmt.p_value(extra.get('p_raw'))} raw, "
+                     f"{fmt.p_value(extra['p_holm'])} Holm")
+            rows.append([where, e.side, e.method, fmt.effect_name(e), value, interval, p])
+        level = self.estimates()[0].level if self.estimates() else 0.95
+        lines.append(render_table(rows, ["segment", "side", "method", "effect", "estimate",
+                                         f"{level:.0%} interval (unadjusted)", "P / p"]))
+        het = self.frequentist.heterogeneity
+        if het is not None:
+            lines.append(f"Heterogeneity (GLM LR test): p = {fmt.p_value(het.p_value)}, "
+                         f"df {het.df}")
+        lines.append(str(self.diagnostics))
         return "\n".join(lines)
 
     def ppc(self):
@@ -133,13 +187,16 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
     ------
     ModelError
         More than two segment columns, or a metric kind without a segment model.
+    DataError
+        More than :data:`MAX_SEGMENT_CELLS` segments (before any sampling).
     """
     from bayeslab.bayes.segments import fit_segments
     from bayeslab.frequentist.segments import segment_tests
 
-    if spec.kind not in SEGMENT_KINDS:
-        raise ModelError(f"segments are read out for {', '.join(SEGMENT_KINDS)} metrics, not "
-                         f"{spec.kind}")
+    if not kinds.get(spec.kind).segments:
+        raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
+                         f"metrics, not {spec.kind}")
+    check_segment_count(stats)
     bayes = fit_segments(stats, seed=spec.seed, interval=spec.interval, draws=spec.draws,
                          tune=spec.tune, chains=spec.chains, progressbar=spec.progressbar,
                          thresholds=dict(spec.thresholds) or None)

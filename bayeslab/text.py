@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import textwrap
 
-
-def _num(value, kind: str, effect: str) -> str:
-    if value is None or value != value:
-        return "n/a"
-    if effect == "relative" or (kind == "conversion" and effect == "rate"):
-        return f"{value:+.2%}" if effect == "relative" else f"{value:.3%}"
-    if kind == "conversion" and effect == "absolute":
-        return f"{value * 100:+.3f}pp"
-    return f"{value:+.4g}"
+from bayeslab import format as fmt
 
 
-def _prob(entry: dict) -> str:
-    if "prob_positive" in entry:
-        p = entry["prob_positive"]
-        q = entry.get("prob_negative")
-        if q is not None and q < 1e-4:
-            return f"P>0 = 1-{q:.1e}" if q > 0 else "P>0 = 1-<1e-300"
-        return f"P>0 = {p:.4f}" if p >= 1e-4 else f"P>0 = {p:.1e}"
-    if entry.get("p_value") is not None:
-        return f"p = {entry['p_value']:.3g}"
-    return ""
+def _num(value, kind: str, effect: str, unit: str | None = None) -> str:
+    return fmt.effect(value, effect, kind, unit)
+
+
+def _interval(lo, hi, kind: str, effect: str, unit: str | None = None) -> str:
+    return fmt.interval(lo, hi, effect, kind, unit)
 
 
 def render_table(rows: list[list[str]], header: list[str]) -> str:
@@ -36,17 +24,25 @@ def render_table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def render_readout(readout, *, width: int = 100) -> str:
-    """Render one readout (and its guardrails) as text."""
+    """Render one readout (and its guardrails) as text.
+
+    Blocking problems come before the decision, informational notes after it; effects are in
+    the metric's unit (pp for rates, % relative, the plan's ``unit`` otherwise).
+    """
+    from bayeslab.report.tables import estimate_prob
+
     kind = readout.kind
     title = {"guardrail": "Guardrail", "secondary": "Secondary metric"}.get(readout.role,
                                                                             "Readout")
     out = [f"{title}: {readout.metric} ({kind}), control {readout.control!r}",
            str(readout.rows)]
     arms = readout.fit.arms
+    unit = getattr(readout, "unit", None)
     out.append(render_table(
-        [[a, f"{n:,}", _num(m, kind, "rate") if kind == "conversion" else f"{m:.4g}"]
+        [[a, fmt.count(n), fmt.rate(m) if kind == "conversion" else fmt.amount(m, unit,
+                                                                               sign=False)]
          for a, n, m in zip(arms["arm"], arms["n"], arms["mean"], strict=True)],
-        ["arm", "n", "mean"]))
+        ["arm", "units", "mean"]))
     level = None
     rows = []
     # population-level results only: a segment readout prints its own tables
@@ -56,25 +52,35 @@ def render_readout(readout, *, width: int = 100) -> str:
         loss = d.get("expected_loss")
         effect = d["effect"] + (f" {d['rate']}" if "rate" in d else "")
         rows.append([d["side"], d["method"], d.get("arm", ""), effect,
-                     _num(d["estimate"], kind, d["effect"]),
-                     f"[{_num(d['lower'], kind, d['effect'])}, "
-                     f"{_num(d['upper'], kind, d['effect'])}]",
-                     _prob({**d, **e.extra}), "" if loss is None else f"{loss:.3g}"])
+                     _num(d["estimate"], kind, d["effect"], unit),
+                     _interval(d["lower"], d["upper"], kind, d["effect"], unit),
+                     estimate_prob(e), "" if loss is None else f"{loss:.3g}"])
     if not any(r[2] for r in rows):
         rows = [r[:2] + r[3:] for r in rows]
         header = ["side", "method", "effect", "estimate", f"{level:.0%} interval",
-                  "P(>0) / p", "exp. loss"]
+                  "P / p", "exp. loss"]
     else:
         header = ["side", "method", "arm", "effect", "estimate", f"{level:.0%} interval",
-                  "P(>0) / p", "exp. loss"]
+                  "P / p", "exp. loss"]
     out.append(render_table(rows, header))
+    check = readout.guardrail_check() if hasattr(readout, "guardrail_check") else None
+    if check is not None:
+        p = check["prob_above_margin"]
+        out.append(textwrap.fill(
+                   f"Guardrail check: margin {fmt.pp(check['margin'])}, increase "
+                   f"{fmt.pp(check['difference'])} (upper bound {fmt.pp(check['upper'])}), "
+                   f"P(increase > margin) = {fmt.prob(p, 1 - p)}, non-inferiority p = "
+                   f"{fmt.p_value(check['noninferiority_p'])}: {check['verdict'].upper()}",
+                   width=width, subsequent_indent="  "))
     out.append(str(readout.srm))
-    for note in readout.fit.notes:
-        out.append(textwrap.fill("Warning: " + note, width=width, subsequent_indent="  "))
+
     def wrap(s):
         return textwrap.fill(s, width=width, subsequent_indent="  ")
+
+    out += [wrap("Blocked: " + b) for b in readout.decision.blockers]
     out.append(wrap(f"Decision: {readout.decision.verdict.upper()}. "
                     + " ".join(readout.decision.reasons)))
+    out += [wrap("Note: " + fmt.one_line(n)) for n in readout.fit.notes]
     text = "\n".join(out)
     for g in readout.guardrails:
         text += "\n\n" + render_readout(g, width=width)

@@ -29,6 +29,7 @@ from _common import (
     Timer,
     mcmc,
     parser,
+    plan_margins,
     prob_text,
     section,
     truth_line,
@@ -37,8 +38,10 @@ from _common import (
 from scipy.stats import norm
 
 import bayeslab as bl
+from bayeslab import format as fmt
 
-MARGINS = {"unsubscribe_flag": 0.005, "optout_flag": 0.010}   # stated before the data
+# stated before the data, in the shipped plan (models/migration.toml): one source of truth
+MARGINS = plan_margins("migration")
 LOOKS = (0.25, 0.50, 0.75, 1.00)
 
 
@@ -103,7 +106,7 @@ def conversion(sc, src):
         z = next(e for e in g.estimates() if e.method == "z-test" and e.effect == "absolute")
         truth_line(f"guardrail {g.metric} increase", z.estimate, z.lower, z.upper,
                    truth["metrics"][g.metric]["abs_effect"], "+.4%",
-                   note=f"margin {MARGINS[g.metric]:.2%}: {g.decision.verdict}")
+                   note=f"margin {fmt.pp(MARGINS[g.metric])}: {g.decision.verdict}")
     return r
 
 
@@ -248,9 +251,10 @@ def summary(sc, conv, rev, mon, fit):
           f"{t['metrics']['revenue_60d']['abs_effect']:+.2f})")
     for g in conv.guardrails:
         e = next(x for x in g.estimates() if x.method == "z-test" and x.effect == "absolute")
-        print(f"- Guardrail {g.metric}: {e.estimate:+.2%} [{e.lower:+.2%}, {e.upper:+.2%}] vs "
-              f"margin {MARGINS[g.metric]:.1%}: {g.decision.verdict} (truth "
-              f"{t['metrics'][g.metric]['abs_effect']:+.2%})")
+        print(f"- Guardrail {g.metric}: {fmt.pp(e.estimate)} "
+              f"{fmt.interval(e.lower, e.upper, 'absolute', 'conversion')} vs margin "
+              f"{fmt.pp(MARGINS[g.metric])}: {g.decision.verdict} (truth "
+              f"{fmt.pp(t['metrics'][g.metric]['abs_effect'])})")
     stop = mon.design_stop
     print(f"- Sequential: the O'Brien-Fleming design crosses at look {stop} of {len(LOOKS)}"
           if stop else "- Sequential: the design never crosses")
@@ -261,7 +265,7 @@ def summary(sc, conv, rev, mon, fit):
 
 def main(argv=None) -> int:
     """Run the readout; returns the exit code."""
-    args = parser(__doc__.splitlines()[0], rows=50_000).parse_args(argv)
+    args = parser(__doc__.splitlines()[0], plan="migration").parse_args(argv)
     timer, figs = Timer(), Figures(args.out)
     sc = bl.simulate("migration", rows=args.rows, seed=args.seed)
     src = bl.open_source(sc.data)

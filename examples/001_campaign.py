@@ -232,7 +232,7 @@ def campaign(args, figs):
 
 def main(argv=None) -> int:
     """Run both parts; returns the exit code."""
-    args = parser(__doc__.splitlines()[0], rows=56_000).parse_args(argv)
+    args = parser(__doc__.splitlines()[0], plan="campaign").parse_args(argv)
     timer, figs = Timer(), Figures(args.out)
     section("A. Installed base: pools fitted to the published MAU anchors")
     installed_base(args, figs)

@@ -352,7 +352,7 @@ def retention(sc, src, figs):
 
 def main(argv=None) -> int:
     """Run the analysis; returns the exit code."""
-    args = parser(__doc__.splitlines()[0], rows=40_000).parse_args(argv)
+    args = parser(__doc__.splitlines()[0], plan="musicstream").parse_args(argv)
     timer, figs = Timer(), Figures(args.out)
     sc = bl.simulate("musicstream", rows=args.rows, seed=args.seed)
     src = bl.open_source(sc.data)

@@ -185,7 +185,7 @@ def segments(sc, src, args, figs):
 
 def main(argv=None) -> int:
     """Run the analysis; returns the exit code."""
-    args = parser(__doc__.splitlines()[0], rows=30_000).parse_args(argv)
+    args = parser(__doc__.splitlines()[0], plan="homepage").parse_args(argv)
     timer, figs = Timer(), Figures(args.out)
     sc = bl.simulate("homepage", rows=args.rows, seed=args.seed)
     src = bl.open_source(sc.data)

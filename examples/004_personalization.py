@@ -135,7 +135,7 @@ def notebook_shortcut(sc, r, metric):
 
 def main(argv=None) -> int:
     """Run the analysis; returns the exit code."""
-    p = parser(__doc__.splitlines()[0], rows=10_000)
+    p = parser(__doc__.splitlines()[0], plan="personalization")
     p.add_argument("--sampler", choices=("laplace", "nuts"), default="laplace",
                    help="Bayesian propensity posterior: normal approximation at the mode "
                         "(default, fast) or NUTS with --draws/--tune/--chains")

@@ -14,11 +14,40 @@ from pathlib import Path
 TRUTH_TAG = "| truth"
 
 
-def parser(description: str, rows: int) -> argparse.ArgumentParser:
-    """Argument parser with the options every example takes."""
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def plan_settings(name: str):
+    """The shipped plan ``models/<name>.toml``: the one source of the seed analyses' settings.
+
+    Examples take margins, priors, rows and seed from it, so an example and ``bayeslab run``
+    on the same scenario read the same settings (and reach the same decision).
+    """
+    from bayeslab.plan import load_plan
+
+    return load_plan(MODELS / f"{name}.toml")
+
+
+def plan_margins(name: str) -> dict[str, float]:
+    """Guardrail margins of a shipped plan, by metric."""
+    return {m.name: float(m.options["margin"]) for m in plan_settings(name).metrics
+            if m.role == "guardrail"}
+
+
+def parser(description: str, rows: int | None = None, plan: str | None = None
+           ) -> argparse.ArgumentParser:
+    """Argument parser with the options every example takes.
+
+    With ``plan``, the default rows and seed are the shipped plan's (its ``simulate`` block).
+    """
+    seed = 0
+    if plan is not None:
+        sim = plan_settings(plan).data.get("simulate", {})
+        rows, seed = int(sim.get("rows", rows)), int(sim.get("seed", seed))
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--rows", type=int, default=rows, help=f"units to simulate (default {rows:,})")
-    p.add_argument("--seed", type=int, default=0, help="scenario and analysis seed (default 0)")
+    p.add_argument("--seed", type=int, default=seed,
+                   help=f"scenario and analysis seed (default {seed})")
     p.add_argument("--out", type=Path, default=None, help="directory for PNG figures (optional)")
     p.add_argument("--draws", type=int, default=1000, help="MCMC draws per chain (default 1000)")
     p.add_argument("--tune", type=int, default=500, help="MCMC tuning steps (default 500)")

@@ -64,7 +64,7 @@ def test_retention_lower_hazard_is_better(music):
     assert hr.effect == "hazard-ratio"
     if hr.upper < 1:
         assert r.decision.frequentist == "ship"
-    assert "better (lower)" in r.decision.text
+    assert "P(hazard ratio of churned < 1 in Treatment)" in r.decision.text
 
 
 def test_funnel_and_frequentist_only_ratio():

@@ -79,3 +79,24 @@ def test_example_help(script, tmp_path):
     assert proc.returncode == 0, proc.stderr
     for option in ("--rows", "--seed", "--out"):
         assert option in proc.stdout
+
+
+def test_example_000_reads_the_migration_plan_settings():
+    """One source of truth: example 000's margins, rows and seed are the shipped plan's."""
+    import importlib.util
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        spec = importlib.util.spec_from_file_location("example_000", EXAMPLES / "000_migration.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        from _common import parser
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    from bayeslab.plan import load_plan
+
+    plan = load_plan(ROOT / "models" / "migration.toml")
+    margins = {m.name: m.options["margin"] for m in plan.metrics if m.role == "guardrail"}
+    assert mod.MARGINS == margins == {"unsubscribe_flag": 0.005, "optout_flag": 0.005}
+    args = parser("x", plan="migration").parse_args([])
+    assert (args.rows, args.seed) == (plan.data["simulate"]["rows"], plan.data["simulate"]["seed"])

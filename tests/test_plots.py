@@ -23,7 +23,9 @@ def test_plot_monitor_draws_paths_boundaries_and_stops():
     res = result()
     fig = plot_monitor(res)
     ax_p, ax_z = fig.axes
-    assert np.allclose(ax_p.lines[0].get_ydata(), res.table["prob_positive"])
+    p, q = res.table["prob_positive"], res.table["prob_negative"]
+    # the probability panel is on the log-odds scale: movement near 1 shows
+    assert np.allclose(ax_p.lines[0].get_ydata(), np.log(p) - np.log(q))
     assert np.allclose(ax_z.lines[0].get_ydata(), res.table["z"])
     assert np.allclose(ax_z.lines[1].get_ydata(), res.table["upper"])
     labels = [t.get_text() for t in ax_p.get_legend().get_texts()]
@@ -95,7 +97,7 @@ def test_conversion_lift_density_is_exact_and_marks_decision(monkeypatch):
     assert ax.lines[1].get_xdata()[0] == 0.0                     # threshold line
     fig = plots.plot_conversion_lift(post, threshold=0.005)
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert f"P(lift > +0.5 pp) = {post.prob_lift_above(0.005):.4f}" in labels
+    assert f"P(lift > +0.500 pp) = {post.prob_lift_above(0.005):.4f}" in labels
     plt.close("all")
 
 
@@ -110,7 +112,8 @@ def test_interval_comparison_rows_and_frequentist_plot(monkeypatch):
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["population", "s1"]
     assert len(ax.collections) == 2 * 3                         # hlines + markers per method
-    assert ax.get_title() == "Bayesian vs frequentist intervals"
+    assert ax.get_title() == "absolute effect, Bayesian vs frequentist intervals"
+    assert "metric units" in ax.get_xlabel()
     hr = [Estimate("bayes", "pwe", "hazard-ratio", 0.9, 0.8, 1.01)]
     fig = plots.plot_interval_comparison(hr, effect="hazard-ratio")
     assert fig.axes[0].lines[0].get_xdata()[0] == 1.0            # no-effect line of a ratio

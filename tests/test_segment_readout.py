@@ -134,8 +134,9 @@ def test_cli_segments_json_plots_and_seed_reproduce_api(seg, csv, scenario, tmp_
     # same seed, same data, same settings: the same numbers through the API and the CLI
     assert out["results"] == api["results"]
     assert out["diagnostics"] == api["diagnostics"]
-    names = {"intervals", "posteriors", "lift", "segments_forest", "segments_trace",
-             "segments_rank", "segments_ppc"}
+    # intervals: population; segments_intervals: per segment (unadjusted, said in the title)
+    names = {"intervals", "posteriors", "lift", "segments_intervals", "segments_forest",
+             "segments_trace", "segments_rank", "segments_ppc"}
     expected = {str(plot_dir / f"{r['metric']}_{n}.png") for n in names}
     assert set(out["plots"]) == expected
     for path in expected:

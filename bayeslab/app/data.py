@@ -135,6 +135,12 @@ def _cell_label(cell: dict, columns) -> str:
     return SEGMENT_SEP.join(str(cell[c]) for c in columns)
 
 
+def segment_columns(run: RunFolder, metric: str) -> list[str]:
+    """The segment columns of ``metric``'s saved cells (empty without segments)."""
+    stats = _segment_stats(run, metric)
+    return list(stats["segments"]) if stats is not None else []
+
+
 def list_segments(run: RunFolder, metric: str) -> list[str]:
     """Segment labels with saved per-cell counts for ``metric`` (``"a"``, ``"a x b"``)."""
     stats = _segment_stats(run, metric)
@@ -274,6 +280,14 @@ class MetricView:
         The saved monitor row of the look (z, boundaries, rule decisions).
     note : str
         What the numbers are, in one sentence.
+    unit : str or None
+        The metric's unit from the plan (``"EUR"``); rates are in percentage points.
+    margin : float or None
+        A guardrail's non-inferiority margin.
+    guardrail : dict or None
+        The run's saved guardrail check (margin, P(increase > margin), non-inferiority p).
+    pooled : Estimate or None
+        For a segment: the hierarchical (partially pooled) model's saved absolute estimate.
     """
 
     metric: str
@@ -292,16 +306,19 @@ class MetricView:
     decision: dict | None
     monitor_row: dict | None
     note: str
+    unit: str | None = None
+    margin: float | None = None
+    guardrail: dict | None = None
+    pooled: Estimate | None = None
 
     @property
     def prior_text(self) -> str:
         """The prior in use, and whether it is the plan's."""
         if self.prior is None:
-            if isinstance(self.run_prior, dict):
-                parts = ", ".join(f"{k}={v}" for k, v in self.run_prior.items())
-                return f"the run's prior ({parts}); it cannot be changed for this kind"
-            return f"the run's prior ({self.run_prior or 'none recorded'}); it cannot be " \
-                "changed for this kind"
+            from bayeslab.format import prior as prior_text
+
+            words = prior_text(self.run_prior) if self.run_prior else "none recorded"
+            return f"the run's prior ({words}); it cannot be changed for this kind"
         if self.saved_prior is not None and \
                 (self.prior.alpha, self.prior.beta) == tuple(self.saved_prior):
             return f"{self.prior}, the plan's prior"
@@ -384,9 +401,16 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
     mon_row = None
     if look is not None:
         mon_row = next(r for r in run.monitor["looks"] if str(r["label"]) == look)
+    pooled = None
+    if segment is not None:
+        pooled = next((estimate_from_dict(d) for d in entry.get("results", [])
+                       if d.get("segment") == segment and d.get("effect") == "absolute"
+                       and d.get("side") == "bayes"), None)
     common = dict(metric=metric, kind=kind, role=role, segment=segment, look=look,
                   counts=counts, saved_prior=plan_prior, run_prior=entry.get("prior"),
-                  decision=entry.get("decision"), monitor_row=mon_row)
+                  decision=entry.get("decision"), monitor_row=mon_row,
+                  unit=entry.get("unit"), margin=entry.get("margin"),
+                  guardrail=entry.get("guardrail"), pooled=pooled)
     if counts is None or not counts.binary or plan_prior is None:
         if prior is not None:
             raise DataError(f"metric {metric!r} is {kind} without saved conversions per arm: "

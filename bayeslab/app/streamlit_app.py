@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from bayeslab import format as fmt  # noqa: E402
 from bayeslab.app import RUN_DIR_ENV  # noqa: E402
 from bayeslab.app import data as D  # noqa: E402
 from bayeslab.errors import BayeslabError  # noqa: E402
@@ -35,44 +36,167 @@ def _run_dir() -> str | None:
 
 
 def _prob(e) -> str:
-    from bayeslab.bayes.conversion import format_prob
+    from bayeslab.report.tables import prob_value
 
-    if e is None or e.prob_positive is None:
-        return "n/a"
-    return format_prob(e.prob_positive, e.extra.get("prob_negative", 1 - e.prob_positive))
+    return prob_value(e)
 
 
 def _effect(view, e) -> str:
     if e is None or e.estimate is None or math.isnan(e.estimate):
         return "n/a"
-    if view.kind == "conversion" and e.effect == "absolute":
-        return f"{e.estimate:+.3%}"
-    if e.effect == "relative":
-        return f"{e.estimate:+.2%}"
-    return f"{e.estimate:.4g}" if "ratio" in e.effect else f"{e.estimate:+.4g}"
+    return fmt.effect(e.estimate, e.effect, view.kind, view.unit)
 
 
 def _interval(view, e) -> str:
     if e is None or e.lower is None or math.isnan(e.lower):
         return ""
-    if view.kind == "conversion" and e.effect == "absolute":
-        return f"[{e.lower:+.3%}, {e.upper:+.3%}]"
-    if e.effect == "relative":
-        return f"[{e.lower:+.2%}, {e.upper:+.2%}]"
-    if "ratio" in e.effect:
-        return f"[{e.lower:.4g}, {e.upper:.4g}]"
-    return f"[{e.lower:+.4g}, {e.upper:+.4g}]"
+    return fmt.interval(e.lower, e.upper, e.effect, view.kind, view.unit)
 
 
 def _p_value(e) -> str:
-    return "n/a" if e is None or e.p_value is None else f"{e.p_value:.3g}"
+    return "n/a" if e is None or e.p_value is None else fmt.p_value(e.p_value)
+
+
+def _cell(v) -> str:
+    """A table cell as text: no None / nan, numbers with separators."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return fmt.number(v)
+    return str(v)
 
 
 def _table(frame) -> None:
-    """A data frame with floats shown to 4 significant digits."""
-    floats = frame.select_dtypes("float").columns
-    st.dataframe(frame, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.4g") for c in floats})
+    """A data frame shown as a plain, escaped HTML table of formatted text.
+
+    Columns empty in every row are left out and no cell shows None / nan. A real table (not the
+    canvas grid of ``st.dataframe``) so that what it shows is text a reader, a screen reader
+    and the browser tests can read.
+    """
+    frame = frame.loc[:, [c for c in frame.columns if frame[c].notna().any()]]
+    body = frame.map(_cell).to_html(index=False, escape=True, border=0,
+                                    classes="bayeslab-table")
+    st.markdown(f'<div class="table-wrap" style="overflow-x:auto;max-width:100%">{body}</div>',
+                unsafe_allow_html=True)
+
+
+def _eq(text: str) -> str:
+    """``= 0.97`` or, for a bound such as ``> 0.999 (every draw)``, the bound alone."""
+    return text if text[:1] in "<>" else f"= {text}"
+
+
+def _arms_frame(view):
+    """Per arm, formatted: units and conversions with separators, rates in %, P(best)."""
+    import pandas as pd
+
+    t = view.arm_table()
+    out = pd.DataFrame({"arm": t["arm"].astype(str)}) if "arm" in t else pd.DataFrame()
+    rates = view.kind == "conversion"
+    for col in t.columns:
+        if col == "arm":
+            continue
+        v = t[col]
+        if col in ("n", "conversions"):
+            out["units" if col == "n" else col] = [fmt.count(x) for x in v]
+        elif col in ("mean", "lower", "upper"):
+            name = {"mean": "mean", "lower": "lower (posterior)",
+                    "upper": "upper (posterior)"}[col]
+            out[name] = [fmt.rate(x) if rates else fmt.amount(x, view.unit, sign=False)
+                         for x in v]
+        elif col == "prob_best":
+            vals = [float(x) for x in v]      # 1 - P(best) as the sum of the others: exact
+            out["P(best)"] = [fmt.prob(p, sum(vals[:i] + vals[i + 1:]))
+                              for i, p in enumerate(vals)]
+        elif col in ("alpha", "beta"):
+            out[f"posterior {col}"] = [fmt.number(x) for x in v]
+        else:
+            out[col] = v
+    return out
+
+
+def _estimates_frame(view):
+    """Every estimate of both sides in the metric's units, with P / p beside it."""
+    import pandas as pd
+
+    from bayeslab.report.tables import estimate_prob
+
+    rows = []
+    for e in view.estimates:
+        rows.append({"side": e.side, "method": e.method, "effect": e.effect,
+                     "segment": fmt.segment_label(e.segment, ()) if e.segment else "",
+                     "estimate": _effect(view, e), f"{e.level:.0%} interval": _interval(view, e),
+                     "P / p": estimate_prob(e),
+                     "expected loss": "" if e.expected_loss is None
+                     else fmt.number(e.expected_loss, 3)})
+    frame = pd.DataFrame(rows)
+    return frame.loc[:, [c for c in frame.columns if (frame[c] != "").any()]]
+
+
+_BOX = {"ship": "success", "pass": "success", "hold": "warning", "inconclusive": "warning",
+        "do not ship": "error", "fail": "error", "blocked": "error"}
+
+
+def _decision(run) -> None:
+    """The run's decision, first and largest; blocking problems above it, notes below."""
+    decision = run.readout.get("decision") or {}
+    verdict = str(decision.get("verdict", "n/a"))
+    text = str(decision.get("text", ""))
+    head = text.split(". ")[0].rstrip(".") + "." if text else ""
+    blockers = [b for e in run.entries.values() for b in
+                (e.get("decision") or {}).get("blockers", [])]
+    blockers = list(dict.fromkeys([*decision.get("blockers", []), *blockers]))
+    for b in blockers:
+        st.error(f"Blocked: {fmt.one_line(b)}")
+    box = getattr(st, _BOX.get(verdict, "info"))
+    box(f"## Decision: {verdict.upper()}\n\n{head}")
+    notes = [w for w in run.readout.get("warnings", []) if w not in blockers]
+    if notes:
+        with st.expander(f"Notes ({len(notes)})"):
+            for w in notes:
+                st.caption(fmt.one_line(w))
+
+
+def _headline_text(entry: dict) -> str:
+    """The saved headline of a metric: the estimates its decision reads, both sides."""
+    from bayeslab.format import estimate_prob
+
+    head = entry.get("headline") or {}
+    ests = [D.estimate_from_dict(d) for d in entry.get("results", [])
+            if d.get("segment") is None and d.get("effect") == head.get("effect", d["effect"])
+            and (not head.get("rate") or d.get("rate") == head["rate"])]
+    kind, unit = str(entry.get("kind", "")), entry.get("unit")
+    parts = []
+    for side in ("bayes", "frequentist"):
+        e = next((x for x in ests if x.side == side and x.effect != "relative"
+                  and x.method == head.get(side, x.method)), None)
+        if e is not None:
+            parts.append(f"{side}: {fmt.effect(e.estimate, e.effect, kind, unit)}, "
+                         f"{estimate_prob(e)}")
+    return "; ".join(parts)
+
+
+def _overview(run) -> None:
+    """One row per metric: role, verdict and what decides it (guardrails: the margin)."""
+    rows = []
+    for name, e in run.entries.items():
+        g = e.get("guardrail")
+        if g:
+            p = g["prob_above_margin"]
+            decides = (f"margin {fmt.pp(g['margin'])}: P(increase > margin) = "
+                       f"{fmt.prob(p, 1 - p)}, non-inferiority p = "
+                       f"{fmt.p_value(g['noninferiority_p'])}")
+        else:
+            decides = _headline_text(e)
+        rows.append({"metric": name, "role": str(e.get("role", "")),
+                     "verdict": str((e.get("decision") or {}).get("verdict", "")).upper(),
+                     "what decides": decides})
+    import pandas as pd
+
+    _table(pd.DataFrame(rows))
 
 
 def _sidebar(run):
@@ -114,18 +238,56 @@ def _method(view, side: str, label: str) -> str | None:
     return st.sidebar.selectbox(label, methods, key=f"{side}_method_{view.metric}")
 
 
+def _guardrail(view) -> None:
+    """A guardrail's margin, P(increase > margin), non-inferiority p and pass/fail."""
+    margin = view.margin
+    if view.recomputed:
+        p = float(view.bayes.prob_lift_above(margin))
+        ni = view.frequentist.noninferiority(margin)
+        ni_p = float(ni.p_value)
+    else:
+        g = view.guardrail or {}
+        p, ni_p = g.get("prob_above_margin"), g.get("noninferiority_p")
+    b_pass = p is not None and p <= 0.05
+    f_pass = ni_p is not None and ni_p < 0.025
+    cols = st.columns(4)
+    cols[0].metric("Margin (max increase)", fmt.pp(margin))
+    cols[1].metric("P(increase > margin)", "n/a" if p is None else fmt.prob(p, 1 - p))
+    cols[2].metric("Non-inferiority p", fmt.p_value(ni_p))
+    cols[3].metric("Guardrail", "PASS" if b_pass and f_pass else "FAIL")
+    st.caption("A guardrail passes when P(increase > margin) <= 0.05 (Bayes) and the one-sided "
+               "non-inferiority p < 0.025 (frequentist), under the plan's default rule.")
+
+
+def _pooled(view) -> None:
+    """For a segment: the partially pooled (hierarchical) estimate beside the unpooled one."""
+    e = view.pooled
+    if e is None:
+        return
+    st.markdown(f"**Pooled** ({e.method}, partially pooled across segments): "
+                f"{_effect(view, e)} {_interval(view, e)}, P(lift > 0) {_eq(_prob(e))} "
+                "(the run's prior; beside the unpooled numbers above, which use this "
+                "segment alone).")
+
+
 def _numbers(view):
     b_method = _method(view, "bayes", "Bayes method shown")
     f_method = _method(view, "frequentist", "Frequentist method shown")
     bayes = view.headline("bayes", method=b_method)
     freq = view.headline("frequentist", method=f_method)
+    if view.margin is not None and view.segment is None:
+        _guardrail(view)
     cols = st.columns(4)
-    cols[0].metric("P(lift > 0)", _prob(bayes))
+    if bayes is not None and bayes.effect == "hazard-ratio":
+        from bayeslab.report.tables import prob_value
+
+        cols[0].metric("P(HR < 1)", prob_value(bayes, flip=True))
+    else:
+        cols[0].metric("P(lift > 0)" if view.margin is None else "P(increase > 0)",
+                       _prob(bayes))
     cols[1].metric("Bayes estimate", _effect(view, bayes), help=_interval(view, bayes))
     cols[2].metric("Frequentist estimate", _effect(view, freq), help=_interval(view, freq))
     cols[3].metric("p-value", _p_value(freq))
-    loss = "n/a" if bayes is None or bayes.expected_loss is None else \
-        f"{bayes.expected_loss:.3g}"
     lines = []
     for name, e, method in (("Bayes", bayes, b_method), ("Frequentist", freq, f_method)):
         if e is None:
@@ -134,11 +296,17 @@ def _numbers(view):
         rel = view.headline(e.side, "relative", method=method)
         rel_text = (f", relative {_effect(view, rel)} {_interval(view, rel)}"
                     if rel is not None and rel.effect == "relative" and e is not rel else "")
-        tail = f"expected loss of shipping {loss}" if e.side == "bayes" else \
-            f"p = {_p_value(e)}"
+        if e.side == "bayes" and view.margin is None and e.expected_loss is not None:
+            tail = f"expected loss of shipping {fmt.number(e.expected_loss, 3)}"
+        elif e.side == "bayes":
+            tail = f"P(> 0) = {_prob(e)}"
+        else:
+            tail = f"p = {_p_value(e)}"
         lines.append(f"**{name}** ({e.method}, {e.effect}, {e.level:.0%} interval): "
                      f"{_effect(view, e)} {_interval(view, e)}{rel_text}; {tail}.")
     st.markdown("  \n".join(lines))
+    if view.segment is not None:
+        _pooled(view)
 
 
 def _figures(view, run):
@@ -152,7 +320,9 @@ def _figures(view, run):
             ax.plot(dens["x"], dens[arm], label=f"arm {arm}")
         ax.set_xlabel(f"{view.metric} rate")
         ax.set_ylabel("posterior density")
-        ax.set_title(f"Posterior of each arm's rate, prior {view.prior}", fontsize=9)
+        ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:.3g}%")
+        ax.set_title(f"{view.metric}: posterior of each arm's rate, prior {view.prior}",
+                     fontsize=9)
         ax.legend(fontsize=8)
         fig.tight_layout()
         left.pyplot(fig)
@@ -164,9 +334,16 @@ def _figures(view, run):
         ax.axvspan(c.abs_lower, c.abs_upper, color="#1f77b4", alpha=0.15,
                    label=f"{view.bayes.interval:.0%} credible interval")
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_xlabel(f"absolute lift, {c.arm} - {view.bayes.control}")
+        ax.axvline(0, color="black", linewidth=0.8)
+        if view.margin is not None:
+            ax.axvline(view.margin, color="#d62728", linestyle="--",
+                       label=f"non-inferiority margin {fmt.pp(view.margin)}")
+        ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:+.2g}")
+        ax.set_xlabel(f"absolute lift in {view.metric}, {c.arm} - {view.bayes.control} "
+                      "(percentage points)")
         ax.set_ylabel("posterior density")
-        ax.set_title(f"Posterior of the lift, prior {view.prior}", fontsize=9)
+        ax.set_title(f"{view.metric}: posterior of the absolute lift, prior {view.prior}",
+                     fontsize=9)
         ax.legend(fontsize=8)
         fig.tight_layout()
         right.pyplot(fig)
@@ -178,7 +355,8 @@ def _figures(view, run):
         return
     shown = [e for e in view.estimates if e.effect == "absolute" and not math.isnan(e.lower)]
     if shown:
-        fig = plot_interval_comparison(shown, effect="absolute")
+        fig = plot_interval_comparison(shown, effect="absolute", metric=view.metric,
+                                       kind=view.kind, unit=view.unit)
         st.columns([3, 2])[0].pyplot(fig)
         plt.close(fig)
 
@@ -196,25 +374,25 @@ def main() -> None:
         st.error(str(exc))
         st.stop()
     st.title(run.name)
-    decision = run.readout.get("decision") or {}
+    _decision(run)
+    with st.expander("Every metric: verdict and what decides it", expanded=True):
+        _overview(run)
     st.caption(f"Run folder {run.path}; seed {run.readout.get('seed')}; bayeslab "
-               f"{run.readout.get('bayeslab')}. The run's decision: "
-               f"**{decision.get('verdict', 'n/a')}**.")
-    for w in run.readout.get("warnings", []):
-        st.warning(w)
+               f"{run.readout.get('bayeslab')}.")
     metric, segment, look, prior = _sidebar(run)
     try:
         view = D.metric_view(run, metric, prior=prior, segment=segment, look=look)
     except BayeslabError as exc:
         st.error(str(exc))
         st.stop()
-    where = look and f"look {look}" or segment and f"segment {segment}" or ALL_UNITS
+    label = segment and fmt.segment_label(segment, D.segment_columns(run, metric))
+    where = look and f"look {look}" or segment and f"segment {label}" or ALL_UNITS
     st.header(f"{metric} ({view.role}, {view.kind}): {where}")
     st.info(f"Prior in use: {view.prior_text}")
     st.caption(view.note)
     _numbers(view)
     st.subheader("Arms")
-    _table(view.arm_table())
+    _table(_arms_frame(view))
     if view.monitor_row is not None:
         r = view.monitor_row
         rules = ", ".join(str(v) for k, v in r.items() if k.startswith("rule_"))
@@ -223,7 +401,7 @@ def main() -> None:
                     f"stopping rule: {rules or 'n/a'}.")
     _figures(view, run)
     st.subheader("All estimates")
-    _table(view.summary())
+    _table(_estimates_frame(view))
     if view.decision and segment is None and look is None:
         with st.expander("The run's decision on this metric (plan's prior, all units)"):
             st.write(view.decision.get("text", ""))

@@ -20,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.errors import DataError, ModelError
+from bayeslab.errors import ModelError
+from bayeslab.format import format_prob
 from bayeslab.kernels import beta as K
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.validate import check_counts
 
 METHOD = "beta-binomial"
 
@@ -240,44 +242,6 @@ class ConversionPosterior:
                          f"P(>0) {format_prob(c.prob_positive, c.prob_negative)}, "
                          f"loss {c.expected_loss:.2e}")
         return "\n".join(lines)
-
-
-def format_prob(p: float, complement: float) -> str:
-    """Format a probability so that one within 1e-4 of 0 or 1 shows its distance, never 1.0."""
-    if complement <= 0:
-        return "1 - <1e-300"
-    if complement < 1e-4:
-        return f"1 - {complement:.1e}"
-    if p < 1e-4:
-        return f"{p:.1e}"
-    return f"{p:.4f}"
-
-
-def check_counts(n, conversions, arms=None):
-    """Validate units and conversions per arm; returns ``(arm labels, n, conversions)``.
-
-    Raises :class:`~bayeslab.errors.DataError` for unequal lengths, fewer than two arms, negative
-    or fractional counts, conversions above units, or an arm without units.
-    """
-    arms = tuple(str(a) for a in (arms if arms is not None else range(len(np.ravel(n)))))
-    n = np.asarray(n, dtype=float)
-    x = np.asarray(conversions, dtype=float)
-    if n.shape != x.shape or n.ndim != 1 or len(n) < 2:
-        raise DataError("n and conversions must be 1-d sequences of equal length, >= 2 arms")
-    if len(arms) != len(n):
-        raise DataError(f"{len(arms)} arm labels for {len(n)} arms")
-    for name, v in (("n", n), ("conversions", x)):
-        bad = ~np.isfinite(v) | (v < 0) | (v != np.floor(v))
-        if bad.any():
-            raise DataError(f"{name} must be non-negative whole numbers; arm "
-                            f"{arms[int(np.argmax(bad))]!r} has {v[bad][0]!r}", column=name)
-    if (x > n).any():
-        k = int(np.argmax(x > n))
-        raise DataError(f"arm {arms[k]!r} has {x[k]:.0f} conversions out of {n[k]:.0f} units",
-                        column="conversions")
-    if (n == 0).any():
-        raise DataError(f"arm {arms[int(np.argmax(n == 0))]!r} has no units", column="n")
-    return arms, n, x
 
 
 @dataclass(frozen=True)

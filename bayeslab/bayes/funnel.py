@@ -32,12 +32,12 @@ from scipy import stats as st
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import FunnelStats
+from bayeslab.data.summaries import funnel_rates
 from bayeslab.errors import ModelError
-from bayeslab.frequentist.funnel import funnel_rates
-from bayeslab.frequentist.means import check_interval
 from bayeslab.kernels.difference import compare
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 @dataclass(frozen=True)

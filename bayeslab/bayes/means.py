@@ -33,11 +33,12 @@ from scipy import stats as st
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.stats import ArmStats
+from bayeslab.data.summaries import warn_overdispersion
 from bayeslab.errors import DataError, ModelError
-from bayeslab.frequentist.means import check_interval, warn_overdispersion
 from bayeslab.kernels.difference import compare
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def normal_means(stats: ArmStats, *, prior_mean: float = 0.0, prior_count: float
         If the prior is invalid or leaves a posterior with fewer than 2 degrees of freedom
         (no posterior mean of the difference).
     DataError
-        If an arm has fewer than 2 units.
+        If an arm has fewer than 2 units, or no arm has any variation. One arm without
+        variation (all values equal) is a point mass at its mean, with a StatisticalWarning.
 
     See Also
     --------
@@ -164,6 +166,7 @@ def normal_means(stats: ArmStats, *, prior_mean: float = 0.0, prior_count: float
         raise DataError("every arm needs at least 2 units for a variance", column=stats.arm)
     ybar = s / n
     sse = np.maximum(ss - n * ybar**2, 0.0)
+    _check_variation(stats, ybar, sse, prior_rate)
     kn = prior_count + n
     mn = (prior_count * prior_mean + n * ybar) / kn
     an = prior_shape + n / 2
@@ -181,6 +184,27 @@ def normal_means(stats: ArmStats, *, prior_mean: float = 0.0, prior_count: float
                           model="normal", prior=prior, per_arm=per_arm,
                           comparisons=_compare_all(posts, stats.arms, interval),
                           interval=interval, rows=stats.rows)
+
+
+def _check_variation(stats: ArmStats, ybar, sse, prior_rate: float) -> None:
+    """No variation anywhere: an error; in one arm: a warning (that arm is a point mass)."""
+    flat = sse <= 1e-12 * np.maximum(1.0, ybar**2) * np.asarray(stats.by_arm()["n"], float)
+    if prior_rate > 0 or not np.any(flat):
+        return
+    if np.all(flat):
+        values = ", ".join(f"{a}: {v:.6g}" for a, v in zip(stats.arms, ybar, strict=True))
+        raise DataError(f"{stats.metric!r} has no variation: every unit of each arm has the same "
+                        f"value ({values}); there is no uncertainty to model. Check the column, "
+                        "or read a 0/1 metric with kind conversion", column=stats.metric)
+    import warnings
+
+    from bayeslab.errors import StatisticalWarning
+
+    for arm, v in zip(np.asarray(stats.arms)[flat], ybar[flat], strict=True):
+        warnings.warn(f"arm {arm} of {stats.metric!r} has no variation (every value {v:.6g}): "
+                      "its posterior mean is a point mass there, so the Bayesian interval "
+                      "reflects the other arm's uncertainty only", StatisticalWarning,
+                      stacklevel=3)
 
 
 def gamma_poisson(stats: ArmStats, *, prior_shape: float = 0.5, prior_rate: float = 0.0,

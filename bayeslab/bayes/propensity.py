@@ -46,12 +46,8 @@ from scipy import special
 
 from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.errors import ModelError
-from bayeslab.frequentist.propensity import (
-    _raise_separation,
-    design,
-    effect_estimates,
-    logit_newton,
-)
+from bayeslab.kernels.logit import logit_newton
+from bayeslab.propensity_design import design, effect_estimates, raise_separation
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 SAMPLERS = ("nuts", "laplace")
@@ -286,7 +282,7 @@ class BayesPropensity:
         P = np.diag([pr.intercept_sigma ** -2] + [pr.beta_sigma ** -2] * (k - 1))
         beta, info = logit_newton(Z1, units.t, prior_precision=P)
         if not np.all(np.isfinite(beta)):
-            _raise_separation(units, beta)
+            raise_separation(units, beta)
         b = rng.multivariate_normal(beta, np.linalg.inv(info), size=S)
         if not self.doubly_robust:
             return b, None

@@ -37,9 +37,9 @@ from scipy import optimize
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import SurvivalRows
 from bayeslab.errors import DataError, ModelError
-from bayeslab.frequentist.means import check_interval
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 def default_cuts(rows: SurvivalRows, n_intervals: int) -> np.ndarray:

@@ -44,12 +44,12 @@ from scipy import stats as st
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import UnitRows
 from bayeslab.data.stats import ArmStats
+from bayeslab.data.summaries import centered_moments
 from bayeslab.errors import DataError, ModelError, StatisticalWarning
-from bayeslab.frequentist.means import check_interval
-from bayeslab.frequentist.revenue import centered_moments
 from bayeslab.kernels.difference import partial_below
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 def _design(stats: ArmStats, use_covariate: bool):
@@ -93,13 +93,11 @@ def _ratio_quantile(q, loc_t, loc_c, s_tt, s_tc, s_cc, df):
     def cdf(r):
         return st.t.cdf(-(loc_t - r * loc_c) / np.sqrt(s_tt - 2 * r * s_tc + r * r * s_cc), df)
 
+    from bayeslab.kernels.difference import bracket_quantile
+
     guess = loc_t / loc_c
     width = 10 * np.sqrt(s_tt) / abs(loc_c) + 1e-12
-    lo, hi = guess - width, guess + width
-    while cdf(lo) > q:
-        lo -= 2 * (hi - lo)
-    while cdf(hi) < q:
-        hi += 2 * (hi - lo)
+    lo, hi = bracket_quantile(cdf, q, guess, width)  # bounded: a ModelError, never a hang
     return optimize.brentq(lambda r: cdf(r) - q, lo, hi, xtol=1e-14, rtol=1e-12)
 
 

@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.errors import DataError, ModelError, StatisticalWarning
+from bayeslab.labels import segment_label
 from bayeslab.priors import HalfNormal, Normal, prior_from_dict
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 FAMILIES = ("logistic", "normal")
 PARAMETERIZATIONS = ("auto", "non-centered", "centered")
-SEP = " x "
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,6 @@ class CellData:
     weights: np.ndarray
     center: float
     scale: float
-
-
-def segment_label(values) -> str:
-    """Label of a segment from its values: ``"a"``, or ``"a x b"`` for two dimensions."""
-    return SEP.join(str(v) for v in values)
 
 
 def prepare_cells(stats, family: str) -> CellData:

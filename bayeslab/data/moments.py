@@ -15,19 +15,28 @@ nested 0/1 columns. :func:`survival_rows` validates and fetches durations and ev
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, open_source, quote
+from bayeslab.data.arms import arm_label
+from bayeslab.data.scan import grouped
+from bayeslab.data.sources import (
+    Source,
+    check_columns,
+    open_source,
+    parquet_column_stats,
+    quote,
+)
 from bayeslab.data.stats import (
     ArmStats,
-    arm_label,
-    fetch_frame,
     finish_stats,
-    group_columns_sql,
+    group_keys,
+    invalid_sql,
+    is_integer_type,
     not_finite_sql,
     numeric_expression,
     rows_text,
@@ -89,45 +98,66 @@ def covariate_moments(
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
     check_columns(source, [arm, metric, covariate, *segments])
-    y = numeric_expression(source, metric)
-    x = numeric_expression(source, covariate)
+    keys = group_keys(arm, segments)
+    aggs, invalid, y, x = _moment_aggs(source, metric, covariate, kind)
     bad_y, bad_x = not_finite_sql(y), not_finite_sql(x)
-    invalid = f"NOT {bad_y} AND {y} < 0" if kind == "count" else "FALSE"
-    sums = [f"sum({' * '.join([y] * p + [x] * q)}) AS {name}"
-            for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
-
-    def query(flags):
-        return (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-                f"{', '.join(flags + sums)} FROM {{src}} GROUP BY ALL")
-
     # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
-    fast = fetch_frame(source, query(["count(*) AS _c", f"count({y}) AS _cy", f"count({x}) AS _cx",
-                                 f"min({y}) AS _min"]))
+    fast = grouped(source, keys, aggs)
     moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
-    clean = (fast["_c"].eq(fast["_cy"]) & fast["_c"].eq(fast["_cx"])).all() and \
+    clean = (fast["_c"].eq(fast.get("_cy", fast["_c"]))
+             & fast["_c"].eq(fast.get("_cx", fast["_c"]))).all() and \
         np.isfinite(fast[moment_names].to_numpy(float)).all()
-    if clean and not (kind == "count" and (fast["_min"].astype(float) < 0).any()):
-        grouped = fast.assign(_by=False, _bx=False, _neg=0)
-        raw = _collapse(grouped, ["arm", *segments])
-        problems = []
-        return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                       covariate=covariate, units=None)
+    if clean and not fast.get("_inv", fast["_c"] * 0).sum():
+        grouped_frame = fast.assign(_by=False, _bx=False, _neg=0)
+        raw = _collapse(grouped_frame, ["arm", *segments])
+        return finish_stats(source, raw, keys, metric, control, kind, missing, [],
+                            covariate=covariate, units=None)
     # Slow path: group by the usability flags too, so each row's checks run once and the sums
     # need no FILTER clause; unusable groups are dropped in _collapse.
-    outer = query([f"{bad_y} AS _by", f"({bad_x} AND NOT {bad_y}) AS _bx", "count(*) AS _c",
-                   f"count(*) FILTER (WHERE {invalid}) AS _neg"])
-    grouped = fetch_frame(source, outer)
-    n_invalid = int(grouped["_neg"].sum())
+    flags = [("_by", bad_y), ("_bx", f"({bad_x} AND NOT {bad_y})")]
+    sums = [(a, e) for a, e in aggs if a in moment_names]
+    slow = grouped(source, keys + flags,
+                   [("_c", "count(*)"), ("_neg", f"count(*) FILTER (WHERE {invalid})"), *sums])
+    n_invalid = int(slow["_neg"].sum())
     if n_invalid:
-        raise DataError(f"column {metric!r} must be non-negative for a count metric; other "
-                        f"values in {rows_text(source, invalid, n_invalid)}",
+        raise DataError(f"column {metric!r} must be a non-negative whole number for a count "
+                        f"metric; other values in {rows_text(source, invalid, n_invalid)}",
                         column=metric, rows=n_invalid)
-    raw = _collapse(grouped, ["arm", *segments])
+    raw = _collapse(slow, ["arm", *segments])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
                 (covariate, f"{bad_x} AND NOT {bad_y}", "bad_x", "is missing or not finite")]
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=covariate, units=None)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=covariate, units=None)
+
+
+def _moment_aggs(source, metric, covariate, kind):
+    """Aggregates of the fast path of :func:`covariate_moments`, the invalid test, y and x."""
+    y = numeric_expression(source, metric)
+    x = numeric_expression(source, covariate)
+    invalid = invalid_sql(kind, y, not_finite_sql(y))
+    aggs = [("_c", "count(*)")]
+    # NULLs are counted unless the Parquet footers prove there are none (saves two aggregates)
+    for alias, column, expr in (("_cy", metric, y), ("_cx", covariate, x)):
+        meta = parquet_column_stats(source, column)
+        if meta is None or meta[2] != 0:
+            aggs.append((alias, f"count({expr})"))
+    if invalid != "FALSE":
+        aggs.append(("_inv", f"count(*) FILTER (WHERE {invalid})"))
+    aggs += [(name, f"sum({' * '.join([y] * p + [x] * q)})")
+             for name, (p, q) in MOMENT_COLUMNS.items() if name != "n"]
+    return aggs, invalid, y, x
+
+
+def moments_request(source: Source, *, arm: str, metric: str, covariate: str,
+                    kind: str = "continuous", segments=()):
+    """The grouped aggregates :func:`covariate_moments` will ask for (``None`` if invalid)."""
+    try:
+        check_columns(source, [arm, metric, covariate, *segments])
+        return group_keys(arm, tuple(segments)), _moment_aggs(source, metric, covariate,
+                                                              kind)[0]
+    except DataError:
+        return None
 
 
 def _collapse(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -217,15 +247,20 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
         raise DataError(f"clipping method must be 'winsorize' or 'trim', got {method!r}")
     if not 0.5 < quantile < 1:
         raise DataError(f"clipping quantile must be in (0.5, 1), got {quantile!r}")
+    if source.engine != "duckdb":
+        raise DataError("clipping (--clip) runs on the DuckDB engine; read the table with "
+                        "--engine duckdb or clip the column in Spark first")
     y = numeric_expression(source, metric)
     ok = f"NOT {not_finite_sql(y)}"
     cap = source.sql(f"SELECT quantile_cont({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "
-                     f"FROM {{src}}")[0][0]
+                     f"FROM {source.relation}")[0][0]
     if cap is None:
         raise DataError(f"column {metric!r} has no usable values to clip", column=metric)
+    if is_integer_type(source, metric):  # a whole cap keeps counts whole; trims the same rows
+        cap = math.floor(cap)
     above = f"({ok} AND {y} > {float(cap)!r})"
     counts = source.sql(f"SELECT {quote(arm)}, count(*) FILTER (WHERE {above}) "
-                        f"FROM {{src}} GROUP BY ALL")
+                        f"FROM {source.relation} GROUP BY ALL")
     affected: dict[str, int] = {}
     for a, c in counts:
         label = arm_label(a)
@@ -298,9 +333,28 @@ class UnitRows:
                          control=control, names=(metric, covariate))
 
 
+#: most unit rows a model sampled on unit rows (robust / hurdle revenue) reads into memory
+UNIT_MODEL_MAX_ROWS = 1_000_000
+
+
+def check_unit_size(rows: int, limit: int | None, what: str) -> None:
+    """Refuse to read ``rows`` unit rows into memory for ``what`` when above ``limit``.
+
+    A model that needs one row per unit holds every row in memory (and MCMC evaluates them all
+    at every step); above the limit the message says what to do instead.
+    """
+    if limit is not None and rows > limit:
+        raise DataError(
+            f"{what} reads one row per unit into memory: {rows:,} rows is above its limit of "
+            f"{limit:,}; read a random sample of units (e.g. --sql \"SELECT * FROM 'data.parquet' "
+            f"USING SAMPLE {limit:,} ROWS\"), stratify and read out each stratum, or use the "
+            "models on sufficient statistics (conjugate regression, CUPED/ANCOVA), which take "
+            "any number of rows", rows=rows)
+
+
 def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
               control: str | None = None, kind: str = "continuous", missing: str = "error",
-              names=None) -> UnitRows:
+              names=None, max_rows: int | None = None, what: str = "this model") -> UnitRows:
     """Validate (as :func:`sufficient_stats`) and fetch the usable rows as numpy arrays.
 
     Parameters
@@ -311,6 +365,12 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
         As :func:`bayeslab.data.stats.sufficient_stats`.
     names : (str, str), optional
         Names to record for the outcome and covariate (defaults to the column names).
+    max_rows : int, optional
+        Refuse (with what to do instead) when more usable rows than this would be read;
+        the robust and hurdle models pass :data:`UNIT_MODEL_MAX_ROWS`. Only the arm, outcome
+        and covariate columns are read.
+    what : str
+        The model, for that message.
 
     Returns
     -------
@@ -319,11 +379,12 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
     Raises
     ------
     DataError
-        As :func:`~bayeslab.data.stats.sufficient_stats`.
+        As :func:`~bayeslab.data.stats.sufficient_stats`, or more rows than ``max_rows``.
     """
     source = open_source(data)
     stats = sufficient_stats(source, arm=arm, metric=metric, control=control, kind=kind,
                              covariate=covariate, missing=missing)
+    check_unit_size(stats.rows.used, max_rows, what)
     y = numeric_expression(source, metric)
     cond = f"{quote(arm)} IS NOT NULL AND NOT {not_finite_sql(y)}"
     cols = f"{quote(arm)} AS arm, {y} AS y"
@@ -331,7 +392,7 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
         x = numeric_expression(source, covariate)
         cond += f" AND NOT {not_finite_sql(x)}"
         cols += f", {x} AS x"
-    got = source.con.execute(
+    got = source.execute(
         f"SELECT {cols} FROM {source.relation} WHERE {cond}").fetchnumpy()
     order = {a: i for i, a in enumerate(stats.arms)}
     raw_arm = pd.Series(np.asarray(got["arm"]))
@@ -428,13 +489,13 @@ def funnel_stats(data, *, arm: str, stages, control: str | None = None,
     bad = " OR ".join(not_finite_sql(e) for e in exprs)
     for s, e in zip(stages, exprs, strict=True):
         cond = f"NOT ({bad}) AND {e} NOT IN (0, 1)"
-        k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        k = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if k:
             raise DataError(f"stage column {s!r} must be 0 or 1; other values in "
                             f"{rows_text(source, cond, k)}", column=s, rows=k)
     for prev, cur, ep, ec in zip(stages, stages[1:], exprs, exprs[1:], strict=False):
         cond = f"NOT ({bad}) AND {ec} > {ep}"
-        k = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        k = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if k:
             raise DataError(f"stage {cur!r} is 1 where the earlier stage {prev!r} is 0 in "
                             f"{rows_text(source, cond, k)}; funnel stages must be nested",
@@ -445,7 +506,7 @@ def funnel_stats(data, *, arm: str, stages, control: str | None = None,
                              missing=missing)
     sums = ", ".join(f"sum({e}) FILTER (WHERE NOT ({bad})) AS s{i}" for i, e in enumerate(exprs))
     got = source.sql(f"SELECT {quote(arm)} AS arm, "
-                     f"count(*) FILTER (WHERE NOT ({bad})) AS n, {sums} FROM {{src}} "
+                     f"count(*) FILTER (WHERE NOT ({bad})) AS n, {sums} FROM {source.relation} "
                      f"WHERE {quote(arm)} IS NOT NULL GROUP BY ALL")
     frame = pd.DataFrame(got, columns=["arm", "n", *[f"s{i}" for i in range(len(stages))]])
     frame["arm"] = [arm_label(v) for v in frame["arm"]]

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote
+from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
+from bayeslab.data.scan import grouped
+from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote, shown
 from bayeslab.errors import DataError
 
-KINDS = ("binary", "continuous", "count")
+KINDS = ("binary", "continuous", "count", "ratio")
 MISSING = ("error", "exclude")
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "REAL")
@@ -99,36 +101,21 @@ class ArmStats:
                              "mean": (t["sum"] / t["n"]).to_numpy()})
 
 
-def arm_label(value) -> str | None:
-    """Arm label as text: ``0``/``1`` for integral numbers, ``true``/``false`` for booleans."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if value != value:
-            return None
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value)
-
-
 def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
     """1-based numbers of the first rows of ``source`` where the SQL ``condition`` holds."""
     rows = source.sql(
-        "SELECT rn FROM (SELECT row_number() OVER () AS rn, (" + condition + ") AS bad "
-        "FROM {src}) WHERE bad ORDER BY rn LIMIT " + str(int(limit))
+        "SELECT rn FROM (SELECT " + source.row_number_sql + " AS rn, (" + condition + ") AS bad "
+        "FROM " + source.relation + ") WHERE bad ORDER BY rn LIMIT " + str(int(limit))
     )
     return [int(r[0]) for r in rows]
 
 
 def rows_text(source: Source, condition: str, count: int) -> str:
     """``"3 rows (row 4, 9, 11, counting from 1)"``: a count with the first offending rows."""
-    shown = example_rows(source, condition)
-    more = ", ..." if count > len(shown) else ""
+    first = example_rows(source, condition)
+    more = ", ..." if count > len(first) else ""
     word = "row" if count == 1 else "rows"
-    return f"{count:,} {word} (row {', '.join(map(str, shown))}{more}, counting from 1)"
+    return f"{count:,} {word} (row {', '.join(map(str, first))}{more}, counting from 1)"
 
 
 def numeric_expression(source: Source, column: str) -> str:
@@ -139,12 +126,12 @@ def numeric_expression(source: Source, column: str) -> str:
         return f"CAST({col} AS DOUBLE)"
     if typ == "VARCHAR":
         cond = f"{col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL"
-        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if bad:
-            sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
+            sample = source.sql(f"SELECT {col} FROM {source.relation} WHERE {cond} LIMIT 1")[0][0]
             raise DataError(
                 f"column {column!r} is not numeric: {rows_text(source, cond, bad)} hold text "
-                f"such as {sample!r}; fix or remove them",
+                f"such as {shown(sample)}; fix or remove them",
                 column=column, rows=bad,
             )
         return f"TRY_CAST({col} AS DOUBLE)"
@@ -155,20 +142,20 @@ def check_unique(source: Source, column: str) -> None:
     """Raise :class:`DataError` if any value of ``column`` appears on more than one row."""
     col = quote(column)
     dup_rows, dup_ids = source.sql(
-        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {{src}} "
+        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {source.relation} "
         f"GROUP BY {col} HAVING count(*) > 1)")[0]
     if dup_ids:
-        sample = source.sql(f"SELECT {col}, count(*) FROM {{src}} GROUP BY {col} "
+        sample = source.sql(f"SELECT {col}, count(*) FROM {source.relation} GROUP BY {col} "
                             f"HAVING count(*) > 1 ORDER BY count(*) DESC, {col} LIMIT 3")
-        shown = ", ".join(f"{v!r} x{c}" for v, c in sample)
+        examples = ", ".join(f"{shown(v)} x{c}" for v, c in sample)
         raise DataError(f"column {column!r} has {dup_ids:,} duplicated unit ids over "
-                        f"{int(dup_rows):,} rows (e.g. {shown}); each unit must appear once",
+                        f"{int(dup_rows):,} rows (e.g. {examples}); each unit must appear once",
                         column=column, rows=int(dup_rows))
 
 
 def not_finite_sql(expr: str) -> str:
     """SQL condition: ``expr`` is NULL, NaN or infinite."""
-    return f"({expr} IS NULL OR isnan({expr}) OR isinf({expr}))"
+    return f"({expr} IS NULL OR isnan({expr}) OR abs({expr}) = CAST('Infinity' AS DOUBLE))"
 
 
 def sufficient_stats(
@@ -184,6 +171,7 @@ def sufficient_stats(
     sum_sq: str | None = None,
     unit_id: str | None = None,
     missing: str = "error",
+    key_exprs: dict | None = None,
 ) -> ArmStats:
     """Sufficient statistics of ``metric`` per arm and segment, with validation and row accounting.
 
@@ -199,9 +187,10 @@ def sufficient_stats(
     control : str, optional
         Label of the control arm. Defaults to ``0`` / ``false`` for an indicator, or a label
         spelled ``control``; otherwise it must be given.
-    kind : {"binary", "continuous", "count"}
+    kind : {"binary", "continuous", "count", "ratio"}
         Validation of the outcome: binary values must be 0 or 1 (or, aggregated, conversions
-        between 0 and ``n``); counts must be non-negative.
+        between 0 and ``n``); counts must be non-negative whole numbers; a ratio's numerator
+        (the outcome) and denominator (the covariate) must be non-negative.
     segments : sequence of str
         Columns to split the table by.
     covariate : str, optional
@@ -215,6 +204,9 @@ def sufficient_stats(
     missing : {"error", "exclude"}
         What to do with rows whose arm, segment, outcome or covariate is missing or not finite:
         raise (default), or exclude them and say so in the row accounting.
+    key_exprs : dict of str to str, optional
+        SQL expression to group by for a segment name that is not a column as is (a look key
+        such as the date of a timestamp).
 
     Returns
     -------
@@ -232,8 +224,10 @@ def sufficient_stats(
     if missing not in MISSING:
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     segments = tuple(segments)
-    needed = [arm, metric, *segments] + [c for c in (covariate, n, sum_sq, unit_id) if c]
-    check_columns(source, needed)
+    key_exprs = dict(key_exprs or {})
+    needed = [arm, metric, *[s for s in segments if s not in key_exprs]]
+    check_columns(source, needed + [c for c in (covariate, n, sum_sq, unit_id) if c])
+    keys = group_keys(arm, segments, key_exprs)
     if unit_id is not None:
         if n is not None:
             raise DataError("unit_id is for unit-level rows; aggregated input (n) has no unit ids")
@@ -243,8 +237,39 @@ def sufficient_stats(
     if n is not None and covariate is not None:
         raise DataError("a covariate needs unit-level rows or its cross-products; give unit rows")
     if n is not None:
-        return _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing)
-    return _unit_rows(source, arm, metric, control, kind, segments, covariate, missing)
+        from bayeslab.data.aggregated import aggregated_stats
+
+        return aggregated_stats(source, keys, metric, control, kind, n, sum_sq, missing)
+    return _unit_rows(source, keys, metric, control, kind, covariate, missing)
+
+
+def stats_request(source: Source, *, arm: str, metric: str, kind: str = "binary",
+                  segments=(), covariate: str | None = None, n: str | None = None,
+                  sum_sq: str | None = None, key_exprs: dict | None = None):
+    """The grouped aggregates :func:`sufficient_stats` will ask for (see :mod:`.scan`).
+
+    ``None`` when the arguments are invalid (the call itself then raises the error).
+    """
+    try:
+        key_exprs = dict(key_exprs or {})
+        check_columns(source, [arm, metric, *[s for s in segments if s not in key_exprs]]
+                      + [c for c in (covariate, n, sum_sq) if c])
+        keys = group_keys(arm, tuple(segments), key_exprs)
+        if n is not None:
+            from bayeslab.data.aggregated import aggregated_aggs
+
+            return keys, aggregated_aggs(source, metric, kind, n, sum_sq)[0]
+        if covariate is None:
+            return keys, _fast_aggs(source, metric, kind)[0]
+        return keys, _slow_aggs(source, metric, kind, covariate)[0]
+    except DataError:
+        return None
+
+
+def group_keys(arm: str, segments, key_exprs=None) -> list[tuple[str, str]]:
+    """``[("arm", '"arm"'), (seg, '"seg"'), ...]``: aliases and expressions to group by."""
+    key_exprs = key_exprs or {}
+    return [("arm", quote(arm)), *[(s, key_exprs.get(s, quote(s))) for s in segments]]
 
 
 def group_columns_sql(segments):
@@ -252,35 +277,43 @@ def group_columns_sql(segments):
     return "".join(f", {quote(s)}" for s in segments)
 
 
-def _is_integer_type(source: Source, column: str) -> bool:
+def is_integer_type(source: Source, column: str) -> bool:
+    """Whether ``column`` holds whole numbers by type (integers and booleans)."""
     typ = source.type_of(column).upper()
     return typ in _NUMERIC and typ not in ("FLOAT", "DOUBLE", "REAL")
 
 
-def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
+def _fast_aggs(source, metric, kind):
+    """Aggregates of the fast path, and ``(y, integer)`` for its checks."""
+    y = numeric_expression(source, metric)
+    integer = is_integer_type(source, metric)
+    # Parquet footers can prove a 0/1 integer column valid and free of NULLs without a scan
+    meta = parquet_column_stats(source, metric) if integer else None
+    proven_binary = kind == "binary" and meta is not None and meta[0] >= 0 and meta[1] <= 1
+    no_nulls = meta is not None and meta[2] == 0
+    aggs = [("rows_read", "count(*)"),
+            ("n", "count(*)" if no_nulls else f"count({y})"),
+            ("sum", f"coalesce(sum({y}), 0)"),
+            ("sum_sq", f"coalesce(sum({y}), 0)" if proven_binary
+             else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0)")]
+    if kind in ("count", "ratio"):
+        aggs.append(("min_y", f"min({y})"))
+    if kind == "count" and not integer:
+        aggs.append(("fractional", f"count(*) FILTER (WHERE {y} <> floor({y}))"))
+    if kind == "binary" and not integer:
+        aggs.append(("invalid", f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y}))"))
+    return aggs, y, integer
+
+
+def _unit_rows_fast(source, keys, metric, control, kind, missing):
     r"""One scan with plain aggregates: enough when no value is NaN or infinite.
 
     Returns ``None`` when the slow path (per-row filters) is needed. For an integer outcome,
     :math:`y^2 \\ge y` with equality only at 0 and 1, so a binary metric is valid exactly when
     :math:`\\sum y^2 = \\sum y`; NaN or infinity anywhere makes the float sums non-finite.
     """
-    y = numeric_expression(source, metric)
-    integer = _is_integer_type(source, metric)
-    # Parquet footers can prove a 0/1 integer column valid and free of NULLs without a scan
-    meta = parquet_column_stats(source, metric) if integer else None
-    proven_binary = kind == "binary" and meta is not None and meta[0] >= 0 and meta[1] <= 1
-    no_nulls = meta is not None and meta[2] == 0
-    aggs = ["count(*) AS rows_read",
-            "count(*) AS n" if no_nulls else f"count({y}) AS n",
-            f"coalesce(sum({y}), 0) AS sum",
-            f"coalesce(sum({y}), 0) AS sum_sq" if proven_binary
-            else f"coalesce(sum(CAST({y} AS DOUBLE) * {y}), 0) AS sum_sq"]
-    if kind == "count":
-        aggs.append(f"min({y}) AS min_y")
-    if kind == "binary" and not integer:
-        aggs.append(f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y})) AS invalid")
-    raw = fetch_frame(source, f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-                         f"{', '.join(aggs)} FROM {{src}} GROUP BY ALL")
+    aggs, y, integer = _fast_aggs(source, metric, kind)
+    raw = grouped(source, keys, aggs)
     raw["sum"] = raw["sum"].astype(np.float64)
     raw["sum_sq"] = raw["sum_sq"].astype(np.float64)
     if not (np.isfinite(raw["sum"]).all() and np.isfinite(raw["sum_sq"]).all()):
@@ -290,113 +323,94 @@ def _unit_rows_fast(source, arm, metric, control, kind, segments, missing):
         invalid = (raw["sum_sq"] != raw["sum"]).any() if integer else raw["invalid"].sum() > 0
         if invalid:
             _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)")
-    if kind == "count" and (raw["min_y"].dropna() < 0).any():
-        _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} < 0")
+    if kind in ("count", "ratio") and ((raw["min_y"].astype(float).dropna() < 0).any()
+                                       or raw.get("fractional", raw["n"] * 0).sum() > 0):
+        _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
     raw["bad_y"] = raw["rows_read"] - raw["n"]
-    raw = raw.drop(columns=[c for c in ("min_y", "invalid") if c in raw])
+    raw = raw.drop(columns=[c for c in ("min_y", "invalid", "fractional") if c in raw])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=None, units=None)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=None, units=None)
+
+
+def invalid_sql(kind: str, y: str, bad_y: str) -> str:
+    """SQL condition: a usable ``y`` that a ``kind`` metric does not allow (``FALSE`` if none)."""
+    if kind == "binary":
+        return f"NOT {bad_y} AND {y} NOT IN (0, 1)"
+    if kind == "count":
+        return f"NOT {bad_y} AND ({y} < 0 OR {y} <> floor({y}))"
+    if kind == "ratio":
+        return f"NOT {bad_y} AND {y} < 0"
+    return "FALSE"
+
+
+_INVALID_TEXT = {"binary": "must be 0 or 1 for a conversion metric",
+                 "count": "must be a non-negative whole number for a count metric",
+                 "ratio": "must be non-negative for a ratio metric"}
 
 
 def _raise_invalid(source, metric, kind, cond):
-    count = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
-    what = ("must be 0 or 1 for a conversion metric" if kind == "binary"
-            else "must be non-negative for a count metric")
+    count = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
+    what = _INVALID_TEXT[kind]
     raise DataError(f"column {metric!r} {what}; other values in "
                     f"{rows_text(source, cond, count)}", column=metric, rows=count)
 
 
-def _unit_rows(source, arm, metric, control, kind, segments, covariate, missing):
-    if covariate is None:
-        fast = _unit_rows_fast(source, arm, metric, control, kind, segments, missing)
-        if fast is not None:
-            return fast
+def _slow_aggs(source, metric, kind, covariate):
+    """Aggregates of the per-row path (covariate, or non-finite values), and its conditions."""
     y = numeric_expression(source, metric)
     x = numeric_expression(source, covariate) if covariate else None
     bad_y = not_finite_sql(y)
     bad_x = not_finite_sql(x) if x else "FALSE"
     used = f"NOT {bad_y} AND NOT {bad_x}"
-    checks = [f"count(*) FILTER (WHERE {bad_y}) AS bad_y",
-              f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y}) AS bad_x"]
-    if kind == "binary":
-        checks.append(f"count(*) FILTER (WHERE NOT {bad_y} AND {y} NOT IN (0, 1)) AS invalid")
-    elif kind == "count":
-        checks.append(f"count(*) FILTER (WHERE NOT {bad_y} AND {y} < 0) AS invalid")
-    else:
-        checks.append("0 AS invalid")
-    sums = [f"count(*) FILTER (WHERE {used}) AS n",
-            f"coalesce(sum({y}) FILTER (WHERE {used}), 0) AS sum",
-            f"coalesce(sum({y} * {y}) FILTER (WHERE {used}), 0) AS sum_sq"]
+    neg_x = f"NOT {bad_y} AND NOT {bad_x} AND {x} < 0" if x and kind == "ratio" else None
+    aggs = [("rows_read", "count(*)"),
+            ("bad_y", f"count(*) FILTER (WHERE {bad_y})"),
+            ("bad_x", f"count(*) FILTER (WHERE {bad_x} AND NOT {bad_y})"),
+            ("invalid", f"count(*) FILTER (WHERE {invalid_sql(kind, y, bad_y)})")]
+    if neg_x:
+        aggs.append(("invalid_x", f"count(*) FILTER (WHERE {neg_x})"))
+    aggs += [("n", f"count(*) FILTER (WHERE {used})"),
+             ("sum", f"coalesce(sum({y}) FILTER (WHERE {used}), 0)"),
+             ("sum_sq", f"coalesce(sum({y} * {y}) FILTER (WHERE {used}), 0)")]
     if x:
-        sums += [f"coalesce(sum({x}) FILTER (WHERE {used}), 0) AS sum_x",
-                 f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0) AS sum_xx",
-                 f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0) AS sum_xy"]
-    query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-             f"count(*) AS rows_read, {', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
-    raw = fetch_frame(source, query)
+        aggs += [("sum_x", f"coalesce(sum({x}) FILTER (WHERE {used}), 0)"),
+                 ("sum_xx", f"coalesce(sum({x} * {x}) FILTER (WHERE {used}), 0)"),
+                 ("sum_xy", f"coalesce(sum({x} * {y}) FILTER (WHERE {used}), 0)")]
+    return aggs, y, bad_y, bad_x, neg_x
+
+
+def _unit_rows(source, keys, metric, control, kind, covariate, missing):
+    if covariate is None:
+        fast = _unit_rows_fast(source, keys, metric, control, kind, missing)
+        if fast is not None:
+            return fast
+    aggs, y, bad_y, bad_x, neg_x = _slow_aggs(source, metric, kind, covariate)
+    raw = grouped(source, keys, aggs)
     if int(raw["invalid"].sum()):
-        _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)"
-                       if kind == "binary" else f"NOT {bad_y} AND {y} < 0")
+        _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
+    if neg_x and int(raw["invalid_x"].sum()):
+        count = int(raw["invalid_x"].sum())
+        raise DataError(f"column {covariate!r} (the ratio's denominator) must be non-negative; "
+                        f"negative values in {rows_text(source, neg_x, count)}",
+                        column=covariate, rows=count)
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
-    if x:
+    if covariate:
         problems.append((covariate, f"{bad_x} AND NOT {bad_y}", "bad_x",
                          "is missing or not finite"))
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=covariate, units=None)
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=covariate, units=None)
 
 
-def _aggregated(source, arm, metric, control, kind, segments, n, sum_sq, missing):
-    nn = numeric_expression(source, n)
-    y = numeric_expression(source, metric)
-    q = numeric_expression(source, sum_sq) if sum_sq else None
-    bad = " OR ".join(not_finite_sql(e) for e in (nn, y, q) if e)
-    ok = f"NOT ({bad})"
-    invalid = [
-        (f"{ok} AND {nn} < 0", n, "is a negative count"),
-        (f"{ok} AND {nn} <> floor({nn})", n, "is not a whole number"),
-    ]
-    if kind in ("binary", "count"):
-        invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))
-    if kind == "binary":
-        invalid += [
-            (f"{ok} AND {y} <> floor({y})", metric, "is not a whole number of conversions"),
-            (f"{ok} AND {y} > {nn}", metric, f"exceeds {n!r} (more conversions than units)"),
-        ]
-    checks = [f"count(*) FILTER (WHERE {cond}) AS inv{i}" for i, (cond, _, _) in enumerate(invalid)]
-    sums = [f"coalesce(sum({nn}) FILTER (WHERE {ok}), 0) AS n",
-            f"coalesce(sum({y}) FILTER (WHERE {ok}), 0) AS sum",
-            f"coalesce(sum({q}) FILTER (WHERE {ok}), 0) AS sum_sq" if q else "NULL AS sum_sq",
-            f"count(*) FILTER (WHERE {ok}) AS cells_used"]
-    query = (f"SELECT {quote(arm)} AS arm{group_columns_sql(segments)}, "
-             f"count(*) AS rows_read, count(*) FILTER (WHERE {bad}) AS bad_y, "
-             f"{', '.join(checks + sums)} FROM {{src}} GROUP BY ALL")
-    raw = fetch_frame(source, query)
-    for i, (cond, column, what) in enumerate(invalid):
-        count = int(raw[f"inv{i}"].sum())
-        if count:
-            raise DataError(f"column {column!r} {what} in {rows_text(source, cond, count)}",
-                            column=column, rows=count)
-    if kind == "binary":
-        raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
-    problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
-    return finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems,
-                   covariate=None, units=True)
-
-
-def fetch_frame(source: Source, query: str) -> pd.DataFrame:
-    """Run ``query`` (``{src}`` is the table) into a DataFrame; an empty table is a DataError."""
-    cur = source.con.execute(query.format(src=source.relation))
-    names = [d[0] for d in cur.description]
-    frame = pd.DataFrame(cur.fetchall(), columns=names)
-    if frame.empty:
-        raise DataError(f"{source.label} has no rows")
-    return frame
-
-
-def finish_stats(source, raw, arm, metric, control, kind, segments, missing, problems, *,
+def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
                  covariate, units):
-    """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control."""
+    """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control.
+
+    ``keys`` are the group keys of :func:`group_keys` (the arm first, then the segments).
+    """
+    (_, arm_sql), seg_keys = keys[0], keys[1:]
+    arm = _unquote(arm_sql)
+    segments = tuple(name for name, _ in seg_keys)
     raw = raw.assign(arm=[arm_label(v) for v in raw["arm"]])
     if raw.duplicated(["arm", *segments]).any():  # e.g. NULL and NaN arms: one group
         raw = raw.groupby(["arm", *segments], dropna=False, as_index=False, sort=False).sum()
@@ -404,11 +418,10 @@ def finish_stats(source, raw, arm, metric, control, kind, segments, missing, pro
     excluded: dict[str, int] = {}
     null_arm = raw["arm"].isna()
     dropped = null_arm.copy()
-    reasons = [(arm, null_arm, f"{quote(arm)} IS NULL", "is missing")]
-    for seg in segments:
+    reasons = [(arm, null_arm, f"{arm_sql} IS NULL", "is missing")]
+    for seg, expr in seg_keys:
         mask = raw[seg].isna() & ~dropped
-        reasons.append((seg, mask, f"{quote(arm)} IS NOT NULL AND {quote(seg)} IS NULL",
-                        "is missing"))
+        reasons.append((seg, mask, f"{arm_sql} IS NOT NULL AND {expr} IS NULL", "is missing"))
         dropped |= mask
     for column, mask, cond, what in reasons:
         count = int(raw.loc[mask, "rows_read"].sum())
@@ -420,12 +433,13 @@ def finish_stats(source, raw, arm, metric, control, kind, segments, missing, pro
         if count:
             _exclude_or_raise(source, excluded, missing, column, what, cond, count)
     table = keep.drop(columns=[c for c in keep.columns
-                               if c in ("rows_read", "bad_y", "bad_x", "invalid", "cells_used")
+                               if c in ("rows_read", "bad_y", "bad_x", "invalid", "invalid_x",
+                                        "cells_used")
                                or c.startswith("inv")])
     labels = sorted(table["arm"].unique().tolist(), key=label_sort_key)
     if len(labels) < 2:
-        shown = ", ".join(repr(v) for v in labels) or "none"
-        raise DataError(f"column {arm!r} has {len(labels)} arm ({shown}); a comparison needs a "
+        names = ", ".join(shown(v) for v in labels[:6]) or "none"
+        raise DataError(f"column {arm!r} has {len(labels)} arm ({names}); a comparison needs a "
                         "control and at least one treatment arm", column=arm)
     control = resolve_control(arm, labels, control)
     arms = (control, *[v for v in labels if v != control])
@@ -459,28 +473,5 @@ def _exclude_or_raise(source, excluded, missing, column, what, cond, count):
     excluded[f"{column} {what}"] = count
 
 
-def label_sort_key(label: str):
-    """Sort arm labels numerically when they are numbers, else alphabetically."""
-    try:
-        return (0, float(label), label)
-    except ValueError:
-        return (1, 0.0, label.lower())
-
-
-def resolve_control(arm: str, labels: list[str], control) -> str:
-    """The control label: as given (case-insensitive), else ``0`` / ``false`` / ``control``."""
-    if control is not None:
-        wanted = str(control)
-        if wanted in labels:
-            return wanted
-        lowered = {v.lower(): v for v in labels}
-        if wanted.lower() in lowered:
-            return lowered[wanted.lower()]
-        raise DataError(f"control arm {wanted!r} not found in column {arm!r}; its labels are "
-                        f"{', '.join(repr(v) for v in labels)}", column=arm)
-    for default in ("0", "false", "control"):
-        for v in labels:
-            if v.lower() == default:
-                return v
-    raise DataError(f"column {arm!r} has labels {', '.join(repr(v) for v in labels)}: name the "
-                    "control arm (control=... or --control)", column=arm)
+def _unquote(sql_name: str) -> str:
+    return sql_name[1:-1].replace('""', '"')

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import Source, check_columns, open_source, quote
+from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
+from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
+from bayeslab.data.sources import Source, check_columns, open_source, quote, shown
 from bayeslab.data.stats import (
-    arm_label,
-    label_sort_key,
     not_finite_sql,
     numeric_expression,
-    resolve_control,
     rows_text,
 )
 from bayeslab.errors import DataError
@@ -126,6 +125,7 @@ def load_units(
     kind: str = "binary",
     missing: str = "error",
     sql: str | None = None,
+    max_rows: int | None = UNIT_MODEL_MAX_ROWS,
 ) -> UnitData:
     """Read, validate and encode unit rows for a propensity model, through DuckDB.
 
@@ -150,6 +150,10 @@ def load_units(
         and rows (default), or leave them out and record why in :attr:`UnitData.rows`.
     sql : str, optional
         DuckDB query giving the table, instead of ``data``.
+    max_rows : int, optional
+        Most unit rows read into memory (:data:`~bayeslab.data.moments.UNIT_MODEL_MAX_ROWS` by
+        default); above it the error says what to do instead. Only the arm, outcome and
+        confounder columns are read.
 
     Returns
     -------
@@ -183,10 +187,12 @@ def load_units(
         checks.append((c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c])))
     counts = source.sql("SELECT count(*), " + ", ".join(
         f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
-        for i, (_, cond) in enumerate(checks)) + " FROM {src}")[0]
+        for i, (_, cond) in enumerate(checks)) + " FROM " + source.relation)[0]
     read = int(counts[0])
     if read == 0:
         raise DataError(f"{source.label} has no rows")
+    check_unit_size(read - sum(int(c) for c in counts[1:]) if missing == "exclude" else read,
+                    max_rows, "a propensity model")
     excluded: dict[str, int] = {}
     for (column, cond), count in zip(checks, counts[1:], strict=True):
         if not count:
@@ -202,7 +208,7 @@ def load_units(
 
     if kind == "binary":
         cond = f"{keep} AND {y_expr} NOT IN (0, 1)"
-        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if bad:
             raise DataError(f"column {metric!r} must be 0 or 1 for a conversion metric; other "
                             f"values in {rows_text(source, cond, int(bad))}",
@@ -210,7 +216,7 @@ def load_units(
 
     select = [f"{quote(arm)} AS a", f"{y_expr} AS y"]
     select += [f"{x_expr[c]} AS x{i}" for i, c in enumerate(confounders)]
-    cur = source.con.execute(f"SELECT {', '.join(select)} FROM {source.relation} WHERE {keep}")
+    cur = source.execute(f"SELECT {', '.join(select)} FROM {source.relation} WHERE {keep}")
     cols = cur.fetchnumpy()
     used = len(cols["y"])
     if used == 0:
@@ -246,9 +252,9 @@ def _arm_indicator(values: np.ndarray, arm: str, control):
         labels_of = {arm_label(v): v for v in uniq}
     labels = sorted(labels_of, key=label_sort_key)
     if len(labels) != 2:
-        shown = ", ".join(repr(v) for v in labels[:6])
+        names = ", ".join(shown(v) for v in labels[:6])
         raise DataError(f"column {arm!r} must hold exactly two arms (treated and control) for a "
-                        f"propensity model; it has {len(labels)}: {shown}", column=arm)
+                        f"propensity model; it has {len(labels)}: {names}", column=arm)
     control = resolve_control(arm, labels, control)
     treatment = next(v for v in labels if v != control)
     raw_treat = labels_of[treatment]
@@ -268,7 +274,7 @@ def _encode_categorical(values, t, column, control, treatment):
         if n_t == 0 or n_t == n_lv:
             which = f"control arm ({control!r})" if n_t == 0 else f"treated arm ({treatment!r})"
             raise DataError(
-                f"level {lv!r} of confounder {column!r} appears only in the {which} "
+                f"level {shown(lv)} of confounder {column!r} appears only in the {which} "
                 f"({int(n_lv):,} rows): its propensity is 0 or 1, so those units have no "
                 "comparison; merge the level with another or drop those rows",
                 column=column, rows=int(n_lv))

@@ -170,6 +170,27 @@ def _number(value, name, *, positive=False, unit=False, allow_none=False):
     return value
 
 
+def allocation_ratio(shares, name: str = "allocation") -> float:
+    """Treatment / control units from planned shares ``(control, treatment)``.
+
+    The shares must be positive and sum to 1 (within 1e-6, as the SRM check's planned shares):
+    ``0.9, 0.2`` is an error, never silently rescaled to 0.82 / 0.18.
+
+    Raises
+    ------
+    DataError
+        Not two shares, a share that is not positive, or shares that do not sum to 1.
+
+    See Also
+    --------
+    bayeslab.design.srm.check_shares : the same check for any number of arms.
+    """
+    from bayeslab.design.srm import check_shares
+
+    control, treatment = check_shares(shares, 2, name=name)
+    return float(treatment / control)
+
+
 def _design(metric, baseline, sd, alpha, sides, ratio, method) -> Design:
     if metric not in METRICS:
         raise ModelError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -337,8 +358,12 @@ def minimum_detectable_effect(metric: str, baseline: float | None, n_control: fl
             return math.nan
     else:
         hi = d.sd
-        while d.power(hi, n) < power:
+        for _ in range(200):  # bounded: the power of a mean test rises to 1 with the effect
+            if d.power(hi, n) >= power:
+                break
             hi *= 2
+        else:
+            raise ModelError(f"no effect size reaches power {power:g} with {n:g} units")
     delta = brentq(lambda x: d.power(x, n) - power, 1e-12 * (hi or 1), hi, xtol=1e-14,
                    rtol=1e-12)
     if relative:

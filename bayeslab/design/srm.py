@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from bayeslab.errors import DataError
 from bayeslab.results import jsonable
@@ -156,7 +156,7 @@ def srm_check(observed, planned=None, threshold: float = DEFAULT_THRESHOLD, *,
     expected = obs.sum() * shares
     chi2 = float(((obs - expected) ** 2 / expected).sum())
     df = obs.size - 1
-    p = float(stats.chi2.sf(chi2, df))
+    p = float(special.chdtrc(df, chi2))
     return SRMResult(observed=tuple(int(o) for o in obs), expected=tuple(expected.tolist()),
                      planned=tuple(shares.tolist()), chi2=chi2, df=df, p_value=p,
                      mismatch=p < threshold, threshold=float(threshold),

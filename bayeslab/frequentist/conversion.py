@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy import special as _sp  # ndtr / ndtri / chdtrc: no scipy.stats import
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.errors import ModelError, StatisticalWarning
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.validate import check_counts
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 
@@ -41,7 +42,7 @@ def wilson_interval(x, n, level: float = DEFAULT_LEVEL):
     .. math::
         \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}
     """
-    z = sps.norm.ppf((1 + level) / 2)
+    z = _sp.ndtri((1 + level) / 2)
     p = x / n
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
@@ -49,12 +50,33 @@ def wilson_interval(x, n, level: float = DEFAULT_LEVEL):
     return centre - half, centre + half
 
 
+def degenerate_wald_message(arm, control, p_t: float, p_c: float) -> str:
+    """The warning for a Wald interval of zero width (every rate 0 or 1)."""
+    return (f"the Wald interval of {arm} vs {control} has zero width: the rates are {p_t:.0%} and "
+            f"{p_c:.0%}, so the unpooled standard error is 0 and the interval says nothing; read "
+            "the Newcombe interval (or the Bayesian one) instead")
+
+
+def _pearson_chi2(table: np.ndarray) -> tuple[float, int, float]:
+    r"""Pearson's chi-square test of independence (no continuity correction).
+
+    :math:`X^2 = \sum_{ij} (O_{ij} - E_{ij})^2 / E_{ij}` with
+    :math:`E_{ij} = R_i C_j / N`, on :math:`(r - 1)(c - 1)` degrees of freedom; the same
+    statistic as ``scipy.stats.chi2_contingency(table, correction=False)``.
+    """
+    table = np.asarray(table, dtype=float)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
+    stat = float(((table - expected) ** 2 / expected).sum())
+    df = (table.shape[0] - 1) * (table.shape[1] - 1)
+    return stat, df, float(_sp.chdtrc(df, stat))
+
+
 def _p_value(z: float, alternative: str) -> float:
     if alternative == "two-sided":
-        return float(2 * sps.norm.sf(abs(z)))
+        return float(2 * _sp.ndtr(-abs(z)))
     if alternative == "larger":
-        return float(sps.norm.sf(z))
-    return float(sps.norm.cdf(z))
+        return float(_sp.ndtr(-z))
+    return float(_sp.ndtr(z))
 
 
 @dataclass(frozen=True)
@@ -161,9 +183,9 @@ class ConversionTest:
             z = -math.inf if c.diff < margin else math.inf
         else:
             z = (c.diff - margin) / c.se_unpooled
-        upper = c.diff + sps.norm.ppf((1 + self.interval) / 2) * c.se_unpooled
+        upper = c.diff + _sp.ndtri((1 + self.interval) / 2) * c.se_unpooled
         return NoninferiorityTest(arm=c.arm, margin=float(margin), diff=c.diff, z=float(z),
-                                  p_value=float(sps.norm.cdf(z)), upper=float(upper),
+                                  p_value=float(_sp.ndtr(z)), upper=float(upper),
                                   level=self.interval)
 
     def estimates(self) -> list[Estimate]:
@@ -174,9 +196,12 @@ class ConversionTest:
             common = dict(side="frequentist", level=self.interval,
                           arm=c.arm if arm_label else None)
             extra = {"alternative": self.alternative, "z": c.z}
+            wald = {"interval": "wald"}
+            if c.se_unpooled == 0:
+                wald["degenerate"] = "zero width: every rate is 0% or 100%"
             out.append(Estimate(method="z-test", effect="absolute", estimate=c.diff,
                                 lower=c.wald_lower, upper=c.wald_upper, p_value=c.p_value,
-                                extra={**extra, "interval": "wald"}, **common))
+                                extra={**extra, **wald}, **common))
             out.append(Estimate(method="newcombe", effect="absolute", estimate=c.diff,
                                 lower=c.newcombe_lower, upper=c.newcombe_upper,
                                 p_value=c.p_value, extra={**extra, "interval": "newcombe"},
@@ -267,10 +292,8 @@ class TwoProportionZTest:
     def fit_counts(self, n, conversions, *, arms=None, metric: str = "conversion",
                    rows: RowAccount | None = None) -> ConversionTest:
         """Test units and conversions per arm, control first."""
-        from bayeslab.bayes.conversion import check_counts
-
         arms, n, x = check_counts(n, conversions, arms)
-        zc = sps.norm.ppf((1 + self.interval) / 2)
+        zc = _sp.ndtri((1 + self.interval) / 2)
         p = x / n
         l_w, u_w = wilson_interval(x, n, self.interval)
         comps = []
@@ -280,6 +303,9 @@ class TwoProportionZTest:
             se0 = math.sqrt(pool * (1 - pool) * (1 / n[k] + 1 / n[0]))
             z = d / se0 if se0 > 0 else 0.0
             se = math.sqrt(p[k] * (1 - p[k]) / n[k] + p[0] * (1 - p[0]) / n[0])
+            if se == 0:
+                warnings.warn(degenerate_wald_message(arms[k], arms[0], p[k], p[0]),
+                              StatisticalWarning, stacklevel=2)
             nc_lo = d - math.sqrt((p[k] - l_w[k]) ** 2 + (u_w[0] - p[0]) ** 2)
             nc_hi = d + math.sqrt((u_w[k] - p[k]) ** 2 + (p[0] - l_w[0]) ** 2)
             if x[k] > 0 and x[0] > 0:
@@ -303,8 +329,7 @@ class TwoProportionZTest:
         if (table.sum(axis=0) == 0).any():
             chi2, df, chi_p = 0.0, len(arms) - 1, 1.0
         else:
-            res = sps.chi2_contingency(table, correction=False)
-            chi2, df, chi_p = float(res.statistic), int(res.dof), float(res.pvalue)
+            chi2, df, chi_p = _pearson_chi2(table)
         return ConversionTest(metric=metric, arms=arms, control=arms[0], n=n, conversions=x,
                               interval=self.interval, alternative=self.alternative,
                               comparisons=tuple(comps), chi2=chi2, chi2_df=df,

@@ -28,10 +28,11 @@ from scipy import stats as st
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import FunnelStats
 from bayeslab.data.stats import ArmStats
+from bayeslab.data.summaries import funnel_rates
 from bayeslab.errors import DataError
-from bayeslab.frequentist.means import check_interval
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 
 def ratio_delta(n, s_num, s_den, s_nn, s_dd, s_nd):
@@ -168,26 +169,6 @@ def ratio_metric(stats: ArmStats, *, name: str | None = None,
     label = name or f"{stats.metric}/{stats.covariate}"
     return _build([(label, stats.metric, stats.covariate, *cols)], stats.arms, interval,
                   stats.rows)
-
-
-def funnel_rates(fs: FunnelStats, names=None):
-    """List the rates of a funnel: each step (stage over previous) and each stage over users.
-
-    Returns
-    -------
-    list of (name, numerator_index, denominator_index)
-        Index 0 is users, ``j`` is stage ``j``. Two stages give ``ctr, pcvr, cvr``.
-    """
-    k = len(fs.stages)
-    labels = ("users", *fs.stages)
-    if names is None and k == 2:
-        names = {(1, 0): "ctr", (2, 1): "pcvr", (2, 0): "cvr"}
-    out = []
-    for j in range(1, k + 1):
-        for i in sorted({j - 1, 0}, reverse=True):
-            name = (names or {}).get((j, i), f"{labels[j]}/{labels[i]}")
-            out.append((name, j, i))
-    return out
 
 
 def funnel(fs: FunnelStats, *, interval: float = 0.95) -> RatioResult:

@@ -16,7 +16,6 @@ per-arm ``n``, ``sum``, ``sum_sq`` of :class:`~bayeslab.data.stats.ArmStats`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,35 +24,11 @@ from scipy import stats as st
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.stats import ArmStats
-from bayeslab.errors import DataError, ModelError, StatisticalWarning
+from bayeslab.data.summaries import arm_moments, warn_overdispersion
+from bayeslab.errors import DataError
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
-
-
-def check_interval(interval: float) -> float:
-    """Raise ModelError unless ``0 < interval < 1``."""
-    if not 0 < interval < 1:
-        raise ModelError(f"interval must be between 0 and 1, got {interval!r}")
-    return float(interval)
-
-
-def arm_moments(stats: ArmStats) -> pd.DataFrame:
-    """Per arm: ``n``, ``mean`` and sample variance ``var`` (ddof 1) of the outcome.
-
-    Raises
-    ------
-    DataError
-        If an arm has fewer than two units (no variance).
-    """
-    t = stats.by_arm()
-    n = t["n"].to_numpy(float)
-    if np.any(n < 2):
-        small = [a for a, k in zip(stats.arms, n, strict=True) if k < 2]
-        raise DataError(f"arm {small[0]!r} has fewer than 2 units: a variance needs 2",
-                        column=stats.arm)
-    mean = t["sum"].to_numpy(float) / n
-    var = np.maximum((t["sum_sq"].to_numpy(float) - n * mean**2) / (n - 1), 0.0)
-    return pd.DataFrame({"arm": list(stats.arms), "n": n, "mean": mean, "var": var})
+from bayeslab.validate import check_interval
 
 
 def welch_kernel(n1, m1, v1, n0, m0, v0, *, interval=0.95) -> dict:
@@ -205,24 +180,6 @@ class PoissonRateResult(EstimatesMixin):
 
     def _extra_dict(self):
         return {"per_arm": self.per_arm.to_dict("records")}
-
-
-def dispersion(stats: ArmStats) -> np.ndarray:
-    """Index of dispersion (sample variance over mean) of the per-unit counts, per arm."""
-    m = arm_moments(stats)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (m["var"] / m["mean"]).to_numpy()
-
-
-def warn_overdispersion(stats: ArmStats, limit: float = 1.5) -> np.ndarray:
-    """Emit a StatisticalWarning when counts are overdispersed; return the dispersion per arm."""
-    disp = dispersion(stats)
-    if np.nanmax(disp) > limit:
-        warnings.warn(f"counts of {stats.metric!r} are overdispersed (variance/mean up to "
-                      f"{np.nanmax(disp):.3g}, Poisson assumes 1): the Poisson intervals are too "
-                      "narrow; prefer Welch / the Normal model for the mean",
-                      StatisticalWarning, stacklevel=3)
-    return disp
 
 
 def poisson_rates(stats: ArmStats, *, interval: float = 0.95) -> PoissonRateResult:

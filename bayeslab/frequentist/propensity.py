@@ -51,6 +51,8 @@ from scipy import stats as sps
 
 from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.errors import DataError, ModelError
+from bayeslab.kernels.logit import logit_newton
+from bayeslab.propensity_design import design, effect_estimates, raise_separation
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 CI_METHODS = ("sandwich", "bootstrap")
@@ -98,37 +100,6 @@ class PropensityModel:
                          "clip": self.clip})
 
 
-def design(units) -> np.ndarray:
-    """Intercept plus standardized confounders of ``units`` (a :class:`UnitData`)."""
-    Z, _, _ = units.standardized()
-    return np.column_stack([np.ones(units.n), Z])
-
-
-def logit_newton(Z1, y, freq=None, *, prior_precision=None, start=None, max_iter=50,
-                 tol=1e-10):
-    r"""Weighted (penalized) logistic regression by Newton's method.
-
-    Maximizes :math:`\sum_i f_i[y_i \eta_i - \log(1 + e^{\eta_i})] - \tfrac12 \beta^\top P \beta`
-    with frequency weights :math:`f` and precision matrix :math:`P` (``prior_precision``; none by
-    default). Returns ``(beta, information)`` with the information matrix at the optimum.
-    """
-    n, k = Z1.shape
-    f = np.ones(n) if freq is None else np.asarray(freq, dtype=np.float64)
-    P = np.zeros((k, k)) if prior_precision is None else np.asarray(prior_precision)
-    beta = np.zeros(k) if start is None else np.array(start, dtype=np.float64)
-    for _ in range(max_iter):
-        mu = special.expit(Z1 @ beta)
-        grad = Z1.T @ (f * (y - mu)) - P @ beta
-        info = (Z1 * (f * mu * (1 - mu))[:, None]).T @ Z1 + P
-        step = np.linalg.solve(info, grad)
-        beta = beta + step
-        if np.max(np.abs(step)) < tol:
-            break
-    mu = special.expit(Z1 @ beta)
-    info = (Z1 * (f * mu * (1 - mu))[:, None]).T @ Z1 + P
-    return beta, info
-
-
 def fit_propensity(units, *, clip: tuple[float, float] | None = None) -> PropensityModel:
     """Maximum-likelihood logistic propensity with statsmodels, on standardized confounders.
 
@@ -165,27 +136,16 @@ def fit_propensity(units, *, clip: tuple[float, float] | None = None) -> Propens
             coef, cov = np.asarray(res.params), np.asarray(res.cov_params())
         except (PerfectSeparationError, PerfectSeparationWarning, np.linalg.LinAlgError):
             coef, _ = logit_newton(Z1, units.t, prior_precision=1e-6 * np.eye(Z1.shape[1]))
-            _raise_separation(units, coef)
+            raise_separation(units, coef)
     eta = Z1 @ coef
     e = special.expit(eta)
     if not np.all(np.isfinite(cov)) or e.min() < 1e-9 or e.max() > 1 - 1e-9:
-        _raise_separation(units, coef)
+        raise_separation(units, coef)
     if clip is not None:
         lo, hi = _check_clip(clip)
         e = np.clip(e, lo, hi)
     return PropensityModel(names=names, coef=coef, cov=cov, e=e, eta=eta, Z1=Z1,
                            clip=None if clip is None else (float(clip[0]), float(clip[1])))
-
-
-def _raise_separation(units, coef):
-    worst = int(np.argmax(np.abs(coef[1:])))
-    column = units.sources[worst]
-    raise DataError(
-        f"the propensity model separates the arms (perfect or quasi-complete separation), "
-        f"driven by confounder {column!r} (design column {units.names[worst]!r}, standardized "
-        f"coefficient {coef[1 + worst]:+.3g}): some units are certain to be treated or not, so "
-        "they have no comparison; restrict the rows to the common support or drop the column",
-        column=column)
 
 
 def _check_clip(clip):
@@ -531,26 +491,6 @@ def matched_effect(y, matching: Matching, binary: bool, level=DEFAULT_LEVEL) -> 
 
 # --------------------------------------------------------------------------------------------
 # result and fitter
-
-
-def effect_estimates(side, eff_rows, level, *, bayes=False) -> list[Estimate]:
-    """Absolute and relative :class:`Estimate` entries for each effect row (both sides)."""
-    out = []
-    for r in eff_rows:
-        common = {"estimand": r.estimand, "control_mean": r.control_mean,
-                  "treatment_mean": r.treatment_mean, "n": r.n, **r.extra}
-        if not bayes:
-            common.update(se=r.se, ci=r.ci)
-        kw = {} if bayes else {"p_value": r.p_value}
-        kw_abs = {"prob_positive": r.prob_positive, "expected_loss": r.expected_loss} if bayes \
-            else {}
-        out.append(Estimate(side=side, method=r.method, effect="absolute", estimate=r.diff,
-                            lower=r.lower, upper=r.upper, level=level, extra=dict(common),
-                            **kw, **kw_abs))
-        out.append(Estimate(side=side, method=r.method, effect="relative", estimate=r.rel,
-                            lower=r.rel_lower, upper=r.rel_upper, level=level,
-                            extra=dict(common), **kw))
-    return out
 
 
 @dataclass(frozen=True, eq=False)

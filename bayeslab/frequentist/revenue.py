@@ -26,7 +26,6 @@ Raw moments are expanded around the pooled means in double precision; with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import comb
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,6 @@ from scipy import stats as st
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import (
     HIGHER_MOMENTS,
-    MOMENT_COLUMNS,
     Clipping,
     account_trimmed,
     clip_outcome,
@@ -44,10 +42,12 @@ from bayeslab.data.moments import (
 )
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import ArmStats
+from bayeslab.data.summaries import centered_moments
 from bayeslab.errors import DataError, ModelError
-from bayeslab.frequentist.means import WelchResult, check_interval, welch, welch_kernel
+from bayeslab.frequentist.means import WelchResult, welch, welch_kernel
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate
+from bayeslab.validate import check_interval
 
 COV_TYPES = ("HC0", "HC1")
 
@@ -60,34 +60,6 @@ def check_covariate(stats: ArmStats, *, higher: bool = False) -> None:
     if higher and not has_higher_moments(stats):
         raise DataError("the HC ANCOVA needs higher cross-moments: compute the statistics with "
                         "bayeslab.data.moments.covariate_moments")
-
-
-def centered_moments(stats: ArmStats, *, dy: float | None = None,
-                     dx: float | None = None) -> tuple[dict, float, float]:
-    r"""Per-arm moments :math:`\sum (y - d_y)^p (x - d_x)^q` around shared centers.
-
-    Returns
-    -------
-    (dict, float, float)
-        ``{(p, q): array over arms}`` for every moment available in the table, and the centers
-        (the pooled means of outcome and covariate unless given).
-    """
-    t = stats.by_arm()
-    raw = {pq: t[name].to_numpy(float) for name, pq in MOMENT_COLUMNS.items()
-           if name in t.columns}
-    n_all = raw[(0, 0)].sum()
-    dy = raw[(1, 0)].sum() / n_all if dy is None else dy
-    if dx is None:
-        dx = raw[(0, 1)].sum() / n_all if (0, 1) in raw else 0.0
-    out = {}
-    for (p, q) in raw:
-        total = np.zeros_like(raw[(0, 0)])
-        for i in range(p + 1):
-            for j in range(q + 1):
-                total = total + (comb(p, i) * comb(q, j) * (-dy) ** (p - i) * (-dx) ** (q - j)
-                                 * raw[(i, j)])
-        out[(p, q)] = total
-    return out, dy, dx
 
 
 def _arm_frame(stats: ArmStats) -> pd.DataFrame:

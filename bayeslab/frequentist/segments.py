@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as st
 
 from bayeslab.errors import ModelError
+from bayeslab.labels import segment_label
 from bayeslab.results import DEFAULT_LEVEL, Estimate
 
 ADJUST = ("holm", "bh", "none")
@@ -47,8 +48,6 @@ def benjamini_hochberg(p) -> np.ndarray:
 
 
 def _cells(stats):
-    from bayeslab.bayes.segments import segment_label
-
     segs = tuple(stats.segments)
     if not segs:
         raise ModelError("segment tests need ArmStats with segments=(...)")

@@ -28,10 +28,12 @@ import numpy as np
 from scipy import special
 
 from bayeslab.kernels import beta as K
+from bayeslab.kernels.beta_density import log_pdf
 
 CORE, TAIL = 24, 8
 _CORE_SD, _TAIL_SD = 6.0, 20.0
 _GL = {n: np.polynomial.legendre.leggauss(n) for n in (CORE, TAIL)}
+_EXACT_TOTAL = 1e8  # the textbook log density is accurate enough for 1e-6 below this
 
 
 def _arrays(*values):
@@ -53,7 +55,7 @@ def _outer(a_o, b_o, lower=0.0, upper=1.0):
         ws.append(half * gw)
     x = np.concatenate(xs, axis=-1)
     w = np.concatenate(ws, axis=-1)
-    dens = np.exp(K.log_pdf(x, a_o[..., None], b_o[..., None]))
+    dens = np.exp(log_pdf(x, a_o[..., None], b_o[..., None], large_total=_EXACT_TOTAL))
     return x, w * dens
 
 
@@ -203,7 +205,8 @@ def _diff_pdf(d, a_t, b_t, a_c, b_c):
     x, wd = _outer(a_o, b_o)
     dd = d[..., None]
     other = np.where(t_out[..., None], x - dd, x + dd)
-    return np.sum(wd * np.exp(K.log_pdf(other, a_i[..., None], b_i[..., None])), axis=-1)
+    return np.sum(wd * np.exp(log_pdf(other, a_i[..., None], b_i[..., None],
+                                      large_total=_EXACT_TOTAL)), axis=-1)
 
 
 def diff_quantile(q, a_t, b_t, a_c, b_c, *, iterations: int = 40, tol: float = 1e-10):

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
+from bayeslab import format as fmt
 from bayeslab.report.document import Document, Figure, Section, Table, figure_png
+from bayeslab.report.tables import (
+    arms_table,
+    estimates_table,
+    guardrail_table,
+    looks_table,
+    overview_table,
+)
+
+__all__ = ["estimates_table", "overview_section", "readout_document", "readout_section",
+           "rendered_figures", "run_document", "segments_section"]
 
 
 def _fmt(v, digits=4):
@@ -15,87 +24,17 @@ def _fmt(v, digits=4):
     return str(v)
 
 
-def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Table:
-    """Bayes and frequentist estimates of one readout, formatted.
-
-    Population-level entries by default; with ``segments=True`` the per-segment entries.
-    """
-    rows = []
-    for e in readout.estimates():
-        if (e.segment is not None) != segments:
-            continue
-        d = e.to_dict()
-        prob = ""
-        if "prob_positive" in d:
-            q = d.get("prob_negative")
-            prob = (f"P>0 = 1 - {q:.1e}" if q is not None and q < 1e-4
-                    else f"P>0 = {_fmt(d['prob_positive'])}")
-        elif d.get("p_value") is not None:
-            prob = f"p = {d['p_value']:.3g}"
-        effect = d["effect"] + (f" {d['rate']}" if "rate" in d else "")
-        rows.append((d["side"], d["method"], d.get("arm", ""), d.get("segment", "") or "",
-                     effect, _fmt(d["estimate"]),
-                     f"[{_fmt(d['lower'])}, {_fmt(d['upper'])}]", prob,
-                     _fmt(d.get("expected_loss"), 3)))
-    level = readout.estimates()[0].level if readout.estimates() else 0.95
-    columns = ("side", "method", "arm", "segment", "effect", "estimate",
-               f"{level:.0%} interval", "P(>0) / p", "expected loss")
-    return _drop_empty(Table(columns=columns, rows=tuple(rows), caption=caption))
-
-
-def _drop_empty(table: Table) -> Table:
-    """Leave out columns that are empty in every row."""
-    keep = [i for i in range(len(table.columns)) if any(r[i] for r in table.rows)]
-    return Table(columns=tuple(table.columns[i] for i in keep),
-                 rows=tuple(tuple(r[i] for i in keep) for r in table.rows),
-                 caption=table.caption)
-
-
-def _headline_pair(readout):
-    """(Bayes, frequentist) headline estimates of a readout, by the fit's headline methods."""
-    fit = getattr(readout, "fit", None)
-    ests = readout.estimates()
-    if fit is not None:
-        b_m, f_m, effect = fit.headline
-        rate = fit.extra.get("headline_rate")
-        pick = [e for e in ests if e.effect == effect and e.segment is None
-                and (rate is None or e.extra.get("rate") == rate)]
-        b = next((e for e in pick if e.side == "bayes" and e.method == b_m), None)
-        f = next((e for e in pick if e.side == "frequentist" and e.method == f_m), None)
-        return b, f
-    b = next((e for e in ests if e.side == "bayes" and e.effect == "absolute"), None)
-    f = next((e for e in ests if e.side == "frequentist" and e.effect == "absolute"
-              and e.method != "naive"), None)
-    return b, f
-
-
 def overview_section(readouts) -> Section:
-    """One row per metric: headline Bayes and frequentist estimates, and the verdict."""
-    rows = []
-    for r in readouts:
-        b, f = _headline_pair(r)
-        bq = ""
-        if b is not None and b.prob_positive is not None:
-            q = b.extra.get("prob_negative")
-            bq = (f"1 - {q:.1e}" if q is not None and 0 < q < 1e-4
-                  else _fmt(b.prob_positive))
-        rows.append((
-            r.metric, getattr(r, "role", "primary"), (b or f).effect if (b or f) else "",
-            f"{_fmt(b.estimate)} [{_fmt(b.lower)}, {_fmt(b.upper)}]" if b else "",
-            bq, _fmt(b.expected_loss, 3) if b else "",
-            f"{_fmt(f.estimate)} [{_fmt(f.lower)}, {_fmt(f.upper)}]" if f else "",
-            f"{f.p_value:.3g}" if f is not None and f.p_value is not None else "",
-            r.decision.verdict))
-    table = Table(("metric", "role", "effect", "Bayes estimate [interval]", "P(effect > 0)",
-                   "expected loss", "frequentist estimate [interval]", "p-value", "verdict"),
-                  tuple(rows), caption="Bayes vs frequentist, headline estimate per metric")
-    return Section(key="overview", title="Overview", tables=(table,))
+    """One row per metric: what decides it on both sides, and the verdict."""
+    return Section(key="overview", title="Overview", tables=(overview_table(readouts),))
 
 
 _CAPTIONS = {
     "intervals": "Bayes and frequentist intervals of the effect",
     "posteriors": "posterior of each arm's rate",
     "lift": "exact posterior of the lift, with P(lift > 0) and the credible interval",
+    "segments_intervals": "Bayes and frequentist intervals per segment (unadjusted intervals; "
+                          "adjusted p-values in the table)",
     "segments_forest": "segment lifts, partially pooled (points) against raw cell estimates "
                        "(rings): shrinkage",
     "segments_trace": "trace plots of the hierarchical model",
@@ -107,48 +46,58 @@ _CAPTIONS = {
 
 
 def rendered_figures(readout) -> dict[str, Figure]:
-    """Every figure of a readout rendered to PNG, by short name.
-
-    With segments, ``intervals`` shows the population estimates and ``segments_intervals`` the
-    per-segment ones (the readout's own interval figure holds both).
-    """
-    figs = {name: Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
-                         caption=f"{readout.metric}: {_CAPTIONS.get(name, name)}")
+    """Every figure of a readout rendered to PNG, by short name."""
+    caps = dict(_CAPTIONS)
+    if getattr(readout, "margin", None) is not None:
+        caps["lift"] = ("exact posterior of the increase, with the non-inferiority margin and "
+                        "P(increase > margin)")
+    return {name: Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
+                         caption=f"{readout.metric}: {caps.get(name, name)}")
             for name, fig in readout.figures().items()}
-    if getattr(readout, "segments", None) is not None and "intervals" in figs:
-        from bayeslab.plots import plot_interval_comparison
-
-        both = figs.pop("intervals")
-        figs["segments_intervals"] = Figure(name=f"{readout.metric}_segments_intervals",
-                                            png=both.png, caption=both.caption + ", per segment")
-        population = [e for e in readout.estimates() if e.segment is None]
-        fig = plot_interval_comparison(population, effect=readout.fit.headline[2])
-        figs["intervals"] = Figure(name=f"{readout.metric}_intervals", png=figure_png(fig),
-                                   caption=both.caption)
-    return figs
 
 
 def readout_section(readout, *, key: str | None = None, figures: bool = True,
                     rendered: dict | None = None) -> Section:
-    """One section per readout: decision, estimates, arms, rows, SRM, warnings, figures.
+    """One section per readout: blockers, decision, estimates, arms, rows, SRM, notes, figures.
 
-    Segment estimates and figures go to :func:`segments_section`.
+    Blocking problems come before the decision; informational notes after it. Segment
+    estimates and figures go to :func:`segments_section`.
     """
     d = readout.decision
-    paragraphs = [f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows),
-                  str(readout.srm).splitlines()[0]]
-    paragraphs += [f"Warning: {w}" for w in readout.fit.notes]
-    arms = readout.fit.arms
-    tables = [estimates_table(readout, "Bayes and frequentist estimates"),
-              Table.from_frame(pd.DataFrame(arms), caption="Arms")]
+    paragraphs = [f"Blocked: {b}" for b in d.blockers]
+    paragraphs += [f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows),
+                   str(readout.srm).splitlines()[0]]
+    paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.fit.notes]
+    tables = [t for t in (guardrail_table(readout),) if t is not None]
+    tables += [estimates_table(readout, "Bayes and frequentist estimates"),
+               arms_table(readout)]
     if rendered is None:
         rendered = rendered_figures(readout) if figures else {}
     figs = [f for name, f in rendered.items() if not name.startswith("segments_")]
     title = {"primary": "Primary metric", "guardrail": "Guardrail",
              "secondary": "Secondary metric"}.get(readout.role, readout.role)
+    unit = f", {readout.unit}" if getattr(readout, "unit", None) else ""
+    margin = (f", margin {fmt.pp(readout.margin)}" if getattr(readout, "margin", None)
+              is not None else "")
     return Section(key=key or f"metric-{readout.metric}",
-                   title=f"{title}: {readout.metric} ({readout.kind})",
+                   title=f"{title}: {readout.metric} ({readout.kind}{unit}{margin})",
                    paragraphs=tuple(paragraphs), tables=tuple(tables), figures=tuple(figs))
+
+
+def _split_warnings(parts) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(blocking problems, informational notes) of readouts, each once, one line each."""
+    blockers, notes = [], []
+    for r in parts:
+        if r is None:
+            continue
+        blockers += list(getattr(r.decision, "blockers", ()))
+        seg = getattr(r, "segments", None)
+        if seg is not None and seg.decision is not None:
+            blockers += list(seg.decision.blockers)
+        notes += list(getattr(r, "warnings", ()))
+    blockers = [fmt.one_line(b) for b in dict.fromkeys(blockers)]
+    notes = [fmt.one_line(n) for n in dict.fromkeys(notes)]
+    return tuple(blockers), tuple(n for n in notes if n not in blockers)
 
 
 def readout_document(readout, *, figures: bool = True) -> Document:
@@ -158,10 +107,10 @@ def readout_document(readout, *, figures: bool = True) -> Document:
     sections += [readout_section(g, figures=figures) for g in readout.guardrails]
     if readout.segments is not None:
         sections.append(segments_section(readout, rendered))
-    warnings = [*readout.warnings, *(w for g in readout.guardrails for w in g.warnings)]
+    blockers, notes = _split_warnings([readout, *readout.guardrails])
     return Document(title=f"bayeslab readout: {readout.metric}",
                     headline=readout.decision.reasons[0], verdict=readout.decision.verdict,
-                    warnings=tuple(warnings), sections=tuple(sections))
+                    warnings=blockers, notes=notes, sections=tuple(sections))
 
 
 def _versions() -> str:
@@ -206,6 +155,11 @@ def _data_section(result) -> Section:
                    paragraphs=paragraphs, tables=tuple(tables))
 
 
+def _rhat(v) -> str:
+    """R-hat to 4 decimals: 1.0104 must not read as the 1.01 threshold."""
+    return "" if v is None or v != v else f"{float(v):.4f}"
+
+
 def _diagnostics_section(result) -> Section | None:
     rows = []
     for part in result.readouts:
@@ -216,7 +170,7 @@ def _diagnostics_section(result) -> Section | None:
             if diag is not None and hasattr(diag, "to_dict"):
                 d = diag.to_dict()
                 rows.append((getattr(part, "metric", ""), str(d.get("verdict", "")),
-                             _fmt(d.get("r_hat")), _fmt(d.get("ess_bulk")),
+                             _rhat(d.get("r_hat")), _fmt(d.get("ess_bulk")),
                              _fmt(d.get("ess_tail")), _fmt(d.get("divergences")),
                              str(d.get("reason", ""))))
                 break
@@ -239,7 +193,10 @@ def _settings_section(result) -> Section:
     for r in result.readouts:
         prior = getattr(getattr(r, "bayes", None), "prior", None)
         if prior is not None:
-            rows.append((f"prior of {r.metric}", str(prior)))
+            rows.append((f"prior of {r.metric}", fmt.prior(prior)))
+        seg = getattr(r, "segments", None)
+        if seg is not None:
+            rows.append((f"segment model prior of {r.metric}", fmt.prior(seg.bayes.prior)))
     rows.append(("package versions", _versions()))
     return Section(key="settings", title="Prior, settings and versions",
                    tables=(Table(("setting", "value"), tuple(rows)),))
@@ -256,7 +213,6 @@ def json_text(value) -> str:
 
 def _monitor_section(mon) -> Section:
     fig = mon.plot()
-    frame = mon.summary()
     paragraphs = [str(mon).splitlines()[0]]
     fpr = getattr(mon, "false_positive_rate", None)
     if fpr is not None:
@@ -264,9 +220,10 @@ def _monitor_section(mon) -> Section:
                           f"schedule: {fpr}")
     return Section(key="sequential", title="Sequential monitoring",
                    paragraphs=tuple(paragraphs),
-                   tables=(Table.from_frame(frame.reset_index(drop=True), caption="Looks"),),
+                   tables=(looks_table(mon),),
                    figures=(Figure(name="sequential_path", png=figure_png(fig),
-                                   caption="P(lift > 0) and z over the looks with boundaries"),))
+                                   caption=f"{mon.metric}: P(lift > 0) (log-odds axis) and z "
+                                           "over the looks with boundaries"),))
 
 
 def _generic_section(readout, key) -> Section:
@@ -277,7 +234,8 @@ def _generic_section(readout, key) -> Section:
             for name, fig in readout.figures().items()]
     return Section(key=key, title=f"Primary metric: {readout.metric} ({readout.kind}, "
                                   f"{getattr(readout, 'estimand', '')})",
-                   paragraphs=(f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons),
+                   paragraphs=(*(f"Blocked: {b}" for b in d.blockers),
+                               f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons),
                                str(readout.rows)),
                    tables=(estimates_table(readout, "Naive, adjusted and Bayesian estimates"),),
                    figures=tuple(figs))
@@ -310,8 +268,9 @@ def run_document(result) -> Document:
     sections.append(_data_section(result))
     sections.append(_settings_section(result))
     d = result.decision
+    blockers, notes = _split_warnings(result.readouts)
     return Document(title=f"{result.plan.name}: experiment readout", headline=d.reasons[0],
-                    verdict=d.verdict, warnings=tuple(result.warnings()),
+                    verdict=d.verdict, warnings=blockers, notes=notes,
                     sections=tuple(s for s in sections if s is not None),
                     footer=f"bayeslab plan {result.plan.path}, seed {result.plan.seed}. "
                            + _versions())
@@ -323,9 +282,10 @@ def segments_section(readout, rendered: dict | None = None) -> Section:
     rendered = rendered if rendered is not None else rendered_figures(readout)
     paragraphs = []
     if s.decision is not None:
+        paragraphs += [f"Blocked: {b}" for b in s.decision.blockers]
         paragraphs.append(f"Segments ({' x '.join(s.columns)}): {s.decision.verdict.upper()}. "
                           + " ".join(s.decision.reasons))
-    paragraphs += [f"Warning: {w}" for w in s.warnings]
+    paragraphs += [f"Note: {fmt.one_line(w)}" for w in s.notes]
     return Section(key="segments", title=f"Segments: {readout.metric} by {' x '.join(s.columns)}",
                    paragraphs=tuple(paragraphs),
                    tables=(estimates_table(readout, "Per-segment estimates, both sides",

@@ -20,10 +20,16 @@ class Table:
 
     @classmethod
     def from_frame(cls, frame, caption: str = "", digits: int = 4) -> Table:
-        """Format a pandas DataFrame (numbers to ``digits`` significant digits)."""
+        """Format a pandas DataFrame (numbers to ``digits`` significant digits, separators)."""
+        from bayeslab.format import number
+
         def fmt(v):
+            if isinstance(v, bool):
+                return str(v)
+            if isinstance(v, int):
+                return f"{v:,}"
             if isinstance(v, float):
-                return "" if v != v else f"{v:.{digits}g}"
+                return "" if v != v else number(v, digits)
             return "" if v is None else str(v)
 
         return cls(columns=tuple(str(c) for c in frame.columns),
@@ -39,6 +45,13 @@ class Figure:
     png: bytes = field(repr=False)
     caption: str = ""
 
+    @property
+    def file_name(self) -> str:
+        """``NAME.png``, the name made safe (:func:`bayeslab.paths.safe_filename`)."""
+        from bayeslab.paths import safe_filename
+
+        return f"{safe_filename(self.name)}.png"
+
 
 @dataclass(frozen=True)
 class Section:
@@ -53,7 +66,12 @@ class Section:
 
 @dataclass(frozen=True)
 class Document:
-    """A whole report: title, headline decision, warnings (shown first), sections."""
+    """A whole report: title, blocking problems, headline decision, notes, sections.
+
+    ``warnings`` are the blocking problems (failed checks that prevent or limit a decision),
+    shown above the decision; ``notes`` are informational (a remedy that was applied, an
+    assumption that may not hold), shown after it.
+    """
 
     title: str
     headline: str
@@ -61,6 +79,7 @@ class Document:
     warnings: tuple[str, ...] = ()
     sections: tuple[Section, ...] = ()
     footer: str = ""
+    notes: tuple[str, ...] = ()
 
     def figures(self) -> list[Figure]:
         """Every figure, in order."""

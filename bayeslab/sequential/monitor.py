@@ -19,14 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import check_columns, open_source, quote
+from bayeslab.data.sources import ROW_NUMBER, check_columns, open_source, quote, shown
 from bayeslab.data.stats import rows_text, sufficient_stats
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.sequential import posteriors as P
 from bayeslab.sequential import rules as R
 
-KINDS = {"conversion": ("binary", "binary"), "continuous": ("continuous", "normal")}
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT")
 _LOOK = "__bayeslab_look"
@@ -152,19 +153,21 @@ class MonitorResult:
             "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
 
     def __str__(self) -> str:
-        from bayeslab.bayes.conversion import format_prob
+        from bayeslab import format as fmt
         from bayeslab.text import render_table
 
         t = self.table
         conv = self.kind == "conversion"
 
         def rate(v):
-            return f"{v:.3%}" if conv else f"{v:.4g}"
+            return fmt.rate(v) if conv else fmt.number(v)
 
-        rows = [[str(r.look), str(r.label), f"{r.n_control:,.0f}", f"{r.n_treatment:,.0f}",
+        rows = [[str(r.look), str(r.label), fmt.count(r.n_control), fmt.count(r.n_treatment),
                  rate(r.mean_control), rate(r.mean_treatment),
-                 format_prob(r.prob_positive, r.prob_negative),
-                 f"{r.expected_loss:.3g}", f"[{r.lift_lower:+.4g}, {r.lift_upper:+.4g}]",
+                 fmt.prob(r.prob_positive, r.prob_negative),
+                 f"{r.expected_loss:.3g}",
+                 fmt.interval(r.lift_lower, r.lift_upper, "absolute",
+                              "conversion" if conv else self.kind),
                  f"{r.z:+.2f}", f"{r.fraction:.2f}", f"{r.upper:.2f}"]
                 + [str(getattr(r, f"rule_{i}")) for i in range(len(self.rules))]
                 for r in t.itertuples()]
@@ -239,11 +242,11 @@ def _look_expression(source, timestamp: str) -> str:
     if typ == "VARCHAR":
         expr = f"TRY_CAST(TRY_CAST({col} AS TIMESTAMP) AS DATE)"
         cond = f"{col} IS NOT NULL AND {expr} IS NULL"
-        bad = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         if bad:
-            sample = source.sql(f"SELECT {col} FROM {{src}} WHERE {cond} LIMIT 1")[0][0]
+            sample = source.sql(f"SELECT {col} FROM {source.relation} WHERE {cond} LIMIT 1")[0][0]
             raise DataError(f"column {timestamp!r} is not a date or time: "
-                            f"{rows_text(source, cond, bad)} hold text such as {sample!r}",
+                            f"{rows_text(source, cond, bad)} hold text such as {shown(sample)}",
                             column=timestamp, rows=bad)
         return expr
     raise DataError(f"column {timestamp!r} has type {typ}: the look column must hold dates, "
@@ -284,16 +287,62 @@ def _parse_looks(looks):
     return "dates", dates
 
 
+def _equal_cuts(total: int, k: int) -> list[int]:
+    cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
+    if cuts[0] < 4 or len(set(cuts)) < k:
+        raise DataError(f"{total:,} rows cannot make {k} looks", column="looks")
+    return cuts
+
+
+def _check_total(total: int, cuts) -> None:
+    if total < cuts[-1]:
+        raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
+                        f"{total:,}", column="looks")
+
+
+def _look_keys(source, timestamp, mode, cuts, n):
+    """``(key, {key: SQL})``: the look of each row as a group key of the table itself.
+
+    Daily looks group by the day of the timestamp; looks at cumulative row counts in row order
+    group by the row number (DuckDB's scan order; an engine without one returns ``None``), the
+    rows after the last look falling in an extra group. ``None`` for the other schedules, which
+    read a filtered view instead.
+    """
+    if mode == "daily" and timestamp is not None:
+        return timestamp, {timestamp: _look_expression(source, timestamp)}
+    if mode == "sizes" and timestamp is None and n is None and source.row_number:
+        cases = " ".join(f"WHEN {ROW_NUMBER} <= {c} THEN {i}" for i, c in enumerate(cuts))
+        return _LOOK, {_LOOK: f"CASE {cases} ELSE {len(cuts)} END"}
+    return None
+
+
+def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None,
+                    kind: str = "conversion", n=None, sum_sq=None):
+    """The grouped aggregates :func:`monitor` will read, for a plan's one scan (or ``None``)."""
+    from bayeslab.data.stats import stats_request
+
+    try:
+        mode, cuts = _parse_looks(looks)
+        if mode == "equal":
+            return None
+        keyed = _look_keys(source, timestamp, mode, cuts, n)
+    except DataError:
+        return None
+    if keyed is None or kind not in kinds.names(monitoring=True):
+        return None
+    key, key_exprs = keyed
+    return stats_request(source, arm=arm, metric=metric, kind=kinds.get(kind).stats,
+                         segments=(key,),
+                         n=n, sum_sq=sum_sq, key_exprs=key_exprs)
+
+
 def _look_view(source, timestamp, mode, cuts, n):
     """A view with the look key column and the rows after the last look filtered out."""
+    if source.engine != "duckdb":
+        raise DataError("on Spark, looks are daily (give the timestamp column); looks at row "
+                        "counts or dates run on the DuckDB engine",
+                        column="looks")
     rel = source.relation
-    if mode == "equal":
-        total = source.sql("SELECT count(*) FROM {src}")[0][0]
-        k = cuts
-        cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
-        if cuts[0] < 4 or len(set(cuts)) < k:
-            raise DataError(f"{total:,} rows cannot make {k} looks", column="looks")
-        mode = "sizes"
     if mode == "sizes":
         if n is not None:
             raise DataError("looks as cumulative sample sizes need unit rows; with aggregated "
@@ -303,10 +352,8 @@ def _look_view(source, timestamp, mode, cuts, n):
         sql = (f"SELECT * EXCLUDE (__rn), CASE {cases} END AS {_LOOK} FROM (SELECT *, "
                f"row_number() OVER ({order}) AS __rn FROM {rel}) "
                f"WHERE __rn <= {cuts[-1]}")
-        total = source.sql("SELECT count(*) FROM {src}")[0][0]
-        if total < cuts[-1]:
-            raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
-                            f"{total:,}", column="looks")
+        total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
+        _check_total(total, cuts)
         return open_source(sql=sql, con=source.con), _LOOK, total - cuts[-1], cuts
     if timestamp is None:
         raise DataError("daily or dated looks need the timestamp column (timestamp=... or "
@@ -317,7 +364,7 @@ def _look_view(source, timestamp, mode, cuts, n):
     if mode == "dates":
         last = cuts[-1].isoformat()
         cond = f"{expr} > DATE '{last}'"
-        after = source.sql(f"SELECT count(*) FROM {{src}} WHERE {cond}")[0][0]
+        after = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         where = f" WHERE NOT coalesce({cond}, FALSE)"
     sql = f"SELECT * REPLACE ({expr} AS {col}) FROM {rel}{where}"
     return open_source(sql=sql, con=source.con), timestamp, after, cuts
@@ -362,10 +409,10 @@ def _posterior_row(one, prior, interval, kind):
         return dict(prob_positive=gt, prob_negative=lt,
                     expected_loss=K.expected_loss(*p), lift_mean=mean,
                     lift_lower=K.diff_quantile(lo_q, *p), lift_upper=K.diff_quantile(hi_q, *p))
-    m, s = R._normal_posterior(one, prior)
-    lo, hi = R.lift_interval(one, interval, prior)
-    ship, _ = R.expected_losses(one, prior)
-    pp = float(R.prob_positive(one, prior)[0])
+    m, s = P.normal_posterior(one, prior)
+    lo, hi = P.lift_interval(one, interval, prior)
+    ship, _ = P.expected_losses(one, prior)
+    pp = float(P.prob_positive(one, prior)[0])
     return dict(prob_positive=pp, prob_negative=1 - pp, expected_loss=float(ship[0]),
                 lift_mean=float(m[0]), lift_lower=float(lo[0]), lift_upper=float(hi[0]))
 
@@ -392,7 +439,8 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
             kind: str = "conversion", n: str | None = None, sum_sq: str | None = None,
             missing: str = "error", sql: str | None = None, interval: float = DEFAULT_LEVEL,
             alpha: float = 0.05, sides: int = 2, max_n: int | None = None,
-            fpr_sims: int = 10_000, seed: int | None = 0) -> MonitorResult:
+            fpr_sims: int = 10_000, seed: int | None = 0,
+            engine: str | None = None) -> MonitorResult:
     r"""Replay the looks of an experiment with Bayesian stopping rules and a group-sequential test.
 
     Parameters
@@ -437,6 +485,8 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     fpr_sims : int
         A/A experiments simulated per rule for its false-positive rate (0: skip).
     seed : int, optional
+    engine : {"duckdb", "spark"}, optional
+        Where the per-look statistics are computed (see :func:`bayeslab.readout.compare`).
 
     Returns
     -------
@@ -456,24 +506,42 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     """
     from bayeslab.sequential.operating import rule_false_positive_rate
 
-    if kind not in KINDS:
-        raise ModelError(f"kind must be 'conversion' or 'continuous', got {kind!r}")
-    stat_kind, sim_metric = KINDS[kind]
+    if kind not in kinds.names(monitoring=True):
+        raise ModelError(f"kind must be one of {', '.join(kinds.names(monitoring=True))} to be "
+                         f"monitored, got {kind!r}")
+    stat_kind = kinds.get(kind).stats
+    sim_metric = "binary" if stat_kind == "binary" else "normal"
     if prior is None and kind == "conversion":
         prior = (1.0, 1.0)
-    R._check_prior(prior)
+    P.check_prior(prior)
     if prior is not None:
         prior = tuple(float(v) for v in prior)
         if kind == "conversion" and min(prior) <= 0:
             raise ModelError(f"the Beta prior needs two positive numbers, got {prior!r}")
     named = [(name, _with_prior(r, prior)) for name, r in _rules(rule)]
-    source = open_source(data, sql=sql)
+    source = open_source(data, sql=sql, engine=engine)
     check_columns(source, [c for c in (arm, metric, timestamp, n, sum_sq) if c])
     mode, cuts = _parse_looks(looks)
-    view, key, after, cuts = _look_view(source, timestamp, mode, cuts, n)
-    mode = "sizes" if mode == "equal" else mode
-    stats = sufficient_stats(view, arm=arm, metric=metric, control=control, kind=stat_kind,
-                             segments=(key,), n=n, sum_sq=sum_sq, missing=missing)
+    stats = None
+    if mode == "equal":
+        total = source.sql(f"SELECT count(*) FROM {source.relation}")[0][0]
+        mode, cuts = "sizes", _equal_cuts(total, cuts)
+    keyed = _look_keys(source, timestamp, mode, cuts, n)
+    if keyed is not None:  # grouped by a look key on the table itself: shares the plan's scan
+        key, key_exprs = keyed
+        stats = sufficient_stats(source, arm=arm, metric=metric, control=control,
+                                 kind=stat_kind, segments=(key,), n=n, sum_sq=sum_sq,
+                                 missing=missing, key_exprs=key_exprs)
+        after = 0
+        if mode == "sizes":
+            _check_total(stats.rows.read, cuts)
+            if stats.rows.read > cuts[-1]:  # rows after the last look: filter them (a view)
+                stats = None
+    if stats is None:
+        view, key, after, cuts = _look_view(source, timestamp, mode, cuts, n)
+        stats = sufficient_stats(view, arm=arm, metric=metric, control=control,
+                                 kind=stat_kind, segments=(key,), n=n, sum_sq=sum_sq,
+                                 missing=missing)
     if len(stats.arms) != 2:
         raise DataError(f"column {arm!r} has {len(stats.arms)} arms ({', '.join(stats.arms)}); "
                         "monitor compares two: filter the rows (sql=...)", column=arm)
@@ -489,7 +557,7 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     k = len(labels)
     table, one_looks = [], []
     for i in range(k):
-        one = R.look_stats(cum_c[i, 0], cum_c[i, 1], cum_t[i, 0], cum_t[i, 1],
+        one = P.look_stats(cum_c[i, 0], cum_c[i, 1], cum_t[i, 0], cum_t[i, 1],
                            sumsq_control=cum_c[i, 2], sumsq_treatment=cum_t[i, 2],
                            metric=sim_metric, look=i, n_looks=k)
         one_looks.append(one)

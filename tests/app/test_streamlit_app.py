@@ -10,6 +10,7 @@ pytest.importorskip("streamlit")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from bayeslab import format as fmt  # noqa: E402
 from bayeslab.app import RUN_DIR_ENV, script_path  # noqa: E402
 from bayeslab.bayes.conversion import BetaBinomial, format_prob  # noqa: E402
 from bayeslab.frequentist.conversion import TwoProportionZTest  # noqa: E402
@@ -34,8 +35,8 @@ def expected(n, x, prior=(1.0, 1.0)) -> dict:
     c = BetaBinomial(*prior).fit_counts(n, x).comparisons[0]
     z = TwoProportionZTest().fit_counts(n, x).comparisons[0]
     return {"P(lift > 0)": format_prob(c.prob_positive, c.prob_negative),
-            "Bayes estimate": f"{c.abs_diff:+.3%}",
-            "Frequentist estimate": f"{z.diff:+.3%}", "p-value": f"{z.p_value:.3g}"}
+            "Bayes estimate": fmt.pp(c.abs_diff),
+            "Frequentist estimate": fmt.pp(z.diff), "p-value": f"{z.p_value:.3g}"}
 
 
 def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
@@ -71,14 +72,24 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     # no look selector: the monitor followed the primary metric
     assert [s.key for s in at.selectbox] == ["metric", "frequentist_method_optout_flag"]
     n, x = counts(plan_data, "optout_flag")
-    assert shown(at) == expected(n, x)
+    guard = BetaBinomial().fit_counts(n, x)
+    p_above = guard.prob_lift_above(0.005)
+    ni = TwoProportionZTest().fit_counts(n, x).noninferiority(0.005)
+    want = expected(n, x)
+    want["P(increase > 0)"] = want.pop("P(lift > 0)")
+    # a guardrail shows what decides it: margin, P(increase > margin), non-inferiority p, verdict
+    want.update({"Margin (max increase)": "+0.500 pp",
+                 "P(increase > margin)": format_prob(p_above, 1 - p_above),
+                 "Non-inferiority p": f"{ni.p_value:.3g}", "Guardrail": "FAIL"})
+    assert shown(at) == want
 
     at.selectbox(key="frequentist_method_optout_flag").select("newcombe").run()
     c = TwoProportionZTest().fit_counts(n, x).comparisons[0]
-    assert shown(at)["Frequentist estimate"] == f"{c.diff:+.3%}"
+    assert shown(at)["Frequentist estimate"] == fmt.pp(c.diff)
     text = " ".join(m.value for m in at.markdown)
-    assert f"**Frequentist** (newcombe, absolute, 95% interval): {c.diff:+.3%} " \
-        f"[{c.newcombe_lower:+.3%}, {c.newcombe_upper:+.3%}]" in text
+    assert f"**Frequentist** (newcombe, absolute, 95% interval): {fmt.pp(c.diff)} " \
+        f"[{100 * c.newcombe_lower:+.3f}, {100 * c.newcombe_upper:+.3f}] pp" in text
+    assert "expected loss of shipping" not in text
 
 
 def test_segment(segment_run_dir, plan_data, monkeypatch):
@@ -87,6 +98,9 @@ def test_segment(segment_run_dir, plan_data, monkeypatch):
     assert not at.exception
     sub = plan_data[(plan_data["ps_plus_member"] == 0) & (plan_data["spend_tier"] == "S1_low")]
     assert shown(at) == expected(*counts(sub, PRIMARY))
+    # the partially pooled estimate of the same segment, beside the unpooled one
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Pooled** (hierarchical-logistic" in text
     at.selectbox(key="look").select("20,000 rows").run()
     assert "not both" in at.error[0].value
 

@@ -155,3 +155,14 @@ def test_bad_input(kwargs, match):
 def test_mean_needs_sd():
     with pytest.raises(ModelError, match="sd"):
         sample_size("mean", 1.0, 0.1)
+
+
+def test_allocation_shares_must_sum_to_one():
+    from bayeslab.design.power import allocation_ratio
+    from bayeslab.errors import DataError
+
+    assert allocation_ratio((0.9, 0.1)) == pytest.approx(1 / 9)
+    assert allocation_ratio((0.7, 0.3)) == pytest.approx(3 / 7)  # 0.7 + 0.3 rounds near 1
+    for bad in ((0.9, 0.2), (0.5, 0.6), (-0.1, 1.1), (1.0, 0.0), (0.5,)):
+        with pytest.raises(DataError, match="allocation"):
+            allocation_ratio(bad)

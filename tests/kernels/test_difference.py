@@ -25,3 +25,65 @@ def test_fixed_nodes_equal_adaptive_quadrature(a, b):
         for r in (0.8, 1.0, 1.3):
             ref = D._quad_adaptive(lambda u, r=r: b.pdf(u) * a.cdf(r * u), b)
             assert D.ratio_cdf(r, a, b) == pytest.approx(ref, abs=1e-9)
+
+
+# --- degenerate posteriors (issue 14: the quantile search looped forever) -------------------
+
+def test_point_mass_control_is_the_treatment_shifted():
+    a, b = stats.t(df=50, loc=9.5, scale=0.46), stats.t(df=199, loc=0.0, scale=0.0)
+    out = D.compare(a, b, interval=0.95)
+    assert out["lower"] == pytest.approx(a.ppf(0.025), rel=1e-12)
+    assert out["upper"] == pytest.approx(a.ppf(0.975), rel=1e-12)
+    assert out["prob_negative"] == pytest.approx(a.cdf(0.0), rel=1e-12)
+    assert out["expected_loss"] == pytest.approx(D.partial_below(a, 0.0), rel=1e-12)
+
+
+def test_point_mass_treatment_against_simulation():
+    import numpy as np
+
+    a, b = stats.norm(2.0, 0.0), stats.t(df=30, loc=1.5, scale=0.2)
+    out = D.compare(a, b)
+    draws = b.rvs(size=2_000_000, random_state=np.random.default_rng(3))
+    assert out["prob_positive"] == pytest.approx(np.mean(draws < 2.0), abs=2e-3)
+    from scipy import integrate
+
+    loss = integrate.quad(lambda x: (x - 2.0) * b.pdf(x), 2.0, 50.0, epsabs=1e-14)[0]
+    assert out["expected_loss"] == pytest.approx(loss, rel=1e-9)
+    assert out["lower"] == pytest.approx(np.quantile(2.0 - draws, 0.025), abs=5e-3)
+    assert out["rel_estimate"] == pytest.approx(2.0 / 1.5 - 1, rel=1e-12)
+
+
+def test_two_point_masses_give_a_constant():
+    out = D.compare(stats.t(df=9, loc=3.0, scale=0.0), stats.t(df=9, loc=2.0, scale=0.0))
+    assert (out["lower"], out["upper"], out["prob_positive"]) == (1.0, 1.0, 1.0)
+
+
+def test_quantile_search_is_bounded():
+    # a "CDF" that never reaches the level (an improper posterior) raises instead of looping
+    from bayeslab.errors import ModelError
+
+    with pytest.raises(ModelError, match="no quantile"):
+        D._solve(lambda z: 0.5, 0.975, 0.0, 1e-300)
+    with pytest.raises(ModelError, match="no quantile"):
+        D._solve(lambda z: 0.5, 0.025, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("mu", [9, 15, 30, 60])
+def test_small_tails_keep_their_digits_normal(mu):
+    # exact: P(A < B) = Phi(-mu / sqrt(1 + 0.25)); at mu = 60 it is below 1e-300 (reported 0)
+    import numpy as np
+
+    out = D.compare(stats.norm(mu, 1), stats.norm(0, 0.5))
+    ref = stats.norm.cdf(-mu / np.hypot(1, 0.5))
+    assert out["prob_negative"] == pytest.approx(ref, rel=1e-9)
+    assert out["prob_positive"] == 1.0 - out["prob_negative"]
+
+
+@pytest.mark.parametrize("shape_a,shape_b", [(400, 200), (1000, 500), (408.5, 0.5)])
+def test_small_tails_keep_their_digits_gamma(shape_a, shape_b):
+    # equal rates: A / (A + B) ~ Beta(shape_a, shape_b), so P(A < B) = I_{1/2}(shape_a, shape_b)
+    from scipy import special
+
+    out = D.compare(stats.gamma(a=shape_a, scale=1 / 200), stats.gamma(a=shape_b, scale=1 / 200))
+    assert out["prob_negative"] == pytest.approx(special.betainc(shape_a, shape_b, 0.5),
+                                                 rel=1e-9)

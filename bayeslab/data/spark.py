@@ -1,0 +1,194 @@
+"""The same sufficient-statistics queries on Apache Spark (PySpark), where the data lives.
+
+bayeslab's queries are written once, in the SQL that DuckDB and Spark SQL share (double-quoted
+identifiers, ``count(*) FILTER (WHERE ...)``, ``GROUP BY ALL``, ``TRY_CAST``), so a Spark table is
+a :class:`~bayeslab.data.sources.Source` like any other: its ``con`` is a :class:`SparkConnection`
+that runs those queries with ``spark.sql`` and returns rows as DuckDB's cursor does. Only the
+grouped result (one row per arm, segment and look) comes back to Python.
+
+A local session is started on first use (``local[*]``, small shuffle partitions, no UI); an
+existing active session is used as it is. Spark needs Java 17 or later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+from bayeslab.errors import BayeslabError, DataError
+
+_view_ids = itertools.count()
+
+#: Spark SQL type name -> the DuckDB type name the data layer reads
+_TYPES = {"bigint": "BIGINT", "int": "INTEGER", "smallint": "SMALLINT", "tinyint": "TINYINT",
+          "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN", "string": "VARCHAR",
+          "date": "DATE", "timestamp": "TIMESTAMP", "timestamp_ntz": "TIMESTAMP"}
+
+SESSION_CONF = {
+    "spark.sql.ansi.doubleQuotedIdentifiers": "true",  # "col" is a column, as in DuckDB
+    "spark.sql.shuffle.partitions": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+class SparkUnavailable(BayeslabError, ImportError):
+    """PySpark is not installed: an ImportError naming the extra (one line in the CLI)."""
+
+
+def java_missing() -> str | None:
+    """Why Spark cannot start here (no Java), or ``None`` when a ``java`` is found."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return None
+    if shutil.which("java"):
+        return None
+    return "Spark needs Java 17 or later: install a JDK (e.g. apt-get install openjdk-17-jre) " \
+           "or set JAVA_HOME"
+
+
+def spark_session(master: str = "local[*]"):
+    """The active SparkSession, or a new local one configured for bayeslab's SQL.
+
+    Raises
+    ------
+    SparkUnavailable
+        An ImportError, if PySpark is not installed (``pip install 'bayeslab[spark]'``).
+    DataError
+        If no Java runtime is found.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable("the Spark engine needs PySpark: pip install 'bayeslab[spark]'") \
+            from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
+        return active
+    why = java_missing()
+    if why:
+        raise DataError(why)
+    builder = SparkSession.builder.master(master).appName("bayeslab")
+    for key, value in SESSION_CONF.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def is_spark_frame(data) -> bool:
+    """Whether ``data`` is a PySpark DataFrame (without importing PySpark)."""
+    return type(data).__module__.startswith("pyspark.sql") and hasattr(data, "createTempView")
+
+
+class _Cursor:
+    """The rows of one Spark query, read like a DuckDB cursor."""
+
+    def __init__(self, frame):
+        self._frame = frame
+        self.description = [(name, None) for name in frame.columns]
+        self._rows = None
+
+    def fetchall(self):
+        if self._rows is None:
+            self._rows = [tuple(r) for r in self._frame.collect()]
+        return self._rows
+
+    def fetchone(self):
+        rows = self.fetchall()
+        return rows[0] if rows else None
+
+    def fetchnumpy(self):
+        import numpy as np
+
+        pdf = self._frame.toPandas()
+        return {c: np.asarray(pdf[c]) for c in pdf.columns}
+
+
+class SparkConnection:
+    """Runs bayeslab's SQL on a SparkSession; engine errors become :class:`DataError`."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def execute(self, query: str, params=None):
+        """Run one query (``?`` parameters bound positionally) and return a cursor."""
+        from pyspark.errors import PySparkException
+
+        try:
+            frame = self.session.sql(query, args=list(params)) if params else \
+                self.session.sql(query)
+        except PySparkException as exc:
+            raise DataError(f"Spark query failed: {_first_line(exc)}") from None
+        return _Cursor(frame)
+
+
+def _first_line(exc, limit=200) -> str:
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def open_spark(data, *, session=None):
+    """A :class:`~bayeslab.data.sources.Source` over a Spark DataFrame, Parquet path or table.
+
+    Parameters
+    ----------
+    data : pyspark.sql.DataFrame, str or pathlib.Path
+        A Spark DataFrame; a Parquet file or folder (a path that exists, or a URI with a scheme
+        such as ``s3a://``); otherwise the name of a table in the session's catalog.
+    session : pyspark.sql.SparkSession, optional
+        Defaults to :func:`spark_session`.
+
+    Returns
+    -------
+    Source
+
+    Raises
+    ------
+    DataError
+        A path that is not Parquet, a table that does not exist, or no Java.
+    """
+    from bayeslab.data.sources import Source, _check_duplicates
+
+    if is_spark_frame(data):
+        session = session or data.sparkSession
+        frame, label = data, "Spark DataFrame"
+    else:
+        session = session or spark_session()
+        text = str(data)
+        if Path(text).exists() or "://" in text:
+            if Path(text).exists() and not (Path(text).is_dir() or
+                                            text.lower().endswith((".parquet", ".pq"))):
+                raise DataError(f"the Spark engine reads Parquet (a file, a folder or a table); "
+                                f"{text} is not Parquet")
+            frame, label = _read(session.read.parquet, text), text
+        else:
+            frame, label = _read(session.table, text), f"Spark table {text}"
+    session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
+    columns = [f.name for f in frame.schema.fields]
+    _check_duplicates(columns, label)
+    view = f"bayeslab_spark_{next(_view_ids)}"
+    frame.createOrReplaceTempView(view)
+    types = {f.name: _duck_type(f.dataType.simpleString()) for f in frame.schema.fields}
+    return Source(con=SparkConnection(session), relation=view, label=label, columns=types,
+                  engine="spark")
+
+
+def _read(reader, target):
+    from pyspark.errors import PySparkException
+
+    try:
+        return reader(target)
+    except PySparkException as exc:
+        raise DataError(f"cannot read {target} with Spark: {_first_line(exc)}") from None
+
+
+def _duck_type(spark_type: str) -> str:
+    if spark_type.startswith("decimal"):
+        return spark_type.upper()
+    return _TYPES.get(spark_type, spark_type.upper())

@@ -1,0 +1,118 @@
+"""The output folder of a plan run: checked first, staged beside it, moved into place at the end.
+
+A run writes into a new hidden folder beside ``--out`` (:func:`staging_folder`, which fails at
+once when ``--out`` cannot be written, before any computing) and :func:`publish` moves it into
+place only after everything succeeded. A run that fails or is interrupted leaves ``--out`` as it
+was. A rerun replaces the previous run's files, listed in the hidden manifest
+``.bayeslab-run.json`` (for a folder from before manifests: ``readout.json``, the reports, the
+posteriors and the figures of the metrics its ``readout.json`` names), so no stale figure of a
+dropped metric remains; files that no run wrote stay untouched. A Ctrl-C during the move is held
+until the move is done (:class:`DeferInterrupt`), so the folder is never half old, half new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from bayeslab.errors import DataError
+
+MANIFEST = ".bayeslab-run.json"
+
+
+def staging_folder(out: Path) -> Path:
+    """A new hidden folder beside ``out``; a ``DataError`` now if ``out`` cannot be written."""
+    import tempfile
+
+    if out.exists() and not out.is_dir():
+        raise DataError(f"output folder {out} exists and is not a folder; give a folder path")
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise DataError(f"output folder {out} is not writable")
+    full = out.absolute()
+    try:
+        full.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-", dir=full.parent))
+    except OSError as exc:
+        if out.is_dir():  # a writable folder in a read-only parent: stage inside it
+            try:
+                return Path(tempfile.mkdtemp(prefix=".bayeslab-run.tmp-", dir=out))
+            except OSError:
+                pass
+        raise DataError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
+
+
+def previous_files(out: Path) -> set[str]:
+    """Entries of ``out`` written by an earlier run (its manifest, else a run's known names)."""
+    manifest = out / MANIFEST
+    try:
+        return set(json.loads(manifest.read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:  # a folder from before manifests: the fixed names and the figures of its metrics
+        old = json.loads((out / "readout.json").read_text())
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(old, dict):
+        return set()
+    names = [m.get("metric") for m in old.get("metrics", []) if isinstance(m, dict)]
+    for m in old.get("metrics", [])[:1]:
+        names += [g.get("metric") for g in m.get("guardrails", []) if isinstance(g, dict)]
+    prefixes = tuple(f"{n}_" for n in names if isinstance(n, str) and n)
+    figures = {p.name for p in out.glob("*.png")
+               if p.name.startswith(prefixes) or p.name == "sequential_path.png"}
+    return figures | {"readout.json", "report.html", "report.md", "posteriors"}
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Move the finished run from ``staging`` into ``out``; drop the previous run's files."""
+    entries = sorted(p.name for p in staging.iterdir())
+    (staging / MANIFEST).write_text(json.dumps({"files": entries}, indent=1))
+    with DeferInterrupt():  # a Ctrl-C now would leave half a folder: finish, then raise
+        if not out.exists():
+            os.replace(staging, out)
+        else:
+            replace_entries(entries, staging, out)
+
+
+def replace_entries(entries: list[str], staging: Path, out: Path) -> None:
+    """Move ``entries`` of ``staging`` into the existing ``out``, dropping the previous run's."""
+    for name in previous_files(out) - set(entries):
+        target = out / name
+        if target.parent != out or name in ("", ".", ".."):
+            continue
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    for name in [*entries, MANIFEST]:
+        target = out / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(staging / name, target)
+
+
+class DeferInterrupt:
+    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it (main thread only)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.caught, self.old = False, None
+        if threading.current_thread() is threading.main_thread():
+            self.old = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self.caught = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        if self.caught and exc[0] is None:
+            raise KeyboardInterrupt
+        return False

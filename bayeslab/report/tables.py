@@ -1,0 +1,159 @@
+"""Tables of a report, formatted in one unit language (:mod:`bayeslab.format`).
+
+A rate's absolute effect is in percentage points, a relative effect in %, money and counts in
+the metric's own unit, counts with thousands separators, probabilities never rounded to 1 or 0.
+"""
+
+from __future__ import annotations
+
+from bayeslab import format as fmt
+from bayeslab.format import effect_name as _effect_name
+from bayeslab.format import estimate_prob, prob_value
+from bayeslab.report.document import Table
+
+__all__ = ["arms_table", "drop_empty", "estimate_prob", "estimates_table", "guardrail_table",
+           "headline_pair", "looks_table", "overview_table", "prob_value"]
+
+
+def _kind(readout) -> str:
+    return getattr(readout, "kind", "") or ""
+
+
+def _unit(readout):
+    return getattr(readout, "unit", None)
+
+
+def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Table:
+    """Bayes and frequentist estimates of one readout, formatted in the metric's units.
+
+    Population-level entries of the metric's own models by default; with ``segments=True`` the
+    segment readout's entries (per segment, the pooled model's population entries and its tau
+    components, named by component).
+    """
+    kind, unit = _kind(readout), _unit(readout)
+    seg = getattr(readout, "segments", None)
+    if segments:
+        ests = seg.estimates() if seg is not None else []
+        columns = tuple(seg.columns) if seg is not None else ()
+    else:
+        fit = getattr(readout, "fit", None)
+        ests = ([e for r in (*fit.bayes, *fit.frequentist) for e in r.estimates()]
+                if fit is not None else readout.estimates())
+        ests = [e for e in ests if e.segment is None]
+        columns = ()
+    rows = []
+    for e in ests:
+        loss = e.expected_loss
+        segment = (fmt.segment_label(e.segment, columns) if e.segment is not None
+                   else ("population (pooled model)" if segments else ""))
+        rows.append((e.side, e.method, e.arm or "", segment, _effect_name(e),
+                     *fmt.estimate_text(e, kind, unit),
+                     estimate_prob(e), "" if loss is None else f"{loss:.3g}"))
+    level = ests[0].level if ests else 0.95
+    columns_ = ("side", "method", "arm", "segment", "effect", "estimate",
+                f"{level:.0%} interval", "P / p", "expected loss")
+    return drop_empty(Table(columns=columns_, rows=tuple(rows), caption=caption))
+
+
+def drop_empty(table: Table) -> Table:
+    """Leave out columns that are empty in every row."""
+    keep = [i for i in range(len(table.columns)) if any(r[i] for r in table.rows)]
+    return Table(columns=tuple(table.columns[i] for i in keep),
+                 rows=tuple(tuple(r[i] for i in keep) for r in table.rows),
+                 caption=table.caption)
+
+
+def arms_table(readout) -> Table:
+    """Units and mean per arm: rates in %, other means in the metric's unit."""
+    arms = getattr(readout, "fit", None)
+    arms = arms.arms if arms is not None else None
+    kind, unit = _kind(readout), _unit(readout)
+    rows = []
+    for a, n, m in zip(arms["arm"], arms["n"], arms["mean"], strict=True):
+        mean = fmt.rate(m) if kind == "conversion" else fmt.amount(m, unit, sign=False)
+        rows.append((str(a), fmt.count(n), mean))
+    return Table(("arm", "units", "mean"), tuple(rows), caption="Arms")
+
+
+def guardrail_table(readout) -> Table | None:
+    """What decides a guardrail: margin, P(increase > margin), non-inferiority p, pass/fail."""
+    check = readout.guardrail_check() if hasattr(readout, "guardrail_check") else None
+    if check is None:
+        return None
+    p = check["prob_above_margin"]
+    row = (fmt.pp(check["margin"]), fmt.pp(check["difference"]), fmt.pp(check["upper"]),
+           fmt.prob(p, 1 - p), fmt.p_value(check["noninferiority_p"]),
+           check["bayes"], check["frequentist"], check["verdict"].upper())
+    return Table(("margin (largest acceptable increase)", "increase", "upper 95% bound",
+                  "P(increase > margin)", "non-inferiority p", "Bayes", "frequentist",
+                  "verdict"), (row,),
+                 caption="Guardrail check: passes when P(increase > margin) <= "
+                         f"{1 - readout.rule.prob_threshold:g} and the non-inferiority p < "
+                         f"{readout.rule.alpha / 2:g}")
+
+
+def headline_pair(readout):
+    """(Bayes, frequentist) headline estimates: the ones the decision reads."""
+    fit = getattr(readout, "fit", None)
+    headline = fit.headline if fit is not None else getattr(readout, "headline", None)
+    rate = fit.extra.get("headline_rate") if fit is not None else None
+    ests = [e for e in readout.estimates() if e.segment is None]
+    if headline is None:
+        return (next((e for e in ests if e.side == "bayes"), None),
+                next((e for e in ests if e.side == "frequentist"), None))
+    b_m, f_m, effect = headline
+    pick = [e for e in ests if e.effect == effect
+            and (rate is None or e.extra.get("rate") == rate)]
+    return (next((e for e in pick if e.side == "bayes" and e.method == b_m), None),
+            next((e for e in pick if e.side == "frequentist" and e.method == f_m), None))
+
+
+def overview_table(readouts) -> Table:
+    """One row per metric: what decides it (both sides) and the verdict."""
+    rows = []
+    for r in readouts:
+        kind, unit = _kind(r), _unit(r)
+        b, f = headline_pair(r)
+        check = r.guardrail_check() if hasattr(r, "guardrail_check") else None
+        e0 = b or f
+        effect = e0.effect if e0 is not None else ""
+        b_text = (f"{fmt.effect(b.estimate, b.effect, kind, unit)} "
+                  f"{fmt.interval(b.lower, b.upper, b.effect, kind, unit)}" if b else "")
+        f_text = (f"{fmt.effect(f.estimate, f.effect, kind, unit)} "
+                  f"{fmt.interval(f.lower, f.upper, f.effect, kind, unit)}" if f else "")
+        if check is not None:
+            p = check["prob_above_margin"]
+            b_dec = f"P(increase > margin {fmt.pp(check['margin'])}) = {fmt.prob(p, 1 - p)}"
+            f_dec = f"non-inferiority p = {fmt.p_value(check['noninferiority_p'])}"
+        else:
+            b_dec = estimate_prob(b).replace("P(> 0)", "P(lift > 0)") if b is not None else ""
+            f_dec = f"p = {fmt.p_value(f.p_value)}" if f is not None and f.p_value is not None \
+                else ""
+        rows.append((r.metric, getattr(r, "role", "primary"), effect, b_text, b_dec, f_text,
+                     f_dec, r.decision.verdict.upper()))
+    return Table(("metric", "role", "effect", "Bayes estimate [interval]", "Bayes: what decides",
+                  "frequentist estimate [interval]", "frequentist: what decides", "verdict"),
+                 tuple(rows), caption="What decides each metric, both sides (guardrails: the "
+                                      "margin)")
+
+
+def looks_table(mon) -> Table:
+    """The monitor's looks: units with separators, rates in %, P(lift > 0) never 1."""
+    t = mon.table
+    conv = mon.kind == "conversion"
+    rows = []
+    for r in t.itertuples():
+        def mean(v):
+            return fmt.rate(v) if conv else fmt.number(v)
+
+        lift = fmt.interval(r.lift_lower, r.lift_upper, "absolute",
+                            "conversion" if conv else mon.kind)
+        rules = [str(getattr(r, f"rule_{i}")) for i in range(len(mon.rules))]
+        rows.append((str(r.look), str(r.label), fmt.count(r.n_control),
+                     fmt.count(r.n_treatment), mean(r.mean_control), mean(r.mean_treatment),
+                     fmt.prob(r.prob_positive, getattr(r, "prob_negative", None)), lift,
+                     f"{r.z:+.2f}", f"{r.fraction:.2f}", f"{r.upper:.2f}", *rules))
+    head = ("look", "at", f"units {mon.control}", f"units {mon.treatment}", "mean control",
+            "mean treatment", "P(lift > 0)", f"{mon.interval:.0%} interval of the lift", "z",
+            "information", "boundary", *[r.name for r in mon.rules])
+    return Table(head, tuple(rows), caption="Looks")

@@ -1,0 +1,121 @@
+"""One scan per readout and per plan, with the same numbers as one query per metric."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslab as bl
+from bayeslab.data import scan
+from bayeslab.data.sources import open_source
+
+
+@pytest.fixture(scope="module")
+def migration():
+    return bl.simulate("migration", rows=8_000, seed=3).data
+
+
+def _close(a, b, path="$"):
+    """Equal JSON up to float rounding of the last digits (ints, strings and keys exact)."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+def test_readout_with_two_guardrails_scans_once(migration):
+    src = open_source(migration)
+    bl.compare(src, arm="treatment", metric="ps5_purchase_30d",
+               guardrails=["unsubscribe_flag", "optout_flag"], margins=0.005)
+    assert src.cache["scans"] == 1 and src.cache["queries"] == 1
+    assert src.cache["answered"] == 3
+
+
+def test_one_scan_gives_the_same_readout(migration, monkeypatch):
+    kwargs = dict(arm="treatment", metric="revenue_60d", kind="continuous",
+                  covariate="pre_30d_spend", guardrails=["unsubscribe_flag"], margins=0.005)
+    one = bl.compare(open_source(migration), **kwargs).to_dict()
+    monkeypatch.setattr(scan, "prefetch", lambda source, requests: None)
+    separate = open_source(migration)
+    many = bl.compare(separate, **kwargs).to_dict()
+    assert separate.cache["scans"] >= 2
+    _close(one, many)
+
+
+def test_plan_reduces_everything_in_one_scan(migration, tmp_path, monkeypatch):
+    from bayeslab.runner import run_plan
+
+    path = tmp_path / "m.parquet"
+    migration.to_parquet(path)
+    plan = tmp_path / "p.toml"
+    plan.write_text(f"""
+[data]
+path = "{path.name}"
+[columns]
+arm = "treatment"
+[[metrics]]
+name = "ps5_purchase_30d"
+role = "primary"
+[[metrics]]
+name = "unsubscribe_flag"
+role = "guardrail"
+margin = 0.005
+[[metrics]]
+name = "optout_flag"
+role = "guardrail"
+margin = 0.005
+[[metrics]]
+name = "post_30d_sessions"
+kind = "count"
+[[metrics]]
+name = "revenue_60d"
+kind = "continuous"
+covariate = "pre_30d_spend"
+[sequential]
+looks = [2000, 4000, 8000]
+[segments]
+columns = ["ps_plus_member"]
+draws = 50
+tune = 50
+chains = 1
+""")
+    seen = []
+    real = scan.fetch_frame
+
+    def spy(source, query):
+        seen.append(source)
+        return real(source, query)
+
+    monkeypatch.setattr(scan, "fetch_frame", spy)
+    result = run_plan(plan)
+    assert len(seen) == 1  # one grouped scan for 5 metrics, segments and 3 looks
+    assert seen[0].cache["queries"] == 1
+    assert result.monitor is not None and len(result.monitor.table) == 3
+    json.dumps(result.to_dict())
+
+
+def test_rollup_matches_direct_groupby():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"arm": rng.integers(0, 2, 500), "s": rng.integers(0, 3, 500),
+                       "y": rng.normal(size=500)})
+    df.loc[::7, "s"] = None
+    src = open_source(df)
+    keys, aggs = [("arm", '"arm"')], [("n", "count(*)"), ("lo", 'min("y")'),
+                                      ("sy", 'coalesce(sum("y"), 0)')]
+    scan.prefetch(src, [(keys + [("s", '"s"')], aggs)])
+    rolled = scan.grouped(src, keys, aggs).sort_values("arm").reset_index(drop=True)
+    assert src.cache["answered"] == 1
+    direct = df.groupby("arm").agg(n=("y", "size"), lo=("y", "min"), sy=("y", "sum"))
+    np.testing.assert_array_equal(rolled["n"], direct["n"])
+    np.testing.assert_allclose(rolled["lo"], direct["lo"])
+    np.testing.assert_allclose(rolled["sy"], direct["sy"], rtol=1e-12)

@@ -1,0 +1,97 @@
+"""Exactness of the Beta kernels at any size: 1e6 to 1e13 units per arm against mpmath.
+
+Issue 14: with 1e12 units per arm (aggregated warehouse input), 10% vs 10.001%, the kernel gave
+P(B > A) = 0.9942 while the z-test p was 7.9e-123, because the double-precision log density lost
+its digits (terms of size 1e12 cancelling to order 1). The reference (``mp_reference``) evaluates
+the log densities in 40-digit arithmetic.
+"""
+
+import functools
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from bayeslab.kernels import beta as K
+from bayeslab.kernels import beta_fast as F
+from bayeslab.kernels.beta_density import log_pdf
+from tests.kernels.mp_reference import prob_less
+from tests.kernels.test_beta import miller
+
+
+def _arms(n, p_t, p_c):
+    x_t, x_c = round(p_t * n), round(p_c * n)
+    return (x_t + 1.0, n - x_t + 1.0, x_c + 1.0, n - x_c + 1.0)  # uniform prior
+
+
+# the issue's 10% vs 10.001% at every size (z from 0.02 at 1e6 to 74 at 1e13: from the bulk to
+# a tail far below double precision), and a negative effect of 5 standard errors (other branch)
+SWEEP = ([_arms(10.0 ** k, 0.10001, 0.10) for k in range(6, 14)]
+         + [_arms(n, 0.02 - 5 * np.sqrt(2 * 0.02 * 0.98 / n), 0.02) for n in (1e8, 1e11, 1e13)])
+
+
+@functools.cache
+def _reference(p):
+    return prob_less(*p)
+
+
+def test_reference_matches_closed_form():
+    p = (121, 881, 101, 901)
+    assert float(_reference(p)) == pytest.approx(1 - miller(*p), rel=1e-10)
+
+
+@pytest.mark.parametrize("p", SWEEP, ids=lambda p: f"n{p[0] + p[1] - 2:.0e}")
+def test_prob_greater_pair_exact_at_any_n(p):
+    lt_ref = _reference(p)
+    gt_ref = 1 - lt_ref
+    gt, lt = K.prob_greater_pair(*p)
+    for value, ref in ((gt, gt_ref), (lt, lt_ref)):
+        if ref < K.TAIL_FLOOR:
+            assert value == 0.0  # "below 1e-300", never a floor value such as 1e-320
+        elif ref < 1e-6:
+            assert value == pytest.approx(float(ref), rel=1e-8)  # tails keep their digits
+        else:
+            assert value == pytest.approx(float(ref), abs=1e-11)
+
+
+@pytest.mark.parametrize("p", SWEEP, ids=lambda p: f"n{p[0] + p[1] - 2:.0e}")
+def test_vectorized_kernels_at_any_n(p):
+    gt_ref = float(1 - _reference(p))
+    assert K.prob_greater(*p) == pytest.approx(gt_ref, abs=1e-10)
+    assert F.prob_greater(*p) == pytest.approx(gt_ref, abs=1e-6)  # its documented accuracy
+
+
+@pytest.mark.parametrize("n", [1e3, 1e6, 1e9, 1e12, 1e13])
+def test_log_density_against_mpmath(n):
+    a, b = 0.1 * n + 1, 0.9 * n + 1
+    m, s = K.beta_moments(a, b)
+    with mp.workdps(50):
+        norm = mp.loggamma(a + b) - mp.loggamma(a) - mp.loggamma(b)
+        for k in (-30, -3, 0, 1, 8):
+            x = float(m + k * s)
+            if not 0 < x < 1:
+                continue
+            ref = norm + (a - 1) * mp.log(x) + (b - 1) * mp.log1p(-x)
+            assert log_pdf(x, a, b) == pytest.approx(float(ref), rel=1e-12, abs=1e-10)
+
+
+def test_density_integrates_to_one_at_huge_n():
+    a, b = 1e11 + 1, 9e11 + 1
+    m, s = K.beta_moments(a, b)
+    x, w = np.polynomial.legendre.leggauss(200)
+    x, w = m + 12 * s * x, 12 * s * w  # mass beyond 12 sd: below 1e-30
+    # abs 1e-10: the nodes themselves are rounded to double, 1e-11 sd at this size
+    assert np.sum(w * np.exp(log_pdf(x, a, b))) == pytest.approx(1.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("n", [5, 50, 200, 1000, 100_000])
+def test_zero_vs_full_conversion_is_exact_or_reported_below_1e300(n):
+    # 0/n vs n/n, uniform prior: p_T ~ Beta(n+1, 1), p_C ~ Beta(1, n+1), and
+    # P(p_T < p_C) = int (n+1)(1-x)^n x^(n+1) dx = (n+1) B(n+2, n+1) exactly
+    # (about 1e-600 at n = 1000: it used to print as "1-1.0e-320", a floor value)
+    exact = (n + 1) * mp.beta(n + 2, n + 1)
+    gt, lt = K.prob_greater_pair(n + 1, 1, 1, n + 1)
+    if exact < K.TAIL_FLOOR:
+        assert (gt, lt) == (1.0, 0.0)
+    else:
+        assert lt == pytest.approx(float(exact), rel=1e-8)
