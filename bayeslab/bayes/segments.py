@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from bayeslab import format as fmt
 from bayeslab.errors import DataError, ModelError, StatisticalWarning
 from bayeslab.labels import segment_label
 from bayeslab.priors import HalfNormal, Normal, prior_from_dict
@@ -496,6 +497,11 @@ class SegmentFit:
                 "diagnostics": self.diagnostics.to_dict(),
                 "results": [e.to_dict() for e in self.estimates()]}
 
+    def _n_draws(self) -> int:
+        """Posterior draws over all chains (a Monte Carlo probability's resolution)."""
+        sizes = self.idata["posterior"].sizes
+        return int(sizes["chain"] * sizes["draw"])
+
     def __str__(self) -> str:
         lines = [f"Segment lift ({self.method}, {len(self.data.labels)} segments of "
                  f"{', '.join(self.data.segment_columns)}; prior: {self.prior}; "
@@ -503,7 +509,7 @@ class SegmentFit:
         for r in self.table.itertuples(index=False):
             lines.append(f"  {r.segment:<24} {r.arm:<10} lift {r.abs_mean:+.4g} "
                          f"[{r.abs_lower:+.4g}, {r.abs_upper:+.4g}]  raw {r.abs_raw:+.4g}  "
-                         f"P(>0) {r.prob_positive:.3f}")
+                         f"P(>0) {fmt.prob_draws(r.prob_positive, self._n_draws())}")
         for r in self.population.itertuples(index=False):
             lines.append(f"  population {r.effect:<10} {r.arm:<10} {r.mean:+.4g} "
                          f"[{r.lower:+.4g}, {r.upper:+.4g}] "
