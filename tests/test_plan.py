@@ -10,6 +10,7 @@ import pytest
 from bayeslab.cli import main
 from bayeslab.plan import PlanError, load_plan
 from bayeslab.runner import run_plan
+from tests.golden_readouts import differences, golden
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 GOOD = """
@@ -109,6 +110,8 @@ def test_shipped_plans_run_end_to_end(tmp_path, name):
     assert sorted(parser.figures) == pngs and parser.images == len(pngs) >= 1
     assert (tmp_path / "report.md").exists()
     assert (tmp_path / "posteriors" / "conjugate.json").exists()
+    # every number as recorded (tests/golden/; python -m tests.golden_readouts rewrites them)
+    assert differences(golden(name), payload) == []
 
 
 def test_rerun_gives_identical_numbers(tmp_path):
