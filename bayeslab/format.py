@@ -83,11 +83,18 @@ def prob_draws(p: float, draws: int) -> str:
     return f"{p:.4f}"
 
 
-def p_value(p) -> str:
-    """A p-value to three significant digits (``n/a`` when missing)."""
+def p_value(p, *, floor: float = 1e-300) -> str:
+    """A p-value to three significant digits; ``<1e-300`` when it underflowed to 0.
+
+    A double cannot hold a normal tail beyond about z = 37, so an exact 0 is a bound, not a value
+    (``n/a`` when missing).
+    """
     if _missing(p):
         return "n/a"
-    return f"{float(p):.3g}"
+    p = float(p)
+    if p < floor:
+        return f"<{floor:.0e}"
+    return f"{p:.3g}"
 
 
 def number(v, digits: int = 4, *, sign: bool = False) -> str:

@@ -52,7 +52,7 @@ def test_zero_vs_full_conversion_prints_no_floor_value():
     r = _quiet(data=frame, arm="arm", metric="y", n="n")
     text = str(r)
     assert "1e-320" not in text and "1.0e-3" not in text
-    assert "1 - <1e-300" in text  # the kernel's tail is exactly 0: "below 1e-300", honestly
+    assert "P(> 0) = 1 - <1e-300" in text and "p = <1e-300" in text and "p = 0," not in text
     assert format_prob(1.0, 0.0) == "1 - <1e-300" and format_prob(0.0, 1.0) == "<1e-300"
 
 

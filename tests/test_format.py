@@ -123,3 +123,14 @@ def test_diagnostic_reason_does_not_round_a_failure_away():
 def test_one_line():
     assert fmt.one_line("a\n  b\tc") == "a b c"
     assert not math.isnan(len(fmt.one_line("")))
+
+
+def test_p_value_that_underflowed_is_a_bound_not_zero():
+    from scipy import stats
+
+    from bayeslab import format as fmt
+
+    assert stats.norm.sf(40) * 2 == 0.0  # the double underflows beyond z of about 37
+    assert fmt.p_value(0.0) == "<1e-300"
+    assert fmt.p_value(3.46e-27) == "3.46e-27"
+    assert fmt.p_value(None) == "n/a"

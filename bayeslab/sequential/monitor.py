@@ -25,6 +25,7 @@ from bayeslab.data.sources import ROW_NUMBER, check_columns, open_source, quote,
 from bayeslab.data.stats import rows_text, sufficient_stats
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.sequential import posteriors as P
 from bayeslab.sequential import rules as R
 
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -408,10 +409,10 @@ def _posterior_row(one, prior, interval, kind):
         return dict(prob_positive=gt, prob_negative=lt,
                     expected_loss=K.expected_loss(*p), lift_mean=mean,
                     lift_lower=K.diff_quantile(lo_q, *p), lift_upper=K.diff_quantile(hi_q, *p))
-    m, s = R._normal_posterior(one, prior)
-    lo, hi = R.lift_interval(one, interval, prior)
-    ship, _ = R.expected_losses(one, prior)
-    pp = float(R.prob_positive(one, prior)[0])
+    m, s = P.normal_posterior(one, prior)
+    lo, hi = P.lift_interval(one, interval, prior)
+    ship, _ = P.expected_losses(one, prior)
+    pp = float(P.prob_positive(one, prior)[0])
     return dict(prob_positive=pp, prob_negative=1 - pp, expected_loss=float(ship[0]),
                 lift_mean=float(m[0]), lift_lower=float(lo[0]), lift_upper=float(hi[0]))
 
@@ -512,7 +513,7 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     sim_metric = "binary" if stat_kind == "binary" else "normal"
     if prior is None and kind == "conversion":
         prior = (1.0, 1.0)
-    R._check_prior(prior)
+    P.check_prior(prior)
     if prior is not None:
         prior = tuple(float(v) for v in prior)
         if kind == "conversion" and min(prior) <= 0:
@@ -556,7 +557,7 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     k = len(labels)
     table, one_looks = [], []
     for i in range(k):
-        one = R.look_stats(cum_c[i, 0], cum_c[i, 1], cum_t[i, 0], cum_t[i, 1],
+        one = P.look_stats(cum_c[i, 0], cum_c[i, 1], cum_t[i, 0], cum_t[i, 1],
                            sumsq_control=cum_c[i, 2], sumsq_treatment=cum_t[i, 2],
                            metric=sim_metric, look=i, n_looks=k)
         one_looks.append(one)

@@ -5,9 +5,9 @@ A rule is a small frozen dataclass. Called on a :class:`~bayeslab.sequential.ope
 experiment: ``0`` continue, ``1`` success (a positive effect), ``-1`` stop for futility (no
 effect declared), ``2`` a negative effect. So every rule is a rule callable of
 :func:`~bayeslab.sequential.operating.simulate`, and the same object decides on one real look
-(:meth:`Rule.decide`, :func:`look_stats`). Rules are written as dicts for analysis plans
-(:func:`rule_from_dict`, ``rule.to_dict()``) and compose: ``a | b`` is :class:`AnyOf`, ``a & b``
-:class:`AllOf`.
+(:meth:`Rule.decide` on :func:`~bayeslab.sequential.posteriors.look_stats`). Rules are
+written as dicts for analysis plans (:func:`rule_from_dict`, ``rule.to_dict()``) and compose:
+``a | b`` is :class:`AnyOf`, ``a & b`` :class:`AllOf`.
 
 Posteriors (the lift :math:`\Delta` is treatment minus control):
 
@@ -33,165 +33,21 @@ checked at many looks declares effects far more often than its threshold suggest
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy import special
 
 from bayeslab.errors import ModelError
 from bayeslab.sequential.operating import CONTINUE, FUTILITY, HARM, SUCCESS, LookStats
+from bayeslab.sequential.posteriors import (  # re-exported: the rules' posteriors
+    check_prior,
+    expected_losses,
+    lift_cdf,
+    lift_interval,
+    prob_positive,
+)
 
 DECISIONS = {CONTINUE: "continue", SUCCESS: "success", FUTILITY: "futility", HARM: "harm"}
-_EXACT_MAX = 16  # arrays up to this size use the full-accuracy scalar kernels
-
-
-def look_stats(n_control, sum_control, n_treatment, sum_treatment, *, sumsq_control=None,
-               sumsq_treatment=None, metric: str = "binary", look: int = 0,
-               n_looks: int = 1) -> LookStats:
-    """Statistics of real looks as a :class:`LookStats` (scalars or arrays over looks).
-
-    Parameters
-    ----------
-    n_control, sum_control, n_treatment, sum_treatment : float or array_like
-        Cumulative units and sums (conversions for binary data).
-    sumsq_control, sumsq_treatment : float or array_like, optional
-        Sums of squares (normal data; equal to the sums for binary data).
-    metric : {"binary", "normal"}
-    look, n_looks : int
-        Look index (0-based) and number of looks, for ``burn_in``.
-
-    Returns
-    -------
-    LookStats
-    """
-    if metric not in ("binary", "normal"):
-        raise ModelError(f"metric must be 'binary' or 'normal', got {metric!r}")
-    arr = [np.atleast_1d(np.asarray(v, dtype=float))
-           for v in (n_control, sum_control, n_treatment, sum_treatment)]
-    if metric == "binary":
-        sq_c, sq_t = arr[1], arr[3]
-    else:
-        if sumsq_control is None or sumsq_treatment is None:
-            raise ModelError("normal data needs sumsq_control and sumsq_treatment")
-        sq_c = np.atleast_1d(np.asarray(sumsq_control, dtype=float))
-        sq_t = np.atleast_1d(np.asarray(sumsq_treatment, dtype=float))
-    return LookStats(look=int(look), n_looks=int(n_looks), n_control=arr[0], n_treatment=arr[2],
-                     sum_control=arr[1], sum_treatment=arr[3], sumsq_control=sq_c,
-                     sumsq_treatment=sq_t, metric=metric)
-
-
-# ----------------------------------------------------------------------------- posteriors
-
-
-def _beta_params(stats: LookStats, prior):
-    a0, b0 = (1.0, 1.0) if prior is None else prior
-    return (a0 + stats.sum_treatment, b0 + stats.n_treatment - stats.sum_treatment,
-            a0 + stats.sum_control, b0 + stats.n_control - stats.sum_control)
-
-
-def _normal_posterior(stats: LookStats, prior):
-    est = stats.estimate
-    var = stats.se**2
-    if prior is None:
-        return est, np.sqrt(var)
-    mu0, sd0 = prior
-    prec = 1.0 / var + 1.0 / sd0**2
-    return (est / var + mu0 / sd0**2) / prec, np.sqrt(1.0 / prec)
-
-
-def _exact(stats) -> bool:
-    return np.size(stats.n_control) <= _EXACT_MAX
-
-
-def _unique_apply(fn, *params):
-    """Compute ``fn(*params)`` once per distinct parameter set and spread it back.
-
-    Simulated experiments share the look's sample sizes, so many have the same counts.
-    """
-    stacked = np.stack([np.ravel(p) for p in np.broadcast_arrays(*params)], axis=1)
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    if uniq.shape[0] > 0.8 * stacked.shape[0]:
-        return np.atleast_1d(fn(*params))
-    return np.atleast_1d(fn(*uniq.T))[np.ravel(inverse)]
-
-
-def prob_positive(stats: LookStats, prior=None) -> np.ndarray:
-    r"""Posterior :math:`P(\Delta > 0)` per experiment."""
-    if stats.metric == "binary":
-        from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
-
-        params = _beta_params(stats, prior)
-        if _exact(stats):
-            return np.atleast_1d(np.vectorize(lambda *p: K.prob_greater_pair(*p)[0])(*params))
-        return _unique_apply(F.prob_greater, *params)
-    m, s = _normal_posterior(stats, prior)
-    return special.ndtr(m / s)
-
-
-def expected_losses(stats: LookStats, prior=None, relative: bool = False):
-    r"""Posterior expected losses of shipping and of keeping control, per experiment.
-
-    Returns ``(ship, keep)``: :math:`E[(-\Delta)^+]` and :math:`E[\Delta^+]` (on the relative
-    scale :math:`p_T/p_C - 1` with ``relative=True``, conversion only).
-    """
-    if stats.metric == "binary":
-        from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
-
-        a_t, b_t, a_c, b_c = _beta_params(stats, prior)
-        if _exact(stats):
-            ship = np.atleast_1d(np.vectorize(
-                lambda *p: K.expected_loss(*p, relative=relative))(a_t, b_t, a_c, b_c))
-        else:
-            ship = _unique_apply(lambda *p: F.expected_loss(*p, relative=relative),
-                                 a_t, b_t, a_c, b_c)
-        mu_t = a_t / (a_t + b_t)
-        if relative:  # E[p_T/p_C] - 1 + E[(1 - p_T/p_C)^+]
-            with np.errstate(divide="ignore"):
-                mean = np.where(a_c > 1, mu_t * (a_c + b_c - 1) / (a_c - 1) - 1, np.inf)
-        else:
-            mean = mu_t - a_c / (a_c + b_c)
-        return ship, np.maximum(mean + ship, 0.0)
-    if relative:
-        raise ModelError("a relative expected loss is available for conversion metrics only")
-    m, s = _normal_posterior(stats, prior)
-    z = m / s
-    keep = m * special.ndtr(z) + s * np.exp(-z**2 / 2) / math.sqrt(2 * math.pi)  # E[Delta^+]
-    return keep - m, keep
-
-
-def lift_cdf(stats: LookStats, d: float, prior=None) -> np.ndarray:
-    r"""Posterior :math:`P(\Delta \le d)` per experiment."""
-    if stats.metric == "binary":
-        from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
-
-        params = _beta_params(stats, prior)
-        if _exact(stats):
-            return np.atleast_1d(np.vectorize(lambda *p: K.diff_cdf(d, *p))(*params))
-        return _unique_apply(lambda *p: F.diff_cdf(d, *p), *params)
-    m, s = _normal_posterior(stats, prior)
-    return special.ndtr((d - m) / s)
-
-
-def lift_interval(stats: LookStats, level: float = 0.95, prior=None):
-    r"""Equal-tailed posterior interval of :math:`\Delta` per experiment: ``(lower, upper)``."""
-    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-    if stats.metric == "binary":
-        from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
-
-        params = _beta_params(stats, prior)
-        if _exact(stats):
-            f = np.vectorize(K.diff_quantile)
-            return np.atleast_1d(f(lo_q, *params)), np.atleast_1d(f(hi_q, *params))
-        return (np.atleast_1d(F.diff_quantile(lo_q, *params)),
-                np.atleast_1d(F.diff_quantile(hi_q, *params)))
-    m, s = _normal_posterior(stats, prior)
-    z = special.ndtri(hi_q)
-    return m - z * s, m + z * s
 
 
 # ----------------------------------------------------------------------------- rules
@@ -203,17 +59,6 @@ def _unit(value, name, *, allow_none=False, closed=False):
     ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
     if not ok or not (0 <= value <= 1 if closed else 0 < value < 1):
         raise ModelError(f"{name} must be a number in (0, 1), got {value!r}")
-
-
-def _check_prior(prior):
-    if prior is None:
-        return
-    try:
-        a, b = (float(v) for v in prior)
-    except (TypeError, ValueError):
-        raise ModelError(f"prior must be two numbers, got {prior!r}") from None
-    if not (math.isfinite(a) and math.isfinite(b) and b > 0):
-        raise ModelError(f"prior must be two finite numbers, the second positive, got {prior!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,7 +167,7 @@ class ProbPositive(Rule):
         if self.success is not None and self.futility is not None \
                 and self.futility >= self.success:
             raise ModelError(f"futility {self.futility} must be below success {self.success}")
-        _check_prior(self.prior)
+        check_prior(self.prior)
 
     def _decide(self, stats):
         p = prob_positive(stats, self.prior)
@@ -372,7 +217,7 @@ class ExpectedLoss(Rule):
     def _validate(self):
         if not isinstance(self.threshold, (int, float)) or not self.threshold > 0:
             raise ModelError(f"threshold must be a positive number, got {self.threshold!r}")
-        _check_prior(self.prior)
+        check_prior(self.prior)
 
     def _decide(self, stats):
         ship, keep = expected_losses(stats, self.prior, self.relative)
@@ -419,7 +264,7 @@ class Rope(Rule):
                 and self.low < self.high):
             raise ModelError(f"the ROPE needs low < high, got {self.low!r}, {self.high!r}")
         _unit(self.mass, "mass")
-        _check_prior(self.prior)
+        check_prior(self.prior)
 
     def _decide(self, stats):
         below = lift_cdf(stats, self.low, self.prior)
@@ -459,7 +304,7 @@ class Precision(Rule):
         if not isinstance(self.width, (int, float)) or not self.width > 0:
             raise ModelError(f"width must be a positive number, got {self.width!r}")
         _unit(self.level, "level")
-        _check_prior(self.prior)
+        check_prior(self.prior)
 
     def _decide(self, stats):
         lo, hi = lift_interval(stats, self.level, self.prior)

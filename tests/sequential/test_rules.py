@@ -18,6 +18,12 @@ from bayeslab.sequential.operating import (
     rule_false_positive_rate,
     simulate,
 )
+from bayeslab.sequential.posteriors import (
+    expected_losses,
+    lift_interval,
+    look_stats,
+    prob_positive,
+)
 from bayeslab.sequential.rules import (
     AllOf,
     AnyOf,
@@ -25,11 +31,7 @@ from bayeslab.sequential.rules import (
     Precision,
     ProbPositive,
     Rope,
-    expected_losses,
-    lift_interval,
-    look_stats,
     parse_rule,
-    prob_positive,
     rule_from_dict,
 )
 
