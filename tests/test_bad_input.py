@@ -50,6 +50,21 @@ CASES = [
     ("simulate-out-under-a-file", "simulate migration --rows 200 --out {bad}/good.csv/x.csv",
      "good.csv"),
     ("init-under-a-file", "init {bad}/good.csv/plan.toml", "good.csv"),
+    # --- the data layer (issue 14): columns, values, folders and SQL
+    ("duplicate-column", "compare {bad}/dup_column.csv --arm arm --metric y",
+     "column 'y' appears more than once"),
+    ("count-fraction", "compare {bad}/count_fraction.csv --arm arm --metric events --kind count",
+     "non-negative whole number for a count metric; other values in 1 row (row 21"),
+    ("ratio-negative-denominator", "compare {bad}/ratio_negative_denominator.csv --arm arm "
+     "--kind ratio --numerator clicks --denominator views", "'views' (the ratio's denominator)"),
+    ("braces-in-a-name", "compare {bad}/braces_in_names.csv --arm arm --metric 'y}}'",
+     "column 'y}' must be 0 or 1"),
+    ("folder-without-parquet", "compare {bad}/csv_folder --arm arm --metric y",
+     "holds no .parquet files"),
+    ("sql-two-statements", "compare --sql \"SELECT 0 AS arm, 1 AS y; COPY (SELECT 1) TO "
+     "'{tmp}/f.csv'\" --arm arm --metric y", "exactly one SELECT statement"),
+    ("sql-not-a-select", "compare --sql \"COPY (SELECT 1) TO '{tmp}/f.csv'\" --arm arm "
+     "--metric y", "got a COPY statement"),
 ]
 
 
