@@ -238,8 +238,11 @@ def segment_decision(seg: SegmentReadout, rule, decision_cls, blockers=()):
     f_neg = ft[(ft["p_holm"] < rule.alpha) & (ft["abs"] < 0)]
     n = len(t)
 
+    from bayeslab.format import segment_label
+
     def names(frame):
-        return ", ".join(frame["segment"].astype(str)) or "none"
+        return ", ".join(segment_label(x, seg.columns) for x in frame["segment"].astype(str)) \
+            or "none"
 
     b_text = (f"{len(pos)} of {n} segment lifts positive with P >= {rule.prob_threshold:g} "
               f"({names(pos)}), {len(neg)} negative ({names(neg)})")
@@ -259,7 +262,8 @@ def segment_decision(seg: SegmentReadout, rule, decision_cls, blockers=()):
     taus = b.population[b.population["effect"] == "tau"]
     tau_text = "; ".join(f"tau ({r.component}) {r.mean:.3g} [{r.lower:.3g}, {r.upper:.3g}]"
                          for r in taus.itertuples(index=False))
-    reasons = (head, f"Bayes ({b.method}, partially pooled): {b_text}; {tau_text}.",
+    tau_text = f"; {tau_text}" if tau_text else ""
+    reasons = (head, f"Bayes ({b.method}, partially pooled): {b_text}{tau_text}.",
                f"Frequentist ({f.test} per segment): {f_text}.", *remedy,
                "The headline decision reads the population-level estimates only.")
     return decision_cls(verdict=verdict, arm=None, bayes=f"{len(pos)} positive, {len(neg)} "

@@ -177,7 +177,7 @@ def one(name: str, sampler: str) -> dict:
 
 
 def _env(cache: str) -> dict:
-    env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={cache}/pytensor",
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache}/pytensor",
                NUMBA_CACHE_DIR=f"{cache}/numba", PYTHONPATH=str(ROOT))
     return env
 
@@ -281,7 +281,7 @@ SWEEP = [("migration", "ps5_purchase_30d", c) for c in
          (("ps_plus_member", "spend_tier"), ("ps_plus_member",), ("spend_tier",),
           ("engagement_tier",), ("stratum",))]
 SWEEP += [("homepage", m, c) for m in ("is_converted", "is_clicked")
-          for c in (("city_tier",), ("user_type",))]
+          for c in (("city_tier", "user_type"), ("city_tier",), ("user_type",))]
 SWEEP += [("musicstream", m, c) for m in ("songs_played", "converted")
           for c in (("device",), ("country",), ("age_group",))]
 

@@ -98,14 +98,14 @@ def conversion(sc, src):
     for e in r.estimates():
         if e.effect == "absolute" and e.method in ("beta-binomial", "z-test"):
             truth_line(f"abs lift ({e.side}, {e.method})", e.estimate, e.lower, e.upper,
-                       truth["abs_lift"], "+.4%")
+                       truth["abs_lift"], "pp")
         if e.effect == "relative" and e.method in ("beta-binomial", "log-ratio"):
             truth_line(f"rel lift ({e.side}, {e.method})", e.estimate, e.lower, e.upper,
                        truth["rel_lift"], "+.2%")
     for g in r.guardrails:
         z = next(e for e in g.estimates() if e.method == "z-test" and e.effect == "absolute")
         truth_line(f"guardrail {g.metric} increase", z.estimate, z.lower, z.upper,
-                   truth["metrics"][g.metric]["abs_effect"], "+.4%",
+                   truth["metrics"][g.metric]["abs_effect"], "pp",
                    note=f"margin {fmt.pp(MARGINS[g.metric])}: {g.decision.verdict}")
     return r
 
@@ -149,7 +149,7 @@ def beta_binomial(sc, readout):
     print("  (the notebook's 200,000 Monte Carlo draws printed 1.0: the true tail is below 1 and"
           " is\n   computed here by numerical integration, accurate in each tail)")
     truth_line("abs lift, 95% credible interval", comp.abs_diff, comp.abs_lower, comp.abs_upper,
-               sc.truth["abs_lift"], "+.4%")
+               sc.truth["abs_lift"], "pp")
 
 
 def group_sequential(sc, args, figs):
@@ -184,7 +184,7 @@ def group_sequential(sc, args, figs):
     print(mon)
     truth_line("lift at the final look (Bayes)", mon.table["lift_mean"].iloc[-1],
                mon.table["lift_lower"].iloc[-1], mon.table["lift_upper"].iloc[-1],
-               sc.truth["abs_lift"], "+.4%")
+               sc.truth["abs_lift"], "pp")
     for r in mon.rules:
         fp = r.false_positive
         value_line(f"rule '{r.name}'", f"stops at look {r.stop_look} ({r.decision}); simulated "
@@ -215,12 +215,12 @@ def segments(sc, src, args, figs):
         t = truths[key][roles["metric"]]["abs_effect"]
         covered.append(truth_line(
             f"PS+={row.segment.replace(' x ', ', ')}", row.abs_mean, row.abs_lower, row.abs_upper,
-            t, "+.4f", note=f"raw {raw.loc[row.segment, 'abs']:+.4f}, Holm p "
+            t, "pp", note=f"raw {fmt.pp(raw.loc[row.segment, 'abs'])}, Holm p "
                             f"{raw.loc[row.segment, 'p_holm']:.2g}"))
     pop = fit.population
     pop = pop[pop["effect"] == "absolute"].iloc[0]
     truth_line("population (size-weighted) lift", pop["mean"], pop["lower"], pop["upper"],
-               sc.truth["abs_lift"], "+.4f")
+               sc.truth["abs_lift"], "pp")
     value_line("segments whose interval covers the truth", f"{sum(covered)} of {len(covered)}")
     if not fit.diagnostics.ok:
         print(f"  NOTE: {fit.diagnostics.verdict.upper()} diagnostics at {args.draws} draws x "
@@ -243,9 +243,9 @@ def summary(sc, conv, rev, mon, fit):
     tr_best = t["segments"]["ps_plus_member|spend_tier"][best.segment.replace(" x ", "|")]
     print(f"- Decision: {conv.decision.verdict.upper()} ({conv.decision.reasons[0]})")
     print(f"- Conversion: control {conv.fit.arms['mean'].iloc[0]:.2%}, "
-          f"treatment {conv.fit.arms['mean'].iloc[1]:.2%}, lift {comp.abs_diff:+.2%} "
-          f"[{comp.abs_lower:+.2%}, {comp.abs_upper:+.2%}], P(lift > 0) = "
-          f"{prob_text(comp.prob_negative)} (truth {t['abs_lift']:+.2%})")
+          f"treatment {conv.fit.arms['mean'].iloc[1]:.2%}, lift {fmt.pp(comp.abs_diff)} "
+          f"[{fmt.pp(comp.abs_lower)}, {fmt.pp(comp.abs_upper)}], P(lift > 0) = "
+          f"{prob_text(comp.prob_negative)} (truth {fmt.pp(t['abs_lift'])})")
     print(f"- Revenue (ANCOVA on pre-period spend): {cuped.estimate:+.2f} per user "
           f"[{cuped.lower:+.2f}, {cuped.upper:+.2f}] (truth "
           f"{t['metrics']['revenue_60d']['abs_effect']:+.2f})")
@@ -258,9 +258,9 @@ def summary(sc, conv, rev, mon, fit):
     stop = mon.design_stop
     print(f"- Sequential: the O'Brien-Fleming design crosses at look {stop} of {len(LOOKS)}"
           if stop else "- Sequential: the design never crosses")
-    print(f"- Segments: largest pooled lift in PS+={best.segment} {best.abs_mean:+.2%} "
-          f"[{best.abs_lower:+.2%}, {best.abs_upper:+.2%}] (truth "
-          f"{tr_best['ps5_purchase_30d']['abs_effect']:+.2%})")
+    print(f"- Segments: largest pooled lift in PS+={best.segment} {fmt.pp(best.abs_mean)} "
+          f"[{fmt.pp(best.abs_lower)}, {fmt.pp(best.abs_upper)}] (truth "
+          f"{fmt.pp(tr_best['ps5_purchase_30d']['abs_effect'])})")
 
 
 def main(argv=None) -> int:

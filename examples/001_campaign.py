@@ -181,9 +181,9 @@ def campaign(args, figs):
     print(conv)
     comp = conv.bayes.comparison()
     truth_line("abs lift (Beta-Binomial)", comp.abs_diff, comp.abs_lower, comp.abs_upper,
-               truth["abs_lift"], "+.4%", note=f"P(lift > 0) = {prob_text(comp.prob_negative)}")
+               truth["abs_lift"], "pp", note=f"P(lift > 0) = {prob_text(comp.prob_negative)}")
     z = next(e for e in conv.estimates() if e.method == "z-test")
-    truth_line("abs lift (z-test)", z.estimate, z.lower, z.upper, truth["abs_lift"], "+.4%",
+    truth_line("abs lift (z-test)", z.estimate, z.lower, z.upper, truth["abs_lift"], "pp",
                note=f"p = {z.p_value:.3g}")
     truth_line("rel lift (Beta-Binomial)", comp.rel_lift, comp.rel_lower, comp.rel_upper,
                truth["rel_lift"], "+.2%")
@@ -216,7 +216,7 @@ def campaign(args, figs):
         day = str(row["label"])[:10]
         tr = truth["cumulative"].get(day, {}).get(roles["metric"], {}).get("abs_effect")
         truth_line(f"cumulative lift through {day} (Bayes)", row["lift_mean"], row["lift_lower"],
-                   row["lift_upper"], tr, "+.4%",
+                   row["lift_upper"], tr, "pp",
                    note=f"z {row['z']:+.2f} vs bound {row['upper']:.2f}")
     fp = mon.rules[0].false_positive
     value_line("rule false-positive rate, daily looks", f"{fp.rate:.1%} (MC se {fp.mc_se:.1%}) "

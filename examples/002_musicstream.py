@@ -39,6 +39,7 @@ from _common import (
 from scipy import stats
 
 import bayeslab as bl
+from bayeslab import format as fmt
 
 SPLIT = [0.9, 0.1]
 WINSOR = 0.99           # the primary cap: values above the pooled 99th percentile are capped
@@ -233,8 +234,8 @@ def conversion(sc, src):
     comp = r.bayes.comparison()
     z = next(e for e in r.estimates() if e.method == "z-test")
     truth_line("abs lift, Beta-Binomial", comp.abs_diff, comp.abs_lower, comp.abs_upper,
-               t["abs_effect"], "+.4%", note=f"P(lift > 0) = {prob_text(comp.prob_negative)}")
-    truth_line("abs lift, z-test", z.estimate, z.lower, z.upper, t["abs_effect"], "+.4%",
+               t["abs_effect"], "pp", note=f"P(lift > 0) = {prob_text(comp.prob_negative)}")
+    truth_line("abs lift, z-test", z.estimate, z.lower, z.upper, t["abs_effect"], "pp",
                note=f"p = {z.p_value:.3g}")
     return r
 
@@ -268,8 +269,8 @@ def segments(sc, src, args, figs):
     for (dim, seg, raw, p, post), ph, pb in zip(rows, p_holm, p_bh, strict=True):
         t = sc.truth["segments"][dim][seg]["converted"]["abs_effect"]
         covered.append(truth_line(
-            f"{dim}={seg} (pooled)", post.abs_mean, post.abs_lower, post.abs_upper, t, "+.4f",
-            note=f"raw {raw:+.4f}, p {p:.2g}, Holm {ph:.2g}, BH {pb:.2g}"))
+            f"{dim}={seg} (pooled)", post.abs_mean, post.abs_lower, post.abs_upper, t, "pp",
+            note=f"raw {fmt.pp(raw)}, p {p:.2g}, Holm {ph:.2g}, BH {pb:.2g}"))
     value_line("pooled intervals covering the truth", f"{sum(covered)} of {len(covered)}")
     value_line("segments significant after Holm", f"{int(np.sum(p_holm < 0.05))} (raw p < 0.05: "
                f"{int(np.sum(p_raw < 0.05))})")
@@ -314,7 +315,7 @@ def retention(sc, src, figs):
                        note="truth is conditional on conversion (marginal HR differs slightly)")
         if e.effect == "survival-difference":
             truth_line("survival difference at day 30, Kaplan-Meier", e.estimate, e.lower,
-                       e.upper, truth["survival"]["30"]["abs_effect"], "+.4f")
+                       e.upper, truth["survival"]["30"]["abs_effect"], "pp")
     freq = r.frequentist
     bayes = r.bayes
     days = [7, 14, 30, 59]

@@ -35,6 +35,7 @@ from _common import (
 )
 
 import bayeslab as bl
+from bayeslab import format as fmt
 
 AA_SALT = "luckin_homepage_AA_sanity_v1"      # the notebook's A/A salt
 RATES = {"ctr": "is_clicked", "cvr": "is_converted", "pcvr": "pcvr"}   # funnel rate -> truth key
@@ -77,7 +78,7 @@ def funnel(sc, src):
         note = (f"P(>0) = {e.prob_positive:.4f}" if e.side == "bayes"
                 else f"p = {e.p_value:.3g}")
         truth_line(f"{rate.upper()} lift ({e.side}, {e.method})", e.estimate, e.lower, e.upper,
-                   t["abs_effect"], "+.4%", note=note)
+                   t["abs_effect"], "pp", note=note)
     # Exact Beta-Binomial tails of the two per-user rates, accurate near 0 and 1.
     for col in roles["funnel"]:
         c = bl.compare(src, arm=roles["arm"], control=roles["control"], metric=col)
@@ -95,7 +96,7 @@ def funnel(sc, src):
     truth_line("order amount per exposed user (Welch)", e.estimate, e.lower, e.upper, t, "+.4f",
                note=f"p = {e.p_value:.3g}")
     truth_line("order amount per exposed user (Bayes normal)", b.estimate, b.lower, b.upper, t,
-               "+.4f", note=f"P(>0) = {b.prob_positive:.4f}")
+               "+.4f", note=f"P(>0) = {fmt.prob(b.prob_positive)}")
     return r
 
 
@@ -149,7 +150,7 @@ def segments(sc, src, args, figs):
     for (rate, dim, seg, est, lo, hi, p), ph, pb in zip(rows, p_holm, p_bh, strict=True):
         t = sc.truth["segments"][dim][seg][RATES[rate]]["abs_effect"]
         flag = " *" if ph < 0.05 else ""
-        truth_line(f"{rate.upper()} {dim}={seg} (z-test)", est, lo, hi, t, "+.4f",
+        truth_line(f"{rate.upper()} {dim}={seg} (z-test)", est, lo, hi, t, "pp",
                    note=f"p {p:.2g}, Holm {ph:.2g}{flag}, BH {pb:.2g}")
     value_line("significant at 0.05", f"raw {int(np.sum(p_raw < 0.05))}, Holm "
                f"{int(np.sum(p_holm < 0.05))}, BH {int(np.sum(p_bh < 0.05))} of {len(rows)}")
@@ -174,7 +175,8 @@ def segments(sc, src, args, figs):
                 lo, hi = np.quantile(draws, [0.025, 0.975])
                 t = sc.truth["segments"][dim][level][RATES[rate]]["abs_effect"]
                 truth_line(f"{rate.upper()} {dim}={level} (pooled)", float(draws.mean()), lo, hi,
-                           t, "+.4f", note=f"P(>0) {np.mean(draws > 0):.3f}")
+                           t, "pp",
+                           note=f"P(>0) {fmt.prob_draws(np.mean(draws > 0), draws.size)}")
         if not fit.diagnostics.ok:
             print(f"  NOTE: diagnostics fail at {args.draws} draws x {args.chains} chains: no "
                   "decision from this model; rerun with more --draws.")

@@ -29,6 +29,7 @@ from _common import Figures, Timer, parser, section, truth_line, value_line
 from scipy import stats
 
 import bayeslab as bl
+from bayeslab.format import pp
 
 CUSTOMERS = 1_000_000        # the notebook's customer base for the projection
 
@@ -74,7 +75,7 @@ def readout(sc, metric, kind, estimand, args, units_truth, figs):
     print(r)
     section(f"{metric}, estimand {estimand.upper()}: every estimate vs the truth of what it "
             "estimates")
-    fmt = "+.4f" if kind == "conversion" else "+.3f"
+    fmt = "pp" if kind == "conversion" else "+.3f"
     m = r.frequentist.matching
     for e in r.estimates():
         if e.effect != "absolute":
@@ -154,8 +155,8 @@ def main(argv=None) -> int:
                    f"{d.loc[treated, col].mean():.3f} vs {d.loc[~treated, col].mean():.3f}")
     rates = d.groupby(roles["arm"])[roles["metric"]].mean()
     truth_line("naive difference in purchase rate", rates[1] - rates[0], None, None,
-               truth["naive_difference_sample"], "+.4f",
-               note=f"true ATE {truth['ate_sample']:+.4f}: the naive gap is mostly selection")
+               truth["naive_difference_sample"], "pp",
+               note=f"true ATE {pp(truth['ate_sample'])}: the naive gap is mostly selection")
 
     results = {}
     for metric, kind in ((roles["metric"], "conversion"), (roles["revenue"], "continuous")):
@@ -173,7 +174,7 @@ def main(argv=None) -> int:
         est, lo, hi, pval, reuse = notebook_shortcut(sc, r, metric)
         truth_line(f"{metric}: with replacement, no caliper, t-test", est, lo, hi,
                    truth["metrics"][metric]["att_sample"],
-                   "+.4f" if metric == roles["metric"] else "+.3f",
+                   "pp" if metric == roles["metric"] else "+.3f",
                    note=f"p {pval:.2g}; {reuse:.0%} of matches reuse a control")
     print("  (it estimates the ATT, not the ATE the notebook called it; its interval treats "
           "reused controls\n   as independent and ignores the pairing)")

@@ -66,8 +66,13 @@ def section(title: str) -> None:
 
 
 def _fmt(v, fmt):
+    """``fmt`` is a format spec, or ``"pp"`` for a difference of rates in percentage points."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
+    if fmt == "pp":
+        from bayeslab.format import pp
+
+        return pp(v)
     return format(v, fmt)
 
 
@@ -91,7 +96,9 @@ def truth_line(label: str, estimate: float, lower: float | None, upper: float | 
 
 def prob_text(complement: float) -> str:
     """A probability close to 1 given its complement: ``1 - 2.3e-08`` rather than ``1.0000``."""
-    return f"1 - {complement:.2g}" if complement < 1e-4 else f"{1 - complement:.4f}"
+    from bayeslab.format import prob
+
+    return prob(1.0 - complement, complement)
 
 
 def value_line(label: str, text: str) -> None:

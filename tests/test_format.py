@@ -14,7 +14,7 @@ from bayeslab import format as fmt
     (1.0, 1.6e-27, "1 - 1.6e-27"),              # a double holds 1.0; the tail says how far
     (1.5e-05, None, "1.5e-05"),
     (0.5, 0.5, "0.5000"),
-    (1.0, 0.0, "1 - <1e-300"),
+    (1.0, 0.0, "1 - <1e-300"),                 # past what the kernel resolves: a bound
     (0.0, 1.0, "<1e-300"),
     (None, None, "n/a"),
     (float("nan"), None, "n/a"),

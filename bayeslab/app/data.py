@@ -288,6 +288,8 @@ class MetricView:
         The run's saved guardrail check (margin, P(increase > margin), non-inferiority p).
     pooled : Estimate or None
         For a segment: the hierarchical (partially pooled) model's saved absolute estimate.
+    headline_methods : dict or None
+        The methods the run's decision reads (``{"bayes": ..., "frequentist": ...}``).
     """
 
     metric: str
@@ -310,6 +312,7 @@ class MetricView:
     margin: float | None = None
     guardrail: dict | None = None
     pooled: Estimate | None = None
+    headline_methods: dict | None = None
 
     @property
     def prior_text(self) -> str:
@@ -410,7 +413,8 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
                   counts=counts, saved_prior=plan_prior, run_prior=entry.get("prior"),
                   decision=entry.get("decision"), monitor_row=mon_row,
                   unit=entry.get("unit"), margin=entry.get("margin"),
-                  guardrail=entry.get("guardrail"), pooled=pooled)
+                  guardrail=entry.get("guardrail"), pooled=pooled,
+                  headline_methods=entry.get("headline"))
     if counts is None or not counts.binary or plan_prior is None:
         if prior is not None:
             raise DataError(f"metric {metric!r} is {kind} without saved conversions per arm: "

@@ -235,7 +235,10 @@ def _method(view, side: str, label: str) -> str | None:
     methods = view.methods(side)
     if len(methods) < 2:
         return methods[0] if methods else None
-    return st.sidebar.selectbox(label, methods, key=f"{side}_method_{view.metric}")
+    decides = (view.headline_methods or {}).get(side)   # the method the decision reads first
+    index = methods.index(decides) if decides in methods else 0
+    return st.sidebar.selectbox(label, methods, index=index, key=f"{side}_method_{view.metric}",
+                                help="the run's decision reads " + (decides or methods[0]))
 
 
 def _guardrail(view) -> None:

@@ -67,6 +67,9 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     assert any(c.value.startswith("Saved results of the run") for c in at.caption)
     assert at.info[0].value.startswith("Prior in use: the run's prior (")
     assert shown(at)["p-value"] != "n/a"
+    # the method shown first is the one the run's decision reads (ANCOVA), not the first listed
+    assert at.selectbox(key="frequentist_method_revenue_60d").value == "ancova-hc"
+    assert shown(at)["Bayes estimate"].endswith(" EUR")
 
     at.selectbox(key="metric").select("optout_flag").run()
     # no look selector: the monitor followed the primary metric

@@ -266,3 +266,11 @@ def test_shipped_plan_segment_models_do_not_diverge(path):
         d = fit.diagnostics
         assert d.check("divergences").value == 0, (path.stem, seed, d.reason)
         assert d.check("r_hat").value <= 1.02, (path.stem, seed, d.reason)
+
+
+def test_text_never_prints_a_monte_carlo_probability_as_one(fit16):
+    text = str(fit16)
+    assert "P(>0) 1.000" not in text and "P(>0) 0.000" not in text
+    n = fit16._n_draws()
+    if (fit16.table["prob_positive"] == 1.0).any():
+        assert f"(every one of {n:,} draws)" in text
