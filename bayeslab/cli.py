@@ -557,9 +557,12 @@ def main(argv=None) -> int:
     as it was). Warnings print once each, as one line.
     """
     args = None
+    previous = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if argv is None:  # run as a program: Ctrl-C ends it at once (see _on_interrupt)
+            previous = _install_interrupt_handler(args)
         import warnings
 
         from bayeslab.errors import BayeslabError, BayeslabWarning
@@ -588,10 +591,58 @@ def main(argv=None) -> int:
             print(f"bayeslab: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        where = ("; a plan run writes its output folder only when it has finished" if getattr(
-            args, "command", None) == "run" else "")
-        print(f"bayeslab: interrupted{where}", file=sys.stderr)
+        _report_interrupt(args)
+        if argv is None:
+            _exit_interrupted()
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, previous)
+
+
+def _report_interrupt(args) -> None:
+    where = ("; a plan run writes its output folder only when it has finished" if getattr(
+        args, "command", None) == "run" else "")
+    print(f"bayeslab: interrupted{where}", file=sys.stderr)
+
+
+def _install_interrupt_handler(args):
+    """Ctrl-C: one line, the staging folder of a plan run removed, exit 130, at once.
+
+    A KeyboardInterrupt raised wherever Python happens to be can be swallowed: inside a weakref
+    callback of the import machinery it is "ignored" (printed as a traceback, the command carries
+    on) and CPython then ends the process by SIGINT (exit -2). The handler therefore does not
+    raise: it reports, discards any staging folder and leaves. A library that takes SIGINT over
+    for a while (the sampler, the runner's move into place) restores this handler after.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_interrupt(signum, frame):
+        from bayeslab.output import discard_staging
+
+        _report_interrupt(args)
+        discard_staging()
+        _exit_interrupted()
+
+    return signal.signal(signal.SIGINT, on_interrupt)
+
+
+def _exit_interrupted() -> None:
+    """Flush and leave with exit code 130 at once, skipping interpreter finalization."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _one_line(exc) -> str:

@@ -20,6 +20,21 @@ from pathlib import Path
 from bayeslab.errors import DataError
 
 MANIFEST = ".bayeslab-run.json"
+_STAGING: set[Path] = set()  # staging folders of runs in progress, for discard_staging()
+
+
+def discard_staging() -> None:
+    """Remove every staging folder of a run in progress (the CLI's Ctrl-C handler calls this)."""
+    for path in list(_STAGING):
+        shutil.rmtree(path, ignore_errors=True)
+        _STAGING.discard(path)
+
+
+def release_staging(path: Path) -> None:
+    """Remove one staging folder (what is left of it after :func:`publish`)."""
+    _STAGING.discard(path)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def staging_folder(out: Path) -> Path:
@@ -33,14 +48,19 @@ def staging_folder(out: Path) -> Path:
     full = out.absolute()
     try:
         full.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-", dir=full.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-", dir=full.parent))
     except OSError as exc:
+        staging = None
         if out.is_dir():  # a writable folder in a read-only parent: stage inside it
             try:
-                return Path(tempfile.mkdtemp(prefix=".bayeslab-run.tmp-", dir=out))
+                staging = Path(tempfile.mkdtemp(prefix=".bayeslab-run.tmp-", dir=out))
             except OSError:
                 pass
-        raise DataError(f"cannot write the output folder {out}: {exc.strerror or exc}") from None
+        if staging is None:
+            raise DataError(f"cannot write the output folder {out}: "
+                            f"{exc.strerror or exc}") from None
+    _STAGING.add(staging)
+    return staging
 
 
 def previous_files(out: Path) -> set[str]:

@@ -15,7 +15,6 @@ made safe by :mod:`bayeslab.paths`.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,7 +270,7 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
         before any computing).
     """
     from bayeslab.data.sources import open_source
-    from bayeslab.output import publish, staging_folder
+    from bayeslab.output import publish, release_staging, staging_folder
     from bayeslab.progress import stage
 
     plan = plan if isinstance(plan, Plan) else load_plan(plan)
@@ -305,8 +304,8 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
                                files={k: out / Path(v).relative_to(staging)
                                       for k, v in written.files.items()})
     finally:  # failed or interrupted: nothing reaches out_dir
-        if staging is not None and staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            release_staging(staging)
     return result
 
 

@@ -154,11 +154,15 @@ def test_ctrl_c_during_a_plan_run_leaves_out_untouched(tmp_path):
     (out / "keep.txt").write_text("mine")
     proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "run", str(plan), "--out",
                              str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.tmp-*")) and proc.poll() is None:  # the run has started
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)  # simulating a million rows: seconds of work left
     assert proc.poll() is None
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert len(err.strip().splitlines()) == 1 and "interrupted" in err
+    assert proc.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "plan.toml"]
