@@ -209,7 +209,10 @@ def _sidebar(run):
     segment = look = None
     segments = D.list_segments(run, metric)
     if segments:
-        choice = st.sidebar.selectbox("Segment", [ALL_UNITS, *segments], key="segment")
+        cols = D.segment_columns(run, metric)
+        choice = st.sidebar.selectbox("Segment", [ALL_UNITS, *segments], key="segment",
+                                      format_func=lambda s: s if s == ALL_UNITS
+                                      else fmt.segment_label(s, cols))
         segment = None if choice == ALL_UNITS else choice
     looks = D.list_looks(run, metric)
     if looks:

@@ -858,7 +858,9 @@ def predictive_check(fit: SegmentFit, *, kind: str = "posterior", draws: int = 5
     else:
         raise ModelError(f"kind must be 'posterior' or 'prior', got {kind!r}")
     cell_theta = theta[:, seg, arm]
-    labels = (cells["segment"] + " | " + cells["arm"]).tolist()
+    cols = fit.data.segment_columns
+    labels = [f"{fmt.segment_label(s, cols)} | arm {a}"
+              for s, a in zip(cells["segment"], cells["arm"], strict=True)]
     if fit.family == "logistic":
         rep = binomial_replicates(cells["n"].to_numpy(), cell_theta, seed=seed)
         observed = (cells["sum"] / cells["n"]).to_numpy()

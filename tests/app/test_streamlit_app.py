@@ -97,6 +97,8 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
 
 def test_segment(segment_run_dir, plan_data, monkeypatch):
     at = start(segment_run_dir, monkeypatch)
+    # the dropdown names the columns of each segment
+    assert "ps_plus_member=0 x spend_tier=S1_low" in at.selectbox(key="segment").options
     at.selectbox(key="segment").select("0 x S1_low").run()
     assert not at.exception
     sub = plan_data[(plan_data["ps_plus_member"] == 0) & (plan_data["spend_tier"] == "S1_low")]

@@ -116,6 +116,8 @@ def test_estimates_and_json(fit16):
 def test_predictive_checks(fit16):
     ppc = fit16.ppc()
     assert ppc.cells == 32 and ppc.coverage >= 0.85
+    col = fit16.data.segment_columns[0]
+    assert all(c.startswith(f"{col}=") and " | arm " in c for c in ppc.table["cell"])
     prior = fit16.prior_predictive(draws=200)
     # the prior is weakly informative: wider intervals than the posterior, data inside
     assert prior.coverage >= 0.9
