@@ -1,7 +1,6 @@
 """One scan per readout and per plan, with the same numbers as one query per metric."""
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -10,6 +9,7 @@ import pytest
 import bayeslab as bl
 from bayeslab.data import scan
 from bayeslab.data.sources import open_source
+from tests.json_close import assert_json_close
 
 
 @pytest.fixture(scope="module")
@@ -17,20 +17,6 @@ def migration():
     return bl.simulate("migration", rows=8_000, seed=3).data
 
 
-def _close(a, b, path="$"):
-    """Equal JSON up to float rounding of the last digits (ints, strings and keys exact)."""
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), path
-        for k in a:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _close(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
-    else:
-        assert a == b, (path, a, b)
 
 
 def test_readout_with_two_guardrails_scans_once(migration):
@@ -49,7 +35,7 @@ def test_one_scan_gives_the_same_readout(migration, monkeypatch):
     separate = open_source(migration)
     many = bl.compare(separate, **kwargs).to_dict()
     assert separate.cache["scans"] >= 2
-    _close(one, many)
+    assert_json_close(one, many)
 
 
 def test_plan_reduces_everything_in_one_scan(migration, tmp_path, monkeypatch):

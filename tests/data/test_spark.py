@@ -5,29 +5,16 @@ start). Without Java these tests skip, except in CI (``CI=true``), where a missi
 """
 
 import json
-import math
 import os
 
 import pytest
 
 import bayeslab as bl
+from tests.json_close import assert_json_close
 
 pyspark = pytest.importorskip("pyspark", reason="PySpark is not installed (dev extra)")
 
 
-def _close(a, b, path="$"):
-    if isinstance(a, dict):
-        assert a.keys() == b.keys(), path
-        for k in a:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _close(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
-    else:
-        assert a == b, (path, a, b)  # counts, labels, verdicts: exact
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +84,7 @@ def test_scenarios_read_out_the_same_on_spark(spark, tmp_path_factory, name):
             warnings.simplefilter("ignore")
             duck = bl.compare(path, **kwargs).to_dict()
             on_spark = bl.compare(spark.read.parquet(path), **kwargs).to_dict()
-        _close(duck, on_spark)
+        assert_json_close(duck, on_spark)
 
 
 def test_monitor_daily_looks_on_spark(spark, tmp_path_factory):
@@ -105,7 +92,7 @@ def test_monitor_daily_looks_on_spark(spark, tmp_path_factory):
     kw = dict(arm="treatment", metric="converted", timestamp="date", fpr_sims=0)
     duck = bl.monitor(path, **kw).to_dict()
     on_spark = bl.monitor(path, engine="spark", **kw).to_dict()
-    _close(duck, on_spark)
+    assert_json_close(duck, on_spark)
 
 
 def test_plan_with_spark_engine_writes_the_same_readout(spark, tmp_path_factory):
@@ -140,7 +127,7 @@ fpr_sims = 0
         payload = json.loads((folder / engine / "readout.json").read_text())
         payload.pop("plan")
         outputs[engine] = payload
-    _close(outputs["duckdb"], outputs["spark"])
+    assert_json_close(outputs["duckdb"], outputs["spark"])
 
 
 def test_cli_engine_spark_reads_a_path_and_a_table(spark, tmp_path_factory, capsys):
@@ -152,10 +139,10 @@ def test_cli_engine_spark_reads_a_path_and_a_table(spark, tmp_path_factory, caps
     assert main(["compare", path, *args]) == 0
     duck = json.loads(capsys.readouterr().out)
     assert main(["compare", path, "--engine", "spark", *args]) == 0
-    _close(duck, json.loads(capsys.readouterr().out))
+    assert_json_close(duck, json.loads(capsys.readouterr().out))
     spark.read.parquet(path).createOrReplaceTempView("bayeslab_test_exp")
     assert main(["compare", "bayeslab_test_exp", "--engine", "spark", *args]) == 0
-    _close(duck, json.loads(capsys.readouterr().out))
+    assert_json_close(duck, json.loads(capsys.readouterr().out))
     assert main(["compare", "no_such_table", "--engine", "spark", *args]) == 2
     err = capsys.readouterr().err
     assert "cannot read no_such_table with Spark" in err and len(err.strip().splitlines()) == 1
