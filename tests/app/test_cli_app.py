@@ -32,7 +32,10 @@ class FakeChild:
         return 0
 
 
-def test_command(run_dir, monkeypatch, capsys):
+
+@pytest.fixture
+def launched(monkeypatch):
+    """Streamlit looks installed; the children ``bayeslab app`` starts are recorded, not run."""
     calls = []
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: object() if name == "streamlit"
@@ -40,6 +43,11 @@ def test_command(run_dir, monkeypatch, capsys):
     monkeypatch.setattr(subprocess, "Popen",
                         lambda cmd, env, **kw: calls.append(FakeChild(cmd, env, **kw))
                         or calls[-1])
+    return calls
+
+
+def test_command(run_dir, launched, capsys):
+    calls = launched
     assert main(["app", str(run_dir), "--port", "9999", "--headless"]) == 0
     child, = calls
     cmd, env = child.cmd, child.env
@@ -54,14 +62,8 @@ def test_command(run_dir, monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_other_host_warns(run_dir, monkeypatch, capsys):
-    calls = []
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: object() if name == "streamlit"
-                        else _find_spec(name, *a))
-    monkeypatch.setattr(subprocess, "Popen",
-                        lambda cmd, env, **kw: calls.append(FakeChild(cmd, env, **kw))
-                        or calls[-1])
+def test_other_host_warns(run_dir, launched, capsys):
+    calls = launched
     assert main(["app", str(run_dir), "--host", "0.0.0.0", "--headless"]) == 0
     cmd = calls[0].cmd
     assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0"
