@@ -104,7 +104,7 @@ def test_app_guardrail(browser, app_url, shots):
 
 def test_app_segment_shows_pooled_beside_unpooled(browser, app_url, shots):
     page, errors = _open(browser, app_url, shots, "app_segment",
-                         select=("Segment", "1 x S4_vhigh",
+                         select=("Segment", "ps_plus_member=1 x spend_tier=S4_vhigh",
                                  "segment ps_plus_member=1 x spend_tier=S4_vhigh"))
     page.get_by_text("Pooled", exact=False).first.wait_for()
     page.screenshot(path=str(shots / "app_segment.png"), full_page=True)
