@@ -21,3 +21,18 @@ def make_conversion_frame(n=20_000, p=(0.10, 0.12), seed=0, arm_labels=(0, 1)):
 @pytest.fixture
 def conversion_frame():
     return make_conversion_frame()
+
+
+@pytest.fixture(scope="session")
+def migration_run(tmp_path_factory):
+    """Output folder of ``bayeslab run models/migration.toml``, run once per test session.
+
+    Shared by the app and browser tests, which only read it (copy it before changing it).
+    """
+    from pathlib import Path
+
+    from bayeslab.runner import run_plan
+
+    out = tmp_path_factory.mktemp("run") / "migration"
+    run_plan(Path(__file__).resolve().parents[1] / "models" / "migration.toml", out)
+    return out

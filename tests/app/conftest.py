@@ -21,13 +21,9 @@ def plan_data():
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory):
-    """Output folder of ``bayeslab run models/migration.toml``."""
-    from bayeslab.runner import run_plan
-
-    out = tmp_path_factory.mktemp("run") / "migration"
-    run_plan(MODELS / "migration.toml", out)
-    return out
+def run_dir(migration_run):
+    """Output folder of ``bayeslab run models/migration.toml`` (shared, read only)."""
+    return migration_run
 
 
 @pytest.fixture(scope="session")

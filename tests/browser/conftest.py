@@ -53,16 +53,6 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def migration_run(tmp_path_factory):
-    """Output folder of ``bayeslab run models/migration.toml``."""
-    from bayeslab.runner import run_plan
-
-    out = tmp_path_factory.mktemp("browser") / "migration"
-    run_plan(MODELS / "migration.toml", out)
-    return out
-
-
-@pytest.fixture(scope="session")
 def musicstream_run(tmp_path_factory):
     """Output folder of ``bayeslab run models/musicstream.toml`` (count + retention, notes)."""
     from bayeslab.runner import run_plan
