@@ -11,28 +11,19 @@ Run: .venv/bin/python benchmarks/conversion.py [--rows N]
 import argparse
 import os
 import tempfile
-import time
 
 import duckdb
 import numpy as np
 import pandas as pd
-
-
-def best_of(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from _timing import best_of
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
     args = ap.parse_args()
-    from bayeslab.readout import compare
     from bayeslab.kernels import beta as K
+    from bayeslab.readout import compare
 
     path = os.path.join(tempfile.gettempdir(), f"bayeslab_bench_conv_{args.rows}.parquet")
     if not os.path.exists(path):

@@ -13,16 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
-
-def best_of(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from _timing import best_of
 
 
 def process_time(code, repeat):

@@ -10,9 +10,9 @@ the experiment-looks actually evaluated, which is printed too. A success-only ru
 keeps most null experiments running to the end: its time is the worst case per evaluation.
 """
 
-import time
 
 import numpy as np
+from _timing import timed_best_of as best_of
 
 from bayeslab.sequential.boundaries import group_sequential_design
 from bayeslab.sequential.operating import design_rule, simulate
@@ -32,14 +32,6 @@ class Counting:
         self.evaluations += stats.n_control.size
         return self.rule(stats)
 
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main():
