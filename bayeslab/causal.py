@@ -14,12 +14,12 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
+from bayeslab.contract import BaseReadout, Headline
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.units import load_units
+from bayeslab.decision import Decision, DecisionRule
 from bayeslab.errors import ModelError
-from bayeslab.readout import Decision, DecisionRule
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
 KINDS = {"conversion": "binary", "binary": "binary", "continuous": "continuous"}
@@ -27,7 +27,7 @@ PRIMARY = {"frequentist": "aipw", "bayes": "bayes-dr"}
 
 
 @dataclass(frozen=True)
-class PropensityReadout:
+class PropensityReadout(BaseReadout):
     """Naive and adjusted effects of a non-randomized treatment, both sides, with a decision.
 
     Attributes
@@ -56,31 +56,38 @@ class PropensityReadout:
     decision: Decision
     rows: RowAccount
 
+    TYPE = "propensity"
+
     def estimates(self) -> list[Estimate]:
         """Every estimate, frequentist (naive first) then Bayes; ``extra['estimand']`` set."""
         return [*self.frequentist.estimates(), *self.bayes.estimates()]
 
     @property
-    def headline(self) -> tuple[str, str, str]:
-        """(Bayes method, frequentist method, effect) the decision reads: doubly robust, AIPW."""
-        return (PRIMARY["bayes"], PRIMARY["frequentist"], "absolute")
+    def headline(self) -> Headline:
+        """What the decision reads: the doubly robust posterior and AIPW, absolute effect."""
+        return Headline(PRIMARY["bayes"], PRIMARY["frequentist"], "absolute")
 
     @property
-    def unit(self) -> None:
-        """No unit: a conversion effect is shown in percentage points."""
-        return None
+    def prior(self):
+        """The Bayesian propensity and outcome model's prior."""
+        return self.bayes.prior
 
-    def summary(self) -> pd.DataFrame:
-        """One row per estimate (both sides)."""
-        frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
-        frame.insert(0, "metric", self.metric)
-        return frame
+    @property
+    def diagnostics(self):
+        """The Bayesian propensity model's MCMC diagnostics (``None`` for a Laplace fit)."""
+        return self.bayes.diagnostics
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Failed checks (imbalance, weak overlap, unconverged chains), one sentence each."""
+        return tuple(self.decision.blockers)
 
     def to_dict(self) -> dict:
         """JSON-safe: rows, arms, results, balance, overlap, prior, diagnostics, decision."""
         f, b = self.frequentist, self.bayes
         bal = self.balance.to_dict()
         return jsonable({
+            "type": self.TYPE, "role": self.role,
             "metric": self.metric, "kind": self.kind, "estimand": self.estimand,
             "design": "observational (propensity adjustment)",
             "confounders": list(self.confounders), "control": f.control,
@@ -95,8 +102,7 @@ class PropensityReadout:
             "prior": b.prior.to_dict(), "sampler": b.sampler,
             "diagnostics": None if b.diagnostics is None else b.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
-            "headline": {"bayes": PRIMARY["bayes"], "frequentist": PRIMARY["frequentist"],
-                         "effect": "absolute"},
+            "warnings": list(self.warnings), "headline": self.headline._asdict(),
         })
 
     def plot(self, kind: str = "love", ax=None):

@@ -18,105 +18,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-import pandas as pd
-
 from bayeslab import kinds
+from bayeslab.contract import BaseReadout, Headline
 from bayeslab.data.sources import open_source
+from bayeslab.decide import guardrail_decision, primary_decision, srm_blocker
+from bayeslab.decision import Decision, DecisionRule
 from bayeslab.errors import DataError, ModelError
 from bayeslab.metrics import MetricFit, MetricSpec, fit_metric
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 
-
-@dataclass(frozen=True)
-class DecisionRule:
-    r"""When to ship, stated in both languages.
-
-    Parameters
-    ----------
-    prob_threshold : float
-        Bayes: ship when :math:`P(\\text{lift} > 0) \\ge` this and the expected loss is small;
-        a guardrail passes when :math:`P(\\text{increase} < \\text{margin}) \\ge` this.
-    loss_threshold : float
-        Bayes: largest acceptable relative expected loss :math:`E[(1 - p_T/p_C)^+]` of shipping
-        (the threshold of caring), 0.25% by default.
-    alpha : float
-        Frequentist: ship when the two-sided p-value is below ``alpha`` and the estimate is
-        positive; a guardrail passes when the one-sided non-inferiority p-value is below
-        ``alpha / 2`` (the two-sided interval's upper bound lies below the margin).
-    srm_threshold : float
-        p-value of the sample ratio mismatch test below which no decision is made.
-    """
-
-    prob_threshold: float = 0.95
-    loss_threshold: float = 0.0025
-    alpha: float = 0.05
-    srm_threshold: float = 0.001
-
-    def __post_init__(self):
-        for name in ("prob_threshold", "alpha", "srm_threshold"):
-            value = getattr(self, name)
-            if not 0 < value < 1:
-                raise ModelError(f"{name} must be in (0, 1), got {value!r}")
-        if self.loss_threshold < 0:
-            raise ModelError(f"loss_threshold must be >= 0, got {self.loss_threshold!r}")
-
-    def describe(self) -> str:
-        """The rule in one sentence."""
-        return (f"ship when P(lift > 0) >= {self.prob_threshold:g} and relative expected loss "
-                f"<= {self.loss_threshold:.2%} (Bayes), and when two-sided p < {self.alpha:g} "
-                f"with a positive estimate (frequentist); guardrails must show an increase below "
-                f"their margin (P >= {self.prob_threshold:g}; one-sided p < {self.alpha / 2:g}); "
-                f"no decision under sample ratio mismatch (p < {self.srm_threshold:g})")
-
-    def to_dict(self) -> dict:
-        """JSON-safe form, with the sentence."""
-        return {"prob_threshold": self.prob_threshold, "loss_threshold": self.loss_threshold,
-                "alpha": self.alpha, "srm_threshold": self.srm_threshold,
-                "text": self.describe()}
+__all__ = ["Decision", "DecisionRule", "Readout", "compare", "one_scan"]
 
 
 @dataclass(frozen=True)
-class Decision:
-    """What a readout concludes.
-
-    Attributes
-    ----------
-    verdict : str
-        Primary metric: ``"ship"``, ``"do not ship"``, ``"inconclusive"``, ``"hold"`` (the
-        primary metric won but a guardrail did not pass) or ``"blocked"``;
-        guardrail: ``"pass"``, ``"fail"`` or ``"blocked"``.
-    arm : str, optional
-        The treatment arm the verdict is about.
-    bayes, frequentist : str
-        Each side's own verdict.
-    reasons : tuple of str
-        Plain-language sentences, the first one the headline.
-    blockers : tuple of str
-        Failed checks that prevent a decision (empty when none).
-    """
-
-    verdict: str
-    arm: str | None
-    bayes: str
-    frequentist: str
-    reasons: tuple[str, ...]
-    blockers: tuple[str, ...] = ()
-
-    @property
-    def text(self) -> str:
-        """The reasons joined in one paragraph."""
-        return " ".join(self.reasons)
-
-    def to_dict(self) -> dict:
-        """JSON-safe form."""
-        return {"verdict": self.verdict, "arm": self.arm, "bayes": self.bayes,
-                "frequentist": self.frequentist, "text": self.text,
-                "blockers": list(self.blockers)}
-
-
-@dataclass(frozen=True)
-class Readout:
+class Readout(BaseReadout):
     """Bayesian and frequentist results of one metric, side by side.
 
     Attributes
@@ -152,6 +67,14 @@ class Readout:
     segments: object = None
     unit: str | None = None
 
+    TYPE = "readout"
+
+    @property
+    def headline(self) -> Headline:
+        """The methods and effect scale the decision reads (from the kind registry)."""
+        b_m, f_m, effect = self.fit.headline
+        return Headline(b_m, f_m, effect, self.fit.extra.get("headline_rate"))
+
     @property
     def bayes(self):
         """The Bayesian result holding the headline estimate (``None`` if the kind has none)."""
@@ -176,6 +99,26 @@ class Readout:
     def stats(self):
         """The statistics both sides were fitted on."""
         return self.fit.stats
+
+    @property
+    def prior(self):
+        """The prior of the headline Bayesian model (``None`` when the kind has none)."""
+        return getattr(self.bayes, "prior", None)
+
+    @property
+    def arms(self):
+        """Units and mean per arm (a DataFrame, control first)."""
+        return self.fit.arms
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Statistical notes raised while fitting the metric's own models."""
+        return tuple(self.fit.notes)
+
+    def metric_estimates(self) -> list[Estimate]:
+        """Population-level estimates of the metric's own models (not the segment model's)."""
+        return [e for r in (*self.fit.bayes, *self.fit.frequentist) for e in r.estimates()
+                if e.segment is None]
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -208,12 +151,6 @@ class Readout:
             out.extend(self.segments.estimates())
         return out
 
-    def summary(self) -> pd.DataFrame:
-        """One row per estimate (both sides), with the metric and role."""
-        frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
-        frame.insert(0, "metric", self.metric)
-        return frame
-
     def to_dict(self) -> dict:
         """JSON-safe form: rows, arms, results, prior, srm, rule, decision, guardrails.
 
@@ -225,7 +162,7 @@ class Readout:
         """
         prior = getattr(self.bayes, "prior", None)
         out = {
-            "metric": self.metric, "kind": self.kind, "role": self.role,
+            "type": self.TYPE, "metric": self.metric, "kind": self.kind, "role": self.role,
             "control": self.control, "rows": self.rows.to_dict(),
             "arms": self.fit.arms.to_dict(orient="records"),
             "results": [e.to_dict() for e in self.estimates()],
@@ -238,9 +175,7 @@ class Readout:
             out["guardrail"] = self.guardrail_check()
         if self.unit is not None:
             out["unit"] = self.unit
-        b_m, f_m, effect = self.fit.headline
-        out["headline"] = {"bayes": b_m, "frequentist": f_m, "effect": effect,
-                           "rate": self.fit.extra.get("headline_rate")}
+        out["headline"] = self.headline._asdict()
         for key, value in self.fit.extra.items():
             out[key] = value.to_dict() if hasattr(value, "to_dict") else value
         if self.segments is not None:
@@ -339,12 +274,6 @@ class Readout:
         if self.segments is not None:
             text += "\n\n" + str(self.segments)
         return text
-
-    def _repr_html_(self) -> str:
-        from bayeslab.report.build import readout_document
-        from bayeslab.report.html import render_html
-
-        return render_html(readout_document(self, figures=False))
 
 
 def compare(
@@ -519,184 +448,15 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
     srm = srm_check(arms["n"].astype(int).tolist(), planned_split,
                     threshold=rule.srm_threshold, arms=tuple(arms["arm"]))
     if role == "guardrail":
-        decision = _guardrail_decision(fit, rule, srm, margin)
+        decision = guardrail_decision(fit, rule, srm, margin)
     else:
-        decision = _primary_decision(fit, rule, srm, guardrails, unit)
+        decision = primary_decision(fit, rule, srm, guardrails, unit)
     segments = fit.segments
     if segments is not None:
         from bayeslab.segment_readout import segment_decision
 
         segments = replace(segments, decision=segment_decision(
-            segments, rule, Decision, blockers=_srm_blocker(srm)))
+            segments, rule, Decision, blockers=srm_blocker(srm)))
     return Readout(metric=fit.spec.metric, kind=fit.spec.kind, role=role, fit=fit, rule=rule,
                    srm=srm, decision=decision, margin=margin, guardrails=guardrails,
                    segments=segments, unit=unit)
-
-
-def _srm_blocker(srm) -> tuple[str, ...]:
-    if not srm.mismatch:
-        return ()
-    return (f"sample ratio mismatch: arm counts {', '.join(f'{o:,.0f}' for o in srm.observed)} "
-            f"against planned shares {', '.join(f'{p:.3g}' for p in srm.planned)} "
-            f"(chi-square p = {srm.p_value:.2g} < {srm.threshold:g}); fix assignment or logging "
-            "before reading the result",)
-
-
-def _fmt_p(p: float, complement: float) -> str:
-    from bayeslab.format import prob
-
-    return prob(p, complement)
-
-
-def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str | None):
-    """Headline estimates of one side: for each treatment arm, the first matching entry."""
-    if method is None:
-        return {}
-    results = fit.bayes if side == "bayes" else fit.frequentist
-    wanted_rate = fit.extra.get("headline_rate")
-    out = {}
-    for result in results:
-        for e in result.estimates():
-            if e.method != method or e.effect != fit.headline[2] or e.segment is not None:
-                continue
-            if wanted_rate and e.extra.get("rate") != wanted_rate:
-                continue
-            key = e.arm if e.arm is not None else fit.arms["arm"].iloc[1]
-            out.setdefault(key, e)
-    return out
-
-
-@dataclass(frozen=True)
-class _Side:
-    verdict: str
-    text: str
-
-
-def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, float]:
-    p_pos = e.prob_positive
-    p_neg = e.extra.get("prob_negative", 1.0 - p_pos)
-    better, worse = (p_pos, p_neg) if fit.direction > 0 else (p_neg, p_pos)
-    loss, loss_text = None, "no expected-loss criterion for this kind"
-    if fit.spec.kind == "conversion":
-        c = fit.bayes[0].comparison(arm if len(fit.arms) > 2 else None)
-        loss, loss_text = c.expected_loss_rel, "relative expected loss"
-    elif e.expected_loss is not None and fit.direction > 0:
-        base = abs(float(fit.arms["mean"].iloc[0]))
-        if base > 0:
-            loss, loss_text = e.expected_loss / base, "expected loss / control mean"
-    ok_loss = loss is None or loss <= rule.loss_threshold
-    if better >= rule.prob_threshold and ok_loss:
-        verdict = "ship"
-    elif worse >= rule.prob_threshold:
-        verdict = "do not ship"
-    else:
-        verdict = "inconclusive"
-    from bayeslab.format import prior as prior_text
-
-    prior = getattr(fit.bayes[0], "prior", None)
-    words = prior_text(prior) if prior is not None else ""
-    how = (f"{e.method}, {words}" + ("" if "prior" in words.lower() else " prior")
-           if words else e.method)
-    loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
-    if fit.headline[2] == "hazard-ratio":
-        what = f"hazard ratio of {fit.spec.metric} < 1 in {arm}"
-    else:
-        word = "better" if fit.direction > 0 else "better (lower)"
-        what = f"{fit.spec.metric} {word} in {arm}"
-    return _Side(verdict, f"Bayes ({how}): P({what}) = "
-                          f"{_fmt_p(better, worse)}{loss_part}, so {verdict}."), better
-
-
-def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int,
-                      unit=None) -> _Side:
-    alpha = rule.alpha / n_treat
-    good = e.estimate > 0 if fit.headline[2] != "hazard-ratio" else e.estimate < 1
-    good = good if fit.direction > 0 or fit.headline[2] == "hazard-ratio" else not good
-    if e.p_value is not None and e.p_value < alpha:
-        verdict = "ship" if good else "do not ship"
-    else:
-        verdict = "inconclusive"
-    bonf = f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if n_treat > 1 else ""
-    from bayeslab import format as fmt
-
-    effect = fmt.effect(e.estimate, fit.headline[2], fit.spec.kind, unit)
-    return _Side(verdict, f"Frequentist ({e.method}): p = {fmt.p_value(e.p_value)}{bonf}, "
-                          f"{fit.headline[2].replace('-', ' ')} {effect}, so {verdict}.")
-
-
-def _primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decision:
-    metric = fit.spec.metric
-    b_est = _headline_estimates(fit, "bayes", fit.headline[0], None)
-    f_est = _headline_estimates(fit, "frequentist", fit.headline[1], None)
-    treatments = list(fit.arms["arm"].iloc[1:])
-    n_treat = len(treatments)
-    sides = {}
-    for arm in treatments:
-        b = _bayes_side(fit, b_est[arm], arm, rule) if arm in b_est else None
-        f = _frequentist_side(fit, f_est[arm], arm, rule, n_treat, unit) if arm in f_est else None
-        sides[arm] = (b, f)
-    if fit.spec.kind == "conversion" and n_treat > 1:
-        arm = treatments[int(np.argmax(fit.bayes[0].prob_best[1:]))]
-    elif b_est:
-        arm = max(treatments, key=lambda a: sides[a][0][1] if sides[a][0] else -1)
-    else:
-        arm = min(treatments, key=lambda a: f_est[a].p_value if a in f_est else 1.0)
-    b, f = sides[arm]
-    b_verdict = b[0].verdict if b else None
-    f_verdict = f.verdict if f else None
-    texts = [t for t in (b[0].text if b else None, f.text if f else None) if t]
-    if b is None:
-        texts.append("This kind has no Bayesian headline estimate: the decision reads the "
-                     "frequentist side alone.")
-    verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
-    blockers = list(_srm_blocker(srm))
-    failed = [g for g in guardrails if g.decision.verdict != "pass"]
-    if blockers:
-        verdict = "blocked"
-        head = "No decision: " + blockers[0] + "."
-    elif verdicts == {"ship"} and failed:
-        verdict = "hold"
-        head = (f"Hold {arm}: the primary metric improved but guardrail "
-                f"{', '.join(repr(g.metric) for g in failed)} did not pass.")
-    elif len(verdicts) == 1:
-        verdict = verdicts.pop()
-        head = {"ship": f"Ship {arm}: the analyses agree that {metric} improved.",
-                "do not ship": f"Do not ship {arm}: the analyses find {metric} worse.",
-                "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
-    else:
-        verdict = "inconclusive"
-        head = (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, frequentist says "
-                f"{f_verdict}).")
-    reasons = [head, *texts]
-    reasons += [f"Guardrail {g.metric!r}: {g.decision.verdict}." for g in guardrails]
-    reasons.append("Rule: " + rule.describe() + ".")
-    return Decision(verdict=verdict, arm=arm, bayes=b_verdict or "n/a",
-                    frequentist=f_verdict or "n/a", reasons=tuple(reasons),
-                    blockers=tuple(blockers))
-
-
-def _guardrail_decision(fit: MetricFit, rule, srm, margin) -> Decision:
-    from bayeslab import format as fmt
-
-    bayes, freq = fit.bayes[0], fit.frequentist[0]
-    arms = list(fit.arms["arm"])
-    verdicts, b_parts, f_parts = [], [], []
-    for arm in arms[1:]:
-        which = arm if len(arms) > 2 else None
-        p_harm = bayes.prob_lift_above(margin, arm=which)
-        ni = freq.noninferiority(margin, arm=which)
-        verdicts.append(((1 - p_harm) >= rule.prob_threshold, ni.p_value < rule.alpha / 2))
-        b_parts.append(f"P(increase in {arm} > margin) = {_fmt_p(p_harm, 1 - p_harm)}")
-        f_parts.append(f"non-inferiority p = {fmt.p_value(ni.p_value)} (difference "
-                       f"{fmt.pp(ni.diff)}, upper bound {fmt.pp(ni.upper)})")
-    b_pass = all(b for b, _ in verdicts)
-    f_pass = all(f for _, f in verdicts)
-    blockers = _srm_blocker(srm)
-    verdict = "blocked" if blockers else ("pass" if b_pass and f_pass else "fail")
-    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {fmt.pp(margin)} "
-               f"(largest acceptable increase).",
-               "Bayes: " + "; ".join(b_parts) + f" -> {'pass' if b_pass else 'fail'}.",
-               "Frequentist: " + "; ".join(f_parts) + f" -> {'pass' if f_pass else 'fail'}.")
-    return Decision(verdict=verdict, arm=None, bayes="pass" if b_pass else "fail",
-                    frequentist="pass" if f_pass else "fail", reasons=reasons,
-                    blockers=blockers)

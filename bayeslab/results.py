@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 SIDES = ("bayes", "frequentist")
 DEFAULT_LEVEL = 0.95
+_FIELDS = ("side", "method", "effect", "estimate", "lower", "upper", "level", "arm", "segment",
+           "p_value", "prob_positive", "expected_loss")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,14 @@ class Estimate:
                 out[name] = json_float(value)
         out.update({k: jsonable(v) for k, v in self.extra.items()})
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Estimate:
+        """Rebuild an estimate from its :meth:`to_dict` form (null bounds come back as NaN)."""
+        kw = {k: d[k] for k in _FIELDS if k in d}
+        for k in ("estimate", "lower", "upper"):
+            kw[k] = float("nan") if kw.get(k) is None else float(kw[k])
+        return cls(**kw, extra={k: v for k, v in d.items() if k not in _FIELDS})
 
 
 def json_float(value) -> float | None:

@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bayeslab.contract import SavedReadout, readout_from_dict
 from bayeslab.errors import DataError
 from bayeslab.results import DEFAULT_LEVEL, Estimate
 
 SEGMENT_SEP = " x "
-_ESTIMATE_FIELDS = ("side", "method", "effect", "estimate", "lower", "upper", "level", "arm",
-                    "segment", "p_value", "prob_positive", "expected_loss")
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,19 @@ class RunFolder:
             for g in entry.get("guardrails", []):
                 out.setdefault(g["metric"], g)
         return out
+
+    @property
+    def readouts(self) -> dict[str, SavedReadout]:
+        """Every metric's readout read back through the readout contract, by name."""
+        return {name: readout_from_dict(entry) for name, entry in self.entries.items()}
+
+    @property
+    def decision(self):
+        """The run's decision (:class:`~bayeslab.decision.Decision`), or ``None``."""
+        from bayeslab.decision import Decision
+
+        d = self.readout.get("decision")
+        return Decision.from_dict(d) if d else None
 
     @property
     def monitor(self) -> dict | None:
@@ -236,19 +248,13 @@ def recomputable(run: RunFolder, metric: str) -> bool:
     return stats.get("kind") == "binary" and saved_prior(run, metric) is not None
 
 
-def _level(entry: dict) -> float:
-    for r in entry.get("results", []):
-        if r.get("level"):
-            return float(r["level"])
-    return DEFAULT_LEVEL
+def _level(saved: SavedReadout) -> float:
+    return next((e.level for e in saved.estimates() if e.level), DEFAULT_LEVEL)
 
 
 def estimate_from_dict(d: dict) -> Estimate:
     """Rebuild an :class:`~bayeslab.results.Estimate` from its ``to_dict()`` form."""
-    kw = {k: d[k] for k in _ESTIMATE_FIELDS if k in d}
-    for k in ("estimate", "lower", "upper"):
-        kw[k] = float("nan") if kw.get(k) is None else float(kw[k])
-    return Estimate(**kw, extra={k: v for k, v in d.items() if k not in _ESTIMATE_FIELDS})
+    return Estimate.from_dict(d)
 
 
 @dataclass(frozen=True)
@@ -274,7 +280,7 @@ class MetricView:
     frequentist : ConversionTest or None
     estimates : list of Estimate
         Recomputed estimates, or the saved ones.
-    decision : dict or None
+    decision : Decision or None
         The run's saved decision on this metric (for all units, under the plan's prior).
     monitor_row : dict or None
         The saved monitor row of the look (z, boundaries, rule decisions).
@@ -286,10 +292,13 @@ class MetricView:
         A guardrail's non-inferiority margin.
     guardrail : dict or None
         The run's saved guardrail check (margin, P(increase > margin), non-inferiority p).
+    saved : SavedReadout or None
+        The run's readout of the metric, read back through the readout contract.
     pooled : Estimate or None
         For a segment: the hierarchical (partially pooled) model's saved absolute estimate.
     headline_methods : dict or None
-        The methods the run's decision reads (``{"bayes": ..., "frequentist": ...}``).
+        The methods the run's decision reads (``{"bayes": ..., "frequentist": ...}``), from
+        the saved readout's headline.
     """
 
     metric: str
@@ -305,7 +314,7 @@ class MetricView:
     bayes: object
     frequentist: object
     estimates: list
-    decision: dict | None
+    decision: object
     monitor_row: dict | None
     note: str
     unit: str | None = None
@@ -313,6 +322,7 @@ class MetricView:
     guardrail: dict | None = None
     pooled: Estimate | None = None
     headline_methods: dict | None = None
+    saved: SavedReadout | None = field(default=None, repr=False)
 
     @property
     def prior_text(self) -> str:
@@ -397,8 +407,9 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
     from bayeslab.frequentist.conversion import TwoProportionZTest
 
     entry = metric_entry(run, metric)
-    kind, role = entry.get("kind", "?"), entry.get("role", "?")
-    level = float(interval) if interval is not None else _level(entry)
+    saved = readout_from_dict(entry)
+    kind, role = saved.kind or "?", saved.role
+    level = float(interval) if interval is not None else _level(saved)
     plan_prior = saved_prior(run, metric)
     counts = arm_counts(run, metric, segment=segment, look=look)
     mon_row = None
@@ -406,15 +417,17 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
         mon_row = next(r for r in run.monitor["looks"] if str(r["label"]) == look)
     pooled = None
     if segment is not None:
-        pooled = next((estimate_from_dict(d) for d in entry.get("results", [])
-                       if d.get("segment") == segment and d.get("effect") == "absolute"
-                       and d.get("side") == "bayes"), None)
+        pooled = next((e for e in saved.estimates() if e.segment == segment
+                       and e.effect == "absolute" and e.side == "bayes"), None)
+    head = saved.headline
     common = dict(metric=metric, kind=kind, role=role, segment=segment, look=look,
-                  counts=counts, saved_prior=plan_prior, run_prior=entry.get("prior"),
-                  decision=entry.get("decision"), monitor_row=mon_row,
-                  unit=entry.get("unit"), margin=entry.get("margin"),
-                  guardrail=entry.get("guardrail"), pooled=pooled,
-                  headline_methods=entry.get("headline"))
+                  counts=counts, saved_prior=plan_prior, run_prior=saved.prior,
+                  decision=saved.decision if entry.get("decision") else None,
+                  monitor_row=mon_row, unit=saved.unit, margin=saved.margin,
+                  guardrail=saved.guardrail_check(), pooled=pooled,
+                  headline_methods={"bayes": head.bayes, "frequentist": head.frequentist,
+                                    "effect": head.effect, "rate": head.rate},
+                  saved=saved)
     if counts is None or not counts.binary or plan_prior is None:
         if prior is not None:
             raise DataError(f"metric {metric!r} is {kind} without saved conversions per arm: "
@@ -424,7 +437,7 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
             raise DataError(f"metric {metric!r} is {kind}: per segment and per look the app "
                             "reads conversion metrics only", column=metric)
         return MetricView(**common, prior=None, recomputed=False, bayes=None, frequentist=None,
-                          estimates=[estimate_from_dict(d) for d in entry.get("results", [])],
+                          estimates=saved.estimates(),
                           note=f"Saved results of the run ({kind} metric: refitting it needs "
                                "the unit rows or sampling, so the app shows the numbers as "
                                "they were).")

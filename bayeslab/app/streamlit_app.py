@@ -146,8 +146,7 @@ def _decision(run) -> None:
     verdict = str(decision.get("verdict", "n/a"))
     text = str(decision.get("text", ""))
     head = text.split(". ")[0].rstrip(".") + "." if text else ""
-    blockers = [b for e in run.entries.values() for b in
-                (e.get("decision") or {}).get("blockers", [])]
+    blockers = [b for r in run.readouts.values() for b in r.decision.blockers]
     blockers = list(dict.fromkeys([*decision.get("blockers", []), *blockers]))
     for b in blockers:
         st.error(f"Blocked: {fmt.one_line(b)}")
@@ -160,21 +159,15 @@ def _decision(run) -> None:
                 st.caption(fmt.one_line(w))
 
 
-def _headline_text(entry: dict) -> str:
+def _headline_text(readout) -> str:
     """The saved headline of a metric: the estimates its decision reads, both sides."""
     from bayeslab.format import estimate_prob
 
-    head = entry.get("headline") or {}
-    ests = [D.estimate_from_dict(d) for d in entry.get("results", [])
-            if d.get("segment") is None and d.get("effect") == head.get("effect", d["effect"])
-            and (not head.get("rate") or d.get("rate") == head["rate"])]
-    kind, unit = str(entry.get("kind", "")), entry.get("unit")
     parts = []
-    for side in ("bayes", "frequentist"):
-        e = next((x for x in ests if x.side == side and x.effect != "relative"
-                  and x.method == head.get(side, x.method)), None)
+    for e in readout.headline_estimates():
         if e is not None:
-            parts.append(f"{side}: {fmt.effect(e.estimate, e.effect, kind, unit)}, "
+            parts.append(f"{e.side}: "
+                         f"{fmt.effect(e.estimate, e.effect, readout.kind, readout.unit)}, "
                          f"{estimate_prob(e)}")
     return "; ".join(parts)
 
@@ -182,17 +175,16 @@ def _headline_text(entry: dict) -> str:
 def _overview(run) -> None:
     """One row per metric: role, verdict and what decides it (guardrails: the margin)."""
     rows = []
-    for name, e in run.entries.items():
-        g = e.get("guardrail")
+    for name, r in run.readouts.items():
+        g = r.guardrail_check()
         if g:
             p = g["prob_above_margin"]
             decides = (f"margin {fmt.pp(g['margin'])}: P(increase > margin) = "
                        f"{fmt.prob(p, 1 - p)}, non-inferiority p = "
                        f"{fmt.p_value(g['noninferiority_p'])}")
         else:
-            decides = _headline_text(e)
-        rows.append({"metric": name, "role": str(e.get("role", "")),
-                     "verdict": str((e.get("decision") or {}).get("verdict", "")).upper(),
+            decides = _headline_text(r)
+        rows.append({"metric": name, "role": r.role, "verdict": r.decision.verdict.upper(),
                      "what decides": decides})
     import pandas as pd
 
@@ -410,7 +402,7 @@ def main() -> None:
     _table(_estimates_frame(view))
     if view.decision and segment is None and look is None:
         with st.expander("The run's decision on this metric (plan's prior, all units)"):
-            st.write(view.decision.get("text", ""))
+            st.write(view.decision.text)
 
 
 main()

@@ -127,8 +127,8 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
     """
     from scipy.special import ndtr
 
+    from bayeslab.decision import DecisionRule
     from bayeslab.kernels import beta_fast as F
-    from bayeslab.readout import DecisionRule
 
     rule = rule or DecisionRule()
     n_c, x_c, n_t, x_t = (np.asarray(v, dtype=float) for v in (n_c, x_c, n_t, x_t))
@@ -191,7 +191,7 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
     """
     from scipy.special import chdtrc
 
-    from bayeslab.readout import DecisionRule
+    from bayeslab.decision import DecisionRule
 
     rule = rule or DecisionRule()
     prior = _check(n, baseline, n_sims, share, assignment, prior)

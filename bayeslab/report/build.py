@@ -48,7 +48,7 @@ _CAPTIONS = {
 def rendered_figures(readout) -> dict[str, Figure]:
     """Every figure of a readout rendered to PNG, by short name."""
     caps = dict(_CAPTIONS)
-    if getattr(readout, "margin", None) is not None:
+    if readout.margin is not None:
         caps["lift"] = ("exact posterior of the increase, with the non-inferiority margin and "
                         "P(increase > margin)")
     return {name: Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
@@ -65,20 +65,22 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
     """
     d = readout.decision
     paragraphs = [f"Blocked: {b}" for b in d.blockers]
-    paragraphs += [f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows),
-                   str(readout.srm).splitlines()[0]]
-    paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.fit.notes]
+    paragraphs += [f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows)]
+    if readout.srm is not None:
+        paragraphs.append(str(readout.srm).splitlines()[0])
+    paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.notes]
     tables = [t for t in (guardrail_table(readout),) if t is not None]
-    tables += [estimates_table(readout, "Bayes and frequentist estimates"),
-               arms_table(readout)]
+    tables.append(estimates_table(readout, "Bayes and frequentist estimates"))
+    if readout.arms is not None:
+        tables.append(arms_table(readout))
     if rendered is None:
         rendered = rendered_figures(readout) if figures else {}
     figs = [f for name, f in rendered.items() if not name.startswith("segments_")]
     title = {"primary": "Primary metric", "guardrail": "Guardrail",
              "secondary": "Secondary metric"}.get(readout.role, readout.role)
-    unit = f", {readout.unit}" if getattr(readout, "unit", None) else ""
-    margin = (f", margin {fmt.pp(readout.margin)}" if getattr(readout, "margin", None)
-              is not None else "")
+    unit = f", {readout.unit}" if readout.unit else ""
+    unit += f", {readout.estimand}" if readout.estimand else ""
+    margin = f", margin {fmt.pp(readout.margin)}" if readout.margin is not None else ""
     return Section(key=key or f"metric-{readout.metric}",
                    title=f"{title}: {readout.metric} ({readout.kind}{unit}{margin})",
                    paragraphs=tuple(paragraphs), tables=tuple(tables), figures=tuple(figs))
@@ -90,11 +92,11 @@ def _split_warnings(parts) -> tuple[tuple[str, ...], tuple[str, ...]]:
     for r in parts:
         if r is None:
             continue
-        blockers += list(getattr(r.decision, "blockers", ()))
-        seg = getattr(r, "segments", None)
+        blockers += list(r.decision.blockers)
+        seg = r.segments
         if seg is not None and seg.decision is not None:
             blockers += list(seg.decision.blockers)
-        notes += list(getattr(r, "warnings", ()))
+        notes += list(r.warnings)
     blockers = [fmt.one_line(b) for b in dict.fromkeys(blockers)]
     notes = [fmt.one_line(n) for n in dict.fromkeys(notes)]
     return tuple(blockers), tuple(n for n in notes if n not in blockers)
@@ -131,11 +133,11 @@ def _data_section(result) -> Section:
     for r in result.readouts:
         acc = r.rows
         reasons = "; ".join(f"{k}: {v:,}" for k, v in acc.excluded.items()) or "none"
-        rows.append((r.metric, getattr(r, "role", "primary"), f"{acc.read:,}", f"{acc.used:,}",
+        rows.append((r.metric, r.role, f"{acc.read:,}", f"{acc.used:,}",
                      f"{acc.n_excluded:,}", reasons))
     srm_rows = []
     for r in result.readouts:
-        srm = getattr(r, "srm", None)
+        srm = r.srm
         if srm is not None:
             srm_rows.append((r.metric, ", ".join(f"{o:,}" for o in srm.observed),
                              ", ".join(f"{p:.3g}" for p in srm.planned), f"{srm.p_value:.3g}",
@@ -147,9 +149,9 @@ def _data_section(result) -> Section:
                              "verdict"), tuple(srm_rows),
                             caption="Sample ratio mismatch (chi-square against the plan)"))
     paragraphs = ("Every row read is either used or excluded for a stated reason.",)
-    balance = getattr(result.primary, "balance", None)
-    if balance is not None and hasattr(balance, "summary"):
-        tables.append(Table.from_frame(balance.summary().reset_index(),
+    balance = result.primary.balance
+    if balance is not None:
+        tables.append(Table.from_frame(balance.table.reset_index(),
                                        caption="Covariate balance"))
     return Section(key="data", title="Data, sample ratio and balance checks",
                    paragraphs=paragraphs, tables=tuple(tables))
@@ -165,15 +167,13 @@ def _diagnostics_section(result) -> Section | None:
     for part in result.readouts:
         if part is None:
             continue
-        for holder in (getattr(part, "segments", None), part, getattr(part, "bayes", None)):
-            diag = getattr(holder, "diagnostics", None)
-            if diag is not None and hasattr(diag, "to_dict"):
-                d = diag.to_dict()
-                rows.append((getattr(part, "metric", ""), str(d.get("verdict", "")),
-                             _rhat(d.get("r_hat")), _fmt(d.get("ess_bulk")),
-                             _fmt(d.get("ess_tail")), _fmt(d.get("divergences")),
-                             str(d.get("reason", ""))))
-                break
+        diag = part.diagnostics
+        if diag is not None:
+            d = diag.to_dict()
+            rows.append((part.metric, str(d.get("verdict", "")),
+                         _rhat(d.get("r_hat")), _fmt(d.get("ess_bulk")),
+                         _fmt(d.get("ess_tail")), _fmt(d.get("divergences")),
+                         str(d.get("reason", ""))))
     paragraphs = ["Conjugate models (Beta-Binomial, Normal-Inverse-Gamma regression, "
                   "Gamma-Poisson) are exact and need no sampling diagnostics."]
     if not rows:
@@ -188,13 +188,12 @@ def _settings_section(result) -> Section:
     plan = result.plan
     rows = [("plan", str(plan.path)), ("seed", str(plan.seed)),
             ("data", json_text(plan.data)), ("columns", json_text(plan.columns)),
-            ("decision rule", result.primary.rule.describe()
-             if hasattr(result.primary.rule, "describe") else str(result.primary.rule))]
+            ("decision rule", result.primary.rule.describe())]
     for r in result.readouts:
-        prior = getattr(getattr(r, "bayes", None), "prior", None)
+        prior = r.prior
         if prior is not None:
             rows.append((f"prior of {r.metric}", fmt.prior(prior)))
-        seg = getattr(r, "segments", None)
+        seg = r.segments
         if seg is not None:
             rows.append((f"segment model prior of {r.metric}", fmt.prior(seg.bayes.prior)))
     rows.append(("package versions", _versions()))
@@ -214,7 +213,7 @@ def json_text(value) -> str:
 def _monitor_section(mon) -> Section:
     fig = mon.plot()
     paragraphs = [str(mon).splitlines()[0]]
-    fpr = getattr(mon, "false_positive_rate", None)
+    fpr = mon.false_positive_rate
     if fpr is not None:
         paragraphs.append(f"Simulated false-positive rate of the stopping rule under this look "
                           f"schedule: {fpr}")
@@ -226,25 +225,8 @@ def _monitor_section(mon) -> Section:
                                            "over the looks with boundaries"),))
 
 
-def _generic_section(readout, key) -> Section:
-    """Section for readouts that are not :class:`~bayeslab.readout.Readout` (propensity)."""
-    d = readout.decision
-    figs = [Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
-                   caption=f"{readout.metric}: {_CAPTIONS.get(name, name)}")
-            for name, fig in readout.figures().items()]
-    return Section(key=key, title=f"Primary metric: {readout.metric} ({readout.kind}, "
-                                  f"{getattr(readout, 'estimand', '')})",
-                   paragraphs=(*(f"Blocked: {b}" for b in d.blockers),
-                               f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons),
-                               str(readout.rows)),
-                   tables=(estimates_table(readout, "Naive, adjusted and Bayesian estimates"),),
-                   figures=tuple(figs))
-
-
 def run_document(result) -> Document:
     """The report of a plan run: decision, warnings, every metric, checks, settings."""
-    from bayeslab.readout import Readout
-
     primary = result.primary
     seg = result.segments
     seg_figs = rendered_figures(seg) if seg is not None else None  # drawn once, two sections
@@ -253,11 +235,8 @@ def run_document(result) -> Document:
         return seg_figs if readout is seg else None
 
     sections = [overview_section(result.readouts)]
-    if isinstance(primary, Readout):
-        sections.append(readout_section(primary, key="primary", rendered=figs(primary)))
-        sections += [readout_section(g, key=f"guardrail-{g.metric}") for g in primary.guardrails]
-    else:
-        sections.append(_generic_section(primary, "primary"))
+    sections.append(readout_section(primary, key="primary", rendered=figs(primary)))
+    sections += [readout_section(g, key=f"guardrail-{g.metric}") for g in primary.guardrails]
     sections += [readout_section(r, key=f"secondary-{r.metric}", rendered=figs(r))
                  for r in result.secondary]
     if seg is not None:

@@ -16,11 +16,11 @@ __all__ = ["arms_table", "drop_empty", "estimate_prob", "estimates_table", "guar
 
 
 def _kind(readout) -> str:
-    return getattr(readout, "kind", "") or ""
+    return readout.kind or ""
 
 
 def _unit(readout):
-    return getattr(readout, "unit", None)
+    return readout.unit
 
 
 def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Table:
@@ -31,15 +31,12 @@ def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Ta
     components, named by component).
     """
     kind, unit = _kind(readout), _unit(readout)
-    seg = getattr(readout, "segments", None)
+    seg = readout.segments
     if segments:
         ests = seg.estimates() if seg is not None else []
         columns = tuple(seg.columns) if seg is not None else ()
     else:
-        fit = getattr(readout, "fit", None)
-        ests = ([e for r in (*fit.bayes, *fit.frequentist) for e in r.estimates()]
-                if fit is not None else readout.estimates())
-        ests = [e for e in ests if e.segment is None]
+        ests = readout.metric_estimates()
         columns = ()
     rows = []
     for e in ests:
@@ -65,8 +62,7 @@ def drop_empty(table: Table) -> Table:
 
 def arms_table(readout) -> Table:
     """Units and mean per arm: rates in %, other means in the metric's unit."""
-    arms = getattr(readout, "fit", None)
-    arms = arms.arms if arms is not None else None
+    arms = readout.arms
     kind, unit = _kind(readout), _unit(readout)
     rows = []
     for a, n, m in zip(arms["arm"], arms["n"], arms["mean"], strict=True):
@@ -77,7 +73,7 @@ def arms_table(readout) -> Table:
 
 def guardrail_table(readout) -> Table | None:
     """What decides a guardrail: margin, P(increase > margin), non-inferiority p, pass/fail."""
-    check = readout.guardrail_check() if hasattr(readout, "guardrail_check") else None
+    check = readout.guardrail_check()
     if check is None:
         return None
     p = check["prob_above_margin"]
@@ -93,19 +89,8 @@ def guardrail_table(readout) -> Table | None:
 
 
 def headline_pair(readout):
-    """(Bayes, frequentist) headline estimates: the ones the decision reads."""
-    fit = getattr(readout, "fit", None)
-    headline = fit.headline if fit is not None else getattr(readout, "headline", None)
-    rate = fit.extra.get("headline_rate") if fit is not None else None
-    ests = [e for e in readout.estimates() if e.segment is None]
-    if headline is None:
-        return (next((e for e in ests if e.side == "bayes"), None),
-                next((e for e in ests if e.side == "frequentist"), None))
-    b_m, f_m, effect = headline
-    pick = [e for e in ests if e.effect == effect
-            and (rate is None or e.extra.get("rate") == rate)]
-    return (next((e for e in pick if e.side == "bayes" and e.method == b_m), None),
-            next((e for e in pick if e.side == "frequentist" and e.method == f_m), None))
+    """(Bayes, frequentist) headline estimates: the ones the decision reads (the contract's)."""
+    return readout.headline_estimates()
 
 
 def overview_table(readouts) -> Table:
@@ -114,7 +99,7 @@ def overview_table(readouts) -> Table:
     for r in readouts:
         kind, unit = _kind(r), _unit(r)
         b, f = headline_pair(r)
-        check = r.guardrail_check() if hasattr(r, "guardrail_check") else None
+        check = r.guardrail_check()
         e0 = b or f
         effect = e0.effect if e0 is not None else ""
         b_text = (f"{fmt.effect(b.estimate, b.effect, kind, unit)} "
@@ -129,7 +114,7 @@ def overview_table(readouts) -> Table:
             b_dec = estimate_prob(b).replace("P(> 0)", "P(lift > 0)") if b is not None else ""
             f_dec = f"p = {fmt.p_value(f.p_value)}" if f is not None and f.p_value is not None \
                 else ""
-        rows.append((r.metric, getattr(r, "role", "primary"), effect, b_text, b_dec, f_text,
+        rows.append((r.metric, r.role, effect, b_text, b_dec, f_text,
                      f_dec, r.decision.verdict.upper()))
     return Table(("metric", "role", "effect", "Bayes estimate [interval]", "Bayes: what decides",
                   "frequentist estimate [interval]", "frequentist: what decides", "verdict"),
