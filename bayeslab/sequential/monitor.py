@@ -13,193 +13,32 @@ rate under this look schedule (:func:`~bayeslab.sequential.operating.rule_false_
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import ROW_NUMBER, check_columns, open_source, quote, shown
-from bayeslab.data.stats import rows_text, sufficient_stats
+from bayeslab.data.sources import check_columns, open_source
+from bayeslab.data.stats import sufficient_stats
 from bayeslab.errors import DataError, ModelError
-from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.results import DEFAULT_LEVEL
 from bayeslab.sequential import posteriors as P
 from bayeslab.sequential import rules as R
+from bayeslab.sequential.looks import (
+    check_total,
+    cumulative,
+    equal_cuts,
+    look_keys,
+    look_view,
+    parse_looks,
+)
+from bayeslab.sequential.monitor_result import MonitorResult, RuleStop
 
-_INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT")
-_LOOK = "__bayeslab_look"
-
-
-@dataclass(frozen=True)
-class RuleStop:
-    """Where one rule would have stopped, and what it costs in false positives.
-
-    Attributes
-    ----------
-    name : str
-    rule : Rule
-    decisions : tuple of str
-        Decision at each look (``continue`` until the rule stops; later looks are still shown).
-    stop_look : int or None
-        1-based look at which the rule first stops; ``None`` if it never did.
-    decision : str
-        Its decision there (``continue`` if it never stopped).
-    false_positive : FalsePositiveRate or None
-        Simulated false-positive rate of the rule under the realised look schedule.
-    """
-
-    name: str
-    rule: object
-    decisions: tuple
-    stop_look: int | None
-    decision: str
-    false_positive: object = None
-
-    def to_dict(self) -> dict:
-        """JSON-safe form."""
-        return jsonable({"name": self.name, "rule": self.rule.to_dict(),
-                         "text": self.rule.describe(), "stop_look": self.stop_look,
-                         "decision": self.decision, "decisions": list(self.decisions),
-                         "false_positive_rate": None if self.false_positive is None
-                         else self.false_positive.to_dict()})
+__all__ = ["MonitorResult", "RuleStop", "monitor", "monitor_request"]
 
 
-@dataclass(frozen=True)
-class MonitorResult:
-    """Look-by-look replay of an experiment (see :func:`monitor`).
-
-    Attributes
-    ----------
-    metric, kind, arm, control, treatment : str
-    table : pandas.DataFrame
-        One row per look (see :meth:`summary`).
-    rules : tuple of RuleStop
-    design : GroupSequentialDesign
-        Boundaries at the realised information fractions (with a final fraction of 1 appended
-        when ``max_n`` says the experiment is not finished).
-    design_stop : int or None
-        1-based look at which the z statistic first crossed a boundary.
-    design_decision : str
-    rows : RowAccount
-    prior : tuple or None
-    interval : float
-    note : str
-        How the boundaries were computed.
-    """
-
-    metric: str
-    kind: str
-    arm: str
-    control: str
-    treatment: str
-    table: pd.DataFrame
-    rules: tuple
-    design: object
-    design_stop: int | None
-    design_decision: str
-    rows: RowAccount
-    prior: tuple | None
-    interval: float
-    note: str
-
-    @property
-    def false_positive_rate(self) -> float | None:
-        """Simulated false-positive rate of the first rule under this look schedule."""
-        fp = self.rules[0].false_positive if self.rules else None
-        return None if fp is None else fp.rate
-
-    def summary(self) -> pd.DataFrame:
-        """One row per look: units, posterior quantities, z, boundaries and rule decisions."""
-        return self.table.copy()
-
-    def estimates(self) -> list[Estimate]:
-        """The final look's Bayesian and frequentist estimates of the absolute lift."""
-        last = self.table.iloc[-1]
-        method = "beta-binomial" if self.kind == "conversion" else "normal-conjugate"
-        bayes = Estimate(side="bayes", method=method, effect="absolute",
-                         estimate=float(last["lift_mean"]), lower=float(last["lift_lower"]),
-                         upper=float(last["lift_upper"]), level=self.interval,
-                         arm=self.treatment, prob_positive=float(last["prob_positive"]),
-                         expected_loss=float(last["expected_loss"]),
-                         extra={"look": int(last["look"]), "prior": self.prior,
-                                "prob_negative": float(last["prob_negative"])})
-        se = float(last["se"])
-        from scipy.special import ndtri
-
-        zq = float(ndtri((1 + self.interval) / 2))
-        est = float(last["diff"])
-        freq = Estimate(side="frequentist", method="group-sequential z-test", effect="absolute",
-                        estimate=est, lower=est - zq * se, upper=est + zq * se,
-                        level=self.interval, arm=self.treatment,
-                        extra={"look": int(last["look"]), "z": float(last["z"]),
-                               "upper_boundary": float(last["upper"]),
-                               "lower_boundary": float(last["lower"]),
-                               "design_stop_look": self.design_stop,
-                               "interval_note": "naive (not adjusted for the looks)"})
-        return [bayes, freq]
-
-    def to_dict(self) -> dict:
-        """JSON-safe form: looks, rules with their false-positive rates, design, rows."""
-        return jsonable({
-            "metric": self.metric, "kind": self.kind, "arm": self.arm, "control": self.control,
-            "treatment": self.treatment, "prior": self.prior, "interval": self.interval,
-            "looks": self.table.to_dict(orient="records"),
-            "rules": [r.to_dict() for r in self.rules],
-            "design": self.design.to_dict(), "design_stop_look": self.design_stop,
-            "design_decision": self.design_decision, "rows": self.rows.to_dict(),
-            "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
-
-    def __str__(self) -> str:
-        from bayeslab import format as fmt
-        from bayeslab.text import render_table
-
-        t = self.table
-        conv = self.kind == "conversion"
-
-        def rate(v):
-            return fmt.rate(v) if conv else fmt.number(v)
-
-        rows = [[str(r.look), str(r.label), fmt.count(r.n_control), fmt.count(r.n_treatment),
-                 rate(r.mean_control), rate(r.mean_treatment),
-                 fmt.prob(r.prob_positive, r.prob_negative),
-                 f"{r.expected_loss:.3g}",
-                 fmt.interval(r.lift_lower, r.lift_upper, "absolute",
-                              "conversion" if conv else self.kind),
-                 f"{r.z:+.2f}", f"{r.fraction:.2f}", f"{r.upper:.2f}"]
-                + [str(getattr(r, f"rule_{i}")) for i in range(len(self.rules))]
-                for r in t.itertuples()]
-        head = ["look", "at", "n " + self.control, "n " + self.treatment, "mean C", "mean T",
-                "P(lift>0)", "exp. loss", f"{self.interval:.0%} interval", "z", "t", "bound"]
-        head += [r.name for r in self.rules]
-        out = [f"Monitor: {self.metric} ({self.kind}), {self.treatment!r} vs control "
-               f"{self.control!r}, {len(t)} looks", str(self.rows), render_table(rows, head)]
-        for r in self.rules:
-            where = (f"stops at look {r.stop_look} ({r.decision})" if r.stop_look
-                     else "never stops")
-            line = f"Rule {r.name}: {r.rule.describe()}: {where}."
-            if r.false_positive is not None:
-                fp = r.false_positive
-                line += (f" Simulated false-positive rate with these looks: {fp.rate:.1%} "
-                         f"(MC se {fp.mc_se:.1%}, {fp.n_sims:,} A/A experiments).")
-            out.append(line)
-        d = self.design
-        where = (f"crosses at look {self.design_stop} ({self.design_decision})"
-                 if self.design_stop else "never crosses")
-        out.append(f"Design: {d.sides}-sided alpha={d.alpha:g}, {d.spending} spending: z "
-                   f"{where}. {self.note}")
-        return "\n".join(out)
-
-    def plot(self, ax=None):
-        """Figure of P(lift > 0) and z over the looks (see ``plot_monitor``)."""
-        from bayeslab.plots import plot_monitor
-
-        return plot_monitor(self, ax=ax)
-
-
-# ----------------------------------------------------------------------------- inputs
+# ----------------------------------------------------------------------------- rules
 
 
 def _rules(rule) -> list[tuple[str, R.Rule]]:
@@ -232,100 +71,16 @@ def _with_prior(rule: R.Rule, prior) -> R.Rule:
     return rule
 
 
-def _look_expression(source, timestamp: str) -> str:
-    col = quote(timestamp)
-    typ = source.type_of(timestamp).upper()
-    if typ == "DATE" or typ in _INTEGER:
-        return col
-    if typ.startswith("TIMESTAMP"):
-        return f"CAST({col} AS DATE)"
-    if typ == "VARCHAR":
-        expr = f"TRY_CAST(TRY_CAST({col} AS TIMESTAMP) AS DATE)"
-        cond = f"{col} IS NOT NULL AND {expr} IS NULL"
-        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
-        if bad:
-            sample = source.sql(f"SELECT {col} FROM {source.relation} WHERE {cond} LIMIT 1")[0][0]
-            raise DataError(f"column {timestamp!r} is not a date or time: "
-                            f"{rows_text(source, cond, bad)} hold text such as {shown(sample)}",
-                            column=timestamp, rows=bad)
-        return expr
-    raise DataError(f"column {timestamp!r} has type {typ}: the look column must hold dates, "
-                    "times or look numbers", column=timestamp)
-
-
-def _as_date(value, name="looks"):
-    try:
-        return pd.Timestamp(value).date()
-    except (TypeError, ValueError):
-        raise DataError(f"{name}: {value!r} is not a date", column=name) from None
-
-
-def _parse_looks(looks):
-    """``("daily", None)``, ``("dates", [date, ...])`` or ``("sizes", [int, ...])``."""
-    if looks is None or (isinstance(looks, str) and looks == "daily"):
-        return "daily", None
-    if isinstance(looks, (int, np.integer)) and not isinstance(looks, bool):
-        if looks < 1:
-            raise DataError(f"looks must be a positive number of looks, got {looks!r}",
-                            column="looks")
-        return "equal", int(looks)
-    if isinstance(looks, str):
-        raise DataError(f"looks must be 'daily', dates or cumulative sample sizes, got {looks!r}",
-                        column="looks")
-    values = list(looks)
-    if not values:
-        raise DataError("looks is empty", column="looks")
-    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-        arr = np.asarray(values, dtype=np.int64)
-        if arr[0] < 4 or np.any(np.diff(arr) <= 0):
-            raise DataError(f"cumulative sample sizes must start at 4 or more and increase, got "
-                            f"{values}", column="looks")
-        return "sizes", arr.tolist()
-    dates = [_as_date(v) for v in values]
-    if any(b <= a for a, b in zip(dates, dates[1:], strict=False)):
-        raise DataError("look dates must increase", column="looks")
-    return "dates", dates
-
-
-def _equal_cuts(total: int, k: int) -> list[int]:
-    cuts = [int(round(total * (i + 1) / k)) for i in range(k)]
-    if cuts[0] < 4 or len(set(cuts)) < k:
-        raise DataError(f"{total:,} rows cannot make {k} looks", column="looks")
-    return cuts
-
-
-def _check_total(total: int, cuts) -> None:
-    if total < cuts[-1]:
-        raise DataError(f"the last look needs {cuts[-1]:,} rows but the data have "
-                        f"{total:,}", column="looks")
-
-
-def _look_keys(source, timestamp, mode, cuts, n):
-    """``(key, {key: SQL})``: the look of each row as a group key of the table itself.
-
-    Daily looks group by the day of the timestamp; looks at cumulative row counts in row order
-    group by the row number (DuckDB's scan order; an engine without one returns ``None``), the
-    rows after the last look falling in an extra group. ``None`` for the other schedules, which
-    read a filtered view instead.
-    """
-    if mode == "daily" and timestamp is not None:
-        return timestamp, {timestamp: _look_expression(source, timestamp)}
-    if mode == "sizes" and timestamp is None and n is None and source.row_number:
-        cases = " ".join(f"WHEN {ROW_NUMBER} <= {c} THEN {i}" for i, c in enumerate(cuts))
-        return _LOOK, {_LOOK: f"CASE {cases} ELSE {len(cuts)} END"}
-    return None
-
-
 def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None,
                     kind: str = "conversion", n=None, sum_sq=None):
     """The grouped aggregates :func:`monitor` will read, for a plan's one scan (or ``None``)."""
     from bayeslab.data.stats import stats_request
 
     try:
-        mode, cuts = _parse_looks(looks)
+        mode, cuts = parse_looks(looks)
         if mode == "equal":
             return None
-        keyed = _look_keys(source, timestamp, mode, cuts, n)
+        keyed = look_keys(source, timestamp, mode, cuts, n)
     except DataError:
         return None
     if keyed is None or kind not in kinds.names(monitoring=True):
@@ -336,63 +91,7 @@ def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None
                          n=n, sum_sq=sum_sq, key_exprs=key_exprs)
 
 
-def _look_view(source, timestamp, mode, cuts, n):
-    """A view with the look key column and the rows after the last look filtered out."""
-    if source.engine != "duckdb":
-        raise DataError("on Spark, looks are daily (give the timestamp column); looks at row "
-                        "counts or dates run on the DuckDB engine",
-                        column="looks")
-    rel = source.relation
-    if mode == "sizes":
-        if n is not None:
-            raise DataError("looks as cumulative sample sizes need unit rows; with aggregated "
-                            "rows (n) give look dates", column="looks")
-        order = f"ORDER BY {quote(timestamp)}" if timestamp else ""
-        cases = " ".join(f"WHEN __rn <= {c} THEN {i}" for i, c in enumerate(cuts))
-        sql = (f"SELECT * EXCLUDE (__rn), CASE {cases} END AS {_LOOK} FROM (SELECT *, "
-               f"row_number() OVER ({order}) AS __rn FROM {rel}) "
-               f"WHERE __rn <= {cuts[-1]}")
-        total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
-        _check_total(total, cuts)
-        return open_source(sql=sql, con=source.con), _LOOK, total - cuts[-1], cuts
-    if timestamp is None:
-        raise DataError("daily or dated looks need the timestamp column (timestamp=... or "
-                        "--timestamp)", column="timestamp")
-    expr = _look_expression(source, timestamp)
-    col = quote(timestamp)
-    where, after = "", 0
-    if mode == "dates":
-        last = cuts[-1].isoformat()
-        cond = f"{expr} > DATE '{last}'"
-        after = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
-        where = f" WHERE NOT coalesce({cond}, FALSE)"
-    sql = f"SELECT * REPLACE ({expr} AS {col}) FROM {rel}{where}"
-    return open_source(sql=sql, con=source.con), timestamp, after, cuts
-
-
 # ----------------------------------------------------------------------------- replay
-
-
-def _cumulative(stats, key, mode, cuts):
-    table = stats.table
-    keys = sorted(table[key].unique().tolist())
-    if mode == "dates":
-        idx = np.searchsorted(np.array(cuts, dtype="datetime64[D]"),
-                              np.array(keys, dtype="datetime64[D]"), side="left")
-        index_of = dict(zip(keys, idx.tolist(), strict=True))
-        labels = [c.isoformat() for c in cuts]
-    else:
-        index_of = {k: i for i, k in enumerate(keys)}
-        labels = ([f"{c:,} rows" for c in cuts] if mode == "sizes"
-                  else [k.isoformat() if isinstance(k, dt.date) else str(k) for k in keys])
-    t = table.assign(_look=table[key].map(index_of))
-    k = len(labels)
-    out = {}
-    for j, a in enumerate(stats.arms):
-        sub = t[t["arm"] == a].groupby("_look")[["n", "sum", "sum_sq"]].sum()
-        sub = sub.reindex(range(k), fill_value=0.0).cumsum()
-        out[j] = sub.to_numpy(dtype=float)
-    return labels, out[0], out[1]
 
 
 def _posterior_row(one, prior, interval, kind):
@@ -521,12 +220,12 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
     named = [(name, _with_prior(r, prior)) for name, r in _rules(rule)]
     source = open_source(data, sql=sql, engine=engine)
     check_columns(source, [c for c in (arm, metric, timestamp, n, sum_sq) if c])
-    mode, cuts = _parse_looks(looks)
+    mode, cuts = parse_looks(looks)
     stats = None
     if mode == "equal":
         total = source.sql(f"SELECT count(*) FROM {source.relation}")[0][0]
-        mode, cuts = "sizes", _equal_cuts(total, cuts)
-    keyed = _look_keys(source, timestamp, mode, cuts, n)
+        mode, cuts = "sizes", equal_cuts(total, cuts)
+    keyed = look_keys(source, timestamp, mode, cuts, n)
     if keyed is not None:  # grouped by a look key on the table itself: shares the plan's scan
         key, key_exprs = keyed
         stats = sufficient_stats(source, arm=arm, metric=metric, control=control,
@@ -534,18 +233,18 @@ def monitor(data=None, *, arm: str, metric: str, timestamp: str | None = None,
                                  missing=missing, key_exprs=key_exprs)
         after = 0
         if mode == "sizes":
-            _check_total(stats.rows.read, cuts)
+            check_total(stats.rows.read, cuts)
             if stats.rows.read > cuts[-1]:  # rows after the last look: filter them (a view)
                 stats = None
     if stats is None:
-        view, key, after, cuts = _look_view(source, timestamp, mode, cuts, n)
+        view, key, after, cuts = look_view(source, timestamp, mode, cuts, n)
         stats = sufficient_stats(view, arm=arm, metric=metric, control=control,
                                  kind=stat_kind, segments=(key,), n=n, sum_sq=sum_sq,
                                  missing=missing)
     if len(stats.arms) != 2:
         raise DataError(f"column {arm!r} has {len(stats.arms)} arms ({', '.join(stats.arms)}); "
                         "monitor compares two: filter the rows (sql=...)", column=arm)
-    labels, cum_c, cum_t = _cumulative(stats, key, mode, cuts)
+    labels, cum_c, cum_t = cumulative(stats, key, mode, cuts)
     if cum_c[0, 0] < 1 or cum_t[0, 0] < 1:
         raise DataError("the first look has an arm with no units; start the looks later",
                         column="looks")
