@@ -21,14 +21,14 @@ report and the app handle them through these members only:
 ``rows``               :class:`~bayeslab.data.accounting.RowAccount`
 ``figures()``          every figure by name (matplotlib Figures)
 ``to_dict()``          JSON-safe form with ``type``; ``from_dict`` reads it back
-``summary()``          one row per estimate (a DataFrame); ``__str__``, ``_repr_html_``,
-                       ``plot(ax=None)``
+``summary()``          a DataFrame: one row per estimate (a monitor: one per look)
+``plot(ax=None)``      the headline figure; ``__str__``; ``_repr_html_`` for notebooks
 =====================  =====================================================================
 
 Optional members have neutral defaults here (``role``, ``unit``, ``margin``, ``segments``,
 ``srm``, ``guardrails``, ``balance``, ``arms``, ``notes``, ``prior``, ``estimand``,
-``guardrail_check()``, ``metric_estimates()``), so a consumer never needs ``getattr`` or
-``isinstance``.
+``stats``, ``bayes``, ``guardrail_check()``, ``metric_estimates()``), so a consumer never
+needs ``getattr`` or ``isinstance``.
 
 A readout's JSON keeps its numbers, not its posterior draws: ``Readout.from_dict(d)`` (or
 :func:`readout_from_dict`, which dispatches on ``d["type"]``) returns a :class:`SavedReadout`,
@@ -48,14 +48,14 @@ from bayeslab.results import Estimate
 MEMBERS = ("metric", "kind", "TYPE", "estimates", "headline", "decision", "rule",
            "diagnostics", "warnings", "rows", "figures", "to_dict", "from_dict", "summary",
            "headline_estimates", "plot", "_repr_html_", "role", "unit", "margin", "segments",
-           "srm", "guardrails", "balance", "arms", "notes", "prior", "estimand", "guardrail_check",
+           "srm", "guardrails", "balance", "arms", "notes", "prior", "estimand", "stats", "bayes", "guardrail_check",
            "metric_estimates")
 
 
 #: Optional members of a readout and their value when a readout class does not set them.
 OPTIONAL = {"role": "primary", "unit": None, "margin": None, "segments": None, "srm": None,
             "guardrails": (), "balance": None, "arms": None, "notes": (), "prior": None,
-            "estimand": None}
+            "estimand": None, "stats": None, "bayes": None}
 
 
 class Headline(NamedTuple):

@@ -52,13 +52,12 @@ class RunResult:
 
         The segment models are fitted by that metric's own readout, on the same scan.
         """
-        return next((r for r in self.readouts if getattr(r, "segments", None) is not None),
-                    None)
+        return next((r for r in self.readouts if r.segments is not None), None)
 
     @property
     def readouts(self) -> list:
         """Primary, its guardrails, then secondary readouts."""
-        return [self.primary, *getattr(self.primary, "guardrails", ()), *self.secondary]
+        return [self.primary, *self.primary.guardrails, *self.secondary]
 
     @property
     def decision(self):
@@ -69,8 +68,8 @@ class RunResult:
         """Every warning of every part, primary first, without repeats."""
         out = []
         for r in self.readouts:
-            out += list(getattr(r, "warnings", ()))
-            out += list(getattr(r.decision, "blockers", ()))
+            out += list(r.warnings)
+            out += list(r.decision.blockers)
         return list(dict.fromkeys(out))
 
     def to_dict(self) -> dict:
@@ -78,9 +77,9 @@ class RunResult:
         from bayeslab import __version__
 
         metrics = [_with_stats(self.primary), *[_with_stats(r) for r in self.secondary]]
-        for g, entry in zip(getattr(self.primary, "guardrails", ()),
-                            metrics[0].get("guardrails", ()), strict=False):
-            block = stats_block(getattr(g, "stats", None))
+        for g, entry in zip(self.primary.guardrails, metrics[0].get("guardrails", ()),
+                            strict=False):
+            block = stats_block(g.stats)
             if block is not None:
                 entry["stats"] = block
         out = {
@@ -129,7 +128,7 @@ def stats_block(stats) -> dict | None:
 
 def _with_stats(readout) -> dict:
     out = readout.to_dict()
-    block = stats_block(getattr(readout, "stats", None))
+    block = stats_block(readout.stats)
     if block is not None:
         out["stats"] = block
     return out
@@ -389,14 +388,14 @@ def _save_posteriors(result: RunResult, folder: Path) -> dict:
     files = {}
     conj = {}
     for r in result.readouts:
-        bayes = getattr(r, "bayes", None)
+        bayes = r.bayes
         if bayes is not None and hasattr(bayes, "to_dict"):
             conj[r.metric] = bayes.to_dict()
     path = folder / "conjugate.json"
     path.write_text(json.dumps(jsonable(conj), indent=2, allow_nan=False))
     files["posteriors/conjugate.json"] = path
-    seg_fit = getattr(getattr(result.segments, "segments", None), "bayes", None)
-    if seg_fit is not None and hasattr(seg_fit, "save"):
+    seg_fit = result.segments.segments.bayes if result.segments is not None else None
+    if seg_fit is not None:
         target = folder / "segments"
         seg_fit.save(target)
         files["posteriors/segments"] = target

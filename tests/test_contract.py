@@ -16,6 +16,8 @@ from bayeslab.errors import DataError
 from bayeslab.readout import Readout, compare
 from bayeslab.results import Estimate
 from bayeslab.scenarios import simulate
+from bayeslab.sequential.monitor import monitor
+from bayeslab.sequential.monitor_result import MonitorResult
 
 
 def _conversion_rows(seed=3, n=4000, lift=0.02):
@@ -40,31 +42,47 @@ def propensity():
                               sampler="laplace", draws=300)
 
 
+@pytest.fixture(scope="module")
+def looks():
+    rng = np.random.default_rng(0)
+    n = 6000
+    ts = pd.Timestamp("2024-03-01") + pd.to_timedelta(np.sort(rng.uniform(0, 6, n)), unit="D")
+    arm = rng.integers(0, 2, n)
+    y = (rng.random(n) < np.asarray([0.10, 0.125])[arm]).astype(int)
+    return monitor(pd.DataFrame({"ts": ts, "arm": arm, "y": y}), arm="arm", metric="y",
+                   timestamp="ts", fpr_sims=0)
+
+
 def _same_estimates(a, b):
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
         assert x.to_dict() == y.to_dict()
 
 
-@pytest.mark.parametrize("name", ["conversion", "propensity"])
+@pytest.mark.parametrize("name", ["conversion", "propensity", "looks"])
 def test_every_readout_class_has_the_contract(name, request):
     r = request.getfixturevalue(name)
     assert isinstance(r, BaseReadout)
     for member in MEMBERS:
         assert hasattr(r, member), f"{type(r).__name__} lacks {member}"
     assert isinstance(r.headline, Headline)
-    assert isinstance(r.decision, Decision) and isinstance(r.rule, DecisionRule)
+    assert isinstance(r.decision, Decision)
+    assert isinstance(r.rule, DecisionRule) or r.TYPE == "monitor"
     assert r.to_dict()["type"] == r.TYPE
     b, f = r.headline_estimates()
     assert b is not None and b.method == r.headline.bayes and b.effect == r.headline.effect
     assert f is not None and f.method == r.headline.frequentist
-    assert list(r.summary()["method"]) == [e.method for e in r.estimates()]
+    if r.TYPE == "monitor":                             # a monitor's summary: one row per look
+        assert len(r.summary()) == len(r.table)
+    else:
+        assert list(r.summary()["method"]) == [e.method for e in r.estimates()]
     html = r._repr_html_()
     assert r.decision.verdict.upper() in html and "<table" in html
 
 
 @pytest.mark.parametrize("name, cls", [("conversion", Readout),
-                                       ("propensity", PropensityReadout)])
+                                       ("propensity", PropensityReadout),
+                                       ("looks", MonitorResult)])
 def test_json_reads_back_through_the_class_that_wrote_it(name, cls, request):
     r = request.getfixturevalue(name)
     data = json.loads(json.dumps(r.to_dict(), allow_nan=False))
@@ -74,7 +92,8 @@ def test_json_reads_back_through_the_class_that_wrote_it(name, cls, request):
     _same_estimates(saved.estimates(), r.estimates())
     assert saved.headline == r.headline
     assert saved.decision == r.decision                 # verdict, reasons, blockers all back
-    assert saved.rule == r.rule
+    if r.TYPE != "monitor":                             # a monitor's rules are its own
+        assert saved.rule == r.rule
     assert saved.rows == r.rows
     assert saved.warnings == tuple(r.warnings)
     for live, back in zip(r.headline_estimates(), saved.headline_estimates(), strict=True):
@@ -129,3 +148,13 @@ def test_saved_readout_plots_its_intervals(conversion):
     labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
     assert fig.axes and any(labels)
     plt.close(fig)
+
+
+def test_monitor_decision_reads_the_first_rule_and_the_boundary(looks):
+    first = looks.rules[0]
+    d = looks.decision
+    assert d.bayes == {"success": "ship", "harm": "do not ship", "futility": "inconclusive",
+                       "continue": "continue"}[first.decision]
+    assert d.verdict == d.bayes and d.arm == looks.treatment
+    assert ("crossed at look" in d.text) == (looks.design_stop is not None)
+    assert set(looks.figures()) == {"sequential_path"}

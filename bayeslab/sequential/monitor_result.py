@@ -6,8 +6,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bayeslab.contract import BaseReadout, Headline
 from bayeslab.data.accounting import RowAccount
+from bayeslab.decision import Decision
 from bayeslab.results import Estimate, jsonable
+
+#: A stop's decision in the readout vocabulary (success ships; harm does not; futility is a
+#: stop without a winner).
+_VERDICT = {"success": "ship", "harm": "do not ship", "futility": "inconclusive",
+            "continue": "continue"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class RuleStop:
 
 
 @dataclass(frozen=True)
-class MonitorResult:
+class MonitorResult(BaseReadout):
     """Look-by-look replay of an experiment (see :func:`monitor`).
 
     Attributes
@@ -65,6 +72,10 @@ class MonitorResult:
     interval : float
     note : str
         How the boundaries were computed.
+
+    As a readout (:mod:`bayeslab.contract`), its estimates are the final look's, its headline
+    the posterior of the absolute lift beside the group-sequential z-test, and its decision
+    the first rule's stop (``continue`` while no rule has stopped) beside the boundary's.
     """
 
     metric: str
@@ -82,6 +93,67 @@ class MonitorResult:
     interval: float
     note: str
 
+    TYPE = "monitor"
+    role = "monitor"
+
+    @property
+    def headline(self) -> Headline:
+        """The final look's posterior lift (Bayes) and z-test against the boundary."""
+        return Headline(self._bayes_method, "group-sequential z-test", "absolute")
+
+    @property
+    def _bayes_method(self) -> str:
+        return "beta-binomial" if self.kind == "conversion" else "normal-conjugate"
+
+    @property
+    def decision(self) -> Decision:
+        """The first stopping rule's decision beside the group-sequential boundary's.
+
+        ``verdict`` is the rule's stop in the readout vocabulary (``ship`` for success, ``do
+        not ship`` for harm, ``inconclusive`` for futility, ``continue`` while it runs).
+        """
+        first = self.rules[0] if self.rules else None
+        rule = first.decision if first is not None else "continue"
+        reasons = []
+        if first is not None:
+            where = (f"stopped at look {first.stop_look} ({first.decision})" if first.stop_look
+                     else f"has not stopped after {len(self.table)} looks")
+            reasons.append(f"Stopping rule {first.name} ({first.rule.describe()}) {where}.")
+        where = (f"crossed at look {self.design_stop} ({self.design_decision})"
+                 if self.design_stop else "was not crossed")
+        reasons.append(f"The group-sequential boundary ({self.design.spending} spending, "
+                       f"alpha {self.design.alpha:g}) {where}.")
+        return Decision(verdict=_VERDICT.get(rule, rule), arm=self.treatment,
+                        bayes=_VERDICT.get(rule, rule),
+                        frequentist=_VERDICT.get(self.design_decision, self.design_decision),
+                        reasons=tuple(reasons))
+
+    @property
+    def rule(self):
+        """The first stopping rule (the one the decision reads), or ``None``."""
+        return self.rules[0].rule if self.rules else None
+
+    @property
+    def diagnostics(self) -> None:
+        """``None``: every look is a closed-form (conjugate) posterior."""
+        return None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Rules whose simulated false-positive rate exceeds the design's alpha."""
+        out = []
+        for r in self.rules:
+            fp = r.false_positive
+            if fp is not None and fp.rate > self.design.alpha + 2 * fp.mc_se:
+                out.append(f"stopping rule {r.name} has a simulated false-positive rate of "
+                           f"{fp.rate:.1%} with these looks, above alpha "
+                           f"{self.design.alpha:g}")
+        return tuple(out)
+
+    def figures(self) -> dict:
+        """``sequential_path``: P(lift > 0) and z over the looks with the boundaries."""
+        return {"sequential_path": self.plot()}
+
     @property
     def false_positive_rate(self) -> float | None:
         """Simulated false-positive rate of the first rule under this look schedule."""
@@ -95,8 +167,7 @@ class MonitorResult:
     def estimates(self) -> list[Estimate]:
         """The final look's Bayesian and frequentist estimates of the absolute lift."""
         last = self.table.iloc[-1]
-        method = "beta-binomial" if self.kind == "conversion" else "normal-conjugate"
-        bayes = Estimate(side="bayes", method=method, effect="absolute",
+        bayes = Estimate(side="bayes", method=self._bayes_method, effect="absolute",
                          estimate=float(last["lift_mean"]), lower=float(last["lift_lower"]),
                          upper=float(last["lift_upper"]), level=self.interval,
                          arm=self.treatment, prob_positive=float(last["prob_positive"]),
@@ -121,13 +192,16 @@ class MonitorResult:
     def to_dict(self) -> dict:
         """JSON-safe form: looks, rules with their false-positive rates, design, rows."""
         return jsonable({
+            "type": self.TYPE, "role": self.role,
             "metric": self.metric, "kind": self.kind, "arm": self.arm, "control": self.control,
             "treatment": self.treatment, "prior": self.prior, "interval": self.interval,
             "looks": self.table.to_dict(orient="records"),
             "rules": [r.to_dict() for r in self.rules],
             "design": self.design.to_dict(), "design_stop_look": self.design_stop,
             "design_decision": self.design_decision, "rows": self.rows.to_dict(),
-            "note": self.note, "results": [e.to_dict() for e in self.estimates()]})
+            "note": self.note, "results": [e.to_dict() for e in self.estimates()],
+            "headline": self.headline._asdict(), "decision": self.decision.to_dict(),
+            "warnings": list(self.warnings)})
 
     def __str__(self) -> str:
         from bayeslab import format as fmt
