@@ -48,8 +48,8 @@ from bayeslab.results import Estimate
 MEMBERS = ("metric", "kind", "TYPE", "estimates", "headline", "decision", "rule",
            "diagnostics", "warnings", "rows", "figures", "to_dict", "from_dict", "summary",
            "headline_estimates", "plot", "_repr_html_", "role", "unit", "margin", "segments",
-           "srm", "guardrails", "balance", "arms", "notes", "prior", "estimand", "stats", "bayes", "guardrail_check",
-           "metric_estimates")
+           "srm", "guardrails", "balance", "arms", "notes", "prior", "estimand", "stats",
+           "bayes", "guardrail_check", "metric_estimates")
 
 
 #: Optional members of a readout and their value when a readout class does not set them.
