@@ -20,6 +20,19 @@ from bayeslab.results import Estimate
 if TYPE_CHECKING:
     from bayeslab.metrics import MetricFit
 
+def unconverged_blocker(result) -> tuple[str, ...]:
+    """The blocking sentence when the headline Bayesian model was sampled and failed its gate.
+
+    Closed-form models have no diagnostics and never block here; a segment model that fails
+    blocks only the segment decision (:mod:`bayeslab.segment_readout`).
+    """
+    diag = getattr(result, "diagnostics", None)
+    if diag is None or getattr(diag, "verdict", None) != "fail":
+        return ()
+    return (f"the Bayesian model did not converge ({diag.reason}): its numbers are not a "
+            "posterior yet; see the diagnostics",)
+
+
 def srm_blocker(srm) -> tuple[str, ...]:
     """The blocking sentence of a sample ratio mismatch (empty when the split is as planned)."""
     if not srm.mismatch:
@@ -52,6 +65,16 @@ def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str 
             key = e.arm if e.arm is not None else fit.arms["arm"].iloc[1]
             out.setdefault(key, e)
     return out
+
+
+def _prob_text(e: Estimate, p: float, q: float) -> str:
+    """``= 0.97``; for a Monte Carlo probability at 0 or 1, the bound the draws allow."""
+    from bayeslab.format import prob_draws
+
+    draws = e.extra.get("draws")
+    if draws and p in (0.0, 1.0):
+        return prob_draws(p, int(draws))
+    return "= " + _fmt_p(p, q)
 
 
 @dataclass(frozen=True)
@@ -91,8 +114,8 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
     else:
         word = "better" if fit.direction > 0 else "better (lower)"
         what = f"{fit.spec.metric} {word} in {arm}"
-    return _Side(verdict, f"Bayes ({how}): P({what}) = "
-                          f"{_fmt_p(better, worse)}{loss_part}, so {verdict}."), better
+    return _Side(verdict, f"Bayes ({how}): P({what}) "
+                          f"{_prob_text(e, better, worse)}{loss_part}, so {verdict}."), better
 
 
 def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int,
@@ -145,6 +168,7 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
                      "frequentist side alone.")
     verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
     blockers = list(srm_blocker(srm))
+    blockers += unconverged_blocker(fit.bayes[0] if fit.bayes else None)
     failed = [g for g in guardrails if g.decision.verdict != "pass"]
     if blockers:
         verdict = "blocked"

@@ -68,6 +68,14 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "(att)", choices=("ate", "att"), default="ate"),
     Option("sampler", str, "with confounders: Bayesian propensity posterior",
            choices=("nuts", "laplace"), default="nuts"),
+    Option("formula", str, "a formula, e.g. 'revenue ~ arm + pre_spend + C(country) + "
+           "(1 | segment)': bambi vs statsmodels OLS (HC1); the arm column's coefficient"),
+    Option("builder", str, "your own PyMC model: 'file.py:function', called with the unit "
+           "rows (arm coded 0/1), returning a pm.Model (or (model, statsmodels result))"),
+    Option("effect", str, "your model's scalar variable holding treatment minus control",
+           default="effect"),
+    Option("baseline", str, "your model's scalar variable holding the control mean (adds the "
+           "relative effect and the expected-loss criterion)"),
 )}
 
 
@@ -194,5 +202,10 @@ for _k in (
          direction=-1, options=("duration", "event", "horizon")),
     Kind("propensity", "Bayesian propensity IPW / doubly robust vs IPW, AIPW, matching", None,
          "units", options=("confounders", "estimand", "sampler"), unit_rows=True),
+    Kind("formula", "a formula: bambi (PyMC) vs statsmodels OLS with HC1 errors",
+         "bayeslab.custom:fit_formula", "units", options=("formula",), unit_rows=True),
+    Kind("custom", "your own PyMC model (a builder function) vs OLS or your own model",
+         "bayeslab.custom:fit_custom", "units", options=("builder", "effect", "baseline"),
+         unit_rows=True),
 ):
     register(_k)

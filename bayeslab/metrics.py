@@ -53,6 +53,10 @@ class MetricSpec:
     model: str | None = None
     clip: str | None = None
     clip_quantile: float = 0.99
+    formula: str | None = None
+    builder: str | None = None
+    effect: str | None = None
+    baseline: str | None = None
     prior: tuple[float, float] = (1.0, 1.0)
     interval: float = 0.95
     n: str | None = None

@@ -12,6 +12,7 @@ segments (MCMC)            :func:`plot_forest`, :func:`plot_lift_posterior`,
                            :func:`plot_trace`, :func:`plot_rank`, :func:`plot_ppc`
 sequential monitoring      :func:`plot_monitor`
 propensity                 :func:`love_plot`, :func:`overlap_plot`
+any PyMC model / formula   :func:`plot_effect_posterior`
 ========================== ================================================================
 """
 
@@ -20,11 +21,12 @@ from bayeslab.plots.conversion import (
     plot_conversion_lift,
     plot_lift_posterior,
 )
+from bayeslab.plots.effect import plot_effect_posterior
 from bayeslab.plots.intervals import plot_interval_comparison
 from bayeslab.plots.mcmc import plot_forest, plot_ppc, plot_rank, plot_trace
 from bayeslab.plots.propensity import love_plot, overlap_plot
 from bayeslab.plots.sequential import plot_monitor
 
 __all__ = ["love_plot", "overlap_plot", "plot_beta_posteriors", "plot_conversion_lift",
-           "plot_forest", "plot_interval_comparison", "plot_lift_posterior", "plot_monitor",
-           "plot_ppc", "plot_rank", "plot_trace"]
+           "plot_effect_posterior", "plot_forest", "plot_interval_comparison",
+           "plot_lift_posterior", "plot_monitor", "plot_ppc", "plot_rank", "plot_trace"]

@@ -1,0 +1,137 @@
+"""Unit rows for a formula or a user's own model: the columns it names, validated, accounted.
+
+:func:`model_frame` reads the arm, the outcome and the model's other columns (only those)
+through the engine, refuses or excludes rows with missing values (naming the column and the
+rows), codes the arm as a 0/1 treatment indicator (control 0) under the arm column's own name,
+keeps text and boolean columns as text (categorical) and numbers as floats, and accounts for
+every row read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bayeslab.data.accounting import RowAccount
+from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
+from bayeslab.data.sources import check_columns, quote
+from bayeslab.data.stats import not_finite_sql, numeric_expression, rows_text
+from bayeslab.data.units import _arm_indicator, _is_categorical
+from bayeslab.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)
+class ModelFrame:
+    """Validated unit rows for a model.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per used unit: the arm column as 0/1 (control 0), the outcome and every other
+        column the model names.
+    arm, metric : str
+    control, treatment : str
+        Arm labels as text.
+    rows : RowAccount
+    """
+
+    frame: object = field(repr=False)
+    arm: str
+    metric: str
+    control: str
+    treatment: str
+    rows: RowAccount
+
+    def arm_table(self):
+        """``arm``, ``n``, ``mean`` of the outcome per arm, control first."""
+        import pandas as pd
+
+        t = self.frame[self.arm].to_numpy()
+        y = self.frame[self.metric].to_numpy(dtype=float)
+        n = [int(np.sum(t == 0)), int(np.sum(t == 1))]
+        mean = [float(y[t == 0].mean()), float(y[t == 1].mean())]
+        return pd.DataFrame({"arm": [self.control, self.treatment],
+                             "n": np.asarray(n, dtype=np.int64), "mean": mean})
+
+
+def model_frame(source, *, arm: str, metric: str, columns=(), control=None,
+                missing: str = "error", max_rows: int | None = UNIT_MODEL_MAX_ROWS,
+                what: str = "this model") -> ModelFrame:
+    """Read the unit rows a model needs.
+
+    Parameters
+    ----------
+    source : Source
+    arm, metric : str
+        Arm column (exactly two arms) and outcome column (numeric).
+    columns : sequence of str
+        The model's other columns (covariates, groups); the arm and outcome may repeat here.
+    control : str, optional
+        Control label (``0`` / ``false`` / ``control`` by default).
+    missing : {"error", "exclude"}
+        Rows with a missing value in any of these columns: raise naming the column and rows, or
+        leave them out and record why.
+    max_rows : int, optional
+        Most rows read into memory; above it the error says what to do.
+    what : str
+        The model, for messages.
+
+    Returns
+    -------
+    ModelFrame
+
+    Raises
+    ------
+    DataError
+        A missing column, missing values (``missing="error"``), a non-numeric outcome, an arm
+        column without exactly two labels, too many rows.
+    """
+    import pandas as pd
+
+    if missing not in ("error", "exclude"):
+        raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
+    others = [c for c in dict.fromkeys(columns) if c not in (arm, metric)]
+    check_columns(source, [arm, metric, *others])
+    y_expr = numeric_expression(source, metric)
+    cat = {c: _is_categorical(source, c) for c in others}
+    x_expr = {c: f"CAST({quote(c)} AS VARCHAR)" if cat[c] else numeric_expression(source, c)
+              for c in others}
+    checks = [(arm, f"{quote(arm)} IS NULL"), (metric, not_finite_sql(y_expr))]
+    checks += [(c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c]))
+               for c in others]
+    counts = source.sql("SELECT count(*), " + ", ".join(
+        f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
+        for i, (_, cond) in enumerate(checks)) + " FROM " + source.relation)[0]
+    read = int(counts[0])
+    if read == 0:
+        raise DataError(f"{source.label} has no rows")
+    check_unit_size(read - sum(int(c) for c in counts[1:]) if missing == "exclude" else read,
+                    max_rows, what)
+    excluded: dict[str, int] = {}
+    for (column, cond), count in zip(checks, counts[1:], strict=True):
+        if not count:
+            continue
+        if missing == "error":
+            raise DataError(
+                f"column {column!r} is missing or not finite in "
+                f"{rows_text(source, cond, int(count))}; fix the data or pass "
+                "missing='exclude' (--missing exclude) to leave those rows out",
+                column=column, rows=int(count))
+        excluded[f"{column} is missing or not finite"] = int(count)
+    keep = " AND ".join(f"NOT {cond}" for _, cond in checks)
+    select = [f"{quote(arm)} AS a", f"{y_expr} AS y"]
+    select += [f"{x_expr[c]} AS x{i}" for i, c in enumerate(others)]
+    cols = source.execute(f"SELECT {', '.join(select)} FROM {source.relation} "
+                          f"WHERE {keep}").fetchnumpy()
+    used = len(cols["y"])
+    if used == 0:
+        raise DataError(f"no usable rows left in {source.label} after excluding missing values")
+    t, control, treatment = _arm_indicator(np.asarray(cols["a"]), arm, control)
+    data = {arm: t.astype(np.int64), metric: np.asarray(cols["y"], dtype=np.float64)}
+    for i, c in enumerate(others):
+        values = np.asarray(cols[f"x{i}"])
+        data[c] = values.astype(str) if cat[c] else values.astype(np.float64)
+    return ModelFrame(frame=pd.DataFrame(data), arm=arm, metric=metric, control=control,
+                      treatment=treatment,
+                      rows=RowAccount(read=read, used=used, excluded=excluded))
