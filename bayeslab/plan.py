@@ -32,7 +32,7 @@ _SECTIONS = {
                    "spending": str, "fpr_sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
-                "label": str, "draws": int, "tune": int, "unit": str}
+                "label": str, "draws": int, "tune": int, "chains": int, "unit": str}
 
 
 def _metric_keys() -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from bayeslab import kinds
 from bayeslab.contract import BaseReadout, Headline
 from bayeslab.data.sources import open_source
 from bayeslab.decide import guardrail_decision, primary_decision, srm_blocker
@@ -213,6 +212,16 @@ class Readout(BaseReadout):
                 figs[name] = plots.plot_conversion_lift(
                     post, arm=arm, margin=self.margin,
                     verdict=self.decision.verdict if self.margin is not None else None)
+        if hasattr(self.bayes, "effect_name"):   # a formula's or a user's own sampled model
+            b, f = self.headline_estimates()
+            post = self.bayes
+            figs["effect"] = plots.plot_effect_posterior(
+                post.draws, name=post.effect_name, level=post.interval, metric=self.metric,
+                unit=self.unit, frequentist=f)
+            figs["trace"] = plots.plot_trace(
+                post.idata, var_names=[post.effect_name],
+                title=f"{self.metric}: trace of {post.effect_name} ({post.method})",
+                blocked=None if post.converged else post.diagnostics.reason)
         if self.segments is not None:
             fit = self.segments.bayes
             post = fit.idata["posterior"]
@@ -298,7 +307,7 @@ def compare(
     segments=(),
     draws: int = 1000,
     tune: int = 1000,
-    chains: int = 4,
+    chains: int | None = None,
     progressbar: bool | None = None,
     unit: str | None = None,
     engine: str | None = None,
@@ -346,8 +355,9 @@ def compare(
         per-segment tests with Holm / BH and the GLM heterogeneity test) for conversion,
         continuous and count metrics. Labels of two columns are joined as ``"a x b"``.
     draws, tune, chains : int
-        MCMC settings of the sampled models (segments; robust / hurdle revenue): draws kept and
-        tuning steps per chain, and chains (defaults 1000, 1000, 4, for real use).
+        MCMC settings of the sampled models (segments; robust / hurdle revenue; formula and
+        custom models; the Bayesian propensity model): draws kept and tuning steps per chain,
+        and chains (defaults 1000, 1000, and 4 chains; 2 for propensity).
     progressbar : bool, optional
         Sampling progress bar; by default only when stderr is a terminal.
     unit : str, optional
@@ -376,9 +386,12 @@ def compare(
         Unknown kind or option, segments for a kind without a segment model, more than two
         segment columns, or bad sampling settings.
     """
-    if kinds.get(kind).fitter is None:
-        raise ModelError(f"kind {kind!r} is read out by its own pipeline (propensity: "
-                         "bayeslab.compare_propensity), not compare()")
+    if kind == "propensity":
+        return _propensity(data, sql=sql, arm=arm, metric=metric, control=control,
+                           interval=interval, rule=rule, seed=seed, missing=missing,
+                           draws=draws, tune=tune, chains=chains, progressbar=progressbar,
+                           guardrails=guardrails, segments=segments, options=options)
+    chains = 4 if chains is None else chains
     unknown = set(options) - set(MetricSpec.__dataclass_fields__)
     if unknown:
         raise ModelError(f"unknown option {sorted(unknown)[0]!r} for compare()")
@@ -400,6 +413,27 @@ def compare(
         for g in guard_specs)
     return _readout(fit_metric(source, spec), role, rule, planned_split,
                     guardrails=guard_readouts, unit=unit)
+
+
+def _propensity(data, *, sql, arm, metric, control, interval, rule, seed, missing, draws,
+                tune, chains, progressbar, guardrails, segments, options):
+    """Kind ``propensity``: the observational readout (:func:`bayeslab.compare_propensity`)."""
+    from bayeslab.causal import compare_propensity
+
+    if guardrails or segments:
+        raise ModelError("kind 'propensity' takes no guardrails or segments: read them as "
+                         "their own metrics")
+    allowed = {"confounders", "estimand", "sampler", "model"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise ModelError(f"unknown option {sorted(unknown)[0]!r} for kind 'propensity' "
+                         f"(it takes {', '.join(sorted(allowed))})")
+    return compare_propensity(
+        data, sql=sql, arm=arm, metric=metric, confounders=options.get("confounders", ()),
+        estimand=options.get("estimand", "ate"), kind=options.get("model") or "conversion",
+        control=control, interval=interval, rule=rule, seed=seed, missing=missing,
+        draws=draws, tune=tune, chains=2 if chains is None else chains,
+        sampler=options.get("sampler", "nuts"), progressbar=progressbar)
 
 
 def one_scan(source, specs, extra=()) -> None:

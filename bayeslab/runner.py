@@ -196,21 +196,14 @@ def _prior(metric: MetricPlan):
 
 def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary",
                  show=None):
-    from bayeslab.causal import compare_propensity
     from bayeslab.readout import compare
 
     cols = plan.columns
     interval = float(plan.decision.get("interval", 0.95))
-    if metric.kind == "propensity":
-        o = metric.options
-        return compare_propensity(
-            data, arm=cols["arm"], metric=metric.name, confounders=o.get("confounders", []),
-            estimand=o.get("estimand", "ate"), kind=o.get("model", "conversion"),
-            control=_control(plan), interval=interval, rule=_rule(plan), seed=plan.seed,
-            missing=plan.data.get("missing", "error"), draws=o.get("draws", 1000),
-            tune=o.get("tune", 1000), sampler=o.get("sampler", "nuts"),
-            progressbar=show)
     options = _metric_options(plan, metric)
+    options.update({k: metric.options[k] for k in ("draws", "tune", "chains")
+                    if k in metric.options})
+    options["progressbar"] = show
     seg = plan.segments
     if seg and seg.get("metric", plan.primary.name) == metric.name:
         options["segments"] = list(seg.get("columns", []))
@@ -229,10 +222,16 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
 
 def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
     """The kind options of ``metric`` that ``compare`` takes (``stages`` as a tuple)."""
-    options = {k: metric.options[k] for k in kinds.option_names(fitted=True)
+    options = {k: metric.options[k] for k in kinds.get(metric.kind).options
                if k in metric.options and k != "stages"}
+    if metric.kind == "propensity" and "model" in metric.options:   # the outcome's kind
+        options["model"] = metric.options["model"]
     if "stages" in metric.options:
         options["stages"] = tuple(metric.options["stages"])
+    if options.get("builder"):   # a builder file is named relative to the plan, like data
+        path, sep, name = str(options["builder"]).rpartition(":")
+        if sep and not Path(path).is_absolute():
+            options["builder"] = f"{plan.path.parent / path}:{name}"
     return options
 
 

@@ -42,6 +42,9 @@ _CAPTIONS = {
     "segments_ppc": "posterior predictive check of the cell conversion rates",
     "love": "covariate balance before and after weighting (love plot)",
     "overlap": "propensity score overlap per arm",
+    "effect": "posterior of the effect (your model), with P(effect > 0) and the frequentist "
+              "interval",
+    "trace": "trace of the effect's chains (they should overlap and look like noise)",
 }
 
 
