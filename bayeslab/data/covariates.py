@@ -359,16 +359,14 @@ def covariates_moments(source: Source, *, arm: str, metric: str, covariates,
     fast = grouped(source, keys, aggs)
     if not fast["_bad"].sum() and not fast.get("_inv", fast["_c"] * 0).sum() and \
             np.isfinite(fast[sums].to_numpy(float)).all():
-        frame = fast[["arm"]].copy()
-        frame["rows_read"] = frame["n"] = fast["_c"]
-        frame["invalid"] = 0
-        for a in sums:
-            frame[a] = fast[a].astype(float)
+        frame = pd.concat([fast[["arm"]], pd.DataFrame(
+            {"rows_read": fast["_c"], "n": fast["_c"], "invalid": 0}, index=fast.index),
+            fast[sums].astype(float)], axis=1)
         problems = []
     else:
         frame, problems = _slow(source, keys, aggs, invalid, metric, y, cols, kind)
-    frame["sum"] = frame[_alias((len(cols),))]
-    frame["sum_sq"] = frame[_alias((len(cols),) * 2)]
+    frame = frame.assign(sum=frame[_alias((len(cols),))],
+                         sum_sq=frame[_alias((len(cols),) * 2)])
     stats = finish_stats(source, frame, keys, metric, control, kind, missing, problems,
                          covariate=",".join(names), units=None)
     t = stats.by_arm()
@@ -401,14 +399,11 @@ def _slow(source, keys, aggs, invalid, metric, y, cols, kind):
                         column=metric, rows=n_invalid)
     flag_names = [f for f, _ in flags]
     good = ~got[flag_names].astype(bool).any(axis=1)
-    frame = got[["arm"]].copy()
-    frame["rows_read"] = got["_c"]
-    for f in flag_names:
-        frame[f] = got["_c"].where(got[f].astype(bool), 0)
-    frame["invalid"] = 0
-    frame["n"] = got["_c"].where(good, 0)
-    for a, _ in sums:
-        frame[a] = got[a].astype(float).where(good, 0.0)
+    cols = {"rows_read": got["_c"],
+            **{f: got["_c"].where(got[f].astype(bool), 0) for f in flag_names},
+            "invalid": 0, "n": got["_c"].where(good, 0),
+            **{a: got[a].astype(float).where(good, 0.0) for a, _ in sums}}
+    frame = pd.concat([got[["arm"]], pd.DataFrame(cols, index=got.index)], axis=1)
     frame = frame.groupby(["arm"], dropna=False, sort=False, as_index=False).sum()
     return frame, problems
 
