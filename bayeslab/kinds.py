@@ -50,7 +50,8 @@ class Option:
 
 
 OPTIONS: dict[str, Option] = {o.name: o for o in (
-    Option("covariate", str, "pre-period covariate (CUPED / ANCOVA / Bayes regression)"),
+    Option("covariate", (str, list), "pre-period covariate(s), comma-separated; text columns "
+           "are one-hot encoded (CUPED / ANCOVA / Bayes regression)"),
     Option("model", str, "add a Student-t or hurdle Bayesian model (MCMC on unit rows)",
            choices=("robust", "hurdle")),
     Option("clip", str, "explicit outlier handling of a continuous outcome (reported)",

@@ -180,7 +180,8 @@ def fit_continuous(source, s: MetricSpec):
 def fit_revenue(source, s: MetricSpec):
     """Conjugate regression adjustment (and robust / hurdle MCMC) vs CUPED and HC ANCOVA."""
     from bayeslab.bayes import revenue as br
-    from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, covariate_moments, unit_rows
+    from bayeslab.data.covariates import parse_covariates, scan_covariates
+    from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, unit_rows
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.diagnostics import show_progress
     from bayeslab.frequentist import revenue as fr
@@ -193,10 +194,13 @@ def fit_revenue(source, s: MetricSpec):
                           clip_quantile=s.clip_quantile, missing=s.missing)
         st = freq.stats
     else:
-        st = covariate_moments(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
-                               control=s.control, missing=s.missing)
-        freq = fr.revenue_tests(st, interval=s.interval)
-    bayes = [br.regression(st, interval=s.interval)]
+        st = scan_covariates(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
+                             control=s.control, missing=s.missing)
+        freq = fr.RevenueTests(interval=s.interval).fit(st)
+    bayes = [br.ConjugateRegression(interval=s.interval).fit(st)]
+    if s.model in ("robust", "hurdle") and len(parse_covariates(s.covariate)) > 1:
+        raise ModelError(f"the {s.model} revenue model takes one covariate; got "
+                         f"{s.covariate!r} (the conjugate regression and ANCOVA take several)")
     if s.model in ("robust", "hurdle"):
         rows = unit_rows(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
                          control=s.control, missing=s.missing, max_rows=UNIT_MODEL_MAX_ROWS,
@@ -273,7 +277,7 @@ def metric_requests(source, spec: MetricSpec) -> list:
     and ratios of two columns are reduced by grouped aggregates; funnels, retention, clipping
     and unit-level models read their own rows and ask for nothing here.
     """
-    from bayeslab.data.moments import moments_request
+    from bayeslab.data.covariates import covariates_request
     from bayeslab.data.stats import stats_request
 
     s = spec
@@ -284,7 +288,7 @@ def metric_requests(source, spec: MetricSpec) -> list:
         return [stats_request(source, arm=s.arm, metric=s.metric, n=s.n, segments=s.segments,
                               kind="count" if s.kind == "count" else "continuous")]
     if s.kind in ("continuous", "count") and not s.clip and s.n is None:
-        out = [moments_request(source, arm=s.arm, metric=s.metric, covariate=s.covariate)]
+        out = [covariates_request(source, arm=s.arm, metric=s.metric, covariates=s.covariate)]
         if s.segments:
             out.append(stats_request(source, arm=s.arm, metric=s.metric, kind="continuous",
                                      segments=s.segments))

@@ -32,7 +32,8 @@ _SECTIONS = {
                    "spending": str, "fpr_sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
-                "label": str, "draws": int, "tune": int, "chains": int, "unit": str}
+                "label": str, "draws": int, "tune": int, "chains": int, "unit": str,
+                "covariates": list}
 
 
 def _metric_keys() -> dict:
@@ -125,6 +126,20 @@ def _check_type(value, expected, where: str, line: str):
     if not isinstance(value, types) or isinstance(value, bool) and bool not in types:
         names = " or ".join(t.__name__ for t in types)
         raise PlanError(f"{where}{line} must be {names}, got {value!r}")
+
+
+def _covariate_option(options: dict, where: str, line: str) -> None:
+    """Normalize ``covariates = ["a", "b"]`` / ``covariate = "a,b"`` to ``covariate = "a,b"``."""
+    if "covariates" in options:
+        if "covariate" in options:
+            raise PlanError(f"{where}{line} gives both covariate and covariates; keep one")
+        options["covariate"] = options.pop("covariates")
+    value = options.get("covariate")
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise PlanError(f"{where}.covariates{line} must be a list of column names, got "
+                            f"{value!r}")
+        options["covariate"] = ",".join(v.strip() for v in value)
 
 
 def read_plan_text(path: Path) -> str:
@@ -233,6 +248,9 @@ def load_plan(path) -> Plan:
         if role == "guardrail" and "margin" not in m:
             raise PlanError(f"{path}: guardrail {m['name']!r} needs a margin{where}")
         options = {k: v for k, v in m.items() if k not in ("name", "kind", "role")}
+        _covariate_option(options, f"{path}: metrics[{i}]",
+                          _line_of(text, "covariates", "metrics", i)
+                          or _line_of(text, "covariate", "metrics", i))
         plans.append(MetricPlan(name=m["name"], kind=kind, role=role, options=options))
     primaries = [p for p in plans if p.role == "primary"]
     if len(primaries) != 1:

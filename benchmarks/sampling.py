@@ -106,7 +106,7 @@ class _Captured(Exception):
 
 
 def _revenue(kind: str, rows: int, seed: int):
-    import bayeslab.bayes.revenue as rv
+    import bayeslab.bayes.revenue_mcmc as rv
     from bayeslab.data.moments import UnitRows
 
     rng = np.random.default_rng(seed)

@@ -53,6 +53,8 @@ SCENARIOS = {
              "optout_flag"], margins=0.005),
         dict(arm="treatment", metric="revenue_60d", kind="continuous",
              covariate="pre_30d_spend"),
+        dict(arm="treatment", metric="revenue_60d", kind="continuous",
+             covariate="pre_30d_spend,last_90d_spend,country"),
     ],
     "musicstream": [
         dict(arm="group", metric="songs_played", kind="count", control="Control"),
