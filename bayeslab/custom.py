@@ -241,7 +241,7 @@ class CustomReadout(BaseReadout):
             "rows": None if self.rows is None else self.rows.to_dict(),
             "results": [e.to_dict() for e in self.estimates()],
             "model": {"effect": b.effect_name, "sampler": b.sampler, "settings": b.settings},
-            "prior": b.prior, "diagnostics": b.diagnostics.to_dict(),
+            "prior": b.prior, "priors": b.priors, "diagnostics": b.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
             "headline": self.headline._asdict(), "warnings": list(self.warnings),
             **({"unit": self.unit} if self.unit else {})})
@@ -367,6 +367,10 @@ def custom_readout(model, effect: str = "effect", *, metric: str | None = None,
     """
     from bayeslab.bayes.model import PyMCModel
 
+    import pymc as pm
+
+    if not isinstance(model, pm.Model):
+        raise ModelError(f"expected a pymc.Model, got {type(model).__name__}")
     if direction not in (1, -1):
         raise ModelError(f"direction must be 1 or -1, got {direction!r}")
     rule = rule or DecisionRule()
