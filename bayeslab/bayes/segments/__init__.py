@@ -14,7 +14,7 @@ an arm are fine: they inform only what they hold.
 """
 
 from bayeslab.bayes.segments.cells import CellData, prepare_cells
-from bayeslab.bayes.segments.fit import fit_segments, warm_compile_cache
+from bayeslab.bayes.segments.fit import HierarchicalSegments, fit_segments, warm_compile_cache
 from bayeslab.bayes.segments.model import (
     MIN_SPREAD_DOF,
     auto_parameterization,
@@ -29,7 +29,7 @@ from bayeslab.bayes.segments.summaries import summarize
 # the old private name, still read by benchmarks/sampling.py
 _auto_parameterization = auto_parameterization
 
-__all__ = ["FAMILIES", "MIN_SPREAD_DOF", "PARAMETERIZATIONS", "CellData", "SegmentFit",
-           "SegmentPriors", "auto_parameterization", "build_model", "fit_segments",
+__all__ = ["FAMILIES", "MIN_SPREAD_DOF", "PARAMETERIZATIONS", "CellData", "HierarchicalSegments",
+           "SegmentFit", "SegmentPriors", "auto_parameterization", "build_model", "fit_segments",
            "load_segment_fit", "model_key", "predictive_check", "prepare_cells", "summarize",
            "warm_compile_cache"]

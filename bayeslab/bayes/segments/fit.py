@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from bayeslab.bayes.segments.cells import prepare_cells
 from bayeslab.bayes.segments.model import auto_parameterization, build_model, model_key
@@ -14,25 +14,9 @@ from bayeslab.priors import Normal
 from bayeslab.results import DEFAULT_LEVEL
 
 
-def fit_segments(
-    stats,
-    *,
-    family: str | None = None,
-    prior: SegmentPriors | None = None,
-    parameterization: str = "auto",
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int = 4,
-    seed: int = 0,
-    interval: float = DEFAULT_LEVEL,
-    target_accept: float = 0.9,
-    sampler: str = "auto",
-    cores: int | None = None,
-    progressbar: bool | None = None,
-    remedy: bool = True,
-    thresholds: dict | None = None,
-) -> SegmentFit:
-    r"""Fit a hierarchical model of treatment effects across segments.
+@dataclass(frozen=True)
+class HierarchicalSegments:
+    r"""Hierarchical model of treatment effects across segments (partial pooling).
 
     Logistic model (binary metric), for segment :math:`j`, arm :math:`k` (0 = control) and
     treatment arm :math:`t`, with one segment dimension:
@@ -72,10 +56,8 @@ def fit_segments(
 
     Parameters
     ----------
-    stats : ArmStats
-        Sufficient statistics with one or two ``segments``.
     family : {"logistic", "normal"}, optional
-        Default: logistic for a binary metric, normal otherwise.
+        Default: logistic for a binary metric, normal otherwise (chosen at :meth:`fit`).
     prior : SegmentPriors, optional
         Default :class:`SegmentPriors()`.
     parameterization : {"auto", "non-centered", "centered"}
@@ -98,6 +80,112 @@ def fit_segments(
     interval : float
         Equal-tailed credible interval level.
 
+    Raises
+    ------
+    ModelError
+        An unknown family or parameterization, a prior that is not a :class:`SegmentPriors`, an
+        interval level outside (0, 1).
+
+    See Also
+    --------
+    bayeslab.frequentist.segments.PerSegmentTests : per-segment tests with Holm / BH and a GLM.
+    """
+
+    family: str | None = None
+    prior: SegmentPriors = field(default_factory=SegmentPriors)
+    parameterization: str = "auto"
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 0
+    interval: float = DEFAULT_LEVEL
+    target_accept: float = 0.9
+    sampler: str = "auto"
+    cores: int | None = None
+    progressbar: bool | None = None
+    remedy: bool = True
+    thresholds: dict | None = None
+
+    def __post_init__(self):
+        if self.family is not None and self.family not in FAMILIES:
+            raise ModelError(f"family must be one of {', '.join(FAMILIES)}, got {self.family!r}")
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ModelError(f"parameterization must be one of {', '.join(PARAMETERIZATIONS)}, "
+                             f"got {self.parameterization!r}")
+        if not 0 < self.interval < 1:
+            raise ModelError(f"interval must be in (0, 1), got {self.interval!r}")
+        if self.prior is None:
+            object.__setattr__(self, "prior", SegmentPriors())
+        if not isinstance(self.prior, SegmentPriors):
+            raise ModelError(f"prior must be a SegmentPriors, got {self.prior!r}")
+
+    def fit(self, stats) -> SegmentFit:
+        """Sample the model on the cells of ``stats`` (``ArmStats`` with one or two segments).
+
+        Raises
+        ------
+        ModelError
+            No or more than two segment columns, or a family that does not fit the metric.
+        """
+        from bayeslab.sampling import sample_with_remedy
+
+        family = self.family or ("logistic" if stats.kind == "binary" else "normal")
+        prior, interval, seed = self.prior, self.interval, self.seed
+        data = prepare_cells(stats, family)
+        parameterization = self.parameterization
+        if parameterization == "auto":
+            parameterization = auto_parameterization(data, family, prior)
+        model = build_model(data, family=family, prior=prior, parameterization=parameterization)
+        free = [v.name for v in model.free_RVs] + ["effect", "baseline"]
+        key = model_key(data, family=family, prior=prior, parameterization=parameterization)
+        run = sample_with_remedy(model, draws=self.draws, tune=self.tune, chains=self.chains,
+                                 seed=seed, target_accept=self.target_accept,
+                                 sampler=self.sampler, cores=self.cores,
+                                 progressbar=self.progressbar, remedy=self.remedy,
+                                 var_names=free, key=key, **(self.thresholds or {}))
+        if prior.baseline.mu is None and family == "logistic":
+            prior = replace(prior, baseline=Normal(mu=data.center, sigma=prior.baseline.sigma))
+        table, population = summarize(run.idata, data, family, interval)
+        settings = dict(run.settings, sampler=run.sampler, parameterization=parameterization,
+                        remedy=run.diagnostics.remedy, compile_s=run.compile_s,
+                        sample_s=run.sample_s, metric=stats.metric, control=stats.control,
+                        center=data.center, scale=data.scale)
+        return SegmentFit(idata=run.idata, diagnostics=run.diagnostics, table=table,
+                          population=population, prior=prior, seed=seed, interval=interval,
+                          family=family, data=data, settings=settings)
+
+
+def fit_segments(
+    stats,
+    *,
+    family: str | None = None,
+    prior: SegmentPriors | None = None,
+    parameterization: str = "auto",
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int = 0,
+    interval: float = DEFAULT_LEVEL,
+    target_accept: float = 0.9,
+    sampler: str = "auto",
+    cores: int | None = None,
+    progressbar: bool | None = None,
+    remedy: bool = True,
+    thresholds: dict | None = None,
+) -> SegmentFit:
+    """Fit :class:`HierarchicalSegments` (the model and its math are documented there).
+
+    ``fit_segments(stats, **options)`` is ``HierarchicalSegments(**options).fit(stats)``.
+
+    Parameters
+    ----------
+    stats : ArmStats
+        Sufficient statistics with one or two ``segments``.
+    family, prior, parameterization, draws, tune, chains, seed, interval, target_accept
+        As :class:`HierarchicalSegments`.
+    sampler, cores, progressbar, remedy, thresholds
+        As :class:`HierarchicalSegments`.
+
     Returns
     -------
     SegmentFit
@@ -112,37 +200,11 @@ def fit_segments(
     --------
     bayeslab.frequentist.segments.segment_tests : per-segment tests with Holm / BH and a GLM.
     """
-    from bayeslab.sampling import sample_with_remedy
-
-    family = family or ("logistic" if stats.kind == "binary" else "normal")
-    if family not in FAMILIES:
-        raise ModelError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
-    if parameterization not in PARAMETERIZATIONS:
-        raise ModelError(f"parameterization must be one of {', '.join(PARAMETERIZATIONS)}, "
-                         f"got {parameterization!r}")
-    if not 0 < interval < 1:
-        raise ModelError(f"interval must be in (0, 1), got {interval!r}")
-    prior = prior or SegmentPriors()
-    data = prepare_cells(stats, family)
-    if parameterization == "auto":
-        parameterization = auto_parameterization(data, family, prior)
-    model = build_model(data, family=family, prior=prior, parameterization=parameterization)
-    free = [v.name for v in model.free_RVs] + ["effect", "baseline"]
-    key = model_key(data, family=family, prior=prior, parameterization=parameterization)
-    run = sample_with_remedy(model, draws=draws, tune=tune, chains=chains, seed=seed,
-                             target_accept=target_accept, sampler=sampler, cores=cores,
-                             progressbar=progressbar, remedy=remedy, var_names=free, key=key,
-                             **(thresholds or {}))
-    if prior.baseline.mu is None and family == "logistic":
-        prior = replace(prior, baseline=Normal(mu=data.center, sigma=prior.baseline.sigma))
-    table, population = summarize(run.idata, data, family, interval)
-    settings = dict(run.settings, sampler=run.sampler, parameterization=parameterization,
-                    remedy=run.diagnostics.remedy, compile_s=run.compile_s,
-                    sample_s=run.sample_s, metric=stats.metric, control=stats.control,
-                    center=data.center, scale=data.scale)
-    return SegmentFit(idata=run.idata, diagnostics=run.diagnostics, table=table,
-                      population=population, prior=prior, seed=seed, interval=interval,
-                      family=family, data=data, settings=settings)
+    return HierarchicalSegments(
+        family=family, prior=prior, parameterization=parameterization, draws=draws, tune=tune,
+        chains=chains, seed=seed, interval=interval, target_accept=target_accept,
+        sampler=sampler, cores=cores, progressbar=progressbar, remedy=remedy,
+        thresholds=thresholds).fit(stats)
 
 
 def warm_compile_cache() -> float:
