@@ -104,6 +104,15 @@ _EXPORTS = {
     "SegmentPriors": "bayeslab.bayes.segments",
     "segment_tests": "bayeslab.frequentist.segments",
     "SegmentTests": "bayeslab.frequentist.segments",
+    # the estimator classes (issue 12: one estimator shape)
+    "HierarchicalSegments": "bayeslab.bayes.segments",
+    "PerSegmentTests": "bayeslab.frequentist.segments",
+    "NormalMeans": "bayeslab.bayes.means",
+    "GammaPoisson": "bayeslab.bayes.means",
+    "NormalInverseGammaPrior": "bayeslab.bayes.means",
+    "GammaPrior": "bayeslab.bayes.means",
+    "WelchTest": "bayeslab.frequentist.means",
+    "PoissonRateTest": "bayeslab.frequentist.means",
     "Diagnostics": "bayeslab.diagnostics",
     "diagnose": "bayeslab.diagnostics",
 }

@@ -5,7 +5,7 @@ split R-hat, bulk and tail ESS, Monte Carlo standard error, divergences, E-BFMI,
 saturation, number of chains), each with its value, threshold, status and a one-line reason, and
 an overall verdict. A readout whose verdict is ``"fail"`` says so and makes no decision.
 
-:func:`bayeslab.sampling.sample_with_remedy` (also importable from here) samples a PyMC model
+:func:`bayeslab.sampling.sample_with_remedy` (which imports this module) samples a PyMC model
 with nutpie and refits once when the first fit fails these checks; the result records that it
 did. :func:`ppc_cells` compares observed cell rates
 (or means) with their posterior (or prior) predictive intervals.
@@ -274,21 +274,6 @@ def _verdict(checks, chains, draws, remedy=None) -> Diagnostics:
             reason = "not converged, no decision: " + reason
     return Diagnostics(checks=checks, verdict=verdict, reason=reason, chains=chains, draws=draws,
                        remedy=remedy)
-
-
-# --------------------------------------------------------------------------------------------
-# Sampling lives in bayeslab.sampling; these names stay importable from here
-
-_SAMPLING = ("SAMPLERS", "Sampled", "nutpie_available", "resolve_sampler", "sample_with_remedy",
-             "show_progress")
-
-
-def __getattr__(name):
-    if name in _SAMPLING:
-        from bayeslab import sampling
-
-        return getattr(sampling, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------

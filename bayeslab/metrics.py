@@ -183,8 +183,8 @@ def fit_revenue(source, s: MetricSpec):
     from bayeslab.data.covariates import parse_covariates, scan_covariates
     from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, unit_rows
     from bayeslab.data.stats import sufficient_stats
-    from bayeslab.diagnostics import show_progress
     from bayeslab.frequentist import revenue as fr
+    from bayeslab.sampling import show_progress
 
     if s.n is not None:
         raise DataError("a covariate readout needs unit rows, not aggregated input (n)")

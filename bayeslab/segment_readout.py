@@ -1,12 +1,13 @@
 """Segment readout: where the lift came from, with partial pooling beside per-segment tests.
 
-``compare(..., segments=["col"])`` adds a :class:`SegmentReadout` to the metric's readout: the
-hierarchical Bayesian model (:func:`bayeslab.bayes.segments.fit_segments`) and the per-segment
-frequentist tests with Holm and Benjamini-Hochberg adjustment and the GLM heterogeneity test
-(:func:`bayeslab.frequentist.segments.segment_tests`), fitted on the same cell statistics, with
-the MCMC diagnostics and a segment-level decision. The population-level headline decision of the
-readout is not changed by the segment readout; a segment model whose diagnostics fail blocks
-only the segment-level conclusions (and says so in the readout's warnings).
+``compare(..., segments=["col"])`` adds a :class:`SegmentReadout` to the metric's readout:
+the hierarchical Bayesian model (:class:`bayeslab.bayes.segments.HierarchicalSegments`) and
+the per-segment frequentist tests with Holm and Benjamini-Hochberg adjustment and the GLM
+heterogeneity test (:class:`bayeslab.frequentist.segments.PerSegmentTests`), fitted on the same
+cell statistics, with the MCMC diagnostics and a segment-level decision. The population-level
+headline decision of the readout is not changed by the segment readout; a segment model whose
+diagnostics fail blocks only the segment-level conclusions (and says so in the readout's
+warnings).
 """
 
 from __future__ import annotations
@@ -190,17 +191,18 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
     DataError
         More than :data:`MAX_SEGMENT_CELLS` segments (before any sampling).
     """
-    from bayeslab.bayes.segments import fit_segments
-    from bayeslab.frequentist.segments import segment_tests
+    from bayeslab.bayes.segments import HierarchicalSegments
+    from bayeslab.frequentist.segments import PerSegmentTests
 
     if not kinds.get(spec.kind).segments:
         raise ModelError(f"segments are read out for {', '.join(kinds.names(segments=True))} "
                          f"metrics, not {spec.kind}")
     check_segment_count(stats)
-    bayes = fit_segments(stats, seed=spec.seed, interval=spec.interval, draws=spec.draws,
-                         tune=spec.tune, chains=spec.chains, progressbar=spec.progressbar,
-                         thresholds=dict(spec.thresholds) or None)
-    freq = segment_tests(stats, interval=spec.interval)
+    bayes = HierarchicalSegments(seed=spec.seed, interval=spec.interval, draws=spec.draws,
+                                 tune=spec.tune, chains=spec.chains,
+                                 progressbar=spec.progressbar,
+                                 thresholds=dict(spec.thresholds) or None).fit(stats)
+    freq = PerSegmentTests(interval=spec.interval).fit(stats)
     return SegmentReadout(columns=tuple(stats.segments), bayes=bayes, frequentist=freq,
                           stats=stats)
 

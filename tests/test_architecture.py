@@ -30,7 +30,7 @@ def test_import_contracts_hold():
 def test_sides_do_not_name_each_other():
     """A plain text check beside import-linter: no import line crosses between the sides."""
     for side, other in (("bayes", "frequentist"), ("frequentist", "bayes")):
-        for path in (ROOT / "bayeslab" / side).glob("*.py"):
+        for path in (ROOT / "bayeslab" / side).rglob("*.py"):  # packages too (bayes/segments/)
             for i, line in enumerate(path.read_text().splitlines(), 1):
                 stripped = line.strip()
                 if stripped.startswith(("import ", "from ")):

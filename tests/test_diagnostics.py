@@ -6,10 +6,9 @@ from bayeslab.diagnostics import (
     diagnose,
     ppc_cells,
     rank_data,
-    resolve_sampler,
-    show_progress,
 )
 from bayeslab.errors import ModelError
+from bayeslab.sampling import resolve_sampler, show_progress
 
 
 def _tree(posterior, diverging=None, energy=None, depth=None):

@@ -27,7 +27,7 @@ from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import arm_moments, warn_overdispersion
 from bayeslab.errors import DataError
 from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
+from bayeslab.results import DEFAULT_LEVEL, Estimate
 from bayeslab.validate import check_interval
 
 
@@ -103,8 +103,56 @@ class WelchResult(EstimatesMixin):
                 "rows": self.rows.to_dict() if self.rows else None}
 
 
-def welch(stats: ArmStats, *, interval: float = 0.95) -> WelchResult:
+@dataclass(frozen=True)
+class WelchTest:
     """Welch's t-test of each treatment arm against the control, from sufficient statistics.
+
+    The statistic, degrees of freedom and intervals are those of the module docstring
+    (:func:`welch_kernel`).
+
+    Parameters
+    ----------
+    interval : float
+        Confidence level.
+
+    Raises
+    ------
+    ModelError
+        If ``interval`` is not in (0, 1).
+
+    See Also
+    --------
+    bayeslab.bayes.means.NormalMeans : the Bayesian counterpart.
+    """
+
+    interval: float = DEFAULT_LEVEL
+
+    def __post_init__(self):
+        object.__setattr__(self, "interval", check_interval(self.interval))
+
+    def fit(self, stats: ArmStats) -> WelchResult:
+        """Test per-arm ``n``, ``sum``, ``sum_sq`` (continuous or count outcome).
+
+        Raises
+        ------
+        DataError
+            If an arm has fewer than two units.
+        """
+        m = arm_moments(stats)
+        c = m.iloc[0]
+        rows = []
+        for i in range(1, len(m)):
+            t = m.iloc[i]
+            k = welch_kernel(t.n, t["mean"], t["var"], c.n, c["mean"], c["var"],
+                             interval=self.interval)
+            rows.append({"arm": t.arm, **{key: float(v) for key, v in k.items()}})
+        return WelchResult(metric=stats.metric, control=stats.control, arms=stats.arms,
+                           per_arm=m, comparisons=pd.DataFrame(rows), interval=self.interval,
+                           rows=stats.rows)
+
+
+def welch(stats: ArmStats, *, interval: float = 0.95) -> WelchResult:
+    """Welch's t-test of each treatment arm against the control: ``WelchTest(interval).fit``.
 
     Parameters
     ----------
@@ -128,16 +176,7 @@ def welch(stats: ArmStats, *, interval: float = 0.95) -> WelchResult:
     --------
     bayeslab.bayes.means.normal_means : the Bayesian counterpart.
     """
-    interval = check_interval(interval)
-    m = arm_moments(stats)
-    c = m.iloc[0]
-    rows = []
-    for i in range(1, len(m)):
-        t = m.iloc[i]
-        k = welch_kernel(t.n, t["mean"], t["var"], c.n, c["mean"], c["var"], interval=interval)
-        rows.append({"arm": t.arm, **{key: float(v) for key, v in k.items()}})
-    return WelchResult(metric=stats.metric, control=stats.control, arms=stats.arms, per_arm=m,
-                       comparisons=pd.DataFrame(rows), interval=interval, rows=stats.rows)
+    return WelchTest(interval=interval).fit(stats)
 
 
 @dataclass(frozen=True)
@@ -182,7 +221,8 @@ class PoissonRateResult(EstimatesMixin):
         return {"per_arm": self.per_arm.to_dict("records")}
 
 
-def poisson_rates(stats: ArmStats, *, interval: float = 0.95) -> PoissonRateResult:
+@dataclass(frozen=True)
+class PoissonRateTest:
     r"""Wald comparison of Poisson rates per unit, from per-arm counts and event totals.
 
     .. math::
@@ -190,6 +230,65 @@ def poisson_rates(stats: ArmStats, *, interval: float = 0.95) -> PoissonRateResu
         \hat\lambda_a = S_a / n_a, \quad
         se(\hat\lambda_T - \hat\lambda_C) = \sqrt{\hat\lambda_T / n_T + \hat\lambda_C / n_C},
         \quad se(\log \hat\lambda_T / \hat\lambda_C) = \sqrt{1 / S_T + 1 / S_C}.
+
+    Parameters
+    ----------
+    interval : float
+        Confidence level.
+
+    Raises
+    ------
+    ModelError
+        If ``interval`` is not in (0, 1).
+
+    See Also
+    --------
+    bayeslab.bayes.means.GammaPoisson : the Bayesian counterpart.
+    """
+
+    interval: float = DEFAULT_LEVEL
+
+    def __post_init__(self):
+        object.__setattr__(self, "interval", check_interval(self.interval))
+
+    def fit(self, stats: ArmStats) -> PoissonRateResult:
+        """Compare the rates of a count outcome (``kind="count"``).
+
+        Warns (StatisticalWarning) when the counts are overdispersed.
+
+        Raises
+        ------
+        DataError
+            If an arm has no events.
+        """
+        t = stats.by_arm()
+        n, s = t["n"].to_numpy(float), t["sum"].to_numpy(float)
+        if np.any(s <= 0):
+            raise DataError(f"an arm of {stats.metric!r} has no events: the rate ratio is "
+                            "undefined", column=stats.metric)
+        disp = warn_overdispersion(stats)
+        rate = s / n
+        z = st.norm.ppf(0.5 + self.interval / 2)
+        rows = []
+        for i in range(1, len(n)):
+            d = rate[i] - rate[0]
+            se = np.sqrt(rate[i] / n[i] + rate[0] / n[0])
+            lr = np.log(rate[i] / rate[0])
+            lse = np.sqrt(1 / s[i] + 1 / s[0])
+            rows.append({"arm": stats.arms[i], "estimate": d, "lower": d - z * se,
+                         "upper": d + z * se, "rel_estimate": np.expm1(lr),
+                         "rel_lower": np.expm1(lr - z * lse),
+                         "rel_upper": np.expm1(lr + z * lse),
+                         "p_value": 2 * st.norm.sf(abs(lr / lse))})
+        per_arm = pd.DataFrame({"arm": list(stats.arms), "n": n, "events": s, "rate": rate,
+                                "dispersion": disp})
+        return PoissonRateResult(metric=stats.metric, control=stats.control, arms=stats.arms,
+                                 per_arm=per_arm, comparisons=pd.DataFrame(rows),
+                                 interval=self.interval, rows=stats.rows)
+
+
+def poisson_rates(stats: ArmStats, *, interval: float = 0.95) -> PoissonRateResult:
+    """Wald comparison of Poisson rates: ``PoissonRateTest(interval).fit(stats)``.
 
     Parameters
     ----------
@@ -212,27 +311,4 @@ def poisson_rates(stats: ArmStats, *, interval: float = 0.95) -> PoissonRateResu
     --------
     bayeslab.bayes.means.gamma_poisson : the Bayesian counterpart.
     """
-    interval = check_interval(interval)
-    t = stats.by_arm()
-    n, s = t["n"].to_numpy(float), t["sum"].to_numpy(float)
-    if np.any(s <= 0):
-        raise DataError(f"an arm of {stats.metric!r} has no events: the rate ratio is undefined",
-                        column=stats.metric)
-    disp = warn_overdispersion(stats)
-    rate = s / n
-    z = st.norm.ppf(0.5 + interval / 2)
-    rows = []
-    for i in range(1, len(n)):
-        d = rate[i] - rate[0]
-        se = np.sqrt(rate[i] / n[i] + rate[0] / n[0])
-        lr = np.log(rate[i] / rate[0])
-        lse = np.sqrt(1 / s[i] + 1 / s[0])
-        rows.append({"arm": stats.arms[i], "estimate": d, "lower": d - z * se,
-                     "upper": d + z * se, "rel_estimate": np.expm1(lr),
-                     "rel_lower": np.expm1(lr - z * lse), "rel_upper": np.expm1(lr + z * lse),
-                     "p_value": 2 * st.norm.sf(abs(lr / lse))})
-    per_arm = pd.DataFrame({"arm": list(stats.arms), "n": n, "events": s, "rate": rate,
-                            "dispersion": disp})
-    return PoissonRateResult(metric=stats.metric, control=stats.control, arms=stats.arms,
-                             per_arm=per_arm, comparisons=pd.DataFrame(rows), interval=interval,
-                             rows=stats.rows)
+    return PoissonRateTest(interval=interval).fit(stats)

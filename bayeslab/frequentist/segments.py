@@ -232,7 +232,8 @@ class SegmentTests:
         return "\n".join(lines)
 
 
-def segment_tests(stats, *, interval: float = DEFAULT_LEVEL, adjust: str = "holm") -> SegmentTests:
+@dataclass(frozen=True)
+class PerSegmentTests:
     r"""Test treatment versus control in every segment; adjust p-values; test heterogeneity.
 
     .. math::
@@ -244,6 +245,80 @@ def segment_tests(stats, *, interval: float = DEFAULT_LEVEL, adjust: str = "holm
 
     The population entry is the post-stratified lift :math:`\sum_j w_j \hat\Delta_j` with
     :math:`w_j` the segment's share of units and variance :math:`\sum_j w_j^2 SE_j^2`.
+
+    Parameters
+    ----------
+    interval : float
+        Confidence level.
+    adjust : {"holm", "bh", "none"}
+        Adjusted p-value reported as ``p_value`` (all three are in the table).
+
+    Raises
+    ------
+    ModelError
+        Bad ``adjust`` or ``interval``.
+
+    See Also
+    --------
+    bayeslab.bayes.segments.HierarchicalSegments : hierarchical (partially pooled) counterpart.
+    """
+
+    interval: float = DEFAULT_LEVEL
+    adjust: str = "holm"
+
+    def __post_init__(self):
+        if self.adjust not in ADJUST:
+            raise ModelError(f"adjust must be one of {', '.join(ADJUST)}, got {self.adjust!r}")
+        if not 0 < self.interval < 1:
+            raise ModelError(f"interval must be in (0, 1), got {self.interval!r}")
+
+    def fit(self, stats) -> SegmentTests:
+        """Test the cells of ``stats`` (``ArmStats`` with one or two ``segments``).
+
+        Raises
+        ------
+        ModelError
+            No segment columns.
+        """
+        cells = _cells(stats)
+        z = st.norm.ppf(0.5 + self.interval / 2)
+        rows, pop = [], []
+        seg_n = cells.groupby("segment", sort=False)["n"].sum()
+        for arm in stats.arms[1:]:
+            c = cells[cells["arm"] == stats.control].set_index("segment")
+            t = cells[cells["arm"] == arm].set_index("segment")
+            both = [s for s in c.index if s in t.index]
+            c, t = c.loc[both], t.loc[both]
+            n0, n1 = c["n"].to_numpy(float), t["n"].to_numpy(float)
+            if stats.kind == "binary":
+                r = _binary_test(n0, c["sum"].to_numpy(float), n1, t["sum"].to_numpy(float), z)
+            else:
+                r = _welch_test(n0, c["sum"].to_numpy(float), c["sum_sq"].to_numpy(float),
+                                n1, t["sum"].to_numpy(float), t["sum_sq"].to_numpy(float),
+                                self.interval)
+            frame = pd.DataFrame({"segment": both, "arm": arm, "n_control": n0,
+                                  "n_treatment": n1, **r})
+            frame["p_holm"] = holm(frame["p_raw"])
+            frame["p_bh"] = benjamini_hochberg(frame["p_raw"])
+            rows.append(frame)
+            w = seg_n.reindex(both).to_numpy(float)
+            w = w / w.sum()
+            est = float(np.sum(w * frame["abs"]))
+            se = float(np.sqrt(np.sum(w**2 * frame["abs_se"] ** 2)))
+            pop.append({"arm": arm, "abs": est, "abs_lower": est - z * se,
+                        "abs_upper": est + z * se,
+                        "p_value": float(2 * st.norm.sf(abs(est / se))) if se > 0 else np.nan})
+        het = None
+        if stats.kind == "binary" and cells["segment"].nunique() >= 2:
+            het = heterogeneity_test(stats)
+        return SegmentTests(table=pd.concat(rows, ignore_index=True),
+                            population=pd.DataFrame(pop), heterogeneity=het,
+                            test="z-test" if stats.kind == "binary" else "welch",
+                            adjust=self.adjust, interval=self.interval)
+
+
+def segment_tests(stats, *, interval: float = DEFAULT_LEVEL, adjust: str = "holm") -> SegmentTests:
+    """Per-segment tests: ``PerSegmentTests(interval, adjust).fit(stats)`` (the math is there).
 
     Parameters
     ----------
@@ -266,43 +341,8 @@ def segment_tests(stats, *, interval: float = DEFAULT_LEVEL, adjust: str = "holm
     --------
     bayeslab.bayes.segments.fit_segments : hierarchical (partially pooled) counterpart.
     """
-    if adjust not in ADJUST:
-        raise ModelError(f"adjust must be one of {', '.join(ADJUST)}, got {adjust!r}")
-    if not 0 < interval < 1:
-        raise ModelError(f"interval must be in (0, 1), got {interval!r}")
-    cells = _cells(stats)
-    z = st.norm.ppf(0.5 + interval / 2)
-    rows, pop = [], []
-    seg_n = cells.groupby("segment", sort=False)["n"].sum()
-    for arm in stats.arms[1:]:
-        c = cells[cells["arm"] == stats.control].set_index("segment")
-        t = cells[cells["arm"] == arm].set_index("segment")
-        both = [s for s in c.index if s in t.index]
-        c, t = c.loc[both], t.loc[both]
-        n0, n1 = c["n"].to_numpy(float), t["n"].to_numpy(float)
-        if stats.kind == "binary":
-            r = _binary_test(n0, c["sum"].to_numpy(float), n1, t["sum"].to_numpy(float), z)
-        else:
-            r = _welch_test(n0, c["sum"].to_numpy(float), c["sum_sq"].to_numpy(float), n1,
-                            t["sum"].to_numpy(float), t["sum_sq"].to_numpy(float), interval)
-        frame = pd.DataFrame({"segment": both, "arm": arm, "n_control": n0, "n_treatment": n1,
-                              **r})
-        frame["p_holm"] = holm(frame["p_raw"])
-        frame["p_bh"] = benjamini_hochberg(frame["p_raw"])
-        rows.append(frame)
-        w = seg_n.reindex(both).to_numpy(float)
-        w = w / w.sum()
-        est = float(np.sum(w * frame["abs"]))
-        se = float(np.sqrt(np.sum(w**2 * frame["abs_se"] ** 2)))
-        pop.append({"arm": arm, "abs": est, "abs_lower": est - z * se, "abs_upper": est + z * se,
-                    "p_value": float(2 * st.norm.sf(abs(est / se))) if se > 0 else np.nan})
-    het = None
-    if stats.kind == "binary" and cells["segment"].nunique() >= 2:
-        het = heterogeneity_test(stats)
-    return SegmentTests(table=pd.concat(rows, ignore_index=True), population=pd.DataFrame(pop),
-                        heterogeneity=het, test="z-test" if stats.kind == "binary" else "welch",
-                        adjust=adjust, interval=interval)
+    return PerSegmentTests(interval=interval, adjust=adjust).fit(stats)
 
 
-__all__ = ["Heterogeneity", "SegmentTests", "benjamini_hochberg", "heterogeneity_test", "holm",
-           "segment_tests"]
+__all__ = ["Heterogeneity", "PerSegmentTests", "SegmentTests", "benjamini_hochberg",
+           "heterogeneity_test", "holm", "segment_tests"]

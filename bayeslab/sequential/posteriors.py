@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from bayeslab.errors import ModelError
-from bayeslab.sequential.operating import LookStats
+from bayeslab.sequential.look_stats import LookStats
 
 _EXACT_MAX = 16  # arrays up to this size use the full-accuracy scalar kernels
 

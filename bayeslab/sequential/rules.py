@@ -38,7 +38,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from bayeslab.errors import ModelError
-from bayeslab.sequential.operating import CONTINUE, FUTILITY, HARM, SUCCESS, LookStats
+from bayeslab.sequential.look_stats import CONTINUE, FUTILITY, HARM, SUCCESS, LookStats
 from bayeslab.sequential.posteriors import (  # re-exported: the rules' posteriors
     check_prior,
     expected_losses,

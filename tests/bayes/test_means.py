@@ -67,3 +67,67 @@ def test_prior_errors():
         normal_means(s, prior_count=-1)
     with pytest.raises(ModelError):
         gamma_poisson(s, prior_shape=0)
+
+
+def test_normal_means_class_with_an_informative_prior_closed_form():
+    """NormalMeans with a normal-inverse-gamma prior against the conjugate update by hand."""
+    from bayeslab.bayes.means import NormalInverseGammaPrior, NormalMeans
+
+    df = _counts(dispersion=3, n=(200, 150))
+    m0, k0, a0, b0 = 40.0, 5.0, 2.0, 30.0
+    post = NormalMeans(NormalInverseGammaPrior(m0, k0, a0, b0), interval=0.9).fit(_stats(df))
+    for i, r in enumerate(post.per_arm.itertuples()):
+        y = df.songs[df.arm == i].to_numpy(float)
+        n, ybar = len(y), y.mean()
+        kn, an = k0 + n, a0 + n / 2
+        mn = (k0 * m0 + n * ybar) / kn
+        bn = b0 + ((y - ybar) ** 2).sum() / 2 + k0 * n * (ybar - m0) ** 2 / (2 * kn)
+        assert r.df == pytest.approx(2 * an, rel=1e-12)
+        assert r.loc == pytest.approx(mn, rel=1e-12)
+        assert r.scale == pytest.approx(np.sqrt(bn / (an * kn)), rel=1e-9)
+    assert post.interval == 0.9
+    assert post.prior.name == "normal-inverse-gamma"
+    assert post.to_dict()["prior"] == {"mean": 40.0, "count": 5.0, "shape": 2.0, "rate": 30.0,
+                                       "name": "normal-inverse-gamma"}
+
+
+def test_gamma_poisson_class_closed_form():
+    """GammaPoisson: Gamma(a0 + sum y, b0 + n) per arm, its quantiles against scipy."""
+    from bayeslab.bayes.means import GammaPoisson, GammaPrior
+
+    df = _counts(n=(500, 400))
+    post = GammaPoisson(GammaPrior(shape=2.0, rate=0.1)).fit(_stats(df))
+    for i, (d, r) in enumerate(zip(post.posteriors(), post.per_arm.itertuples(), strict=True)):
+        y = df.songs[df.arm == i].to_numpy(float)
+        ref = stats.gamma(a=2.0 + y.sum(), scale=1 / (0.1 + len(y)))
+        assert r.mean == pytest.approx(ref.mean(), rel=1e-12)
+        assert d.ppf(0.975) == pytest.approx(ref.ppf(0.975), rel=1e-12)
+    assert post.to_dict()["prior"] == {"shape": 2.0, "rate": 0.1}
+
+
+def test_prior_specs_validate_and_read_as_before():
+    """Spec objects refuse bad values; the default's text is what the loose dict printed."""
+    from bayeslab import format as fmt
+    from bayeslab.bayes.means import (
+        GammaPoisson,
+        GammaPrior,
+        NormalInverseGammaPrior,
+        NormalMeans,
+    )
+
+    with pytest.raises(ModelError, match="non-negative"):
+        NormalInverseGammaPrior(count=-1)
+    with pytest.raises(ModelError, match="finite"):
+        NormalInverseGammaPrior(mean=float("nan"))
+    with pytest.raises(ModelError, match="positive"):
+        GammaPrior(shape=0)
+    with pytest.raises(ModelError, match="NormalInverseGammaPrior"):
+        NormalMeans(prior={"mean": 0})
+    with pytest.raises(ModelError, match="GammaPrior"):
+        GammaPoisson(prior=(0.5, 0))
+    jeffreys = NormalInverseGammaPrior()
+    assert jeffreys.name == "jeffreys"
+    old = {"mean": 0.0, "count": 0.0, "shape": -0.5, "rate": 0.0, "name": "jeffreys"}
+    assert jeffreys.to_dict() == old
+    assert str(jeffreys) == fmt.prior(old) == fmt.prior(jeffreys)
+    assert str(jeffreys).startswith("Jeffreys prior")

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from segment_data import simulate_segments  # noqa: E402
 
 from bayeslab.bayes.segments import (  # noqa: E402
+    HierarchicalSegments,
     SegmentPriors,
     fit_segments,
     load_segment_fit,
@@ -27,7 +28,7 @@ from bayeslab.bayes.segments import (  # noqa: E402
 from bayeslab.data.sources import open_source  # noqa: E402
 from bayeslab.data.stats import sufficient_stats  # noqa: E402
 from bayeslab.errors import ModelError  # noqa: E402
-from bayeslab.frequentist.segments import segment_tests  # noqa: E402
+from bayeslab.frequentist.segments import PerSegmentTests, segment_tests  # noqa: E402
 from bayeslab.priors import HalfNormal, Normal  # noqa: E402
 
 TEST_THRESHOLDS = {"ess_min": 200, "rhat_max": 1.02}
@@ -59,6 +60,32 @@ def test_prepare_cells_validation():
     with pytest.raises(ModelError, match="sigma"):
         SegmentPriors(effect_sd=HalfNormal(-1.0))
     assert "tau ~ HalfNormal(sigma=0.25)" in str(SegmentPriors())
+
+
+
+@pytest.mark.parametrize("kw, match", [({"family": "poisson"}, "family"),
+                                       ({"parameterization": "funnel"}, "parameterization"),
+                                       ({"interval": 1.0}, "interval"),
+                                       ({"prior": {"effect_sd": 0.25}}, "SegmentPriors")])
+def test_estimator_refuses_bad_options_before_any_data(kw, match):
+    with pytest.raises(ModelError, match=match):
+        HierarchicalSegments(**kw)
+
+
+def test_fit_segments_takes_exactly_the_estimators_options():
+    """The convenience function and the class must not drift apart (names and defaults)."""
+    import dataclasses
+    import inspect
+
+    params = inspect.signature(fit_segments).parameters
+    fields = {f.name: f for f in dataclasses.fields(HierarchicalSegments)}
+    assert list(params)[1:] == list(fields)
+    default = HierarchicalSegments()
+    for name, p in list(params.items())[1:]:
+        if name == "prior":  # None in the function means the class's default spec
+            assert p.default is None and default.prior == SegmentPriors()
+        else:
+            assert getattr(default, name) == p.default, name
 
 
 @pytest.mark.slow
@@ -162,9 +189,10 @@ def test_plots_return_figures(fit16, sim):
 @pytest.mark.slow
 def test_one_segment_huge_counts_agrees_with_z_test():
     stats, _ = simulate_segments(segments=1, n_per_arm=[2_000_000], seed=2, tau=0.0)
-    fit = fit_segments(stats, seed=3, draws=400, tune=400, chains=2, cores=1,
-                       thresholds=TEST_THRESHOLDS)
-    freq = segment_tests(stats).table.iloc[0]
+    # the estimator classes themselves (fit_segments / segment_tests are thin wrappers)
+    fit = HierarchicalSegments(seed=3, draws=400, tune=400, chains=2, cores=1,
+                               thresholds=TEST_THRESHOLDS).fit(stats)
+    freq = PerSegmentTests().fit(stats).table.iloc[0]
     bayes = fit.table.iloc[0]
     se = freq["abs_se"]
     # prior negligible at 2e6 units per arm: posterior ~ N(MLE, SE); MC error of the mean

@@ -55,3 +55,45 @@ def test_errors():
         welch(_stats(df))
     with pytest.raises(DataError, match="no events"):
         poisson_rates(_stats(pd.DataFrame({"arm": [0, 0, 1, 1], "songs": [0, 0, 1, 2]})))
+
+
+def test_welch_test_class_matches_scipy_from_stats():
+    """The estimator class (options in __init__, data in fit) against scipy's Welch test."""
+    from bayeslab.frequentist.means import WelchTest
+
+    df = _counts(seed=5, dispersion=2)
+    a, b = df.songs[df.arm == 1].to_numpy(float), df.songs[df.arm == 0].to_numpy(float)
+    t = stats.ttest_ind_from_stats(a.mean(), a.std(ddof=1), len(a), b.mean(), b.std(ddof=1),
+                                   len(b), equal_var=False)
+    res = WelchTest(interval=0.8).fit(_stats(df))
+    row = res.comparisons.iloc[0]
+    assert res.interval == 0.8
+    assert row["estimate"] == pytest.approx(a.mean() - b.mean(), rel=1e-12)
+    assert row["p_value"] == pytest.approx(t.pvalue, rel=1e-9)
+    half = stats.t.ppf(0.9, row["df"]) * row["se"]
+    assert row["upper"] - row["lower"] == pytest.approx(2 * half, rel=1e-12)
+
+
+def test_poisson_rate_test_class_closed_form():
+    """Rate difference and its Wald interval against the closed form sqrt(l1/n1 + l0/n0)."""
+    from bayeslab.frequentist.means import PoissonRateTest
+
+    df = _counts(seed=6)
+    n1, n0 = (df.arm == 1).sum(), (df.arm == 0).sum()
+    l1, l0 = df.songs[df.arm == 1].sum() / n1, df.songs[df.arm == 0].sum() / n0
+    row = PoissonRateTest(interval=0.9).fit(_stats(df)).comparisons.iloc[0]
+    se = np.sqrt(l1 / n1 + l0 / n0)
+    z = stats.norm.ppf(0.95)
+    assert row["estimate"] == pytest.approx(l1 - l0, rel=1e-12)
+    assert row["lower"] == pytest.approx(l1 - l0 - z * se, rel=1e-12)
+    assert row["upper"] == pytest.approx(l1 - l0 + z * se, rel=1e-12)
+
+
+@pytest.mark.parametrize("interval", [0, 1, 1.5, -0.1])
+def test_estimator_classes_refuse_a_bad_level(interval):
+    from bayeslab.errors import ModelError
+    from bayeslab.frequentist.means import PoissonRateTest, WelchTest
+
+    for cls in (WelchTest, PoissonRateTest):
+        with pytest.raises(ModelError, match="interval"):
+            cls(interval=interval)

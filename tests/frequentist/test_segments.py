@@ -96,3 +96,32 @@ def test_errors():
     stats, _ = simulate_segments(segments=3, seed=0)
     with pytest.raises(ModelError, match="adjust"):
         segment_tests(stats, adjust="bonferroni")
+
+
+def test_per_segment_tests_class_matches_statsmodels_at_its_level():
+    """PerSegmentTests(interval, adjust).fit: BH p-values and Wald limits at a 90% level."""
+    from bayeslab.frequentist.segments import PerSegmentTests
+
+    stats, _ = simulate_segments(seed=7)
+    res = PerSegmentTests(interval=0.9, adjust="bh").fit(stats)
+    assert (res.interval, res.adjust) == (0.9, "bh")
+    np.testing.assert_allclose(res.table["p_bh"],
+                               multipletests(res.table["p_raw"], method="fdr_bh")[1], rtol=1e-12)
+    t = stats.table
+    z = st.norm.ppf(0.95)
+    for row in res.table.itertuples(index=False):
+        c = t[(t["seg"] == row.segment) & (t["arm"] == "control")].iloc[0]
+        tr = t[(t["seg"] == row.segment) & (t["arm"] == "treatment")].iloc[0]
+        p0, p1 = c["sum"] / c["n"], tr["sum"] / tr["n"]
+        se = np.sqrt(p0 * (1 - p0) / c["n"] + p1 * (1 - p1) / tr["n"])
+        assert row.abs_lower == pytest.approx(p1 - p0 - z * se, rel=1e-10)
+    seg = [e for e in res.estimates() if e.segment is not None]
+    assert all(e.p_value == pytest.approx(e.extra["p_bh"]) for e in seg)
+
+
+@pytest.mark.parametrize("kw", [{"adjust": "bonferroni"}, {"interval": 1.0}])
+def test_per_segment_tests_refuses_bad_options_at_construction(kw):
+    from bayeslab.frequentist.segments import PerSegmentTests
+
+    with pytest.raises(ModelError):
+        PerSegmentTests(**kw)
