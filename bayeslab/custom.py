@@ -365,9 +365,9 @@ def custom_readout(model, effect: str = "effect", *, metric: str | None = None,
     -------
     CustomReadout
     """
-    from bayeslab.bayes.model import PyMCModel
-
     import pymc as pm
+
+    from bayeslab.bayes.model import PyMCModel
 
     if not isinstance(model, pm.Model):
         raise ModelError(f"expected a pymc.Model, got {type(model).__name__}")

@@ -16,9 +16,6 @@ grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (the
 # connected component, exactly. The lead empties this at merge: an entry that is no longer a
 # cycle fails test_known_cycles_are_still_cycles, so the list never outlives the cycle.
 KNOWN_CYCLES: tuple[frozenset[str], ...] = (
-    # readout imports report.build for Readout._repr_html_; report.build reads Readout
-    # (the lead's readout contract removes it)
-    frozenset({"bayeslab.readout", "bayeslab.report.build"}),
     # data.sources opens Spark sources, data.spark reads the Source class (the scale helper)
     frozenset({"bayeslab.data.sources", "bayeslab.data.spark"}),
     # data.stats reads aggregated rows, data.aggregated builds ArmStats (the scale helper)
