@@ -187,64 +187,10 @@ class Readout(BaseReadout):
         return jsonable(out)
 
     def figures(self) -> dict:
-        """Every figure of this readout, by name (matplotlib Figures; the caller closes them).
+        """Every figure of this readout, by name (see :func:`bayeslab.readout_figures.figures`)."""
+        from bayeslab.readout_figures import figures
 
-        ``intervals`` (Bayes vs frequentist intervals of the population, every readout); for
-        conversion ``posteriors`` (each arm's rate) and ``lift`` (``lift_<arm>`` with several
-        treatment arms: exact lift posterior with the decision threshold, or for a guardrail
-        the non-inferiority margin and P(increase > margin)); with segments
-        ``segments_intervals`` (per segment, unadjusted intervals, said in the title),
-        ``segments_forest``, ``segments_trace``, ``segments_rank`` and ``segments_ppc`` (marked
-        when the segment model did not converge). Every figure's title names the metric and the
-        effect; its effect axis is in the metric's unit.
-        """
-        from bayeslab import plots
-
-        figs = {"intervals": plots.plot_interval_comparison(
-            [e for e in self.estimates() if e.segment is None], effect=self.fit.headline[2],
-            metric=self.metric, kind=self.kind, unit=self.unit, flagged=self.invalid_methods)}
-        if self.kind == "conversion":
-            post = self.bayes
-            figs["posteriors"] = plots.plot_beta_posteriors(post)
-            treatments = list(post.arms[1:])
-            for arm in treatments:
-                name = "lift" if len(treatments) == 1 else f"lift_{arm}"
-                figs[name] = plots.plot_conversion_lift(
-                    post, arm=arm, margin=self.margin,
-                    verdict=self.decision.verdict if self.margin is not None else None)
-        if hasattr(self.bayes, "effect_name"):   # a formula's or a user's own sampled model
-            b, f = self.headline_estimates()
-            post = self.bayes
-            figs["effect"] = plots.plot_effect_posterior(
-                post.draws, name=post.effect_name, level=post.interval, metric=self.metric,
-                unit=self.unit, frequentist=f)
-            figs["trace"] = plots.plot_trace(
-                post.idata, var_names=[post.effect_name],
-                title=f"{self.metric}: trace of {post.effect_name} ({post.method})",
-                blocked=None if post.converged else post.diagnostics.reason)
-        if self.segments is not None:
-            fit = self.segments.bayes
-            post = fit.idata["posterior"]
-            names = ["effect_mu", *[v for v in post.data_vars if str(v).startswith("tau_")],
-                     "baseline_mu"]
-            seg = self.segments
-            blocked = None if seg.converged else "; ".join(seg.warnings) or "not converged"
-            figs["segments_intervals"] = plots.plot_interval_comparison(
-                self.estimates(), effect=self.fit.headline[2], metric=self.metric,
-                kind=self.kind, unit=self.unit, segment_columns=seg.columns,
-                flagged=self.invalid_methods,
-                note=f"per-segment intervals unadjusted ({self.fit.spec.interval:.0%} each); "
-                     f"{seg.frequentist.adjust}-adjusted p-values are in the table")
-            figs["segments_forest"] = plots.plot_forest(fit, metric=self.metric, kind=self.kind,
-                                                        unit=self.unit, blocked=blocked,
-                                                        segment_columns=seg.columns)
-            figs["segments_trace"] = plots.plot_trace(
-                fit.idata, var_names=names,
-                title=f"{self.metric}: segment model trace ({fit.method})", blocked=blocked)
-            figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names,
-                                                    title=f"{self.metric} segment model")
-            figs["segments_ppc"] = plots.plot_ppc(self.segments.ppc(), title=self.metric)
-        return figs
+        return figures(self)
 
     @property
     def invalid_methods(self) -> frozenset:
