@@ -253,8 +253,7 @@ class CustomReadout(BaseReadout):
         if self.rows is not None:
             lines.append(str(self.rows))
         for e in self.estimates():
-            prob = (f"P(> 0) = {fmt.prob(e.prob_positive, e.extra.get('prob_negative'))}"
-                    if e.prob_positive is not None else f"p = {fmt.p_value(e.p_value)}")
+            prob = fmt.estimate_prob(e)
             lines.append(f"  {e.side:12s} {e.method:16s} {e.effect:9s} "
                          f"{fmt.effect(e.estimate, e.effect, self.kind, self.unit)} "
                          f"{fmt.interval(e.lower, e.upper, e.effect, self.kind, self.unit)}  "

@@ -189,7 +189,7 @@ def test_custom_model_runs_through_a_plan_into_a_report(tmp_path):
     (tmp_path / "models" / "student_t_revenue.py").write_text(
         (root / "models" / "student_t_revenue.py").read_text())
     plan = (root / "custom_model.toml").read_text()
-    plan = plan.replace("rows = 20000", "rows = 3000").replace("draws = 1000", "draws = 300")
+    plan = plan.replace("rows = 10000", "rows = 3000").replace("draws = 1000", "draws = 300")
     plan = plan.replace("tune = 1000", "tune = 300")
     (tmp_path / "plan.toml").write_text(plan)
     result = run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
