@@ -152,7 +152,8 @@ def fit_custom(source, s):
     model, freq = built if isinstance(built, tuple) else (built, None)
     effect = s.effect or "effect"
     bayes = PyMCModel(effect=effect, baseline=s.baseline, interval=s.interval,
-                      arm=mf.treatment, prior=f"as written in {s.builder}",
+                      arm=mf.treatment,
+                      prior=f"priors as written in {Path(s.builder.rpartition(':')[0]).name}",
                       priors=model_priors(model),
                       **_sampling(s)).fit(model)
     if freq is None:
@@ -378,7 +379,7 @@ def custom_readout(model, effect: str = "effect", *, metric: str | None = None,
     bayes = PyMCModel(effect=effect, baseline=baseline, interval=interval, draws=draws,
                       tune=tune, chains=chains, seed=seed, sampler=sampler,
                       target_accept=target_accept, progressbar=progressbar,
-                      prior="as written in the model", priors=model_priors(model),
+                      prior="priors as written in the model", priors=model_priors(model),
                       thresholds=thresholds).fit(model)
     freq = None
     if frequentist is not None:

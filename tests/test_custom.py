@@ -204,3 +204,22 @@ def test_custom_model_runs_through_a_plan_into_a_report(tmp_path):
     saved = json.loads((tmp_path / "out" / "readout.json").read_text())
     assert saved["metrics"][0]["builder"].endswith("student_t_revenue.py:build")
     assert textwrap.dedent(saved["metrics"][0]["decision"]["verdict"]) == r.decision.verdict
+
+
+def test_effect_figure_states_the_probability_and_keeps_the_posterior_in_view():
+    import matplotlib.pyplot as plt
+
+    from bayeslab.plots import plot_effect_posterior
+
+    far = np.random.default_rng(0).normal(10, 0.3, 2000)
+    fig = plot_effect_posterior(far, name="effect", metric="m", unit="EUR")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "P(effect > 0) > 0.9995 (every one of 2,000 draws)" in labels
+    assert ax.get_xlim()[0] > 8 and any("0 is off the axis" in t.get_text() for t in ax.texts)
+    plt.close(fig)
+    near = np.random.default_rng(0).normal(0.3, 0.3, 2000)
+    fig = plot_effect_posterior(near)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t == f"P(effect > 0) = {np.mean(near > 0):.4f}" for t in labels), labels
+    plt.close(fig)

@@ -32,19 +32,29 @@ def plot_effect_posterior(draws, *, name: str = "effect", level: float = 0.95, m
     from bayeslab import format as fmt
 
     draws = np.asarray(draws, dtype=float)
-    fig, ax_ = _axes(ax, figsize=(7, 3.8))
+    fig, ax_ = _axes(ax, figsize=(7, 4.3))
     dens, edges, _ = ax_.hist(draws, bins=60, density=True, color=BAYES_COLOR, alpha=0.35,
                               edgecolor="none")
     mids = (edges[:-1] + edges[1:]) / 2
     above = mids > 0
     p_pos = float(np.mean(draws > 0))
+    p_text = (fmt.prob_draws(p_pos, draws.size) if p_pos in (0.0, 1.0)
+              else "= " + fmt.prob(p_pos, 1 - p_pos))
     ax_.bar(mids[above], dens[above], width=np.diff(edges)[above], color=BAYES_COLOR,
-            alpha=0.45, edgecolor="none",
-            label=f"P({name} > 0) = {fmt.prob(p_pos, float(np.mean(draws < 0)))}")
+            alpha=0.45, edgecolor="none", label=f"P({name} > 0) {p_text}")
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
     ax_.hlines(0, lo, hi, color="black", linewidth=5, label=f"{level:.0%} credible interval")
     ax_.axvline(float(draws.mean()), color="black", linewidth=0.8)
-    ax_.axvline(0, color="0.5", linewidth=0.8)
+    lo_x, hi_x = float(draws.min()), float(draws.max())
+    if frequentist is not None:
+        lo_x, hi_x = min(lo_x, frequentist.lower), max(hi_x, frequentist.upper)
+    pad = 0.5 * (hi_x - lo_x)
+    if lo_x - pad <= 0 <= hi_x + pad:   # zero drawn only when it is near the posterior
+        ax_.axvline(0, color="0.5", linewidth=0.8)
+    else:
+        ax_.set_xlim(lo_x - 0.1 * (hi_x - lo_x), hi_x + 0.1 * (hi_x - lo_x))
+        ax_.text(0.01, 0.97, "0 is off the axis" + (" (left)" if lo_x > 0 else " (right)"),
+                 transform=ax_.transAxes, fontsize=8, va="top", color="0.4")
     if frequentist is not None:
         y = -0.04 * float(dens.max())
         ax_.hlines(y, frequentist.lower, frequentist.upper, color=FREQ_COLOR, linewidth=3,
@@ -54,5 +64,6 @@ def plot_effect_posterior(draws, *, name: str = "effect", level: float = 0.95, m
     ax_.set_title(f"{what}posterior of the effect ({name})")
     ax_.set_xlabel("effect, treatment - control" + (f" ({unit})" if unit else ""))
     ax_.set_ylabel("posterior density")
-    ax_.legend(fontsize=8, loc="best")
+    ax_.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+               frameon=False)
     return _finish(fig, ax)
