@@ -29,7 +29,7 @@ def render_readout(readout, *, width: int = 100) -> str:
     Blocking problems come before the decision, informational notes after it; effects are in
     the metric's unit (pp for rates, % relative, the plan's ``unit`` otherwise).
     """
-    from bayeslab.report.tables import estimate_prob
+    from bayeslab.format import estimate_prob
 
     kind = readout.kind
     title = {"guardrail": "Guardrail", "secondary": "Secondary metric"}.get(readout.role,

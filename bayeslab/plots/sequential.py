@@ -8,12 +8,14 @@ from bayeslab.plots._common import BAYES_COLOR, FREQ_COLOR, RAW_COLOR, _axes, _f
 
 
 def _rule_thresholds(rule):
-    """(success, futility) lines of a P(lift > 0) rule, searched through composites."""
-    from bayeslab.sequential.rules import AllOf, AnyOf, ProbPositive
+    """(success, futility) lines of a P(lift > 0) rule, searched through composites.
 
-    if isinstance(rule, ProbPositive):
+    Read from the rule's ``to_dict()`` form (plots sit below the stopping rules' package).
+    """
+    kind = rule.to_dict().get("type")
+    if kind == "prob_positive":
         return rule.success, rule.futility
-    if isinstance(rule, (AnyOf, AllOf)):
+    if kind in ("any", "all"):
         for r in rule.rules:
             found = _rule_thresholds(r)
             if found != (None, None):
