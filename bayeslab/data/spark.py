@@ -17,6 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
+from bayeslab.data.table import Source, check_duplicate_columns
 from bayeslab.errors import BayeslabError, DataError
 
 _view_ids = itertools.count()
@@ -153,8 +154,6 @@ def open_spark(data, *, session=None):
     DataError
         A path that is not Parquet, a table that does not exist, or no Java.
     """
-    from bayeslab.data.sources import Source, _check_duplicates
-
     if is_spark_frame(data):
         session = session or data.sparkSession
         frame, label = data, "Spark DataFrame"
@@ -171,7 +170,7 @@ def open_spark(data, *, session=None):
             frame, label = _read(session.table, text), f"Spark table {text}"
     session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
     columns = [f.name for f in frame.schema.fields]
-    _check_duplicates(columns, label)
+    check_duplicate_columns(columns, label)
     view = f"bayeslab_spark_{next(_view_ids)}"
     frame.createOrReplaceTempView(view)
     types = {f.name: _duck_type(f.dataType.simpleString()) for f in frame.schema.fields}
