@@ -8,8 +8,8 @@ command), ``common`` (helpers the handlers share), ``errors`` (exit codes,
 Ctrl-C) and ``entry`` (``main``).
 """
 
-from bayeslab.cli.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from bayeslab.cli.entry import main
+from bayeslab.cli.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from bayeslab.cli.parser import MAX_SEED, build_parser
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "MAX_SEED", "build_parser", "main"]

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="Bayes and frequentist readout of a metric")
     p.add_argument("data", nargs="?", help="CSV or Parquet file (or use --sql)")
-    p.add_argument("--sql", help="DuckDB query giving the experiment table")
+    p.add_argument("--sql", help="one read-only SELECT giving the experiment table (DuckDB "
+                   "SQL, or Spark SQL with --engine spark)")
     p.add_argument("--arm", required=True, help="arm column (0/1 indicator or labels)")
     p.add_argument("--control", help="control arm label (default 0 / false / control)")
     p.add_argument("--metric", help="outcome column")
@@ -148,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("monitor", help="replay the looks of an experiment: stopping rules and "
                        "group-sequential boundaries")
     p.add_argument("data", nargs="?", help="CSV or Parquet file (or use --sql)")
-    p.add_argument("--sql", help="DuckDB query giving the experiment table")
+    p.add_argument("--sql", help="one read-only SELECT giving the experiment table (DuckDB "
+                   "SQL, or Spark SQL with --engine spark)")
     p.add_argument("--arm", required=True, help="arm column (two arms)")
     p.add_argument("--metric", required=True, help="outcome column (conversions with --n)")
     p.add_argument("--timestamp", help="time of each row, or a look column (dates / numbers)")

@@ -48,8 +48,8 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         already opened :class:`Source` (returned as is).
     sql : str, optional
         Exactly one read-only ``SELECT`` whose result is the experiment table (for example
-        ``"SELECT * FROM 'events/*.parquet' WHERE country = 'DE'"``). Exactly one of ``data`` and
-        ``sql`` must be given.
+        ``"SELECT * FROM 'events/*.parquet' WHERE country = 'DE'"``; on Spark, Spark SQL over
+        the session's tables). Exactly one of ``data`` and ``sql`` must be given.
     con : duckdb.DuckDBPyConnection, optional
         Connection to use (for tables already registered in it). Without one, each source gets
         its own in-memory database whose file access is limited to the file (or folder, or the
@@ -68,7 +68,8 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
     Raises
     ------
     DataError
-        If the file does not exist, its format is unknown, it has duplicated column names, a
+        If both or neither of ``data`` and ``sql`` are given, the file does not exist, its
+        format is unknown, it has duplicated column names, a
         folder holds no Parquet files or files of different schemas, the query is not one
         ``SELECT`` or fails, or a DataFrame has no columns.
     TypeError
@@ -78,15 +79,14 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         return data
     if engine not in (None, *ENGINES):
         raise DataError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    from bayeslab.data.spark import is_spark_frame, open_spark
+    from bayeslab.data.spark import is_spark_frame, open_spark, open_spark_sql
 
-    if is_spark_frame(data) or (engine == "spark" and data is not None and sql is None):
-        return open_spark(data)
-    if engine == "spark":
-        raise DataError("the Spark engine reads a Parquet path, a Spark table or a Spark "
-                        "DataFrame; run SQL in Spark and pass the DataFrame")
     if (data is None) == (sql is None):
         raise DataError("give exactly one of a data table (file or DataFrame) and an SQL query")
+    if is_spark_frame(data) or (engine == "spark" and data is not None):
+        return open_spark(data)
+    if engine == "spark":
+        return open_spark_sql(sql)
     if data is not None and not (_is_dataframe(data) or isinstance(data, (str, Path))):
         raise TypeError(f"data must be a file path, a pandas DataFrame or a Source, got "
                         f"{type(data).__name__}")
@@ -136,6 +136,28 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         source = Source(con=con, relation=relation, label=source.label,
                         columns=source.columns, parquet=target)
     return source
+
+
+def derived_view(source: Source, sql: str, label: str) -> Source:
+    """A Source over ``sql``, a query bayeslab built on ``source.relation``, on the same engine.
+
+    For views bayeslab derives from a table (a clipped outcome, the looks of a monitor); the
+    SQL is the portable dialect of :mod:`bayeslab.data.scan` (explicit column lists, no
+    DuckDB-only ``* REPLACE`` / ``* EXCLUDE``).
+    """
+    if source.engine == "spark":
+        from bayeslab.data.spark import spark_view
+
+        return spark_view(source, sql, label)
+    view = open_source(sql=sql, con=source.con)
+    return Source(con=view.con, relation=view.relation, label=label, columns=view.columns)
+
+
+def select_list(source: Source, replace: dict | None = None, exclude=()) -> str:
+    """Every column of ``source`` quoted, in order, some replaced by ``{column: SQL}``."""
+    replace = replace or {}
+    return ", ".join(f"{replace[c]} AS {quote(c)}" if c in replace else quote(c)
+                     for c in source.columns if c not in exclude)
 
 
 def _open_frame(data, con) -> Source:

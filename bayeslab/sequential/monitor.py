@@ -21,7 +21,15 @@ import pandas as pd
 
 from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.sources import ROW_NUMBER, check_columns, open_source, quote, shown
+from bayeslab.data.sources import (
+    ROW_NUMBER,
+    check_columns,
+    derived_view,
+    open_source,
+    quote,
+    select_list,
+    shown,
+)
 from bayeslab.data.stats import rows_text, sufficient_stats
 from bayeslab.errors import DataError, ModelError
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
@@ -338,36 +346,33 @@ def monitor_request(source, *, arm: str, metric: str, timestamp=None, looks=None
 
 def _look_view(source, timestamp, mode, cuts, n):
     """A view with the look key column and the rows after the last look filtered out."""
-    if source.engine != "duckdb":
-        raise DataError("on Spark, looks are daily (give the timestamp column); looks at row "
-                        "counts or dates run on the DuckDB engine",
-                        column="looks")
     rel = source.relation
     if mode == "sizes":
         if n is not None:
             raise DataError("looks as cumulative sample sizes need unit rows; with aggregated "
                             "rows (n) give look dates", column="looks")
-        order = f"ORDER BY {quote(timestamp)}" if timestamp else ""
+        # row order: the timestamp, else the scan's (DuckDB) or Spark's row ids (file order)
+        order = (f"ORDER BY {quote(timestamp)}" if timestamp else
+                 "ORDER BY monotonically_increasing_id()" if source.engine == "spark" else "")
         cases = " ".join(f"WHEN __rn <= {c} THEN {i}" for i, c in enumerate(cuts))
-        sql = (f"SELECT * EXCLUDE (__rn), CASE {cases} END AS {_LOOK} FROM (SELECT *, "
-               f"row_number() OVER ({order}) AS __rn FROM {rel}) "
+        sql = (f"SELECT {select_list(source)}, CASE {cases} END AS {_LOOK} FROM (SELECT *, "
+               f"row_number() OVER ({order}) AS __rn FROM {rel}) AS t "
                f"WHERE __rn <= {cuts[-1]}")
         total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
         _check_total(total, cuts)
-        return open_source(sql=sql, con=source.con), _LOOK, total - cuts[-1], cuts
+        return derived_view(source, sql, source.label), _LOOK, total - cuts[-1], cuts
     if timestamp is None:
         raise DataError("daily or dated looks need the timestamp column (timestamp=... or "
                         "--timestamp)", column="timestamp")
     expr = _look_expression(source, timestamp)
-    col = quote(timestamp)
     where, after = "", 0
     if mode == "dates":
         last = cuts[-1].isoformat()
         cond = f"{expr} > DATE '{last}'"
         after = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         where = f" WHERE NOT coalesce({cond}, FALSE)"
-    sql = f"SELECT * REPLACE ({expr} AS {col}) FROM {rel}{where}"
-    return open_source(sql=sql, con=source.con), timestamp, after, cuts
+    sql = f"SELECT {select_list(source, {timestamp: expr})} FROM {rel}{where}"
+    return derived_view(source, sql, source.label), timestamp, after, cuts
 
 
 # ----------------------------------------------------------------------------- replay
