@@ -263,8 +263,8 @@ def open_spark_sql(sql: str, *, session=None):
     try:
         frame = session.sql(f"SELECT * FROM (\n{query}\n) AS bayeslab_query")
     except ParseException as exc:
-        raise DataError("SQL must be exactly one read-only SELECT statement (Spark SQL): "
-                        f"{_first_line(exc)}") from None
+        raise DataError("SQL must be exactly one read-only SELECT statement (Spark SQL; a "
+                        f"file is read as parquet.`PATH`): {_first_line(exc)}") from None
     except AnalysisException as exc:
         raise DataError(f"SQL query failed: {_first_line(exc)}") from None
     return _frame_source(session, frame, "SQL query")
