@@ -19,9 +19,7 @@ from bayeslab.data.accounting import RowAccount
 from bayeslab.data.aggregated import aggregated_aggs
 from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
 from bayeslab.data.columns import (  # noqa: F401  (re-exported for moments and units)
-    _NUMERIC,
     check_unique,
-    example_rows,
     is_integer_type,
     not_finite_sql,
     numeric_expression,
