@@ -119,11 +119,12 @@ def _start_quiet_context(master: str) -> None:
     import tempfile
 
     from pyspark import SparkConf, SparkContext
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.java_gateway import launch_gateway
 
     if SparkContext._active_spark_context is not None:
         return
-    config = Path(tempfile.gettempdir()) / "bayeslab-log4j2.properties"
+    config = Path(tempfile.gettempdir()) / f"bayeslab-log4j2-{os.getuid()}.properties"
     if not config.exists() or config.read_text() != LOG4J2:
         config.write_text(LOG4J2)
     conf = SparkConf().setMaster(master).setAppName("bayeslab")
@@ -136,7 +137,7 @@ def _start_quiet_context(master: str) -> None:
     with open(log, "wb") as out:
         try:
             gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
-        except Exception as exc:  # PySparkRuntimeError: the JVM exited before it started
+        except (PySparkRuntimeError, OSError) as exc:  # the JVM exited before it started
             lines = [t for t in log.read_text(errors="replace").splitlines() if t.strip()]
             last = lines[-1] if lines else str(exc)
             raise DataError(f"Spark did not start: {_first_line(last)} (JVM log: {log})") \

@@ -251,3 +251,8 @@ def test_spark_cli_stderr_is_quiet(tmp_path_factory):
                          text=True, timeout=300)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     assert "no_such_column" in bad.stderr
+    env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--driver-memory 1q pyspark-shell"}
+    dead = subprocess.run([*base, path, "--metric", "made_purchase"], capture_output=True,
+                          text=True, timeout=300, env=env)  # a JVM that cannot start
+    assert dead.returncode == 2 and len(dead.stderr.strip().splitlines()) == 1, dead.stderr
+    assert "Spark did not start" in dead.stderr and "JVM log:" in dead.stderr
