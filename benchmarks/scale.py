@@ -2,16 +2,7 @@
 
 For 1e5 .. 1e8 rows (Spark up to ``--spark-max``, 1e7 by default) one Parquet file is generated
 (arm, a conversion, two guardrails, a count, revenue with a pre-period covariate, two segment
-columns) and each case runs in its own process, so that peak memory is the case's own:
-
-Two baselines, no bayeslab, on the same file and engine, so that our own overhead is visible:
-
-- ``count``: the engine's bare ``SELECT arm, count(*) ... GROUP BY arm``: the floor of any scan;
-- ``stats``: the engine running exactly the grouped query bayeslab sends for the case (captured
-  from a run on the 1e5-row file of the same schema, pointed at this file): the engine's cost of
-  the sufficient statistics the models need. ``wall / stats`` is bayeslab's own overhead
-  (validation queries, Python-side work, both models, the decision); ``wall / count`` adds the
-  cost of the aggregates themselves.
+columns) and each case runs in its own process, so that peak memory is the case's own. Cases:
 
 - ``conversion``: ``bayeslab.compare`` of the conversion metric (validation, statistics, both
   sides, decision);
@@ -20,6 +11,16 @@ Two baselines, no bayeslab, on the same file and engine, so that our own overhea
 - ``plan``: the reduction of a plan with 4 metrics (conversion primary, two guardrails, a count
   and revenue with its covariate) and the segment cells of the primary, in one scan (the
   segment model's MCMC, whose cost does not grow with rows, is not timed).
+
+Two baselines, no bayeslab, on the same file and engine, so that our own overhead is visible:
+
+- ``count``: the engine's bare ``SELECT arm, count(*) ... GROUP BY arm``: the floor of any scan;
+- ``stats``: the engine running exactly the grouped query bayeslab sends for the case (captured
+  from a run on the 1e5-row file of the same schema, pointed at this file): the engine's cost of
+  the sufficient statistics the models need. ``wall / stats`` is bayeslab's own overhead
+  (validation queries, Python-side work, both models, the decision); ``wall / count`` adds the
+  cost of the aggregates themselves. The baselines open their DuckDB connection before the
+  clock starts; a readout's wall time includes opening its own (10-50 ms on a busy machine).
 
 Wall time is the case itself, after imports and (Spark) session start; peak RSS is the process's
 high-water mark (``VmHWM``; on Spark, the Python driver plus the JVM). ``--cli`` adds the
