@@ -2,10 +2,8 @@
 
 For 1e5 .. 1e8 rows (Spark up to ``--spark-max``, 1e7 by default) one Parquet file is generated
 (arm, a conversion, two guardrails, a count, revenue with a pre-period covariate, two segment
-columns) and each case runs in its own process, so that peak memory is the case's own:
+columns) and each case runs in its own process, so that peak memory is the case's own. Cases:
 
-- ``bare``: the engine's own GROUP BY arm over the columns the case reads (``count(*)`` and one
-  ``sum`` per column), no bayeslab: the floor any readout must pay;
 - ``conversion``: ``bayeslab.compare`` of the conversion metric (validation, statistics, both
   sides, decision);
 - ``covariate``: ``compare`` of revenue with the pre-period covariate (12 cross-moments, CUPED,
@@ -14,10 +12,20 @@ columns) and each case runs in its own process, so that peak memory is the case'
   and revenue with its covariate) and the segment cells of the primary, in one scan (the
   segment model's MCMC, whose cost does not grow with rows, is not timed).
 
+Two baselines, no bayeslab, on the same file and engine, so that our own overhead is visible:
+
+- ``count``: the engine's bare ``SELECT arm, count(*) ... GROUP BY arm``: the floor of any scan;
+- ``stats``: the engine running exactly the grouped query bayeslab sends for the case (captured
+  from a run on the 1e5-row file of the same schema, pointed at this file): the engine's cost of
+  the sufficient statistics the models need. ``wall / stats`` is bayeslab's own overhead
+  (validation queries, Python-side work, both models, the decision); ``wall / count`` adds the
+  cost of the aggregates themselves. The baselines open their DuckDB connection before the
+  clock starts; a readout's wall time includes opening its own (10-50 ms on a busy machine).
+
 Wall time is the case itself, after imports and (Spark) session start; peak RSS is the process's
-high-water mark (``VmHWM``; on Spark, the Python driver plus the JVM); the ratio divides by the
-``bare`` time of the same file, engine and columns. ``--cli`` adds the whole-process start-up
-check: ``bayeslab compare`` on the conversion metric against ``python -c "import duckdb; ..."``.
+high-water mark (``VmHWM``; on Spark, the Python driver plus the JVM). ``--cli`` adds the
+whole-process start-up check: ``bayeslab compare`` on the 1e7-row conversion file against
+``python -c "import duckdb; ..."`` with the same ``GROUP BY``, each the best of ``--repeat``.
 
 Run: .venv/bin/python benchmarks/scale.py [--sizes 1e5,1e6,1e7,1e8] [--spark-max 1e7]
      [--engines duckdb,spark] [--repeat 3] [--cli]
@@ -31,9 +39,8 @@ import sys
 import tempfile
 import time
 
-COLUMNS = {"bare_conversion": ["conv"], "bare_covariate": ["rev", "pre"],
-           "bare_plan": ["conv", "g1", "g2", "sessions", "rev", "pre"]}
 CASES = ("conversion", "covariate", "plan")
+CAPTURE_ROWS = 100_000  # the file the grouped query of each case is captured on
 
 
 def make_data(rows: int, folder: str) -> str:
@@ -64,40 +71,23 @@ def _peak_kb(pid="self") -> int:
     return 0
 
 
-def child(case: str, engine: str, path: str) -> dict:
-    """Run one case in this process; return wall seconds and peak RSS in KB."""
+def _session(engine, path):
+    if engine != "spark":
+        return None
+    from bayeslab.data.spark import spark_session
+
+    session = spark_session("local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    session.read.parquet(path).limit(1).collect()  # JVM warm: file listing, codegen
+    return session
+
+
+def _readout(case: str, engine: str, path: str) -> None:
     import bayeslab as bl
     from bayeslab.data.sources import open_source
-    from bayeslab.readout import compare, one_scan  # noqa: F401  (imports before timing)
+    from bayeslab.readout import one_scan
 
-    session = None
-    if engine == "spark":
-        from bayeslab.data.spark import spark_session
-
-        session = spark_session("local[2]")
-        session.conf.set("spark.sql.shuffle.partitions", "2")
-        session.read.parquet(path).limit(1).collect()  # JVM warm: file listing, codegen
-    if not case.startswith("bare"):  # import the models first: time the readout, not imports
-        import pandas as pd
-
-        tiny = pd.DataFrame({"arm": [0, 1] * 50, "conv": [0, 1, 1, 0] * 25,
-                             "rev": [float(i % 7) for i in range(100)],
-                             "pre": [float(i % 5) for i in range(100)]})
-        bl.compare(tiny, arm="arm", metric="conv")
-        bl.compare(tiny, arm="arm", metric="rev", kind="continuous", covariate="pre")
-    t = time.perf_counter()
-    if case.startswith("bare"):
-        cols = COLUMNS[case]
-        sums = ", ".join(f"sum({c})" for c in cols)
-        if engine == "spark":
-            session.read.parquet(path).createOrReplaceTempView("bare")
-            session.sql(f"SELECT arm, count(*), {sums} FROM bare GROUP BY arm").collect()
-        else:
-            import duckdb
-
-            duckdb.connect().execute(f"SELECT arm, count(*), {sums} FROM "
-                                     f"read_parquet('{path}') GROUP BY arm").fetchall()
-    elif case == "conversion":
+    if case == "conversion":
         bl.compare(path, engine=engine, arm="arm", metric="conv")
     elif case == "covariate":
         bl.compare(path, engine=engine, arm="arm", metric="rev", kind="continuous",
@@ -112,6 +102,64 @@ def child(case: str, engine: str, path: str) -> dict:
                  MetricSpec(metric="rev", kind="continuous", covariate="pre", arm="arm")]
         one_scan(src, specs)
         assert src.cache["scans"] == 1
+
+
+def capture(case: str, engine: str, path: str) -> list:
+    """The grouped queries a readout sends, as ``[relation, query]`` (run on ``path``)."""
+    from bayeslab.data import scan
+
+    _session(engine, path)
+    sent = []
+    real = scan.fetch_frame
+
+    def record(source, query):
+        sent.append([source.relation, query])
+        return real(source, query)
+
+    scan.fetch_frame = record
+    _readout(case, engine, path)
+    return sent
+
+
+def child(case: str, engine: str, path: str, queries=None) -> dict:
+    """Run one case in this process; return wall seconds and peak RSS in KB.
+
+    ``count``: the bare count; ``stats``: ``queries`` (from :func:`capture`) on this file.
+    """
+    import bayeslab as bl
+    from bayeslab.readout import compare, one_scan  # noqa: F401  (imports before timing)
+
+    session = _session(engine, path)
+    if case in CASES:  # import the models first: time the readout, not imports
+        import pandas as pd
+
+        tiny = pd.DataFrame({"arm": [0, 1] * 50, "conv": [0, 1, 1, 0] * 25,
+                             "rev": [float(i % 7) for i in range(100)],
+                             "pre": [float(i % 5) for i in range(100)]})
+        bl.compare(tiny, arm="arm", metric="conv")
+        bl.compare(tiny, arm="arm", metric="rev", kind="continuous", covariate="pre")
+    con = None
+    if engine == "duckdb" and case in ("count", "stats"):
+        import duckdb
+
+        con = duckdb.connect()
+    if engine == "spark":
+        session.read.parquet(path).createOrReplaceTempView("bare")
+    t = time.perf_counter()
+    if case == "count":
+        if engine == "spark":
+            session.sql("SELECT arm, count(*) FROM bare GROUP BY arm").collect()
+        else:
+            con.execute(f"SELECT arm, count(*) FROM read_parquet('{path}') "
+                        "GROUP BY arm").fetchall()
+    elif case == "stats":
+        for relation, query in queries:
+            if engine == "spark":
+                session.sql(query.replace(relation, "bare")).collect()
+            else:
+                con.execute(query.replace(relation, f"read_parquet('{path}')")).fetchall()
+    else:
+        _readout(case, engine, path)
     wall = time.perf_counter() - t
     peak = _peak_kb()
     if session is not None:
@@ -122,10 +170,11 @@ def child(case: str, engine: str, path: str) -> dict:
     return {"wall": wall, "rss_kb": peak}
 
 
-def run_child(case, engine, path, repeat) -> dict:
+def run_child(case, engine, path, repeat, queries=None) -> dict:
     best = None
+    extra = ["--queries", json.dumps(queries)] if queries is not None else []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--child", case, engine, path],
+        out = subprocess.run([sys.executable, __file__, "--child", case, engine, path, *extra],
                              capture_output=True, text=True, check=True)
         got = json.loads(out.stdout.strip().splitlines()[-1])
         if best is None or got["wall"] < best["wall"]:
@@ -154,6 +203,8 @@ def cli_check(path: str, repeat: int) -> tuple[float, float]:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", nargs=3, metavar=("CASE", "ENGINE", "PATH"))
+    ap.add_argument("--capture", nargs=3, metavar=("CASE", "ENGINE", "PATH"))
+    ap.add_argument("--queries", help="JSON [[relation, query], ...] of the stats baseline")
     ap.add_argument("--sizes", default="1e5,1e6,1e7,1e8")
     ap.add_argument("--spark-max", type=float, default=1e7)
     ap.add_argument("--engines", default="duckdb,spark")
@@ -162,22 +213,36 @@ def main():
     ap.add_argument("--dir", default=tempfile.gettempdir())
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child)))
+        queries = json.loads(args.queries) if args.queries else None
+        print(json.dumps(child(*args.child, queries=queries)))
+        return
+    if args.capture:
+        print(json.dumps(capture(*args.capture)))
         return
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     engines = args.engines.split(",")
-    print(f"{'engine':<7}{'rows':>12}  {'case':<11}{'wall s':>8}{'bare s':>8}{'ratio':>7}"
-          f"{'peak RSS MB':>13}")
+    small = make_data(CAPTURE_ROWS, args.dir)
+    captured = {}
+    for engine in engines:
+        for case in CASES:
+            out = subprocess.run([sys.executable, __file__, "--capture", case, engine, small],
+                                 capture_output=True, text=True, check=True)
+            captured[engine, case] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"{'engine':<7}{'rows':>12}  {'case':<11}{'wall s':>8}{'count s':>9}{'/count':>7}"
+          f"{'stats s':>9}{'/stats':>7}{'peak RSS MB':>13}")
     for rows in sizes:
         path = make_data(rows, args.dir)
         for engine in engines:
             if engine == "spark" and rows > args.spark_max:
                 continue
+            count = run_child("count", engine, path, args.repeat)
             for case in CASES:
-                bare = run_child(f"bare_{case}", engine, path, args.repeat)
+                queries = [[rel, q.replace(small, path)] for rel, q in captured[engine, case]]
+                stats = run_child("stats", engine, path, args.repeat, queries)
                 got = run_child(case, engine, path, args.repeat)
                 print(f"{engine:<7}{rows:>12,}  {case:<11}{got['wall']:>8.3f}"
-                      f"{bare['wall']:>8.3f}{got['wall'] / bare['wall']:>7.2f}"
+                      f"{count['wall']:>9.3f}{got['wall'] / count['wall']:>7.2f}"
+                      f"{stats['wall']:>9.3f}{got['wall'] / stats['wall']:>7.2f}"
                       f"{got['rss_kb'] / 1024:>13.0f}", flush=True)
     if args.cli:
         path = make_data(sizes[-1] if sizes[-1] <= 10_000_000 else 10_000_000, args.dir)

@@ -4,15 +4,12 @@ The outcome column holds the sum over the row's units (conversions for a binary 
 for a continuous metric, ``sum_sq`` the sum of squares. The rows are validated (whole,
 non-negative counts; conversions between 0 and ``n``) and summed to the same per-cell table as
 unit rows, so the readout from aggregates equals the readout from the unit rows.
+:func:`~bayeslab.data.stats.sufficient_stats` runs these aggregates and finishes the table.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from bayeslab.data.scan import grouped
-from bayeslab.data.stats import finish_stats, not_finite_sql, numeric_expression, rows_text
-from bayeslab.errors import DataError
+from bayeslab.data.columns import not_finite_sql, numeric_expression
 
 
 def aggregated_aggs(source, metric, kind, n, sum_sq):
@@ -45,21 +42,3 @@ def aggregated_aggs(source, metric, kind, n, sum_sq):
         aggs.append(("sum_sq", f"coalesce(sum({q}) FILTER (WHERE {ok}), 0)"))
     aggs.append(("cells_used", f"count(*) FILTER (WHERE {ok})"))
     return aggs, invalid, bad
-
-
-def aggregated_stats(source, keys, metric, control, kind, n, sum_sq, missing):
-    """:class:`~bayeslab.data.stats.ArmStats` of pre-aggregated rows grouped by ``keys``."""
-    aggs, invalid, bad = aggregated_aggs(source, metric, kind, n, sum_sq)
-    raw = grouped(source, keys, aggs)
-    if sum_sq is None:
-        raw["sum_sq"] = np.nan
-    for i, (cond, column, what) in enumerate(invalid):
-        count = int(raw[f"inv{i}"].sum())
-        if count:
-            raise DataError(f"column {column!r} {what} in {rows_text(source, cond, count)}",
-                            column=column, rows=count)
-    if kind == "binary":
-        raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
-    problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
-    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
-                        covariate=None, units=True)

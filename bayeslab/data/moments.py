@@ -27,9 +27,11 @@ from bayeslab.data.scan import grouped
 from bayeslab.data.sources import (
     Source,
     check_columns,
+    derived_view,
     open_source,
     parquet_column_stats,
     quote,
+    select_list,
 )
 from bayeslab.data.stats import (
     ArmStats,
@@ -247,12 +249,11 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
         raise DataError(f"clipping method must be 'winsorize' or 'trim', got {method!r}")
     if not 0.5 < quantile < 1:
         raise DataError(f"clipping quantile must be in (0.5, 1), got {quantile!r}")
-    if source.engine != "duckdb":
-        raise DataError("clipping (--clip) runs on the DuckDB engine; read the table with "
-                        "--engine duckdb or clip the column in Spark first")
     y = numeric_expression(source, metric)
     ok = f"NOT {not_finite_sql(y)}"
-    cap = source.sql(f"SELECT quantile_cont({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "
+    # the same interpolated quantile on both engines: DuckDB quantile_cont, Spark percentile
+    function = "percentile" if source.engine == "spark" else "quantile_cont"
+    cap = source.sql(f"SELECT {function}({y}, {float(quantile)!r}) FILTER (WHERE {ok}) "
                      f"FROM {source.relation}")[0][0]
     if cap is None:
         raise DataError(f"column {metric!r} has no usable values to clip", column=metric)
@@ -266,14 +267,12 @@ def clip_outcome(source: Source, *, arm: str, metric: str, method: str,
         label = arm_label(a)
         if label is not None:
             affected[label] = affected.get(label, 0) + int(c)
-    col = quote(metric)
     if method == "winsorize":
-        sql = (f"SELECT * REPLACE (CASE WHEN {above} THEN {float(cap)!r} ELSE {y} END AS {col}) "
-               f"FROM {source.relation}")
+        capped = {metric: f"CASE WHEN {above} THEN {float(cap)!r} ELSE {y} END"}
+        sql = f"SELECT {select_list(source, capped)} FROM {source.relation}"
     else:
         sql = f"SELECT * FROM {source.relation} WHERE NOT {above}"
-    view = open_source(sql=sql, con=source.con)
-    view = replace(view, label=f"{source.label} ({method}d {metric} at q={quantile})")
+    view = derived_view(source, sql, f"{source.label} ({method}d {metric} at q={quantile})")
     return view, Clipping(method=method, quantile=float(quantile), cap=float(cap),
                           rows_affected=affected, before={}, after={})
 

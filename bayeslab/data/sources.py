@@ -8,142 +8,29 @@ over it in one scan.
 from __future__ import annotations
 
 import itertools
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bayeslab.data.access import connection as _connection
 from bayeslab.data.access import named_paths as _named_paths
 from bayeslab.data.access import single_select
+from bayeslab.data.table import (  # noqa: F401  (re-exported: the data layer's names)
+    ROW_NUMBER,
+    SHOWN_CHARS,
+    Source,
+    check_columns,
+    check_duplicate_columns,
+    engine_message,
+    quote,
+    shown,
+    translate_error,
+)
 from bayeslab.errors import DataError
 
 _view_ids = itertools.count()
-#: column of a scan's row number (1-based, scan order), for keys of looks at row counts
-ROW_NUMBER = '"__bayeslab_rn"'
-
-
-@dataclass(frozen=True)
-class Source:
-    """A table DuckDB can scan.
-
-    Attributes
-    ----------
-    con : duckdb.DuckDBPyConnection
-        Connection that owns the table or view.
-    relation : str
-        SQL expression usable after ``FROM`` (a view name or a table function call).
-    label : str
-        Human-readable origin, used in error messages (a path, ``"DataFrame"``, ``"SQL query"``).
-    columns : dict of str to str
-        Column name to DuckDB type name, in table order.
-    parquet : str, optional
-        Path or glob of the Parquet file(s) behind the table, whose footer statistics can
-        answer some validation questions without a scan.
-    cache : dict
-        Results kept for this table: the prefetched scan of :mod:`bayeslab.data.scan` and
-        counts of the grouped scans run (``"scans"``), requests answered from the prefetched
-        scan (``"answered"``) and queries of any kind (``"queries"``).
-    engine : {"duckdb", "spark"}
-        The engine that runs the queries (:mod:`bayeslab.data.spark` for Spark).
-    """
-
-    con: Any = field(repr=False)
-    relation: str
-    label: str
-    columns: dict[str, str]
-    parquet: str | None = None
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
-    engine: str = "duckdb"
-
-    @property
-    def row_number_sql(self) -> str:
-        """SQL numbering rows 1, 2, ... in file order (Spark: by its row ids, local files)."""
-        if self.engine == "spark":
-            return "row_number() OVER (ORDER BY monotonically_increasing_id())"
-        return "row_number() OVER ()"
-
-    @property
-    def row_number(self) -> bool:
-        """Whether rows have an order (DuckDB's scan order) that :data:`ROW_NUMBER` numbers."""
-        return self.engine == "duckdb"
-
-    def sql(self, query: str, params: list | None = None):
-        """Run ``query`` and return all rows as tuples.
-
-        The query names the table by :attr:`relation`, spliced in by the caller; user text
-        (column names) enters only through :func:`quote`, never through ``str.format``.
-        """
-        return self.execute(query, params).fetchall()
-
-    def execute(self, query: str, params: list | None = None):
-        """Run ``query`` and return the cursor; engine errors become :class:`DataError`."""
-        import duckdb
-
-        self.cache["queries"] = self.cache.get("queries", 0) + 1
-        try:
-            return self.con.execute(query, params or [])
-        except (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.IOException,
-                duckdb.PermissionException) as exc:
-            raise translate_error(self, exc) from None
-
-    def type_of(self, column: str) -> str:
-        """DuckDB type name of ``column``; raises :class:`DataError` if it does not exist."""
-        check_columns(self, [column])
-        return self.columns[column]
-
-
-def quote(name: str) -> str:
-    """Quote an identifier for DuckDB SQL."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
-
-
-#: longest data value an error message echoes (longer ones are cut, with their length)
-SHOWN_CHARS = 40
-
-
-def shown(value, limit: int = SHOWN_CHARS) -> str:
-    """``repr`` of a data value for an error message, cut to ``limit`` characters.
-
-    Messages keep row numbers but never echo more than a short prefix of a value, so an error
-    cannot print a file's contents.
-    """
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(str(value)):,} characters)"
-
-
-def engine_message(exc: BaseException, limit: int = 160) -> str:
-    """First line of an engine's error message, cut to ``limit`` characters."""
-    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return line if len(line) <= limit else line[:limit] + "..."
-
-
-_CONVERT = re.compile(r'converting column "(?P<col>[^"]*)"\. Could not convert string '
-                      r'"(?P<val>.*?)" to')
-_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")
-
-
-def translate_error(source: Source, exc: BaseException) -> DataError:
-    """A DataError for an engine error raised while scanning ``source``.
-
-    A CSV column whose type was guessed from its first rows (numbers) and that holds text
-    further down (``yes``, ``True``) names the column, the line and a short prefix of the value.
-    """
-    text = str(exc)
-    m, line = _CONVERT.search(text), _LINE.search(text)
-    if m:
-        where = f" on line {int(line['line']):,} (counting the header as line 1)" if line else ""
-        return DataError(
-            f"column {m['col']!r} of {source.label} holds text that is not a number"
-            f"{where}: {shown(m['val'])}; the first rows of the file read as numbers; fix or "
-            "remove those rows (write 0/1 for a yes/no metric)", column=m["col"])
-    return DataError(f"cannot read {source.label}: {engine_message(exc)}")
 
 
 ENGINES = ("duckdb", "spark")
@@ -161,8 +48,8 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         already opened :class:`Source` (returned as is).
     sql : str, optional
         Exactly one read-only ``SELECT`` whose result is the experiment table (for example
-        ``"SELECT * FROM 'events/*.parquet' WHERE country = 'DE'"``). Exactly one of ``data`` and
-        ``sql`` must be given.
+        ``"SELECT * FROM 'events/*.parquet' WHERE country = 'DE'"``; on Spark, Spark SQL over
+        the session's tables). Exactly one of ``data`` and ``sql`` must be given.
     con : duckdb.DuckDBPyConnection, optional
         Connection to use (for tables already registered in it). Without one, each source gets
         its own in-memory database whose file access is limited to the file (or folder, or the
@@ -181,7 +68,8 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
     Raises
     ------
     DataError
-        If the file does not exist, its format is unknown, it has duplicated column names, a
+        If both or neither of ``data`` and ``sql`` are given, the file does not exist, its
+        format is unknown, it has duplicated column names, a
         folder holds no Parquet files or files of different schemas, the query is not one
         ``SELECT`` or fails, or a DataFrame has no columns.
     TypeError
@@ -191,15 +79,14 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         return data
     if engine not in (None, *ENGINES):
         raise DataError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    from bayeslab.data.spark import is_spark_frame, open_spark
+    from bayeslab.data.spark import is_spark_frame, open_spark, open_spark_sql
 
-    if is_spark_frame(data) or (engine == "spark" and data is not None and sql is None):
-        return open_spark(data)
-    if engine == "spark":
-        raise DataError("the Spark engine reads a Parquet path, a Spark table or a Spark "
-                        "DataFrame; run SQL in Spark and pass the DataFrame")
     if (data is None) == (sql is None):
         raise DataError("give exactly one of a data table (file or DataFrame) and an SQL query")
+    if is_spark_frame(data) or (engine == "spark" and data is not None):
+        return open_spark(data)
+    if engine == "spark":
+        return open_spark_sql(sql)
     if data is not None and not (_is_dataframe(data) or isinstance(data, (str, Path))):
         raise TypeError(f"data must be a file path, a pandas DataFrame or a Source, got "
                         f"{type(data).__name__}")
@@ -251,29 +138,39 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
     return source
 
 
+def derived_view(source: Source, sql: str, label: str) -> Source:
+    """A Source over ``sql``, a query bayeslab built on ``source.relation``, on the same engine.
+
+    For views bayeslab derives from a table (a clipped outcome, the looks of a monitor); the
+    SQL is the portable dialect of :mod:`bayeslab.data.scan` (explicit column lists, no
+    DuckDB-only ``* REPLACE`` / ``* EXCLUDE``).
+    """
+    if source.engine == "spark":
+        from bayeslab.data.spark import spark_view
+
+        return spark_view(source, sql, label)
+    view = open_source(sql=sql, con=source.con)
+    return Source(con=view.con, relation=view.relation, label=label, columns=view.columns)
+
+
+def select_list(source: Source, replace: dict | None = None, exclude=()) -> str:
+    """Every column of ``source`` quoted, in order, some replaced by ``{column: SQL}``."""
+    replace = replace or {}
+    return ", ".join(f"{replace[c]} AS {quote(c)}" if c in replace else quote(c)
+                     for c in source.columns if c not in exclude)
+
+
 def _open_frame(data, con) -> Source:
     columns = [str(c) for c in data.columns]
     if not columns:
         raise DataError("the DataFrame has no columns (an empty table); pass the experiment "
                         "table")
-    _check_duplicates(columns, "the DataFrame")
+    check_duplicate_columns(columns, "the DataFrame")
     con = con if con is not None else _connection()
     view = f"bayeslab_df_{next(_view_ids)}"
     frame = data.reset_index(drop=True) if not _has_default_index(data) else data
     con.register(view, frame)
     return _describe(con, view, "DataFrame")
-
-
-def _check_duplicates(columns, label: str) -> None:
-    seen, dups = set(), []
-    for c in columns:
-        if c in seen and c not in dups:
-            dups.append(c)
-        seen.add(c)
-    if dups:
-        also = f" (also {', '.join(map(repr, dups[1:]))})" if dups[1:] else ""
-        raise DataError(f"column {dups[0]!r} appears more than once in {label}{also}; rename "
-                        "the duplicates so each column has one name", column=dups[0])
 
 
 def _check_csv_header(con, path: Path) -> None:
@@ -288,7 +185,7 @@ def _check_csv_header(con, path: Path) -> None:
             header = next(csv.reader(fh, delimiter=delim or ","), [])
     except (OSError, csv.Error):
         return
-    _check_duplicates([h.strip() for h in header], str(path))
+    check_duplicate_columns([h.strip() for h in header], str(path))
 
 
 def _dataset_glob(path: Path) -> str:
@@ -313,7 +210,7 @@ def _check_parquet_schema(con, path: Path, target: str) -> None:
         if i and rows[i - 1][0] == file and not children:  # first entry is the schema root
             cols.append((name, typ))
     for file, cols in schemas.items():
-        _check_duplicates([c for c, _ in cols], file)
+        check_duplicate_columns([c for c, _ in cols], file)
     if len({tuple(sorted(c)) for c in schemas.values()}) > 1:
         files = sorted(schemas)
         first = set(schemas[files[0]])
@@ -363,16 +260,3 @@ def _has_default_index(frame) -> bool:
 def _describe(con, relation: str, label: str) -> Source:
     rows = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
     return Source(con=con, relation=relation, label=label, columns={r[0]: r[1] for r in rows})
-
-
-def check_columns(source: Source, columns, *, role: str | None = None) -> None:
-    """Raise :class:`DataError` naming every column of ``columns`` missing from ``source``."""
-    missing = [c for c in columns if c not in source.columns]
-    if missing:
-        names = ", ".join(repr(c) for c in missing)
-        have = ", ".join(source.columns)
-        what = f" ({role})" if role else ""
-        raise DataError(
-            f"column {names}{what} not found in {source.label}; columns are: {have}",
-            column=missing[0],
-        )

@@ -17,6 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
+from bayeslab.data.table import Source, check_duplicate_columns
 from bayeslab.errors import BayeslabError, DataError
 
 _view_ids = itertools.count()
@@ -51,21 +52,44 @@ def java_missing() -> str | None:
            "or set JAVA_HOME"
 
 
-def spark_session(master: str = "local[*]"):
+#: log4j2 configuration of a session bayeslab starts: errors only (no start-up warnings)
+LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.console.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+def spark_session(master: str = "local[*]", *, quiet: bool = True):
     """The active SparkSession, or a new local one configured for bayeslab's SQL.
+
+    Parameters
+    ----------
+    master : str
+        Spark master of a new session.
+    quiet : bool
+        Start a new session's JVM with log4j at ``ERROR`` and its own console output (the JVM's
+        start-up notices) sent to a log file (:func:`spark_log`), so the command line prints only
+        bayeslab's lines; a JVM that fails to start is reported with that file's last line. Query
+        errors still reach Python as exceptions (one :class:`DataError` line).
 
     Raises
     ------
     SparkUnavailable
         An ImportError, if PySpark is not installed (``pip install 'bayeslab[spark]'``).
     DataError
-        If no Java runtime is found.
+        If no Java runtime is found, or the JVM does not start.
     """
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise SparkUnavailable("the Spark engine needs PySpark: pip install 'bayeslab[spark]'") \
             from None
+    _quiet_pandas_notice()
     active = SparkSession.getActiveSession()
     if active is not None:
         active.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
@@ -73,12 +97,60 @@ def spark_session(master: str = "local[*]"):
     why = java_missing()
     if why:
         raise DataError(why)
+    if quiet:
+        _start_quiet_context(master)
     builder = SparkSession.builder.master(master).appName("bayeslab")
     for key, value in SESSION_CONF.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def spark_log() -> Path:
+    """The file a quiet session's JVM writes its console output to (rewritten at each start)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"bayeslab-spark-{os.getuid()}.log"
+
+
+def _start_quiet_context(master: str) -> None:
+    """Start the SparkContext with log4j at ERROR and the JVM's stderr in :func:`spark_log`."""
+    import tempfile
+
+    from pyspark import SparkConf, SparkContext
+    from pyspark.errors import PySparkRuntimeError
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._active_spark_context is not None:
+        return
+    config = Path(tempfile.gettempdir()) / f"bayeslab-log4j2-{os.getuid()}.properties"
+    if not config.exists() or config.read_text() != LOG4J2:
+        config.write_text(LOG4J2)
+    conf = SparkConf().setMaster(master).setAppName("bayeslab")
+    for key, value in SESSION_CONF.items():
+        conf.set(key, value)
+    option = f"-Dlog4j2.configurationFile=file:{config}"
+    extra = conf.get("spark.driver.extraJavaOptions", "")
+    conf.set("spark.driver.extraJavaOptions", f"{extra} {option}".strip())
+    log = spark_log()
+    with open(log, "wb") as out:
+        try:
+            gateway = launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+        except (PySparkRuntimeError, OSError) as exc:  # the JVM exited before it started
+            lines = [t for t in log.read_text(errors="replace").splitlines() if t.strip()]
+            last = lines[-1] if lines else str(exc)
+            raise DataError(f"Spark did not start: {_first_line(last)} (JVM log: {log})") \
+                from None
+    SparkContext(conf=conf, gateway=gateway)
+
+
+def _quiet_pandas_notice() -> None:
+    """PySpark's notice about pandas 3 is not a problem of the readout: not shown."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
 
 
 def is_spark_frame(data) -> bool:
@@ -153,8 +225,6 @@ def open_spark(data, *, session=None):
     DataError
         A path that is not Parquet, a table that does not exist, or no Java.
     """
-    from bayeslab.data.sources import Source, _check_duplicates
-
     if is_spark_frame(data):
         session = session or data.sparkSession
         frame, label = data, "Spark DataFrame"
@@ -169,9 +239,53 @@ def open_spark(data, *, session=None):
             frame, label = _read(session.read.parquet, text), text
         else:
             frame, label = _read(session.table, text), f"Spark table {text}"
+    return _frame_source(session, frame, label)
+
+
+def open_spark_sql(sql: str, *, session=None):
+    """A :class:`~bayeslab.data.sources.Source` over one read-only Spark SQL ``SELECT``.
+
+    The text is parsed by Spark as the subquery of ``SELECT * FROM (...)``, which admits exactly
+    one query: several statements, or a statement that writes or configures (``INSERT``,
+    ``CREATE``, ``SET``, ``DROP``), do not parse there, and nothing runs before that check.
+
+    Raises
+    ------
+    DataError
+        If the text is not one ``SELECT`` (Spark's parser decides), or the query fails (a table
+        or column that does not exist).
+    """
+    from pyspark.errors import AnalysisException, ParseException
+
+    if not isinstance(sql, str):
+        raise TypeError(f"sql must be a string, got {type(sql).__name__}")
+    session = session or spark_session()
+    query = sql.strip().rstrip(";").strip()
+    try:
+        frame = session.sql(f"SELECT * FROM (\n{query}\n) AS bayeslab_query")
+    except ParseException as exc:
+        raise DataError("SQL must be exactly one read-only SELECT statement (Spark SQL; a "
+                        f"file is read as parquet.`PATH`): {_first_line(exc)}") from None
+    except AnalysisException as exc:
+        raise DataError(f"SQL query failed: {_first_line(exc)}") from None
+    return _frame_source(session, frame, "SQL query")
+
+
+def spark_view(source, sql: str, label: str):
+    """A Source over ``sql``, a query bayeslab built on ``source.relation`` (a Spark source)."""
+    from pyspark.errors import PySparkException
+
+    try:
+        frame = source.con.session.sql(sql)
+    except PySparkException as exc:
+        raise DataError(f"Spark query failed: {_first_line(exc)}") from None
+    return _frame_source(source.con.session, frame, label)
+
+
+def _frame_source(session, frame, label: str):
     session.conf.set("spark.sql.ansi.doubleQuotedIdentifiers", "true")
     columns = [f.name for f in frame.schema.fields]
-    _check_duplicates(columns, label)
+    check_duplicate_columns(columns, label)
     view = f"bayeslab_spark_{next(_view_ids)}"
     frame.createOrReplaceTempView(view)
     types = {f.name: _duck_type(f.dataType.simpleString()) for f in frame.schema.fields}

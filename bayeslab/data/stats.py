@@ -16,15 +16,22 @@ import numpy as np
 import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.aggregated import aggregated_aggs
 from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
+from bayeslab.data.columns import (  # noqa: F401  (re-exported for moments and units)
+    check_unique,
+    is_integer_type,
+    not_finite_sql,
+    numeric_expression,
+    rows_text,
+)
 from bayeslab.data.scan import grouped
 from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote, shown
 from bayeslab.errors import DataError
 
 KINDS = ("binary", "continuous", "count", "ratio")
 MISSING = ("error", "exclude")
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "REAL")
+
 
 
 @dataclass(frozen=True)
@@ -99,63 +106,6 @@ class ArmStats:
         t = self.by_arm()
         return pd.DataFrame({"arm": list(self.arms), "n": t["n"].to_numpy().astype(np.int64),
                              "mean": (t["sum"] / t["n"]).to_numpy()})
-
-
-def example_rows(source: Source, condition: str, limit: int = 5) -> list[int]:
-    """1-based numbers of the first rows of ``source`` where the SQL ``condition`` holds."""
-    rows = source.sql(
-        "SELECT rn FROM (SELECT " + source.row_number_sql + " AS rn, (" + condition + ") AS bad "
-        "FROM " + source.relation + ") WHERE bad ORDER BY rn LIMIT " + str(int(limit))
-    )
-    return [int(r[0]) for r in rows]
-
-
-def rows_text(source: Source, condition: str, count: int) -> str:
-    """``"3 rows (row 4, 9, 11, counting from 1)"``: a count with the first offending rows."""
-    first = example_rows(source, condition)
-    more = ", ..." if count > len(first) else ""
-    word = "row" if count == 1 else "rows"
-    return f"{count:,} {word} (row {', '.join(map(str, first))}{more}, counting from 1)"
-
-
-def numeric_expression(source: Source, column: str) -> str:
-    """``column`` as DOUBLE; raises DataError naming rows where it is text that is not a number."""
-    col = quote(column)
-    typ = source.type_of(column).upper()
-    if typ in _NUMERIC or typ.startswith("DECIMAL"):
-        return f"CAST({col} AS DOUBLE)"
-    if typ == "VARCHAR":
-        cond = f"{col} IS NOT NULL AND TRY_CAST({col} AS DOUBLE) IS NULL"
-        bad = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
-        if bad:
-            sample = source.sql(f"SELECT {col} FROM {source.relation} WHERE {cond} LIMIT 1")[0][0]
-            raise DataError(
-                f"column {column!r} is not numeric: {rows_text(source, cond, bad)} hold text "
-                f"such as {shown(sample)}; fix or remove them",
-                column=column, rows=bad,
-            )
-        return f"TRY_CAST({col} AS DOUBLE)"
-    raise DataError(f"column {column!r} has type {typ}, which is not numeric", column=column)
-
-
-def check_unique(source: Source, column: str) -> None:
-    """Raise :class:`DataError` if any value of ``column`` appears on more than one row."""
-    col = quote(column)
-    dup_rows, dup_ids = source.sql(
-        f"SELECT coalesce(sum(c), 0), count(*) FROM (SELECT count(*) AS c FROM {source.relation} "
-        f"GROUP BY {col} HAVING count(*) > 1)")[0]
-    if dup_ids:
-        sample = source.sql(f"SELECT {col}, count(*) FROM {source.relation} GROUP BY {col} "
-                            f"HAVING count(*) > 1 ORDER BY count(*) DESC, {col} LIMIT 3")
-        examples = ", ".join(f"{shown(v)} x{c}" for v, c in sample)
-        raise DataError(f"column {column!r} has {dup_ids:,} duplicated unit ids over "
-                        f"{int(dup_rows):,} rows (e.g. {examples}); each unit must appear once",
-                        column=column, rows=int(dup_rows))
-
-
-def not_finite_sql(expr: str) -> str:
-    """SQL condition: ``expr`` is NULL, NaN or infinite."""
-    return f"({expr} IS NULL OR isnan({expr}) OR abs({expr}) = CAST('Infinity' AS DOUBLE))"
 
 
 def sufficient_stats(
@@ -237,9 +187,7 @@ def sufficient_stats(
     if n is not None and covariate is not None:
         raise DataError("a covariate needs unit-level rows or its cross-products; give unit rows")
     if n is not None:
-        from bayeslab.data.aggregated import aggregated_stats
-
-        return aggregated_stats(source, keys, metric, control, kind, n, sum_sq, missing)
+        return _aggregated_stats(source, keys, metric, control, kind, n, sum_sq, missing)
     return _unit_rows(source, keys, metric, control, kind, covariate, missing)
 
 
@@ -256,8 +204,6 @@ def stats_request(source: Source, *, arm: str, metric: str, kind: str = "binary"
                       + [c for c in (covariate, n, sum_sq) if c])
         keys = group_keys(arm, tuple(segments), key_exprs)
         if n is not None:
-            from bayeslab.data.aggregated import aggregated_aggs
-
             return keys, aggregated_aggs(source, metric, kind, n, sum_sq)[0]
         if covariate is None:
             return keys, _fast_aggs(source, metric, kind)[0]
@@ -275,12 +221,6 @@ def group_keys(arm: str, segments, key_exprs=None) -> list[tuple[str, str]]:
 def group_columns_sql(segments):
     """``", "seg1", "seg2"``: segment columns to append to a SELECT list."""
     return "".join(f", {quote(s)}" for s in segments)
-
-
-def is_integer_type(source: Source, column: str) -> bool:
-    """Whether ``column`` holds whole numbers by type (integers and booleans)."""
-    typ = source.type_of(column).upper()
-    return typ in _NUMERIC and typ not in ("FLOAT", "DOUBLE", "REAL")
 
 
 def _fast_aggs(source, metric, kind):
@@ -303,6 +243,24 @@ def _fast_aggs(source, metric, kind):
     if kind == "binary" and not integer:
         aggs.append(("invalid", f"count(*) FILTER (WHERE {y} NOT IN (0, 1) AND NOT isnan({y}))"))
     return aggs, y, integer
+
+
+def _aggregated_stats(source, keys, metric, control, kind, n, sum_sq, missing):
+    """:class:`~bayeslab.data.stats.ArmStats` of pre-aggregated rows grouped by ``keys``."""
+    aggs, invalid, bad = aggregated_aggs(source, metric, kind, n, sum_sq)
+    raw = grouped(source, keys, aggs)
+    if sum_sq is None:
+        raw["sum_sq"] = np.nan
+    for i, (cond, column, what) in enumerate(invalid):
+        count = int(raw[f"inv{i}"].sum())
+        if count:
+            raise DataError(f"column {column!r} {what} in {rows_text(source, cond, count)}",
+                            column=column, rows=count)
+    if kind == "binary":
+        raw["sum_sq"] = raw["sum"]  # y in {0, 1}: sum of squares equals the sum
+    problems = [(f"{n}/{metric}", f"({bad})", "bad_y", "is missing or not finite")]
+    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
+                        covariate=None, units=True)
 
 
 def _unit_rows_fast(source, keys, metric, control, kind, missing):

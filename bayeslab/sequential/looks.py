@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from bayeslab.data.sources import ROW_NUMBER, open_source, quote, shown
+from bayeslab.data.sources import ROW_NUMBER, derived_view, quote, select_list, shown
 from bayeslab.data.stats import rows_text
 from bayeslab.errors import DataError
 
@@ -112,37 +112,38 @@ def look_keys(source, timestamp, mode, cuts, n):
 
 
 def look_view(source, timestamp, mode, cuts, n):
-    """A view with the look key column and the rows after the last look filtered out."""
-    if source.engine != "duckdb":
-        raise DataError("on Spark, looks are daily (give the timestamp column); looks at row "
-                        "counts or dates run on the DuckDB engine",
-                        column="looks")
+    """A view with the look key column and the rows after the last look filtered out.
+
+    Portable SQL (explicit column lists, no ``* REPLACE`` / ``* EXCLUDE``): the same view runs
+    on DuckDB and on Spark.
+    """
     rel = source.relation
     if mode == "sizes":
         if n is not None:
             raise DataError("looks as cumulative sample sizes need unit rows; with aggregated "
                             "rows (n) give look dates", column="looks")
-        order = f"ORDER BY {quote(timestamp)}" if timestamp else ""
+        # row order: the timestamp, else the scan's (DuckDB) or Spark's row ids (file order)
+        order = (f"ORDER BY {quote(timestamp)}" if timestamp else
+                 "ORDER BY monotonically_increasing_id()" if source.engine == "spark" else "")
         cases = " ".join(f"WHEN __rn <= {c} THEN {i}" for i, c in enumerate(cuts))
-        sql = (f"SELECT * EXCLUDE (__rn), CASE {cases} END AS {LOOK} FROM (SELECT *, "
-               f"row_number() OVER ({order}) AS __rn FROM {rel}) "
+        sql = (f"SELECT {select_list(source)}, CASE {cases} END AS {LOOK} FROM (SELECT *, "
+               f"row_number() OVER ({order}) AS __rn FROM {rel}) AS t "
                f"WHERE __rn <= {cuts[-1]}")
         total = source.sql(f"SELECT count(*) FROM {rel}")[0][0]
         check_total(total, cuts)
-        return open_source(sql=sql, con=source.con), LOOK, total - cuts[-1], cuts
+        return derived_view(source, sql, source.label), LOOK, total - cuts[-1], cuts
     if timestamp is None:
         raise DataError("daily or dated looks need the timestamp column (timestamp=... or "
                         "--timestamp)", column="timestamp")
     expr = look_expression(source, timestamp)
-    col = quote(timestamp)
     where, after = "", 0
     if mode == "dates":
         last = cuts[-1].isoformat()
         cond = f"{expr} > DATE '{last}'"
         after = source.sql(f"SELECT count(*) FROM {source.relation} WHERE {cond}")[0][0]
         where = f" WHERE NOT coalesce({cond}, FALSE)"
-    sql = f"SELECT * REPLACE ({expr} AS {col}) FROM {rel}{where}"
-    return open_source(sql=sql, con=source.con), timestamp, after, cuts
+    sql = f"SELECT {select_list(source, {timestamp: expr})} FROM {rel}{where}"
+    return derived_view(source, sql, source.label), timestamp, after, cuts
 
 
 def cumulative(stats, key, mode, cuts):

@@ -148,3 +148,113 @@ def test_cli_engine_spark_reads_a_path_and_a_table(spark, tmp_path_factory, caps
     assert main(["compare", "no_such_table", "--engine", "spark", *args]) == 2
     err = capsys.readouterr().err
     assert "cannot read no_such_table with Spark" in err and len(err.strip().splitlines()) == 1
+
+
+# --- SQL, clipping and looks on Spark: the DuckDB readouts --------------------------------------
+
+
+def test_cli_sql_on_spark_gives_the_duckdb_readout(spark, tmp_path_factory, capsys):
+    from bayeslab.cli import main
+
+    path = _parquet(tmp_path_factory, "migration", rows=2000)
+    spark.read.parquet(path).createOrReplaceTempView("bayeslab_sql_exp")
+    args = ["--arm", "treatment", "--metric", "ps5_purchase_30d", "--format", "json"]
+    where = "WHERE unsubscribe_flag = 0"
+    assert main(["compare", "--sql", f"SELECT * FROM '{path}' {where}", *args]) == 0
+    duck = json.loads(capsys.readouterr().out)
+    assert main(["compare", "--engine", "spark", "--sql",
+                 f"SELECT * FROM bayeslab_sql_exp {where};", *args]) == 0
+    on_spark = json.loads(capsys.readouterr().out)
+    assert_json_close(duck, on_spark)
+    assert on_spark["rows"]["read"] < 2000  # the WHERE was applied
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM bayeslab_sql_guard; DROP TABLE bayeslab_sql_guard",
+    "DROP TABLE bayeslab_sql_guard",
+    "CREATE TABLE bayeslab_sql_new AS SELECT * FROM bayeslab_sql_guard",
+    "SET spark.sql.shuffle.partitions = 7",
+])
+def test_cli_sql_on_spark_is_one_read_only_select(spark, sql, capsys):
+    from bayeslab.cli import main
+
+    spark.createDataFrame([(0, 1), (1, 0)] * 5, ["arm", "y"]).createOrReplaceTempView(
+        "bayeslab_sql_guard")
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    code = main(["compare", "--engine", "spark", "--sql", sql, "--arm", "arm", "--metric", "y"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "exactly one read-only SELECT" in err
+    assert spark.catalog.tableExists("bayeslab_sql_guard")
+    assert not spark.catalog.tableExists("bayeslab_sql_new")
+    assert spark.conf.get("spark.sql.shuffle.partitions") == partitions
+
+
+@pytest.mark.parametrize("method", ["winsorize", "trim"])
+def test_clipping_on_spark_gives_the_duckdb_readout(spark, tmp_path_factory, method):
+    import warnings
+
+    path = _parquet(tmp_path_factory, "campaign", rows=3000)
+    kw = dict(arm="treatment", metric="revenue", kind="continuous", covariate="pre_revenue",
+              clip=method, clip_quantile=0.95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        duck = bl.compare(path, **kw).to_dict()
+        on_spark = bl.compare(path, engine="spark", **kw).to_dict()
+    assert_json_close(duck, on_spark)
+    assert json.dumps(duck).count('"cap"') >= 1  # the clipping is reported, not skipped
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory):
+    """Unit rows with distinct timestamps (a row order both engines agree on) over 6 days."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    rows = 3000
+    arm = rng.integers(0, 2, rows)
+    frame = pd.DataFrame({
+        "arm": arm, "y": (rng.random(rows) < 0.1 + 0.03 * arm).astype(np.int64),
+        "ts": pd.Timestamp("2024-03-01") + pd.to_timedelta(np.arange(rows) * 170, unit="s")})
+    path = tmp_path_factory.mktemp("timed") / "timed.parquet"
+    frame.to_parquet(path, row_group_size=rows)
+    return str(path)
+
+
+@pytest.mark.parametrize("looks,timestamp", [
+    (3, "ts"), ([800, 1900, 3000], "ts"), ([1000, 2000], "ts"), (4, None),
+    (["2024-03-02", "2024-03-04", "2024-03-06"], "ts"),
+])
+def test_monitor_looks_on_spark_give_the_duckdb_replay(spark, timed, looks, timestamp):
+    kw = dict(arm="arm", metric="y", timestamp=timestamp, looks=looks, fpr_sims=0)
+    duck = bl.monitor(timed, **kw).to_dict()
+    on_spark = bl.monitor(timed, engine="spark", **kw).to_dict()
+    assert_json_close(duck, on_spark)
+    assert len(duck["looks"]) >= 2
+
+
+def test_spark_cli_stderr_is_quiet(tmp_path_factory):
+    """A new Spark process (its own JVM): no log4j / JVM start-up lines, errors still one line."""
+    import subprocess
+    import sys
+
+    from bayeslab.data.spark import java_missing
+
+    if java_missing():
+        pytest.skip(java_missing())
+    path = _parquet(tmp_path_factory, "personalization", rows=500)
+    base = [sys.executable, "-m", "bayeslab.cli", "compare", "--engine", "spark", "--arm",
+            "received_personalization"]
+    ok = subprocess.run([*base, path, "--metric", "made_purchase"], capture_output=True,
+                        text=True, timeout=300)
+    assert ok.returncode == 0 and ok.stderr == "", ok.stderr
+    bad = subprocess.run([*base, path, "--metric", "no_such_column"], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "no_such_column" in bad.stderr
+    env = {**os.environ, "PYSPARK_SUBMIT_ARGS": "--driver-memory 1q pyspark-shell"}
+    dead = subprocess.run([*base, path, "--metric", "made_purchase"], capture_output=True,
+                          text=True, timeout=300, env=env)  # a JVM that cannot start
+    assert dead.returncode == 2 and len(dead.stderr.strip().splitlines()) == 1, dead.stderr
+    assert "Spark did not start" in dead.stderr and "JVM log:" in dead.stderr

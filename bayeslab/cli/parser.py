@@ -1,0 +1,227 @@
+"""The argument parser of every ``bayeslab`` command (argparse only: ``--help`` stays fast)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bayeslab import __version__, kinds
+from bayeslab.cli.design import (
+    cmd_design_aa,
+    cmd_design_boundaries,
+    cmd_design_power,
+    cmd_design_srm,
+)
+from bayeslab.cli.errors import EXIT_BAD_INPUT
+from bayeslab.cli.plans import cmd_app, cmd_init, cmd_run
+from bayeslab.cli.readouts import cmd_compare, cmd_demo, cmd_monitor, cmd_simulate
+
+MAX_SEED = 2**32 - 1
+
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every bad input
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _seed(text: str) -> int:
+    """``--seed``: a whole number from 0 to 2**32 - 1 (what every random generator accepts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, "
+                                         f"got {text!r}")
+    return value
+
+
+def _add_kind_options(p) -> None:
+    """One CLI flag per option of the kind registry (lists are comma-separated)."""
+    for opt in kinds.OPTIONS.values():
+        listed = opt.type is list
+        p.add_argument(opt.flag, type=float if opt.type is float else str,
+                       choices=opt.choices or None, default=opt.default,
+                       metavar="COL,COL" if listed else None, help=opt.help)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
+                     "product experiments, side by side.")
+    parser.add_argument("--version", action="version", version=f"bayeslab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    fmt = dict(choices=("table", "json"), default="table", help="output format")
+    engine = dict(choices=("duckdb", "spark"), default="duckdb",
+                  help="where the statistics are computed: DuckDB (default) or Spark (DATA is "
+                  "then a Parquet path or a Spark table name)")
+
+    p = sub.add_parser("simulate", help="write a simulated scenario with known true effects")
+    p.add_argument("scenario", help="migration, musicstream, homepage, personalization, campaign")
+    p.add_argument("--rows", type=int, default=None, help="number of units")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="scenario option, e.g. srm=0.02 (repeatable)")
+    p.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("compare", help="Bayes and frequentist readout of a metric")
+    p.add_argument("data", nargs="?", help="CSV or Parquet file (or use --sql)")
+    p.add_argument("--sql", help="one read-only SELECT giving the experiment table (DuckDB "
+                   "SQL, or Spark SQL with --engine spark)")
+    p.add_argument("--arm", required=True, help="arm column (0/1 indicator or labels)")
+    p.add_argument("--control", help="control arm label (default 0 / false / control)")
+    p.add_argument("--metric", help="outcome column")
+    p.add_argument("--kind", default="conversion", choices=kinds.names(fitted=True),
+                   help="metric kind (observational data: --confounders)")
+    _add_kind_options(p)
+    p.add_argument("--unit", help="the metric's unit for absolute effects, e.g. EUR (money, "
+                   "counts; rates are always in percentage points)")
+    p.add_argument("--segment", action="append", metavar="COL",
+                   help="segment column: adds the hierarchical Bayesian segment model and "
+                   "per-segment tests (repeat once for two dimensions, read as COL1 x COL2; "
+                   "at most 200 segments: group rare levels first)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="seed of any MCMC sampling (same seed, same numbers)")
+    p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")
+    p.add_argument("--tune", type=int, default=1000, help="MCMC tuning steps per chain")
+    p.add_argument("--chains", type=int, default=4, help="MCMC chains")
+    p.add_argument("--rhat-max", type=float, default=1.01,
+                   help="MCMC diagnostics: largest acceptable R-hat (fail above)")
+    p.add_argument("--ess-min", type=float, default=400,
+                   help="MCMC diagnostics: smallest acceptable bulk and tail ESS (fail below)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar (shown only on a terminal anyway)")
+    p.add_argument("--plot", metavar="DIR", help="write the figures (PNG) to DIR: Bayes vs "
+                   "frequentist intervals; conversion posteriors and lift; segment forest, "
+                   "trace, rank and PPC plots; propensity love and overlap plots")
+    p.add_argument("--guardrail", action="append", help="harmful metric to check (repeatable)")
+    p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
+                   "(one value, or one per guardrail, comma-separated)")
+    p.add_argument("--prior", default="1,1", help="Beta prior A,B of each arm's rate")
+    p.add_argument("--interval", type=float, default=0.95, help="interval level")
+    p.add_argument("--split", help="planned shares per arm for the SRM check, control first")
+    p.add_argument("--n", help="count column of pre-aggregated rows (metric = conversions)")
+    p.add_argument("--unit-id", help="unit id column; duplicated ids are an error")
+    p.add_argument("--missing", choices=("error", "exclude"), default="error",
+                   help="rows with a missing arm or outcome: fail (default) or exclude")
+    p.add_argument("--prob-threshold", type=float, default=0.95)
+    p.add_argument("--loss-threshold", type=float, default=0.0025)
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--engine", **engine)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("run", help="run an analysis plan (TOML) and write report and readout")
+    p.add_argument("plan", help="plan file, e.g. models/migration.toml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quiet", action="store_true",
+                   help="no stage lines or progress (shown only on a terminal anyway)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                   help="where the statistics are computed (default: the plan's "
+                   "data.engine, else duckdb)")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("init", help="write a commented starter plan")
+    p.add_argument("path", nargs="?", default="plan.toml")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("app", help="explore a run's output in a Streamlit app (extra 'app')")
+    p.add_argument("dir", help="output folder of 'bayeslab run'")
+    p.add_argument("--port", type=int, default=8501, help="port to serve on")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_app)
+
+    p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
+    p.add_argument("--rows", type=int, default=50_000)
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--margin", type=float, default=0.005,
+                   help="guardrail margin: largest acceptable absolute increase")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("monitor", help="replay the looks of an experiment: stopping rules and "
+                       "group-sequential boundaries")
+    p.add_argument("data", nargs="?", help="CSV or Parquet file (or use --sql)")
+    p.add_argument("--sql", help="one read-only SELECT giving the experiment table (DuckDB "
+                   "SQL, or Spark SQL with --engine spark)")
+    p.add_argument("--arm", required=True, help="arm column (two arms)")
+    p.add_argument("--metric", required=True, help="outcome column (conversions with --n)")
+    p.add_argument("--timestamp", help="time of each row, or a look column (dates / numbers)")
+    p.add_argument("--control", help="control arm label")
+    p.add_argument("--looks", help="daily (default), K equal looks, cumulative row counts "
+                   "N1,N2,... or dates D1,D2,...")
+    p.add_argument("--rule", action="append", help="stopping rule, e.g. prob:0.95,0.10, "
+                   "loss:0.001, rloss:0.0025, rope:-0.005,0.005, precision:0.01, joined by | or "
+                   "&, @N for a minimum sample (repeatable)")
+    p.add_argument("--spending", default="obf", help="alpha spending: obf, pocock, hsd:GAMMA, "
+                   "power:RHO")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--sides", type=int, choices=(1, 2), default=2)
+    p.add_argument("--prior", help="Beta prior A,B (conversion) or normal MEAN,SD of the lift")
+    p.add_argument("--kind", choices=("conversion", "continuous"), default="conversion")
+    p.add_argument("--n", help="count column of daily aggregates")
+    p.add_argument("--missing", choices=("error", "exclude"), default="error")
+    p.add_argument("--interval", type=float, default=0.95)
+    p.add_argument("--max-n", type=int, help="planned total units, if the experiment is running")
+    p.add_argument("--fpr-sims", type=int, default=10_000,
+                   help="A/A experiments simulated for each rule's false-positive rate (0: skip)")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--engine", **engine)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_monitor)
+
+    design = sub.add_parser("design", help="plan an experiment: power, srm, aa, boundaries")
+    dsub = design.add_subparsers(dest="design_command", required=True, parser_class=_Parser)
+
+    p = dsub.add_parser("boundaries", help="group-sequential boundaries (z scale)")
+    p.add_argument("--looks", type=int, help="number of looks K")
+    p.add_argument("--fractions", help="information fractions, e.g. 0.25,0.5,0.75,1")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--sides", type=int, choices=(1, 2), default=2)
+    p.add_argument("--spending", default="obf", help="obf, pocock, hsd:GAMMA, power:RHO")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_boundaries)
+
+    p = dsub.add_parser("srm", help="sample ratio mismatch check")
+    p.add_argument("--counts", required=True, help="units per arm, e.g. 5030,4970")
+    p.add_argument("--planned", "--expected", dest="planned",
+                   help="planned shares, e.g. 0.5,0.5 (equal by default)")
+    p.add_argument("--threshold", type=float, default=0.001)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_srm)
+
+    p = dsub.add_parser("power", help="sample size for a two-arm test")
+    p.add_argument("--metric", required=True, choices=("conversion", "proportion", "mean"))
+    p.add_argument("--baseline", type=float, help="control rate or mean")
+    p.add_argument("--mde", type=float, required=True, help="minimum detectable effect")
+    p.add_argument("--relative", action="store_true", help="read --mde as a relative lift")
+    p.add_argument("--sd", type=float, help="outcome sd (means)")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--power", type=float, default=0.8)
+    p.add_argument("--sides", type=int, choices=(1, 2), default=2)
+    p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
+    p.add_argument("--ratio", type=float, help="treatment / control units")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_power)
+
+    p = dsub.add_parser("aa", help="A/A simulation of the readout's false-positive rates")
+    p.add_argument("--n", type=int, required=True, help="units per experiment")
+    p.add_argument("--baseline", type=float, required=True, help="conversion rate")
+    p.add_argument("--sims", type=int, default=10_000)
+    p.add_argument("--share", type=float, default=0.5, help="treatment share")
+    p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
+    p.add_argument("--assignment", choices=("fixed", "bernoulli", "hash"), default="fixed")
+    p.add_argument("--prob-threshold", type=float, default=0.95)
+    p.add_argument("--loss-threshold", type=float, default=0.0025)
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_design_aa)
+    return parser

@@ -1,0 +1,62 @@
+"""Handlers of the plan commands: ``run``, ``init`` and ``app``."""
+
+from __future__ import annotations
+
+import sys
+
+from bayeslab.cli.common import emit
+from bayeslab.cli.errors import EXIT_BAD_INPUT
+
+
+def cmd_run(args) -> int:
+    """Run an analysis plan and write its outputs."""
+    from bayeslab.runner import run_plan
+
+    result = run_plan(args.plan, args.out, quiet=True if args.quiet else None,
+                      engine=args.engine)
+    files = {k: str(v) for k, v in result.files.items()}
+    text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
+            f"{result.decision.reasons[0]}\n"
+            + "".join(f"warning: {w}\n" for w in result.warnings())
+            + f"wrote {len(files)} files to {args.out}: report.html, readout.json, "
+            f"{sum(str(v).endswith('.png') for v in files.values())} figures")
+    emit({"decision": result.decision.to_dict(), "warnings": result.warnings(),
+           "files": files}, text, args.format)
+    return 0
+
+
+def cmd_init(args) -> int:
+    """Write a commented starter plan."""
+    from pathlib import Path
+
+    from bayeslab.errors import DataError
+
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        raise DataError(f"{target} exists; pass --force to overwrite it")
+    template = Path(__file__).parent.parent.joinpath("plan_template.toml").read_text()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(template)
+    print(f"wrote a starter plan to {target}; edit it, then: bayeslab run {target} --out DIR")
+    return 0
+
+
+def cmd_app(args) -> int:
+    """Open the Streamlit app over a run's output folder (needs the ``app`` extra)."""
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        print("bayeslab: error: the app needs Streamlit: pip install 'bayeslab[app]'",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from bayeslab.app import LOOPBACK, serve
+    from bayeslab.app.data import load_run
+
+    folder = str(load_run(args.dir).path.resolve())
+    if args.host not in LOOPBACK:
+        print(f"bayeslab: warning: serving on {args.host}: anyone who can reach this machine "
+              "can read the run's results", file=sys.stderr)
+    code = serve(folder, host=args.host, port=args.port, open_browser=not args.headless)
+    if code == 130:
+        print("bayeslab: interrupted; the app server was stopped", file=sys.stderr)
+    return code

@@ -1,0 +1,140 @@
+"""Handlers of the readout commands: ``compare``, ``monitor``, ``demo`` and ``simulate``."""
+
+from __future__ import annotations
+
+from bayeslab.cli.common import (
+    emit,
+    floats,
+    kind_options,
+    looks_arg,
+    option_value,
+    write_figures,
+)
+
+
+def cmd_simulate(args) -> int:
+    """Write a simulated scenario to a file."""
+    from bayeslab.errors import DataError
+    from bayeslab.scenarios import simulate
+
+    options = {}
+    for item in args.option or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DataError(f"--option must be key=value, got {item!r}")
+        options[key] = option_value(value)
+    scenario = simulate(args.scenario, rows=args.rows, seed=args.seed, **options)
+    sidecar = scenario.write(args.out)
+    emit({"scenario": scenario.name, "rows": len(scenario.data), "out": str(args.out),
+           "truth_file": str(sidecar), "truth": scenario.truth, "roles": scenario.roles},
+          f"{scenario}\nwrote {len(scenario.data):,} rows to {args.out} (truth in {sidecar})",
+          args.format)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    """Bayesian and frequentist readout of one metric (and guardrails)."""
+    from bayeslab.errors import DataError
+    from bayeslab.readout import DecisionRule, compare
+
+    if args.confounders:
+        return _compare_propensity(args)
+    prior = floats(args.prior, "--prior", 2)
+    margins = None
+    if args.guardrail:
+        if args.margin is None:
+            raise DataError("--guardrail needs --margin: the largest increase you accept")
+        values = floats(args.margin, "--margin")
+        if len(values) == 1:
+            values = values * len(args.guardrail)
+        if len(values) != len(args.guardrail):
+            raise DataError(f"{len(values)} margins for {len(args.guardrail)} guardrails")
+        margins = dict(zip(args.guardrail, values, strict=True))
+    split = floats(args.split, "--split") if args.split else None
+    options = kind_options(args)
+    metric = args.metric or ("funnel" if args.stages else
+                             args.numerator if args.numerator else args.event)
+    if metric is None:
+        raise DataError("--metric is required (or --stages / --numerator / --event)")
+    readout = compare(
+        args.data, sql=args.sql, arm=args.arm, metric=metric, control=args.control,
+        kind=args.kind, guardrails=args.guardrail or (), margins=margins, prior=tuple(prior),
+        interval=args.interval, planned_split=split, n=args.n, unit_id=args.unit_id,
+        missing=args.missing, seed=args.seed, segments=tuple(args.segment or ()),
+        draws=args.draws, tune=args.tune, chains=args.chains,
+        progressbar=False if args.quiet else None, engine=args.engine,
+        thresholds={"rhat_max": args.rhat_max, "ess_min": args.ess_min},
+        rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
+                          loss_threshold=args.loss_threshold),
+        unit=args.unit, **options,
+    )
+    payload = readout.to_dict()
+    text = str(readout)
+    if args.plot:
+        payload["plots"] = write_figures(readout.figures(), args.plot, metric)
+        text += "\n\nFigures: " + ", ".join(payload["plots"])
+    emit(payload, text, args.format)
+    return 0
+
+
+def _compare_propensity(args) -> int:
+    """Observational readout: propensity methods on both sides (``--confounders``)."""
+    from bayeslab.causal import compare_propensity
+    from bayeslab.errors import DataError
+    from bayeslab.readout import DecisionRule
+
+    if args.guardrail or args.n or args.split or args.segment:
+        raise DataError("--confounders needs unit rows; --guardrail, --segment, --n and --split "
+                        "do not apply")
+    confounders = [c.strip() for c in args.confounders.split(",") if c.strip()]
+    readout = compare_propensity(
+        args.data, sql=args.sql, arm=args.arm, metric=args.metric, control=args.control,
+        confounders=confounders, estimand=args.estimand, kind=args.kind,
+        interval=args.interval, missing=args.missing, seed=args.seed, sampler=args.sampler,
+        rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
+                          loss_threshold=args.loss_threshold),
+    )
+    payload = readout.to_dict()
+    if args.plot:
+        payload["plots"] = write_figures(readout.figures(), args.plot, args.metric)
+    emit(payload, str(readout), args.format)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Simulate the PS4 to PS5 migration and print its conversion and guardrail readouts."""
+    from bayeslab.readout import compare
+    from bayeslab.scenarios import simulate
+
+    sc = simulate("migration", rows=args.rows, seed=args.seed)
+    roles = sc.roles
+    readout = compare(sc.data, arm=roles["arm"], metric=roles["metric"],
+                      control=roles.get("control"), guardrails=roles["guardrails"],
+                      margins=args.margin, unit_id=roles.get("unit_id"))
+    lines = [f"Simulated PS4 -> PS5 migration: {len(sc.data):,} users, seed {args.seed}. "
+             "True effects (treatment minus control, population):"]
+    for col in [roles["metric"], *roles["guardrails"]]:
+        m = sc.truth["metrics"][col]
+        lines.append(f"  {col}: {m['control']:.4%} -> {m['treatment']:.4%} "
+                     f"({m['abs_effect'] * 100:+.3f}pp, {m['rel_effect']:+.1%})")
+    head = "\n".join(lines) + "\n"
+    emit({"scenario": "migration", "truth": sc.truth, "readout": readout.to_dict()},
+          head + "\n" + str(readout), args.format)
+    return 0
+
+
+def cmd_monitor(args) -> int:
+    """Replay the looks of an experiment with stopping rules and a group-sequential design."""
+    from bayeslab.sequential.monitor import monitor
+
+    rules = args.rule or ["prob:0.95,0.10"]
+    prior = tuple(floats(args.prior, "--prior", 2)) if args.prior else None
+    result = monitor(
+        args.data, sql=args.sql, arm=args.arm, metric=args.metric, timestamp=args.timestamp,
+        control=args.control, looks=looks_arg(args.looks),
+        rule={r: r for r in rules} if len(rules) > 1 else rules[0],
+        design=args.spending, alpha=args.alpha, sides=args.sides, prior=prior, kind=args.kind,
+        n=args.n, missing=args.missing, interval=args.interval, max_n=args.max_n,
+        fpr_sims=args.fpr_sims, seed=args.seed, engine=args.engine)
+    emit(result.to_dict(), str(result), args.format)
+    return 0
