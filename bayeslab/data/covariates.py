@@ -34,18 +34,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from bayeslab.data.columns import _NUMERIC, not_finite_sql, numeric_expression, rows_text
 from bayeslab.data.moments import MOMENT_COLUMNS, covariate_moments, moments_request
 from bayeslab.data.scan import grouped
 from bayeslab.data.sources import Source, check_columns, quote, shown
 from bayeslab.data.stats import (
-    _NUMERIC,
     ArmStats,
     finish_stats,
     group_keys,
     invalid_sql,
-    not_finite_sql,
-    numeric_expression,
-    rows_text,
 )
 from bayeslab.errors import DataError
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.columns import not_finite_sql, numeric_expression, rows_text
 from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
 from bayeslab.data.sources import check_columns, quote
-from bayeslab.data.stats import not_finite_sql, numeric_expression, rows_text
 from bayeslab.data.units import _arm_indicator, _is_categorical
 from bayeslab.errors import DataError
 

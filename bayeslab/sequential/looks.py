@@ -14,8 +14,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from bayeslab.data.columns import rows_text
 from bayeslab.data.sources import ROW_NUMBER, derived_view, quote, select_list, shown
-from bayeslab.data.stats import rows_text
 from bayeslab.errors import DataError
 
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
