@@ -228,7 +228,7 @@ def fit_revenue(source, s: MetricSpec):
 def fit_ratio(source, s: MetricSpec):
     """Beta per funnel stage vs the delta method (stages), or the delta method on a ratio."""
     from bayeslab.bayes import funnel as bf
-    from bayeslab.data.moments import funnel_stats
+    from bayeslab.data.funnel import funnel_stats
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist import funnel as ff
 
@@ -254,7 +254,7 @@ def fit_ratio(source, s: MetricSpec):
 def fit_retention(source, s: MetricSpec):
     """Piecewise-exponential hazard ratio vs Kaplan-Meier and the log-rank test."""
     from bayeslab.bayes.retention import piecewise_exponential
-    from bayeslab.data.moments import survival_rows
+    from bayeslab.data.survival import survival_rows
     from bayeslab.frequentist.retention import kaplan_meier
 
     if not (s.duration and s.event):

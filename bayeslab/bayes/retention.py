@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.moments import SurvivalRows
+from bayeslab.data.survival import SurvivalRows
 from bayeslab.errors import DataError, ModelError
 from bayeslab.resultbase import EstimatesMixin
 from bayeslab.results import Estimate

@@ -12,7 +12,8 @@ from math import comb
 import numpy as np
 import pandas as pd
 
-from bayeslab.data.moments import MOMENT_COLUMNS, FunnelStats
+from bayeslab.data.funnel import FunnelStats
+from bayeslab.data.moments import MOMENT_COLUMNS
 from bayeslab.data.stats import ArmStats
 from bayeslab.errors import DataError, StatisticalWarning
 

@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats as st
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.moments import FunnelStats
+from bayeslab.data.funnel import FunnelStats
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import funnel_rates
 from bayeslab.errors import DataError

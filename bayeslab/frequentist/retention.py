@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats as st
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.moments import SurvivalRows
+from bayeslab.data.survival import SurvivalRows
 from bayeslab.errors import DataError, ModelError
 from bayeslab.frequentist.means import check_interval
 from bayeslab.resultbase import EstimatesMixin

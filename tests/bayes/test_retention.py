@@ -85,7 +85,7 @@ def test_results_are_json_safe():
 
     from bayeslab.bayes.funnel import funnel
     from bayeslab.bayes.means import gamma_poisson, normal_means
-    from bayeslab.data.moments import FunnelStats
+    from bayeslab.data.funnel import FunnelStats
     from bayeslab.frequentist.funnel import funnel as ffunnel
     from bayeslab.frequentist.means import welch
     from bayeslab.frequentist.retention import kaplan_meier

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslab.data.moments import FunnelStats, funnel_stats
+from bayeslab.data.funnel import FunnelStats, funnel_stats
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
 from bayeslab.errors import DataError
