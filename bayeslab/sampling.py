@@ -216,15 +216,26 @@ def _keyboard_interrupt_raises():
         raise KeyboardInterrupt
 
 
-def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, progressbar,
-                   key, backend):
+def sample_nutpie_model(nutpie_model, *, draws=1000, tune=1000, chains=4, seed=0,
+                        target_accept=0.9, cores=None, progressbar=None):
+    """Sample a model already compiled for nutpie; return ``(idata, sample_s)``.
+
+    For models that hand nutpie their own log density (``nutpie.compiled_pyfunc.from_pyfunc``),
+    such as the Bayesian propensity model. Progress on a terminal only (``progressbar=None``).
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C: the chains are cancelled, not returned cut short.
+    """
     import nutpie
 
-    compiled, compile_s, reused = compile_for_nutpie(model, key=key, backend=backend)
     t1 = time.perf_counter()
     kwargs = {} if cores is None else {"cores": int(cores)}
-    run = nutpie.sample(compiled.nutpie_model, draws=draws, tune=tune, chains=chains,
-                        seed=seed, target_accept=target_accept, progress_bar=progressbar,
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+    run = nutpie.sample(nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
+                        target_accept=target_accept, progress_bar=show_progress(progressbar),
                         blocking=False, **kwargs)
     try:
         out = run.wait()
@@ -236,6 +247,15 @@ def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, pr
         import arviz as az
 
         out = az.convert_to_datatree(out)
+    return out, sample_s
+
+
+def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, progressbar,
+                   key, backend):
+    compiled, compile_s, reused = compile_for_nutpie(model, key=key, backend=backend)
+    out, sample_s = sample_nutpie_model(
+        compiled.nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
+        target_accept=target_accept, cores=cores, progressbar=progressbar)
     if reused:
         out = _relabel(out, model)
     return out, compile_s, sample_s
