@@ -321,10 +321,9 @@ class BayesPropensity:
             t0 = time.perf_counter()
             model = pn.nutpie_model(*args)
             compile_s = time.perf_counter() - t0
-            # cores=1: the chains run one after the other in one thread; in parallel threads
-            # they fought over the GIL (numpy releases it for microseconds per call) and took
-            # twice as long as in sequence (benchmarks/RESULTS.md)
-            idata, sample_s = sample_nutpie_model(model, cores=1, **settings)
+            # chains in forked processes (bayeslab.chains): in nutpie's threads they fought over
+            # the GIL and took twice as long as one after the other
+            idata, sample_s = sample_nutpie_model(model, **settings)
         else:
             idata, compile_s, sample_s = sample_once(pn.build_pymc_model(*args), sampler="pymc",
                                                      **settings)
