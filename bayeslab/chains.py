@@ -1,4 +1,4 @@
-"""MCMC chains in forked processes: parallel chains for models whose log density holds the GIL.
+"""Running nutpie's chains: in its threads, or in forked processes when the model holds the GIL.
 
 nutpie runs a model that calls its log density through Python (PyTensor's numba functions, a
 hand-written numpy density) in threads, which take turns on the GIL: two chains take twice as
@@ -28,6 +28,78 @@ import warnings
 import numpy as np
 
 from bayeslab.errors import ModelError
+
+
+def chain_seeds(seed: int, chains: int) -> list[int]:
+    """One seed per chain, derived from ``seed`` (the same whichever way the chains run)."""
+    states = np.random.SeedSequence(int(seed)).spawn(chains)
+    return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in states]
+
+
+def _is_pyfunc(nutpie_model) -> bool:
+    """A model whose log density nutpie calls through Python (holding the GIL)."""
+    return type(nutpie_model).__name__ == "PyFuncModel"
+
+
+def sample_nutpie_model(nutpie_model, *, draws=1000, tune=1000, chains=4, seed=0,
+                        target_accept=0.9, cores=None, progressbar=None):
+    """Sample a model already compiled for nutpie; return ``(idata, sample_s)``.
+
+    A model whose log density nutpie calls through Python (PyTensor's numba functions, the
+    default backend, or a hand-written density such as the propensity model's) holds the GIL at
+    every gradient, so nutpie's threads run its chains one at a time. Such a model is sampled
+    chain by chain, each chain with its own seed from :func:`chain_seeds`: in forked processes,
+    ``cores`` at a time (default: one per chain, up to the CPU count), or in this process one
+    after the other when ``cores=1`` or ``fork`` is unavailable. Both ways give the same
+    draws for the same seed. Other models (nutpie's numba and JAX backends) run in nutpie's
+    threads. Progress on a terminal only (``progressbar=None``); with processes, the first
+    chain's.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C: the chains are cancelled (child processes ended), not returned cut short.
+    ModelError
+        A chain's process failed.
+    """
+    from bayeslab.sampling import show_progress
+
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+    bar = show_progress(progressbar)
+    t1 = time.perf_counter()
+    if not _is_pyfunc(nutpie_model):
+        out = _nutpie_run(nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
+                          target_accept=target_accept, cores=cores, progress_bar=bar)
+        return out, time.perf_counter() - t1
+    seeds = chain_seeds(seed, chains)
+    workers = min(chains, os.cpu_count() or 1) if cores is None else max(1, int(cores))
+
+    def one_chain(chain_seed, show):
+        return _nutpie_run(nutpie_model, draws=draws, tune=tune, chains=1, seed=chain_seed,
+                           target_accept=target_accept, cores=1, progress_bar=show)
+
+    out = run_chains(one_chain, seeds, workers=workers, progressbar=bar)
+    return out, time.perf_counter() - t1
+
+
+def _nutpie_run(nutpie_model, *, draws, tune, chains, seed, target_accept, cores, progress_bar):
+    import nutpie
+
+    kwargs = {} if cores is None else {"cores": int(cores)}
+    run = nutpie.sample(nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
+                        target_accept=target_accept, progress_bar=progress_bar,
+                        blocking=False, **kwargs)
+    try:
+        out = run.wait()
+    except KeyboardInterrupt:
+        run.cancel()
+        raise
+    if not hasattr(out, "children"):
+        import arviz as az
+
+        out = az.convert_to_datatree(out)
+    return out
 
 
 def fork_available() -> bool:
