@@ -15,6 +15,11 @@ sizes, priors, parameterization) is compiled once and later fits only swap its d
 (``pm.Data`` values through nutpie's ``with_data``): a refit, another metric with the same
 segment layout, an app recomputation. ``benchmarks/sampling.py`` measures both backends.
 
+nutpie calls the default backend's functions through Python, holding the GIL, so its threads
+ran the chains one at a time; :func:`bayeslab.chains.sample_nutpie_model` runs such a model's
+chains in forked processes instead, one seed per chain, with the same draws as one after the
+other (``cores=1``).
+
 PyMC and nutpie both catch ``KeyboardInterrupt`` and return the chains cut short; here Ctrl-C
 during sampling raises ``KeyboardInterrupt`` so the command stops.
 """
