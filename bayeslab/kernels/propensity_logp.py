@@ -58,6 +58,7 @@ class LogisticBlocks:
         # matrix times a vector, k = 9, ran 5-10x slower at 1e5 rows)
         self.ZTs = [np.ascontiguousarray(np.asarray(Z, dtype=np.float64).T) for Z, _ in blocks]
         self.T = np.concatenate([np.asarray(t, dtype=np.float64) for _, t in blocks])
+        self._T_half = self.T - 0.5
         ends = np.cumsum([ZT.shape[1] for ZT in self.ZTs])
         self.slices = [slice(int(e - ZT.shape[1]), int(e))
                        for ZT, e in zip(self.ZTs, ends, strict=True)]
@@ -89,10 +90,12 @@ class LogisticBlocks:
         np.multiply(self.T, eta, out=r)
         r -= a
         value = float(r.sum())
-        np.add(e, 1.0, out=a)
-        np.copyto(e, 1.0, where=eta >= 0.0)
-        np.divide(e, a, out=r)                       # expit(eta)
-        np.subtract(self.T, r, out=r)
+        # expit(eta) = (1 + tanh(eta / 2)) / 2: no overflow, no mask (a masked copy took 8x
+        # as long); absolute error ~1e-16, all the gradient needs
+        np.multiply(eta, 0.5, out=r)
+        np.tanh(r, out=r)
+        r *= -0.5
+        r += self._T_half                            # t - expit(eta)
         return value, [ZT @ r[sl] for ZT, sl in zip(self.ZTs, self.slices, strict=True)]
 
 
