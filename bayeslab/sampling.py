@@ -268,7 +268,9 @@ def sample_once(model, *, draws=1000, tune=1000, chains=4, seed=0, target_accept
 
     t0 = time.perf_counter()
     with _keyboard_interrupt_raises():
+        # nuts_sampler="pymc": PyMC 6 would otherwise hand the model to nutpie's numba backend
         idata = pm.sample(draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+                          nuts_sampler="pymc",
                           progressbar=bar, quiet=not bar, model=model,
                           target_accept=target_accept, compute_convergence_checks=False)
     total = time.perf_counter() - t0
