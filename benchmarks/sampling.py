@@ -236,6 +236,45 @@ def table(models, samplers, do_cold=True, home_cache=False) -> list[dict]:
     return rows
 
 
+def readout_child(rows: int) -> dict:
+    """The Bayesian propensity readout (DR, ATE, NUTS at its defaults) on ``rows`` x 8, timed
+    from a fresh process: imports, data, sampling, weighting."""
+    t0 = time.perf_counter()
+    import pandas as pd
+
+    from bayeslab.bayes.propensity import BayesPropensity
+    from bayeslab.data.units import load_units
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((rows, 8))
+    t = rng.random(rows) < 1 / (1 + np.exp(-(x @ np.linspace(-0.4, 0.4, 8))))
+    y = rng.random(rows) < 1 / (1 + np.exp(-(-1 + 0.2 * t + x @ np.full(8, 0.15))))
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
+    frame["arm"], frame["y"] = np.where(t, "B", "A"), y.astype(int)
+    units = load_units(frame, arm="arm", metric="y", confounders=[f"x{i}" for i in range(8)],
+                       control="A")
+    t1 = time.perf_counter()
+    res = BayesPropensity("ate", progressbar=False).fit(units)
+    t2 = time.perf_counter()
+    d = res.diagnostics.to_dict()
+    return {"imports_data_s": t1 - t0, "fit_s": t2 - t1, "divergences": d["divergences"],
+            "r_hat": d["r_hat"], "verdict": d["verdict"]}
+
+
+def readouts(rows=(10_000,)) -> None:
+    """Bayesian propensity readout, fresh process each (load average printed)."""
+    for n in rows:
+        load = os.getloadavg()[0]
+        out = _child(["--readout", str(n)], dict(os.environ, PYTHONPATH=str(ROOT)))
+        if "error" in out:
+            print(f"propensity readout {n:,} x 8: failed: {out['error']}", flush=True)
+            continue
+        print(f"propensity readout {n:,} x 8 (DR, 2 x 1000 draws): fit {out['fit_s']:.1f} s "
+              f"(+ {out['imports_data_s']:.1f} s imports and data), divergences "
+              f"{out['divergences']}, R-hat {out['r_hat']:.3f}, {out['verdict']}; load "
+              f"{load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def plans(names=("migration", "homepage")) -> None:
     """`bayeslab run` of shipped plans: first run after install (cold caches), then second."""
     exe = Path(sys.executable).with_name("bayeslab")
@@ -357,6 +396,9 @@ def main(argv=None) -> int:
                    help="segment columns x seeds 1-10 (of one scenario when named)")
     p.add_argument("--plans", action="store_true", help="time `bayeslab run` of shipped plans")
     p.add_argument("--example", help=argparse.SUPPRESS)
+    p.add_argument("--readout", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--readouts", action="store_true",
+                   help="time the Bayesian propensity readout (1e4 x 8) in a fresh process")
     p.add_argument("--examples", action="store_true",
                    help="run each example: does any segment fit need the remedy?")
     p.add_argument("--warm-only", action="store_true",
@@ -367,6 +409,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.example:
         print(json.dumps(example_child(args.example)))
+        return 0
+    if args.readout:
+        warnings.simplefilter("ignore")
+        print(json.dumps(readout_child(args.readout)))
+        return 0
+    if args.readouts:
+        readouts()
         return 0
     if args.examples:
         examples()

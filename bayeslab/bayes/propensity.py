@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import special
 
 from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
+from bayeslab.chains import one_blas_thread
 from bayeslab.errors import ModelError
 from bayeslab.kernels.logit import logit_newton
 from bayeslab.propensity_design import design, effect_estimates, raise_separation
@@ -337,31 +338,12 @@ class BayesPropensity:
         return b_draws, out, {"idata": idata, "diagnostics": diag, "compile_s": compile_s,
                               "sample_s": sample_s}
 
-    # ---------------------------------------------------------------- fit
-    def fit(self, units) -> BayesPropensityResult:
-        """Sample the propensity (and outcome) posterior and the weighted effects.
-
-        Parameters
-        ----------
-        units : UnitData
-            Validated unit rows (:func:`bayeslab.data.units.load_units`).
-
-        Returns
-        -------
-        BayesPropensityResult
-
-        Raises
-        ------
-        DataError
-            Separation in the propensity model (Laplace), naming the confounder.
-        """
-        Z1 = design(units)
-        b_draws, outcome, info = self._posterior(units, Z1)
+    def _weighted_sums(self, units, Z1, b_draws, outcome, schemes):
+        """Per draw, the weighted (and DR) arm means; the posterior-summed propensities."""
         y, t = units.y, units.t
         n, S = units.n, b_draws.shape[0]
         rng = np.random.default_rng(self.seed + 1)
         p_hat = float(t.mean())
-        schemes = (("bayes-ipw", "ipw"), ("bayes-overlap", "overlap"))
         sums = {m: np.empty((S, 2)) for m, _ in schemes}
         if outcome is not None:
             sums["bayes-dr"] = np.empty((S, 2))
@@ -383,6 +365,34 @@ class BayesPropensity:
             if outcome is not None:
                 sums["bayes-dr"][sl] = _dr_block(outcome, sl, Z1, units.kind, y, t, e, g,
                                                  self.estimand)
+        return sums, e_mean
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, units) -> BayesPropensityResult:
+        """Sample the propensity (and outcome) posterior and the weighted effects.
+
+        Parameters
+        ----------
+        units : UnitData
+            Validated unit rows (:func:`bayeslab.data.units.load_units`).
+
+        Returns
+        -------
+        BayesPropensityResult
+
+        Raises
+        ------
+        DataError
+            Separation in the propensity model (Laplace), naming the confounder.
+        """
+        Z1 = design(units)
+        b_draws, outcome, info = self._posterior(units, Z1)
+        schemes = (("bayes-ipw", "ipw"), ("bayes-overlap", "overlap"))
+        # one BLAS thread: the (64 x k) @ (k x n) products ran 3x slower with OpenBLAS's
+        # threads on a busy 2-core machine
+        with one_blas_thread():
+            sums, e_mean = self._weighted_sums(units, Z1, b_draws, outcome, schemes)
+        n, S = units.n, b_draws.shape[0]
         est = {m: scheme_estimand(s, self.estimand) for m, s in schemes}
         est["bayes-dr"] = self.estimand
         extra = {"bayesian_bootstrap": self.bayesian_bootstrap, "sampler": self.sampler,
