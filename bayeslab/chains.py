@@ -198,7 +198,8 @@ def run_chains(run_one, seeds, *, workers: int, progressbar: bool = False):
     ModelError
         A child failed (its traceback in the message).
     """
-    if workers <= 1 or len(seeds) <= 1 or not fork_available():
+    if (workers <= 1 or len(seeds) <= 1 or not fork_available()
+            or mp.current_process().daemon):   # a daemon process may not have children
         return join_chains([run_one(s, progressbar and i == 0) for i, s in enumerate(seeds)])
     ctx = mp.get_context("fork")
     results: dict[int, object] = {}

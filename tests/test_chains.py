@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -108,3 +109,28 @@ def test_ctrl_c_ends_every_chain_process(tmp_path):
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _in_daemon(queue):
+    def run_one(seed, show):
+        import xarray as xr
+
+        return xr.DataTree.from_dict({"posterior": xr.Dataset(
+            {"x": (("chain", "draw"), [[float(seed)]])})})
+
+    tree = run_chains(run_one, [1, 2], workers=2)
+    queue.put(tree["posterior"]["x"].values.ravel().tolist())
+
+
+@needs_fork
+def test_inside_a_daemon_process_the_chains_run_in_sequence():
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_in_daemon, args=(queue,), daemon=True)
+    with warnings.catch_warnings():     # "this process is multi-threaded": the test's own fork
+        warnings.simplefilter("ignore", DeprecationWarning)
+        proc.start()
+    assert queue.get(timeout=60) == [1.0, 2.0]
+    proc.join(timeout=30)
