@@ -85,7 +85,7 @@ def expand(theta, k, kind, doubly_robust) -> dict:
 
 
 def nutpie_model(Z1, t, kind, ys, doubly_robust, prior):
-    """A nutpie model of the propensity posterior over the numba log density.
+    """A nutpie model of the propensity posterior over the numpy log density.
 
     Returns
     -------
