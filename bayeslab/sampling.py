@@ -15,6 +15,11 @@ sizes, priors, parameterization) is compiled once and later fits only swap its d
 (``pm.Data`` values through nutpie's ``with_data``): a refit, another metric with the same
 segment layout, an app recomputation. ``benchmarks/sampling.py`` measures both backends.
 
+nutpie calls the default backend's functions through Python, holding the GIL, so its threads
+ran the chains one at a time; :func:`bayeslab.chains.sample_nutpie_model` runs such a model's
+chains in forked processes instead, one seed per chain, with the same draws as one after the
+other (``cores=1``).
+
 PyMC and nutpie both catch ``KeyboardInterrupt`` and return the chains cut short; here Ctrl-C
 during sampling raises ``KeyboardInterrupt`` so the command stops.
 """
@@ -31,6 +36,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bayeslab.chains import chain_seeds, sample_nutpie_model  # noqa: F401  (re-exported)
 from bayeslab.errors import ModelError
 
 SAMPLERS = ("auto", "pymc", "nutpie")
@@ -218,24 +224,10 @@ def _keyboard_interrupt_raises():
 
 def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, progressbar,
                    key, backend):
-    import nutpie
-
     compiled, compile_s, reused = compile_for_nutpie(model, key=key, backend=backend)
-    t1 = time.perf_counter()
-    kwargs = {} if cores is None else {"cores": int(cores)}
-    run = nutpie.sample(compiled.nutpie_model, draws=draws, tune=tune, chains=chains,
-                        seed=seed, target_accept=target_accept, progress_bar=progressbar,
-                        blocking=False, **kwargs)
-    try:
-        out = run.wait()
-    except KeyboardInterrupt:
-        run.cancel()
-        raise
-    sample_s = time.perf_counter() - t1
-    if not hasattr(out, "children"):
-        import arviz as az
-
-        out = az.convert_to_datatree(out)
+    out, sample_s = sample_nutpie_model(
+        compiled.nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
+        target_accept=target_accept, cores=cores, progressbar=progressbar)
     if reused:
         out = _relabel(out, model)
     return out, compile_s, sample_s
@@ -276,7 +268,9 @@ def sample_once(model, *, draws=1000, tune=1000, chains=4, seed=0, target_accept
 
     t0 = time.perf_counter()
     with _keyboard_interrupt_raises():
+        # nuts_sampler="pymc": PyMC 6 would otherwise hand the model to nutpie's numba backend
         idata = pm.sample(draws, tune=tune, chains=chains, cores=cores, random_seed=seed,
+                          nuts_sampler="pymc",
                           progressbar=bar, quiet=not bar, model=model,
                           target_accept=target_accept, compute_convergence_checks=False)
     total = time.perf_counter() - t0

@@ -9,11 +9,15 @@ Each (model, sampler) runs twice in a fresh Python process: "cold" with empty Py
 caches (a first run after install), "warm" with the caches the cold run left (every later
 process). ``compile`` is model building plus compiling (nutpie) or PyMC's initialisation;
 ``reuse`` is a second fit of the same structure in the same process (new data, no compile).
-Samplers: ``nutpie`` (bayeslab's default: nutpie over PyTensor's disk-cached numba functions),
-``nutpie-numba`` (nutpie's own numba C callback, recompiled in every process) and ``pymc``
-(PyMC's NUTS); ``nutpie-jax`` when JAX is installed (``pip install jax``). Every fit: 2 chains
-x 1000 draws after 1000 tuning steps, as the shipped plans.
-Retention is not sampled: its posterior is one-dimensional and integrated on a grid.
+Samplers: ``nutpie`` (bayeslab's default: nutpie over PyTensor's disk-cached numba functions,
+chains in forked processes; for the propensity model its hand-written numpy density, nothing
+to compile), ``pymc`` (PyMC's NUTS, PyTensor's C backend); ``nutpie-numba`` (nutpie's own numba
+C callback, recompiled in every process) and ``nutpie-jax`` (``pip install jax``) on request.
+Every fit: 2 chains x 1000 draws after 1000 tuning steps, as the shipped plans, except the robust
+and hurdle revenue models (both samplers) and PyMC on the 1e5-row and 200-cell models: 200 draws
+after 200 tuning steps (the "draws" column says so; read ESS/s across them).
+``--home-cache`` uses the user's own caches (warm after any earlier fit) for the compile-warm
+column only. Retention is not sampled: its posterior is one-dimensional, integrated on a grid.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("segments8", "segments16", "segments200", "propensity1e4", "propensity1e5",
-          "robust1e5", "hurdle1e5")
-SAMPLERS = ("nutpie", "nutpie-numba", "pymc")
+          "robust1e5", "hurdle1e5", "retention")
+SAMPLERS = ("nutpie", "pymc")
 SETTINGS = dict(draws=1000, tune=1000, chains=2)
 
 
@@ -65,11 +69,18 @@ def _segments(cells: int, seed: int):
     return model, seg.model_key(data, family="logistic", prior=prior, parameterization=par)
 
 
-def _propensity(rows: int, seed: int):
-    import pandas as pd
-    import pymc as pm
+def _propensity(rows: int, seed: int, sampler: str):
+    """The DR propensity model on ``rows`` units x 8 confounders, binary outcome.
 
+    ``nutpie``: bayeslab's default, the hand-written numpy density
+    (:mod:`bayeslab.bayes.propensity_nuts`); otherwise the same model in PyMC.
+    """
+    import pandas as pd
+
+    from bayeslab.bayes import propensity_nuts as pn
+    from bayeslab.bayes.propensity import PropensityPrior, _outcome_scale
     from bayeslab.data.units import load_units
+    from bayeslab.propensity_design import design
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((rows, 8))
@@ -79,26 +90,11 @@ def _propensity(rows: int, seed: int):
     frame["arm"], frame["y"] = np.where(t, "B", "A"), y.astype(int)
     units = load_units(frame, arm="arm", metric="y", confounders=[f"x{i}" for i in range(8)],
                        control="A")
-    from bayeslab.bayes import propensity as bp
-
-    captured = {}
-
-    def fake_sample_once(model, **kwargs):
-        captured["model"], captured["key"] = model, kwargs.get("key")
-        raise _Captured
-
-    import bayeslab.sampling as sampling
-
-    real = sampling.sample_once
-    sampling.sample_once = fake_sample_once
-    try:
-        bp.BayesPropensity("ate", progressbar=False).fit(units)
-    except _Captured:
-        pass
-    finally:
-        sampling.sample_once = real
-    assert isinstance(captured["model"], pm.Model)
-    return captured["model"], captured["key"]
+    ys, _ = _outcome_scale(units)
+    args = (design(units), units.t, units.kind, ys, True, PropensityPrior())
+    if sampler == "nutpie":
+        return pn.nutpie_model(*args), None
+    return pn.build_pymc_model(*args), ("propensity-pymc", rows)
 
 
 class _Captured(Exception):
@@ -135,40 +131,57 @@ def _revenue(kind: str, rows: int, seed: int):
     return captured["model"], captured["key"]
 
 
-def build(name: str, seed: int):
-    """(pymc model, structure key) of benchmark model ``name``."""
+def build(name: str, seed: int, sampler: str = "pymc"):
+    """(model, structure key) of benchmark model ``name``: a PyMC model, or for the propensity
+    model with ``sampler="nutpie"`` the nutpie model over its hand-written density."""
     if name.startswith("segments"):
         return _segments(int(name.removeprefix("segments")), seed)
     if name.startswith("propensity"):
-        return _propensity(int(float(name.removeprefix("propensity"))), seed)
+        return _propensity(int(float(name.removeprefix("propensity"))), seed, sampler)
     kind, rows = name[:-3], int(float(name[-3:]))
     return _revenue(kind, rows, seed)
+
+
+def settings(name: str, sampler: str) -> dict:
+    """Draws of one benchmark fit: the plans' 2 x 1000 (+1000 tuning), fewer where slow."""
+    if (sampler == "pymc" and (name.endswith("1e5") or name == "segments200")
+            or name in ("robust1e5", "hurdle1e5")):
+        return dict(draws=200, tune=200, chains=2)
+    return dict(SETTINGS)
 
 
 def one(name: str, sampler: str) -> dict:
     """Time one model with one sampler in this process; a second fit measures reuse."""
     from bayeslab.diagnostics import diagnose
-    from bayeslab.sampling import sample_once
+    from bayeslab.sampling import sample_nutpie_model, sample_once
 
     warnings.simplefilter("ignore")
-    out = {"model": name, "sampler": sampler}
+    out = {"model": name, "sampler": sampler, "settings": settings(name, sampler)}
+    kernel = name.startswith("propensity") and sampler == "nutpie"
     for rep, seed in (("first", 1), ("reuse", 2)):
         t0 = time.perf_counter()
-        model, key = build(name, seed)
+        model, key = build(name, seed, sampler)
         t_build = time.perf_counter() - t0
         backend = {"nutpie-numba": "numba", "nutpie-jax": "jax"}.get(sampler, "pytensor")
         kw = dict(sampler="pymc") if sampler == "pymc" else dict(sampler="nutpie",
                                                                   backend=backend)
-        idata, c_s, s_s = sample_once(model, seed=seed, progressbar=False, key=key, **kw,
-                                      **SETTINGS)
+        if kernel:   # nothing to compile: building the model is its whole set-up
+            idata, s_s = sample_nutpie_model(model, seed=seed, progressbar=False,
+                                             **out["settings"])
+            c_s = t_build
+        else:
+            idata, c_s, s_s = sample_once(model, seed=seed, progressbar=False, key=key, **kw,
+                                          **out["settings"])
         diag = diagnose(idata).to_dict()
         ess = min(diag["ess_bulk"], diag["ess_tail"])
+        steps = idata["sample_stats"]["n_steps"].values      # leapfrog steps per draw
         out[rep] = {"build_s": t_build, "compile_s": c_s, "sample_s": s_s,
                     "fit_s": c_s + s_s, "ess_min": ess, "ess_per_s": ess / s_s,
-                    "divergences": diag["divergences"], "r_hat": diag["r_hat"]}
-        if sampler in ("pymc", "nutpie-jax") or name.endswith("1e5"):
-            # no compiled-model reuse (PyMC; nutpie freezes the data into JAX models); the
-            # 1e5-row models: sampling dominates, and a second fit would double the run
+                    "divergences": diag["divergences"], "r_hat": diag["r_hat"],
+                    "mean_steps": float(np.mean(steps))}
+        if sampler in ("pymc", "nutpie-jax") or name.endswith("1e5") or kernel:
+            # no compiled-model reuse (PyMC; nutpie freezes the data into JAX models; the
+            # propensity kernel compiles nothing); the 1e5-row models: sampling dominates
             break
     return out
 
@@ -176,10 +189,12 @@ def one(name: str, sampler: str) -> dict:
 # ------------------------------------------------------------------ drivers
 
 
-def _env(cache: str) -> dict:
-    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache}/pytensor",
-               NUMBA_CACHE_DIR=f"{cache}/numba", PYTHONPATH=str(ROOT))
-    return env
+def _env(cache: str | None) -> dict:
+    """Environment of a child: empty caches under ``cache``, or the user's (``None``)."""
+    if cache is None:
+        return dict(os.environ, PYTHONPATH=str(ROOT))
+    return dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={cache}/pytensor",
+                NUMBA_CACHE_DIR=f"{cache}/numba", PYTHONPATH=str(ROOT))
 
 
 def _child(args: list[str], env: dict) -> dict:
@@ -190,15 +205,20 @@ def _child(args: list[str], env: dict) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def table(models, samplers, do_cold=True) -> list[dict]:
+def table(models, samplers, do_cold=True, home_cache=False) -> list[dict]:
     rows = []
     print(f"{'model':<14} {'sampler':<13} {'compile cold':>12} {'compile warm':>12} "
-          f"{'reuse':>6} {'sample s':>8} {'ESS/s':>7} {'div':>4} {'R-hat':>6}", flush=True)
+          f"{'reuse':>6} {'sample s':>8} {'ESS/s':>7} {'div':>4} {'R-hat':>6} {'steps':>5} "
+          f"draws", flush=True)
     for name in models:
+        if name == "retention":
+            print(f"{name:<14} not sampled: its posterior is one-dimensional and integrated on "
+                  "a grid (milliseconds)", flush=True)
+            continue
         for sampler in samplers:
             with tempfile.TemporaryDirectory() as cache:
-                warm = _child(["--one", name, sampler], _env(cache))
-                if do_cold:
+                warm = _child(["--one", name, sampler], _env(None if home_cache else cache))
+                if do_cold and not home_cache:
                     cold, warm = warm, _child(["--one", name, sampler], _env(cache))
                 else:
                     cold = {"first": {"compile_s": float("nan")}}
@@ -211,8 +231,48 @@ def table(models, samplers, do_cold=True) -> list[dict]:
                          "reuse": warm.get("reuse")})
             print(f"{name:<14} {sampler:<13} {cold['first']['compile_s']:>12.1f} "
                   f"{w['compile_s']:>12.1f} {reuse:>6.2f} {w['sample_s']:>8.2f} "
-                  f"{w['ess_per_s']:>7.0f} {w['divergences']:>4} {w['r_hat']:>6.3f}", flush=True)
+                  f"{w['ess_per_s']:>7.0f} {w['divergences']:>4} {w['r_hat']:>6.3f} "
+                  f"{w['mean_steps']:>5.1f} {warm['settings']}", flush=True)
     return rows
+
+
+def readout_child(rows: int) -> dict:
+    """The Bayesian propensity readout (DR, ATE, NUTS at its defaults) on ``rows`` x 8, timed
+    from a fresh process: imports, data, sampling, weighting."""
+    t0 = time.perf_counter()
+    import pandas as pd
+
+    from bayeslab.bayes.propensity import BayesPropensity
+    from bayeslab.data.units import load_units
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((rows, 8))
+    t = rng.random(rows) < 1 / (1 + np.exp(-(x @ np.linspace(-0.4, 0.4, 8))))
+    y = rng.random(rows) < 1 / (1 + np.exp(-(-1 + 0.2 * t + x @ np.full(8, 0.15))))
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
+    frame["arm"], frame["y"] = np.where(t, "B", "A"), y.astype(int)
+    units = load_units(frame, arm="arm", metric="y", confounders=[f"x{i}" for i in range(8)],
+                       control="A")
+    t1 = time.perf_counter()
+    res = BayesPropensity("ate", progressbar=False).fit(units)
+    t2 = time.perf_counter()
+    d = res.diagnostics.to_dict()
+    return {"imports_data_s": t1 - t0, "fit_s": t2 - t1, "divergences": d["divergences"],
+            "r_hat": d["r_hat"], "verdict": d["verdict"]}
+
+
+def readouts(rows=(10_000,)) -> None:
+    """Bayesian propensity readout, fresh process each (load average printed)."""
+    for n in rows:
+        load = os.getloadavg()[0]
+        out = _child(["--readout", str(n)], dict(os.environ, PYTHONPATH=str(ROOT)))
+        if "error" in out:
+            print(f"propensity readout {n:,} x 8: failed: {out['error']}", flush=True)
+            continue
+        print(f"propensity readout {n:,} x 8 (DR, 2 x 1000 draws): fit {out['fit_s']:.1f} s "
+              f"(+ {out['imports_data_s']:.1f} s imports and data), divergences "
+              f"{out['divergences']}, R-hat {out['r_hat']:.3f}, {out['verdict']}; load "
+              f"{load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def plans(names=("migration", "homepage")) -> None:
@@ -336,13 +396,26 @@ def main(argv=None) -> int:
                    help="segment columns x seeds 1-10 (of one scenario when named)")
     p.add_argument("--plans", action="store_true", help="time `bayeslab run` of shipped plans")
     p.add_argument("--example", help=argparse.SUPPRESS)
+    p.add_argument("--readout", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--readouts", action="store_true",
+                   help="time the Bayesian propensity readout (1e4 x 8) in a fresh process")
     p.add_argument("--examples", action="store_true",
                    help="run each example: does any segment fit need the remedy?")
     p.add_argument("--warm-only", action="store_true",
                    help="one process per model (its compile is then the cold one)")
+    p.add_argument("--home-cache", action="store_true",
+                   help="one process per model with the user's own PyTensor / numba caches "
+                        "(warm after any earlier fit): compile warm only")
     args = p.parse_args(argv)
     if args.example:
         print(json.dumps(example_child(args.example)))
+        return 0
+    if args.readout:
+        warnings.simplefilter("ignore")
+        print(json.dumps(readout_child(args.readout)))
+        return 0
+    if args.readouts:
+        readouts()
         return 0
     if args.examples:
         examples()
@@ -357,7 +430,8 @@ def main(argv=None) -> int:
     if args.plans:
         plans()
         return 0
-    table(args.models.split(","), args.samplers.split(","), do_cold=not args.warm_only)
+    table(args.models.split(","), args.samplers.split(","), do_cold=not args.warm_only,
+          home_cache=args.home_cache)
     return 0
 
 

@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import special
 
 from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
+from bayeslab.chains import one_blas_thread
 from bayeslab.errors import ModelError
 from bayeslab.kernels.logit import logit_newton
 from bayeslab.propensity_design import design, effect_estimates, raise_separation
@@ -226,8 +227,9 @@ class BayesPropensity:
     prior : PropensityPrior, optional
         Normal prior scales; ``PropensityPrior()`` (2.5 everywhere, HalfNormal(1) noise).
     sampler : {"nuts", "laplace"}
-        NUTS (default; nutpie, compiled once per number of confounders and reused across
-        fits, see :mod:`bayeslab.sampling`) or the normal approximation at the mode.
+        NUTS (default; nutpie over the hand-written log density of
+        :mod:`bayeslab.bayes.propensity_nuts`, nothing to compile; PyMC's NUTS when nutpie is
+        missing) or the normal approximation at the mode.
     draws, tune, chains : int
         NUTS settings (1000, 1000, 2); Laplace draws ``draws * chains`` samples.
     bayesian_bootstrap : bool
@@ -304,43 +306,28 @@ class BayesPropensity:
         return b, (alphas, scale)
 
     def _nuts(self, units, Z1):
-        import pymc as pm
+        import time
 
+        from bayeslab.bayes import propensity_nuts as pn
         from bayeslab.diagnostics import diagnose
-        from bayeslab.sampling import sample_once
+        from bayeslab.sampling import nutpie_available, sample_nutpie_model, sample_once
 
         k = Z1.shape[1]
-        pr = self.prior
-        # check_bounds=False: the parameters are unbounded, and the bound checks of the
-        # Bernoulli likelihood doubled the cost of a gradient at 10,000 rows
-        with pm.Model(check_bounds=False) as model:
-            # rows enter as pm.Data: another fit with k coefficients reuses the compiled model
-            X = pm.Data("confounders", np.ascontiguousarray(Z1[:, 1:], dtype=float))
-            t = pm.Data("treated_flag", units.t.astype(np.int64))
-            b0 = pm.Normal("intercept", 0.0, pr.intercept_sigma)
-            b = pm.Normal("beta", 0.0, pr.beta_sigma, shape=k - 1)
-            pm.Bernoulli("treated", logit_p=b0 + pm.math.dot(X, b), observed=t)
-            if self.doubly_robust:
-                ys, scale = _outcome_scale(units)
-                alpha = pm.Normal("alpha", 0.0, pr.outcome_sigma, shape=(2, k))  # 0: treated
-                if units.kind != "binary":
-                    sigma = pm.HalfNormal("sigma", pr.noise_sigma, shape=2)
-                # one matrix-vector product per arm on its own rows (a per-row gather of the
-                # coefficients made the gradient about 3x slower at 10,000 rows)
-                for j, (label, arm) in enumerate((("treated", 1), ("control", 0))):
-                    m = units.t == arm
-                    Z = pm.Data(f"design_{label}", np.ascontiguousarray(Z1[m], dtype=float))
-                    lin = pm.math.dot(Z, alpha[j])
-                    if units.kind == "binary":
-                        yo = pm.Data(f"outcome_{label}", units.y[m].astype(np.int64))
-                        pm.Bernoulli(f"outcome_{label}_obs", logit_p=lin, observed=yo)
-                    else:
-                        yo = pm.Data(f"outcome_{label}", np.asarray(ys[m], dtype=float))
-                        pm.Normal(f"outcome_{label}_obs", mu=lin, sigma=sigma[j], observed=yo)
-        key = ("propensity", k, units.kind, bool(self.doubly_robust), repr(pr))
-        idata, compile_s, sample_s = sample_once(
-            model, draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
-            progressbar=self.progressbar, key=key)
+        ys, scale = _outcome_scale(units)
+        args = (Z1, units.t, units.kind, ys, bool(self.doubly_robust), self.prior)
+        settings = dict(draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
+                        progressbar=self.progressbar)
+        if nutpie_available():
+            # nutpie over a hand-written numpy log density (bayeslab.bayes.propensity_nuts)
+            t0 = time.perf_counter()
+            model = pn.nutpie_model(*args)
+            compile_s = time.perf_counter() - t0
+            # chains in forked processes (bayeslab.chains): in nutpie's threads they fought over
+            # the GIL and took twice as long as one after the other
+            idata, sample_s = sample_nutpie_model(model, **settings)
+        else:
+            idata, compile_s, sample_s = sample_once(pn.build_pymc_model(*args), sampler="pymc",
+                                                     **settings)
         post = idata["posterior"]
         bb = np.concatenate([post["intercept"].values[..., None], post["beta"].values], axis=-1)
         b_draws = bb.reshape(-1, k)
@@ -351,31 +338,12 @@ class BayesPropensity:
         return b_draws, out, {"idata": idata, "diagnostics": diag, "compile_s": compile_s,
                               "sample_s": sample_s}
 
-    # ---------------------------------------------------------------- fit
-    def fit(self, units) -> BayesPropensityResult:
-        """Sample the propensity (and outcome) posterior and the weighted effects.
-
-        Parameters
-        ----------
-        units : UnitData
-            Validated unit rows (:func:`bayeslab.data.units.load_units`).
-
-        Returns
-        -------
-        BayesPropensityResult
-
-        Raises
-        ------
-        DataError
-            Separation in the propensity model (Laplace), naming the confounder.
-        """
-        Z1 = design(units)
-        b_draws, outcome, info = self._posterior(units, Z1)
+    def _weighted_sums(self, units, Z1, b_draws, outcome, schemes):
+        """Per draw, the weighted (and DR) arm means; the posterior-summed propensities."""
         y, t = units.y, units.t
         n, S = units.n, b_draws.shape[0]
         rng = np.random.default_rng(self.seed + 1)
         p_hat = float(t.mean())
-        schemes = (("bayes-ipw", "ipw"), ("bayes-overlap", "overlap"))
         sums = {m: np.empty((S, 2)) for m, _ in schemes}
         if outcome is not None:
             sums["bayes-dr"] = np.empty((S, 2))
@@ -397,6 +365,34 @@ class BayesPropensity:
             if outcome is not None:
                 sums["bayes-dr"][sl] = _dr_block(outcome, sl, Z1, units.kind, y, t, e, g,
                                                  self.estimand)
+        return sums, e_mean
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, units) -> BayesPropensityResult:
+        """Sample the propensity (and outcome) posterior and the weighted effects.
+
+        Parameters
+        ----------
+        units : UnitData
+            Validated unit rows (:func:`bayeslab.data.units.load_units`).
+
+        Returns
+        -------
+        BayesPropensityResult
+
+        Raises
+        ------
+        DataError
+            Separation in the propensity model (Laplace), naming the confounder.
+        """
+        Z1 = design(units)
+        b_draws, outcome, info = self._posterior(units, Z1)
+        schemes = (("bayes-ipw", "ipw"), ("bayes-overlap", "overlap"))
+        # one BLAS thread: the (64 x k) @ (k x n) products ran 3x slower with OpenBLAS's
+        # threads on a busy 2-core machine
+        with one_blas_thread():
+            sums, e_mean = self._weighted_sums(units, Z1, b_draws, outcome, schemes)
+        n, S = units.n, b_draws.shape[0]
         est = {m: scheme_estimand(s, self.estimand) for m, s in schemes}
         est["bayes-dr"] = self.estimand
         extra = {"bayesian_bootstrap": self.bayesian_bootstrap, "sampler": self.sampler,
