@@ -63,7 +63,7 @@ def sample_nutpie_model(nutpie_model, *, draws=1000, tune=1000, chains=4, seed=0
     ModelError
         A chain's process failed.
     """
-    from bayeslab.sampling import show_progress
+    from bayeslab.progress import show_progress
 
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))

@@ -45,3 +45,10 @@ def stage(name: str, *, show: bool | None = None, stream=None) -> Iterator[dict]
         out = stream or sys.stderr
         note = f"  ({info['note']})" if info.get("note") else ""
         print(f"  {name:<28} {time.perf_counter() - t0:6.1f} s{note}", file=out, flush=True)
+
+
+def show_progress(progressbar: bool | None) -> bool:
+    """Show a progress bar only when asked, or by default when stderr is a terminal."""
+    if progressbar is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progressbar)

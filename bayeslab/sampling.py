@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ import numpy as np
 
 from bayeslab.chains import chain_seeds, sample_nutpie_model  # noqa: F401  (re-exported)
 from bayeslab.errors import ModelError
+from bayeslab.progress import show_progress  # noqa: F401  (re-exported)
 
 SAMPLERS = ("auto", "pymc", "nutpie")
 BACKENDS = ("pytensor", "numba", "jax")
@@ -70,13 +70,6 @@ def resolve_sampler(sampler: str) -> str:
         raise ImportError("sampler='nutpie' needs nutpie: pip install nutpie (a bayeslab "
                           "dependency; reinstall with sh scripts/setup.sh)")
     return sampler
-
-
-def show_progress(progressbar: bool | None) -> bool:
-    """Show a progress bar only when asked, or by default when stderr is a terminal."""
-    if progressbar is None:
-        return bool(getattr(sys.stderr, "isatty", lambda: False)())
-    return bool(progressbar)
 
 
 # --------------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 
 @pytest.fixture(scope="module")
 def import_graph():
-    return grimp.build_graph("bayeslab", cache_dir=None)
+    return grimp.build_graph("bayeslab", cache_dir=None, exclude_type_checking_imports=True)
 
 
 @pytest.fixture(scope="module")
