@@ -179,7 +179,8 @@ def test_builder_files_are_checked(tmp_path):
 
 @pytest.mark.slow
 def test_custom_model_runs_through_a_plan_into_a_report(tmp_path):
-    """The example plan's Student-t model with country effects, on fewer rows."""
+    """The example plan's Student-t model with country effects, on fewer rows, through
+    `bayeslab run` into a report."""
     from pathlib import Path
 
     from bayeslab.runner import run_plan
@@ -192,7 +193,11 @@ def test_custom_model_runs_through_a_plan_into_a_report(tmp_path):
     plan = plan.replace("rows = 10000", "rows = 3000").replace("draws = 1000", "draws = 300")
     plan = plan.replace("tune = 1000", "tune = 300")
     (tmp_path / "plan.toml").write_text(plan)
-    result = run_plan(tmp_path / "plan.toml", tmp_path / "out", quiet=True)
+    from bayeslab.cli import main
+
+    assert main(["run", str(tmp_path / "plan.toml"), "--out", str(tmp_path / "out"),
+                 "--quiet"]) == 0                 # `bayeslab run`, as a user types it
+    result = run_plan(tmp_path / "plan.toml", quiet=True)   # the same plan, in memory
     r = result.primary
     assert r.kind == "custom" and r.headline.bayes == "pymc-model"
     assert r.headline.frequentist == "ols-hc1"        # the builder's statsmodels fit
