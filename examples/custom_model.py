@@ -74,6 +74,9 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     plan = bl.load_plan(HERE / "custom_model.toml")
+    plan.data["simulate"]["rows"] = a.rows        # the plan's simulated data at --rows
+    for m in plan.metrics:                        # and its sampling at --draws / --chains
+        m.options.update(draws=a.draws, tune=a.draws, chains=a.chains)
     result = bl.run_plan(plan, a.out, quiet=True)
     print(f"   ... and through a plan ({time.perf_counter() - t0:.1f} s): "
           f"{result.decision.verdict.upper()}; report in {Path(a.out) / 'report.html'}")

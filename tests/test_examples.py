@@ -100,3 +100,20 @@ def test_example_000_reads_the_migration_plan_settings():
     assert mod.MARGINS == margins == {"unsubscribe_flag": 0.005, "optout_flag": 0.005}
     args = parser("x", plan="migration").parse_args([])
     assert (args.rows, args.seed) == (plan.data["simulate"]["rows"], plan.data["simulate"]["seed"])
+
+
+@pytest.mark.slow
+def test_custom_model_example_runs(tmp_path):
+    """examples/custom_model.py: several covariates, a formula, your own model, its plan."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["MPLBACKEND"] = "Agg"
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "custom_model.py"), "--rows", "3000",
+                           "--draws", "300", "--out", str(out)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + "\n" + proc.stderr[-3000:]
+    for needle in ("1. two covariates", "2. formula  Bayes (bambi)", "custom_readout",
+                   "through a plan"):
+        assert needle in proc.stdout, proc.stdout
+    assert (out / "report.html").is_file()
