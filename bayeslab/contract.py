@@ -225,6 +225,15 @@ class SavedReadout(BaseReadout):
             excluded={e["reason"]: int(e["rows"]) for e in rows.get("exclusions", ())},
             units=rows.get("units"))
 
+    @property
+    def arms(self):
+        """The saved per-arm table (``arm``, ``n``, ``mean``) as a DataFrame, or ``None``."""
+        if not self.data.get("arms"):
+            return None
+        import pandas as pd
+
+        return pd.DataFrame(self.data["arms"])
+
     def estimates(self) -> list[Estimate]:
         """The saved estimates, both sides, in the order they were written."""
         return [Estimate.from_dict(e) for e in self.data.get("results", ())]

@@ -107,6 +107,8 @@ def test_json_reads_back_through_the_class_that_wrote_it(name, cls, request):
 
 def test_guardrails_read_back_as_readouts(conversion):
     saved = Readout.from_dict(conversion.to_dict())
+    pd.testing.assert_frame_equal(saved.arms, conversion.arms.reset_index(drop=True),
+                                  check_dtype=False)
     (g,) = saved.guardrails
     assert g.role == "guardrail" and g.margin == pytest.approx(0.01)
     live = conversion.guardrails[0].guardrail_check()

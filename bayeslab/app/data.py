@@ -151,7 +151,8 @@ class MetricView:
         if self.bayes is not None:
             return self.bayes.arm_table()
         if self.counts is None:
-            return pd.DataFrame()
+            saved = self.saved.arms if self.saved is not None else None
+            return saved if saved is not None else pd.DataFrame()
         return pd.DataFrame({"arm": list(self.counts.arms), "n": self.counts.n,
                              "mean": self.counts.sums / self.counts.n})
 
