@@ -78,18 +78,21 @@ def cmd_compare(args) -> int:
 
 
 def _compare_propensity(args) -> int:
-    """Observational readout: propensity methods on both sides (``--confounders``)."""
-    from bayeslab.causal import compare_propensity
+    """Observational readout: the ``propensity`` kind (``--confounders``), through compare().
+
+    ``--kind`` names the outcome's kind here (conversion or continuous).
+    """
     from bayeslab.errors import DataError
-    from bayeslab.readout import DecisionRule
+    from bayeslab.readout import DecisionRule, compare
 
     if args.guardrail or args.n or args.split or args.segment:
         raise DataError("--confounders needs unit rows; --guardrail, --segment, --n and --split "
                         "do not apply")
     confounders = [c.strip() for c in args.confounders.split(",") if c.strip()]
-    readout = compare_propensity(
+    outcome = "conversion" if args.kind == "propensity" else args.kind
+    readout = compare(
         args.data, sql=args.sql, arm=args.arm, metric=args.metric, control=args.control,
-        confounders=confounders, estimand=args.estimand, kind=args.kind,
+        kind="propensity", confounders=confounders, estimand=args.estimand, model=outcome,
         interval=args.interval, missing=args.missing, seed=args.seed, sampler=args.sampler,
         rule=DecisionRule(prob_threshold=args.prob_threshold, alpha=args.alpha,
                           loss_threshold=args.loss_threshold),
