@@ -254,7 +254,8 @@ def _arm_indicator(values: np.ndarray, arm: str, control):
     if len(labels) != 2:
         names = ", ".join(shown(v) for v in labels[:6])
         raise DataError(f"column {arm!r} must hold exactly two arms (treated and control) for a "
-                        f"propensity model; it has {len(labels)}: {names}", column=arm)
+                        f"model on unit rows (propensity, formula, custom); it has "
+                        f"{len(labels)}: {names}", column=arm)
     control = resolve_control(arm, labels, control)
     treatment = next(v for v in labels if v != control)
     raw_treat = labels_of[treatment]
