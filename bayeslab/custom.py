@@ -24,8 +24,6 @@ import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from bayeslab.contract import BaseReadout, Headline
 from bayeslab.decision import Decision, DecisionRule
 from bayeslab.errors import DataError, ModelError
@@ -265,14 +263,6 @@ class CustomReadout(BaseReadout):
         return "\n".join(lines)
 
 
-def _side_verdict(better: float, worse: float, ok_loss: bool, rule: DecisionRule) -> str:
-    if better >= rule.prob_threshold and ok_loss:
-        return "ship"
-    if worse >= rule.prob_threshold:
-        return "do not ship"
-    return "inconclusive"
-
-
 def custom_decision(metric: str, b: Estimate, f: Estimate | None, diagnostics,
                     rule: DecisionRule, *, baseline_mean: float | None = None,
                     direction: int = 1, arm: str | None = None) -> Decision:
@@ -284,41 +274,26 @@ def custom_decision(metric: str, b: Estimate, f: Estimate | None, diagnostics,
     disagreement is inconclusive.
     """
     from bayeslab import format as fmt
+    from bayeslab.decide import bayes_verdict, frequentist_verdict, verdict_and_head
 
     p_pos = b.prob_positive
     p_neg = b.extra.get("prob_negative", 1 - p_pos)
     better, worse = (p_pos, p_neg) if direction > 0 else (p_neg, p_pos)
-    loss = None
-    if baseline_mean and direction > 0:
-        loss = b.expected_loss / abs(baseline_mean)
-    b_verdict = _side_verdict(better, worse, loss is None or loss <= rule.loss_threshold, rule)
+    loss = b.expected_loss / abs(baseline_mean) if baseline_mean and direction > 0 else None
+    b_verdict = bayes_verdict(better, worse, loss is None or loss <= rule.loss_threshold, rule)
     loss_text = f", expected loss / control mean {loss:.3%}" if loss is not None else ""
-    draws = b.extra.get("draws")
-    p_text = (fmt.prob_draws(better, int(draws)) if draws and better in (0.0, 1.0)
-              else "= " + fmt.prob(better, worse))
-    texts = [f"Bayes ({b.method}): P({metric} better) {p_text}{loss_text}, so {b_verdict}."]
+    texts = [f"Bayes ({b.method}): P({metric} better) "
+             f"{fmt.prob_is(better, worse, b.extra.get('draws'))}{loss_text}, so {b_verdict}."]
     f_verdict = None
     if f is not None and f.p_value is not None:
-        good = (f.estimate > 0) == (direction > 0)
-        f_verdict = ("ship" if good else "do not ship") if f.p_value < rule.alpha \
-            else "inconclusive"
+        f_verdict = frequentist_verdict(f.p_value, (f.estimate > 0) == (direction > 0),
+                                        rule.alpha)
         texts.append(f"Frequentist ({f.method}): p = {fmt.p_value(f.p_value)}, so {f_verdict}.")
     blockers = ()
     if diagnostics is not None and diagnostics.verdict == "fail":
         blockers = (f"the Bayesian model did not converge ({diagnostics.reason}): its numbers "
                     "are not a posterior yet",)
-    verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
-    if blockers:
-        verdict, head = "blocked", "No decision: " + blockers[0] + "."
-    elif len(verdicts) == 1:
-        verdict = verdicts.pop()
-        head = {"ship": f"Ship: the analyses agree that {metric} improved.",
-                "do not ship": f"Do not ship: the analyses find {metric} worse.",
-                "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
-    else:
-        verdict = "inconclusive"
-        head = (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, frequentist says "
-                f"{f_verdict}).")
+    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers)
     return Decision(verdict=verdict, arm=arm, bayes=b_verdict, frequentist=f_verdict or "n/a",
                     reasons=(head, *texts, "Rule: " + rule.describe() + "."), blockers=blockers)
 
@@ -386,12 +361,7 @@ def custom_readout(model, effect: str = "effect", *, metric: str | None = None,
         freq = frequentist_result(frequentist, term=term or effect, interval=interval, arm=None)
     b = bayes.estimates()[0]
     f = freq.estimates()[0] if freq is not None else None
-    base = None
-    if baseline is not None:
-        from bayeslab.bayes.model import scalar_draws
-
-        base = float(np.mean(scalar_draws(bayes.idata, baseline)))
-    decision = custom_decision(metric, b, f, bayes.diagnostics, rule, baseline_mean=base,
-                               direction=direction)
+    decision = custom_decision(metric, b, f, bayes.diagnostics, rule,
+                               baseline_mean=bayes.baseline_mean, direction=direction)
     return CustomReadout(metric=metric, kind="custom", bayes=bayes, frequentist=freq,
                          rule=rule, decision=decision, rows=rows, unit=unit)

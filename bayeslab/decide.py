@@ -69,12 +69,53 @@ def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str 
 
 def _prob_text(e: Estimate, p: float, q: float) -> str:
     """``= 0.97``; for a Monte Carlo probability at 0 or 1, the bound the draws allow."""
-    from bayeslab.format import prob_draws
+    from bayeslab.format import prob_is
 
-    draws = e.extra.get("draws")
-    if draws and p in (0.0, 1.0):
-        return prob_draws(p, int(draws))
-    return "= " + _fmt_p(p, q)
+    return prob_is(p, q, e.extra.get("draws"))
+
+
+def bayes_verdict(better: float, worse: float, ok_loss: bool, rule: DecisionRule) -> str:
+    """Bayes side's verdict from P(better) and P(worse).
+
+    Ship when P(better) reaches the threshold with a small loss; do not ship when P(worse)
+    does; else inconclusive.
+    """
+    if better >= rule.prob_threshold and ok_loss:
+        return "ship"
+    if worse >= rule.prob_threshold:
+        return "do not ship"
+    return "inconclusive"
+
+
+def frequentist_verdict(p_value: float | None, good: bool, alpha: float) -> str:
+    """Significant at ``alpha`` in the good direction: ship; in the bad one: do not ship."""
+    if p_value is not None and p_value < alpha:
+        return "ship" if good else "do not ship"
+    return "inconclusive"
+
+
+def verdict_and_head(metric: str, arm: str | None, b_verdict: str | None,
+                     f_verdict: str | None, blockers, failed_guardrails=()) -> tuple[str, str]:
+    """The readout's verdict from both sides' and its headline sentence.
+
+    A blocker blocks; a shipped winner with a failed guardrail is ``hold``; sides that agree
+    give their verdict; sides that disagree are inconclusive.
+    """
+    verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
+    which = f" {arm}" if arm is not None else ""
+    if blockers:
+        return "blocked", "No decision: " + blockers[0] + "."
+    if verdicts == {"ship"} and failed_guardrails:
+        return "hold", (f"Hold{which}: the primary metric improved but guardrail "
+                        f"{', '.join(repr(g.metric) for g in failed_guardrails)} did not pass.")
+    if len(verdicts) == 1:
+        verdict = verdicts.pop()
+        return verdict, {
+            "ship": f"Ship{which}: the analyses agree that {metric} improved.",
+            "do not ship": f"Do not ship{which}: the analyses find {metric} worse.",
+            "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
+    return "inconclusive", (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, "
+                            f"frequentist says {f_verdict}).")
 
 
 @dataclass(frozen=True)
@@ -95,13 +136,7 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
         base = abs(float(fit.arms["mean"].iloc[0]))
         if base > 0:
             loss, loss_text = e.expected_loss / base, "expected loss / control mean"
-    ok_loss = loss is None or loss <= rule.loss_threshold
-    if better >= rule.prob_threshold and ok_loss:
-        verdict = "ship"
-    elif worse >= rule.prob_threshold:
-        verdict = "do not ship"
-    else:
-        verdict = "inconclusive"
+    verdict = bayes_verdict(better, worse, loss is None or loss <= rule.loss_threshold, rule)
     from bayeslab.format import prior as prior_text
 
     prior = getattr(fit.bayes[0], "prior", None)
@@ -123,10 +158,7 @@ def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: i
     alpha = rule.alpha / n_treat
     good = e.estimate > 0 if fit.headline[2] != "hazard-ratio" else e.estimate < 1
     good = good if fit.direction > 0 or fit.headline[2] == "hazard-ratio" else not good
-    if e.p_value is not None and e.p_value < alpha:
-        verdict = "ship" if good else "do not ship"
-    else:
-        verdict = "inconclusive"
+    verdict = frequentist_verdict(e.p_value, good, alpha)
     bonf = f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if n_treat > 1 else ""
     from bayeslab import format as fmt
 
@@ -166,26 +198,10 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
     if b is None:
         texts.append("This kind has no Bayesian headline estimate: the decision reads the "
                      "frequentist side alone.")
-    verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
     blockers = list(srm_blocker(srm))
     blockers += unconverged_blocker(fit.bayes[0] if fit.bayes else None)
     failed = [g for g in guardrails if g.decision.verdict != "pass"]
-    if blockers:
-        verdict = "blocked"
-        head = "No decision: " + blockers[0] + "."
-    elif verdicts == {"ship"} and failed:
-        verdict = "hold"
-        head = (f"Hold {arm}: the primary metric improved but guardrail "
-                f"{', '.join(repr(g.metric) for g in failed)} did not pass.")
-    elif len(verdicts) == 1:
-        verdict = verdicts.pop()
-        head = {"ship": f"Ship {arm}: the analyses agree that {metric} improved.",
-                "do not ship": f"Do not ship {arm}: the analyses find {metric} worse.",
-                "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
-    else:
-        verdict = "inconclusive"
-        head = (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, frequentist says "
-                f"{f_verdict}).")
+    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers, failed)
     reasons = [head, *texts]
     reasons += [f"Guardrail {g.metric!r}: {g.decision.verdict}." for g in guardrails]
     reasons.append("Rule: " + rule.describe() + ".")

@@ -67,6 +67,17 @@ def prob(p, complement=None, *, floor: float = 1e-300) -> str:
     return f"{p:.4f}"
 
 
+def prob_is(p: float, q: float, draws: int | None = None) -> str:
+    """A probability after ``P(...)``: ``"= 0.9700"``, ``"= 1 - 1.6e-27"``, or a bound.
+
+    ``q`` is the exact complement; a Monte Carlo probability from ``draws`` draws at 0 or 1
+    is shown as the bound the draws allow (:func:`prob_draws`).
+    """
+    if draws and p in (0.0, 1.0):
+        return prob_draws(p, int(draws))
+    return "= " + prob(p, q)
+
+
 def prob_draws(p: float, draws: int) -> str:
     """A Monte Carlo probability from ``draws`` draws: all or none say so instead of 1 or 0.
 

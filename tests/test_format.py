@@ -134,3 +134,12 @@ def test_p_value_that_underflowed_is_a_bound_not_zero():
     assert fmt.p_value(0.0) == "<1e-300"
     assert fmt.p_value(3.46e-27) == "3.46e-27"
     assert fmt.p_value(None) == "n/a"
+
+
+def test_prob_is_says_equals_or_the_bound_draws_allow():
+    from bayeslab.format import prob_is
+
+    assert prob_is(0.97, 0.03) == "= 0.9700"
+    assert prob_is(1.0, 0.0, 2000) == "> 0.9995 (every one of 2,000 draws)"
+    assert prob_is(0.0, 1.0, 2000) == "< 0.0005 (none of 2,000 draws)"
+    assert prob_is(0.5, 0.5, 2000) == "= 0.5000"

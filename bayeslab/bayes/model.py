@@ -81,6 +81,8 @@ class ModelPosterior(EstimatesMixin):
         What the model assumes, in words.
     priors : dict, optional
         Each variable's prior as text (a formula's terms, a model's free variables).
+    baseline_mean : float, optional
+        Posterior mean of the control mean (``baseline`` given).
     """
 
     method: str
@@ -95,6 +97,7 @@ class ModelPosterior(EstimatesMixin):
     arm: str | None = None
     prior: object = None
     priors: dict | None = None
+    baseline_mean: float | None = None
 
     _title = "Bayesian model of the effect"
 
@@ -197,15 +200,15 @@ class PyMCModel:
                                  sampler=self.sampler, progressbar=self.progressbar,
                                  var_names=watch, **self.thresholds)
         draws = scalar_draws(fit.idata, self.effect)
-        relative = None
+        relative, base_mean = None, None
         if self.baseline is not None:
             base = scalar_draws(fit.idata, self.baseline)
             if np.any(base == 0):
                 raise ModelError(f"baseline {self.baseline!r} is 0 in some draws: no relative "
                                  "effect")
-            relative = draws / base
+            relative, base_mean = draws / base, float(np.mean(base))
         return ModelPosterior(method=self.method, effect_name=self.effect, draws=draws,
                               relative=relative, idata=fit.idata, diagnostics=fit.diagnostics,
                               sampler=fit.sampler, settings=fit.settings,
                               interval=self.interval, arm=self.arm, prior=self.prior,
-                              priors=self.priors)
+                              priors=self.priors, baseline_mean=base_mean)

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bayeslab.data.accounting import RowAccount
-from bayeslab.data.columns import not_finite_sql, numeric_expression, rows_text
-from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
+from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS
 from bayeslab.data.sources import check_columns, quote
-from bayeslab.data.units import _arm_indicator, _is_categorical
+from bayeslab.data.units import (
+    _arm_indicator,
+    account_missing,
+    column_expressions,
+    missing_checks,
+)
 from bayeslab.errors import DataError
 
 
@@ -93,33 +97,9 @@ def model_frame(source, *, arm: str, metric: str, columns=(), control=None,
         raise DataError(f"missing must be 'error' or 'exclude', got {missing!r}")
     others = [c for c in dict.fromkeys(columns) if c not in (arm, metric)]
     check_columns(source, [arm, metric, *others])
-    y_expr = numeric_expression(source, metric)
-    cat = {c: _is_categorical(source, c) for c in others}
-    x_expr = {c: f"CAST({quote(c)} AS VARCHAR)" if cat[c] else numeric_expression(source, c)
-              for c in others}
-    checks = [(arm, f"{quote(arm)} IS NULL"), (metric, not_finite_sql(y_expr))]
-    checks += [(c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c]))
-               for c in others]
-    counts = source.sql("SELECT count(*), " + ", ".join(
-        f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
-        for i, (_, cond) in enumerate(checks)) + " FROM " + source.relation)[0]
-    read = int(counts[0])
-    if read == 0:
-        raise DataError(f"{source.label} has no rows")
-    check_unit_size(read - sum(int(c) for c in counts[1:]) if missing == "exclude" else read,
-                    max_rows, what)
-    excluded: dict[str, int] = {}
-    for (column, cond), count in zip(checks, counts[1:], strict=True):
-        if not count:
-            continue
-        if missing == "error":
-            raise DataError(
-                f"column {column!r} is missing or not finite in "
-                f"{rows_text(source, cond, int(count))}; fix the data or pass "
-                "missing='exclude' (--missing exclude) to leave those rows out",
-                column=column, rows=int(count))
-        excluded[f"{column} is missing or not finite"] = int(count)
-    keep = " AND ".join(f"NOT {cond}" for _, cond in checks)
+    y_expr, cat, x_expr = column_expressions(source, metric, others)
+    checks = missing_checks(source, arm, metric, y_expr, cat, x_expr)
+    read, excluded, keep = account_missing(source, checks, missing, max_rows, what)
     select = [f"{quote(arm)} AS a", f"{y_expr} AS y"]
     select += [f"{x_expr[c]} AS x{i}" for i, c in enumerate(others)]
     cols = source.execute(f"SELECT {', '.join(select)} FROM {source.relation} "

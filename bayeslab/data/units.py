@@ -115,6 +115,65 @@ def _is_categorical(source: Source, column: str) -> bool:
     return typ.startswith(_CATEGORICAL_TYPES)
 
 
+
+def column_expressions(source: Source, metric: str, columns) -> tuple[str, dict, dict]:
+    """``(outcome expression, {column: categorical?}, {column: SQL expression})``.
+
+    Text, boolean and enum columns are categorical (read as text); others are numeric.
+    """
+    y_expr = numeric_expression(source, metric)
+    cat = {c: _is_categorical(source, c) for c in columns}
+    x_expr = {c: (f"CAST({quote(c)} AS VARCHAR)" if cat[c] else numeric_expression(source, c))
+              for c in columns}
+    return y_expr, cat, x_expr
+
+
+def missing_checks(source: Source, arm: str, metric: str, y_expr: str, cat: dict,
+                   x_expr: dict) -> list[tuple[str, str]]:
+    """``(column, SQL condition)`` of a missing value, in order: arm, outcome, each column."""
+    checks = [(arm, f"{quote(arm)} IS NULL")]
+    if source.type_of(arm).upper() in ("DOUBLE", "FLOAT", "REAL"):
+        checks[0] = (arm, f"({quote(arm)} IS NULL OR isnan({quote(arm)}))")
+    checks.append((metric, not_finite_sql(y_expr)))
+    for c in x_expr:
+        checks.append((c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c])))
+    return checks
+
+
+def account_missing(source: Source, checks, missing: str, max_rows: int | None,
+                    what: str) -> tuple[int, dict[str, int], str]:
+    """Count the rows each check excludes (each row once, at its first failing column).
+
+    Returns ``(rows read, {reason: rows excluded}, SQL condition of the rows kept)``.
+
+    Raises
+    ------
+    DataError
+        No rows; more rows than ``max_rows`` (what to do instead); a missing value with
+        ``missing="error"``, naming the column and the rows.
+    """
+    counts = source.sql("SELECT count(*), " + ", ".join(
+        f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
+        for i, (_, cond) in enumerate(checks)) + " FROM " + source.relation)[0]
+    read = int(counts[0])
+    if read == 0:
+        raise DataError(f"{source.label} has no rows")
+    check_unit_size(read - sum(int(c) for c in counts[1:]) if missing == "exclude" else read,
+                    max_rows, what)
+    excluded: dict[str, int] = {}
+    for (column, cond), count in zip(checks, counts[1:], strict=True):
+        if not count:
+            continue
+        if missing == "error":
+            raise DataError(
+                f"column {column!r} is missing or not finite in "
+                f"{rows_text(source, cond, int(count))}; fix the data or pass "
+                "missing='exclude' (--missing exclude) to leave those rows out",
+                column=column, rows=int(count))
+        excluded[f"{column} is missing or not finite"] = int(count)
+    return read, excluded, " AND ".join(f"NOT {cond}" for _, cond in checks)
+
+
 def load_units(
     data=None,
     *,
@@ -173,38 +232,10 @@ def load_units(
     confounders = _check_confounders(confounders, arm, metric)
     source = open_source(data, sql=sql)
     check_columns(source, [arm, metric, *confounders])
-    y_expr = numeric_expression(source, metric)
-    cat = {c: _is_categorical(source, c) for c in confounders}
-    x_expr = {c: (f"CAST({quote(c)} AS VARCHAR)" if cat[c] else numeric_expression(source, c))
-              for c in confounders}
-
-    # missing values, in order: arm, outcome, each confounder (a row is counted once)
-    checks = [(arm, f"{quote(arm)} IS NULL")]
-    if source.type_of(arm).upper() in ("DOUBLE", "FLOAT", "REAL"):
-        checks[0] = (arm, f"({quote(arm)} IS NULL OR isnan({quote(arm)}))")
-    checks.append((metric, not_finite_sql(y_expr)))
-    for c in confounders:
-        checks.append((c, f"{quote(c)} IS NULL" if cat[c] else not_finite_sql(x_expr[c])))
-    counts = source.sql("SELECT count(*), " + ", ".join(
-        f"count(*) FILTER (WHERE {cond}{''.join(f' AND NOT {p}' for _, p in checks[:i])})"
-        for i, (_, cond) in enumerate(checks)) + " FROM " + source.relation)[0]
-    read = int(counts[0])
-    if read == 0:
-        raise DataError(f"{source.label} has no rows")
-    check_unit_size(read - sum(int(c) for c in counts[1:]) if missing == "exclude" else read,
-                    max_rows, "a propensity model")
-    excluded: dict[str, int] = {}
-    for (column, cond), count in zip(checks, counts[1:], strict=True):
-        if not count:
-            continue
-        if missing == "error":
-            raise DataError(
-                f"column {column!r} is missing or not finite in "
-                f"{rows_text(source, cond, int(count))}; fix the data or pass "
-                "missing='exclude' (--missing exclude) to leave those rows out",
-                column=column, rows=int(count))
-        excluded[f"{column} is missing or not finite"] = int(count)
-    keep = " AND ".join(f"NOT {cond}" for _, cond in checks)
+    y_expr, cat, x_expr = column_expressions(source, metric, confounders)
+    checks = missing_checks(source, arm, metric, y_expr, cat, x_expr)
+    read, excluded, keep = account_missing(source, checks, missing, max_rows,
+                                           "a propensity model")
 
     if kind == "binary":
         cond = f"{keep} AND {y_expr} NOT IN (0, 1)"

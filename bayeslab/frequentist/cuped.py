@@ -189,6 +189,21 @@ def cuped(stats: ArmStats, *, theta: str | float = "pooled",
     var_adj = np.maximum(f["var_y"] - 2 * th * f["cov_xy"] + th**2 * f["var_x"], 0).to_numpy()
     var_raw = f["var_y"].to_numpy()
     mean_raw = f["dmean_y"].to_numpy() + ybar
+    rows = _comparisons(stats.arms, n, mean_adj, var_adj, mean_raw, var_raw, interval)
+    means = pd.DataFrame({"arm": list(stats.arms), "n": n, "mean": mean_adj})
+    return AdjustedResult(method=method, metric=stats.metric, covariate=stats.covariate,
+                          control=stats.control, arms=stats.arms, slope=th,
+                          comparisons=rows, adjusted_means=means,
+                          interval=interval, detail={"theta": theta if isinstance(theta, str)
+                                                     else "fixed"}, rows=stats.rows)
+
+
+def _comparisons(arms, n, mean_adj, var_adj, mean_raw, var_raw, interval):
+    r"""Welch comparison of each arm's adjusted mean with the control's.
+
+    With the variance reduction :math:`1 - se_{adj}^2 / se_{raw}^2` against the unadjusted
+    comparison.
+    """
     rows = []
     for i in range(1, len(n)):
         k = welch_kernel(n[i], mean_adj[i], var_adj[i], n[0], mean_adj[0], var_adj[0],
@@ -196,14 +211,9 @@ def cuped(stats: ArmStats, *, theta: str | float = "pooled",
         raw = welch_kernel(n[i], mean_raw[i], var_raw[i], n[0], mean_raw[0], var_raw[0],
                            interval=interval)
         vr = 1 - float(k["se"]) ** 2 / float(raw["se"]) ** 2
-        rows.append({"arm": stats.arms[i], **{key: float(v) for key, v in k.items()},
+        rows.append({"arm": arms[i], **{key: float(v) for key, v in k.items()},
                      "variance_reduction": vr})
-    means = pd.DataFrame({"arm": list(stats.arms), "n": n, "mean": mean_adj})
-    return AdjustedResult(method=method, metric=stats.metric, covariate=stats.covariate,
-                          control=stats.control, arms=stats.arms, slope=th,
-                          comparisons=pd.DataFrame(rows), adjusted_means=means,
-                          interval=interval, detail={"theta": theta if isinstance(theta, str)
-                                                     else "fixed"}, rows=stats.rows)
+    return pd.DataFrame(rows)
 
 
 def _within(t2):
@@ -240,22 +250,14 @@ def _cuped_moments(cm: CovariateMoments, theta, interval: float) -> AdjustedResu
     var_adj = np.maximum(np.einsum("j,ajk,k->a", g, w, g), 0) / (n - 1)
     var_raw = w[:, q, q] / (n - 1)
     mean_raw = d[:, q] + c[-1]
-    rows = []
-    for i in range(1, len(n)):
-        k = welch_kernel(n[i], mean_adj[i], var_adj[i], n[0], mean_adj[0], var_adj[0],
-                         interval=interval)
-        raw = welch_kernel(n[i], mean_raw[i], var_raw[i], n[0], mean_raw[0], var_raw[0],
-                           interval=interval)
-        vr = 1 - float(k["se"]) ** 2 / float(raw["se"]) ** 2
-        rows.append({"arm": cm.arms[i], **{key: float(v) for key, v in k.items()},
-                     "variance_reduction": vr})
+    rows = _comparisons(cm.arms, n, mean_adj, var_adj, mean_raw, var_raw, interval)
     means = pd.DataFrame({"arm": list(cm.arms), "n": n, "mean": mean_adj})
     slope = float(th[0]) if len(th) == 1 else float("nan")
     detail = {"theta": theta if isinstance(theta, str) else "fixed",
               "coefficients": dict(zip(cm.columns, th.tolist(), strict=True))}
     return AdjustedResult(method=method, metric=cm.metric, covariate=",".join(cm.covariates),
                           control=cm.control, arms=cm.arms, slope=slope,
-                          comparisons=pd.DataFrame(rows), adjusted_means=means,
+                          comparisons=rows, adjusted_means=means,
                           interval=interval, detail=detail, rows=cm.rows)
 
 

@@ -38,8 +38,7 @@ def plot_effect_posterior(draws, *, name: str = "effect", level: float = 0.95, m
     mids = (edges[:-1] + edges[1:]) / 2
     above = mids > 0
     p_pos = float(np.mean(draws > 0))
-    p_text = (fmt.prob_draws(p_pos, draws.size) if p_pos in (0.0, 1.0)
-              else "= " + fmt.prob(p_pos, 1 - p_pos))
+    p_text = fmt.prob_is(p_pos, 1 - p_pos, draws.size)
     ax_.bar(mids[above], dens[above], width=np.diff(edges)[above], color=BAYES_COLOR,
             alpha=0.45, edgecolor="none", label=f"P({name} > 0) {p_text}")
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
