@@ -44,6 +44,23 @@ SETTINGS = dict(draws=1000, tune=1000, chains=2)
 # ------------------------------------------------------------------ models (built in-process)
 
 
+def _propensity_units(rows: int, seed: int):
+    """Unit rows of a simulated rollout: 8 confounders, binary outcome, logit effect 0.2."""
+    import pandas as pd
+
+    from bayeslab.data.units import load_units
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, 8))
+    t = rng.random(rows) < 1 / (1 + np.exp(-(x @ np.linspace(-0.4, 0.4, 8))))
+    y = rng.random(rows) < 1 / (1 + np.exp(-(-1 + 0.2 * t + x @ np.full(8, 0.15))))
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
+    frame["arm"], frame["y"] = np.where(t, "B", "A"), y.astype(int)
+    units = load_units(frame, arm="arm", metric="y", confounders=[f"x{i}" for i in range(8)],
+                       control="A")
+    return units
+
+
 def _segments(cells: int, seed: int):
     from bayeslab.bayes import segments as seg
 
@@ -75,21 +92,12 @@ def _propensity(rows: int, seed: int, sampler: str):
     ``nutpie``: bayeslab's default, the hand-written numpy density
     (:mod:`bayeslab.bayes.propensity_nuts`); otherwise the same model in PyMC.
     """
-    import pandas as pd
 
     from bayeslab.bayes import propensity_nuts as pn
     from bayeslab.bayes.propensity import PropensityPrior, _outcome_scale
-    from bayeslab.data.units import load_units
     from bayeslab.propensity_design import design
 
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((rows, 8))
-    t = rng.random(rows) < 1 / (1 + np.exp(-(x @ np.linspace(-0.4, 0.4, 8))))
-    y = rng.random(rows) < 1 / (1 + np.exp(-(-1 + 0.2 * t + x @ np.full(8, 0.15))))
-    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
-    frame["arm"], frame["y"] = np.where(t, "B", "A"), y.astype(int)
-    units = load_units(frame, arm="arm", metric="y", confounders=[f"x{i}" for i in range(8)],
-                       control="A")
+    units = _propensity_units(rows, seed)
     ys, _ = _outcome_scale(units)
     args = (design(units), units.t, units.kind, ys, True, PropensityPrior())
     if sampler == "nutpie":
@@ -240,19 +248,10 @@ def readout_child(rows: int) -> dict:
     """The Bayesian propensity readout (DR, ATE, NUTS at its defaults) on ``rows`` x 8, timed
     from a fresh process: imports, data, sampling, weighting."""
     t0 = time.perf_counter()
-    import pandas as pd
 
     from bayeslab.bayes.propensity import BayesPropensity
-    from bayeslab.data.units import load_units
 
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((rows, 8))
-    t = rng.random(rows) < 1 / (1 + np.exp(-(x @ np.linspace(-0.4, 0.4, 8))))
-    y = rng.random(rows) < 1 / (1 + np.exp(-(-1 + 0.2 * t + x @ np.full(8, 0.15))))
-    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(8)])
-    frame["arm"], frame["y"] = np.where(t, "B", "A"), y.astype(int)
-    units = load_units(frame, arm="arm", metric="y", confounders=[f"x{i}" for i in range(8)],
-                       control="A")
+    units = _propensity_units(rows, 1)
     t1 = time.perf_counter()
     res = BayesPropensity("ate", progressbar=False).fit(units)
     t2 = time.perf_counter()
