@@ -62,7 +62,7 @@ def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str 
                 continue
             if wanted_rate and e.extra.get("rate") != wanted_rate:
                 continue
-            key = e.arm if e.arm is not None else fit.arms["arm"].iloc[1]
+            key = e.arm if e.arm is not None else fit.arms["arm"][1]
             out.setdefault(key, e)
     return out
 
@@ -133,7 +133,7 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
         c = fit.bayes[0].comparison(arm if len(fit.arms) > 2 else None)
         loss, loss_text = c.expected_loss_rel, "relative expected loss"
     elif e.expected_loss is not None and fit.direction > 0:
-        base = abs(float(fit.arms["mean"].iloc[0]))
+        base = abs(float(fit.arms["mean"][0]))
         if base > 0:
             loss, loss_text = e.expected_loss / base, "expected loss / control mean"
     verdict = bayes_verdict(better, worse, loss is None or loss <= rule.loss_threshold, rule)
@@ -178,7 +178,7 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
     metric = fit.spec.metric
     b_est = _headline_estimates(fit, "bayes", fit.headline[0], None)
     f_est = _headline_estimates(fit, "frequentist", fit.headline[1], None)
-    treatments = list(fit.arms["arm"].iloc[1:])
+    treatments = list(fit.arms["arm"][1:])
     n_treat = len(treatments)
     sides = {}
     for arm in treatments:

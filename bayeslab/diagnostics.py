@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from bayeslab.errors import ModelError
 from bayeslab.results import json_float
@@ -90,8 +89,10 @@ class Diagnostics:
         except KeyError:
             return float("nan")
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self):
         """One row per check: name, value, threshold, status, reason."""
+        import pandas as pd
+
         return pd.DataFrame([c.to_dict() for c in self.checks])
 
     def to_dict(self) -> dict:
@@ -298,7 +299,7 @@ class PredictiveCheck:
         ``"rate"`` (conversions / n) or ``"mean"``.
     """
 
-    table: pd.DataFrame
+    table: object  # pandas.DataFrame
     coverage: float
     interval: float
     kind: str
@@ -313,7 +314,7 @@ class PredictiveCheck:
         """Smallest cell p-value (small values flag cells the model does not reproduce)."""
         return float(self.table["p_value"].min())
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self):
         """Return the per-cell table."""
         return self.table.copy()
 
@@ -368,6 +369,8 @@ def ppc_cells(observed, replicated, *, labels=None, interval=0.95, kind="posteri
     p = np.minimum(1.0, 2 * np.minimum(p_le, p_ge))
     inside = (obs >= lower) & (obs <= upper)
     labels = [str(i) for i in range(obs.size)] if labels is None else [str(x) for x in labels]
+    import pandas as pd
+
     table = pd.DataFrame({"cell": labels, "observed": obs, "lower": lower, "median": median,
                           "upper": upper, "p_value": p, "inside": inside})
     return PredictiveCheck(table=table, coverage=float(inside.mean()), interval=interval,

@@ -22,10 +22,10 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.cells import Cells, key_array
 from bayeslab.errors import BayeslabWarning, DataError, ModelError
 
 
@@ -81,7 +81,7 @@ class MetricFit:
     bayes, frequentist : tuple
         Fitted results (each has ``estimates()``); the first holds the headline estimate.
     rows : RowAccount
-    arms : pandas.DataFrame
+    arms : Cells
         ``arm``, ``n``, ``mean`` per arm, control first.
     control : str
     headline : (str, str, str)
@@ -102,7 +102,7 @@ class MetricFit:
     bayes: tuple
     frequentist: tuple
     rows: RowAccount
-    arms: pd.DataFrame
+    arms: Cells
     control: str
     headline: tuple[str, str, str]
     direction: int = 1
@@ -112,9 +112,9 @@ class MetricFit:
     segments: object = None
 
 
-def _arms_frame(labels, n, mean) -> pd.DataFrame:
-    return pd.DataFrame({"arm": list(labels), "n": np.asarray(n, dtype=np.int64),
-                         "mean": np.asarray(mean, dtype=float)})
+def _arms_frame(labels, n, mean) -> Cells:
+    return Cells({"arm": key_array(labels), "n": np.asarray(n, dtype=np.int64),
+                  "mean": np.asarray(mean, dtype=float)})
 
 
 def fit_conversion(source, s: MetricSpec):
@@ -277,7 +277,6 @@ def metric_requests(source, spec: MetricSpec) -> list:
     and ratios of two columns are reduced by grouped aggregates; funnels, retention, clipping
     and unit-level models read their own rows and ask for nothing here.
     """
-    from bayeslab.data.covariates import covariates_request
     from bayeslab.data.stats import stats_request
 
     s = spec
@@ -288,6 +287,8 @@ def metric_requests(source, spec: MetricSpec) -> list:
         return [stats_request(source, arm=s.arm, metric=s.metric, n=s.n, segments=s.segments,
                               kind="count" if s.kind == "count" else "continuous")]
     if s.kind in ("continuous", "count") and not s.clip and s.n is None:
+        from bayeslab.data.covariates import covariates_request
+
         out = [covariates_request(source, arm=s.arm, metric=s.metric, covariates=s.covariate)]
         if s.segments:
             out.append(stats_request(source, arm=s.arm, metric=s.metric, kind="continuous",

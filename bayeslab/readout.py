@@ -107,7 +107,7 @@ class Readout(BaseReadout):
     @property
     def arms(self):
         """Units and mean per arm (a DataFrame, control first)."""
-        return self.fit.arms
+        return self.fit.arms.to_pandas()
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -163,7 +163,7 @@ class Readout(BaseReadout):
         out = {
             "type": self.TYPE, "metric": self.metric, "kind": self.kind, "role": self.role,
             "control": self.control, "rows": self.rows.to_dict(),
-            "arms": self.fit.arms.to_dict(orient="records"),
+            "arms": self.fit.arms.records(),
             "results": [e.to_dict() for e in self.estimates()],
             "prior": prior.to_dict() if hasattr(prior, "to_dict") else prior,
             "srm": self.srm.to_dict(), "rule": self.rule.to_dict(),

@@ -19,8 +19,8 @@ Two baselines, no bayeslab, on the same file and engine, so that our own overhea
   from a run on the 1e5-row file of the same schema, pointed at this file): the engine's cost of
   the sufficient statistics the models need. ``wall / stats`` is bayeslab's own overhead
   (validation queries, Python-side work, both models, the decision); ``wall / count`` adds the
-  cost of the aggregates themselves. The baselines open their DuckDB connection before the
-  clock starts; a readout's wall time includes opening its own (10-50 ms on a busy machine).
+  cost of the aggregates themselves. Every DuckDB case opens one connection inside the clock
+  (``duckdb.connect()``, 10-15 ms on this machine, more when it is busy), as a readout must.
 
 Wall time is the case itself, after imports and (Spark) session start; peak RSS is the process's
 high-water mark (``VmHWM``; on Spark, the Python driver plus the JVM). ``--cli`` adds the
@@ -112,9 +112,9 @@ def capture(case: str, engine: str, path: str) -> list:
     sent = []
     real = scan.fetch_frame
 
-    def record(source, query):
+    def record(source, query, *args):
         sent.append([source.relation, query])
-        return real(source, query)
+        return real(source, query, *args)
 
     scan.fetch_frame = record
     _readout(case, engine, path)
@@ -138,14 +138,13 @@ def child(case: str, engine: str, path: str, queries=None) -> dict:
                              "pre": [float(i % 5) for i in range(100)]})
         bl.compare(tiny, arm="arm", metric="conv")
         bl.compare(tiny, arm="arm", metric="rev", kind="continuous", covariate="pre")
-    con = None
-    if engine == "duckdb" and case in ("count", "stats"):
-        import duckdb
-
-        con = duckdb.connect()
     if engine == "spark":
         session.read.parquet(path).createOrReplaceTempView("bare")
     t = time.perf_counter()
+    if engine == "duckdb" and case in ("count", "stats"):
+        import duckdb
+
+        con = duckdb.connect()  # inside the clock: a readout opens its own connection too
     if case == "count":
         if engine == "spark":
             session.sql("SELECT arm, count(*) FROM bare GROUP BY arm").collect()

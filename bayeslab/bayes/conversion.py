@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.data.cells import Cells, key_array
 from bayeslab.errors import ModelError
 from bayeslab.format import format_prob
 from bayeslab.kernels import beta as K
@@ -176,18 +176,25 @@ class ConversionPosterior:
         x = np.linspace(lo, hi, points)
         return x, np.array([K.diff_pdf(d, a_t, b_t, a_c, b_c) for d in x])
 
-    def arm_table(self) -> pd.DataFrame:
-        """Per arm: n, conversions, posterior parameters, mean and credible interval, P(best)."""
+    def arm_cells(self) -> Cells:
+        """:meth:`arm_table` as :class:`~bayeslab.data.cells.Cells` (no pandas)."""
         lo_q, hi_q = (1 - self.interval) / 2, (1 + self.interval) / 2
         from scipy import special
 
         a, b = self.alpha_post, self.beta_post
-        return pd.DataFrame({
-            "arm": list(self.arms), "n": self.n.astype(np.int64),
+        return Cells({
+            "arm": key_array(self.arms), "n": self.n.astype(np.int64),
             "conversions": self.conversions.astype(np.int64), "alpha": a, "beta": b,
             "mean": a / (a + b), "lower": special.betaincinv(a, b, lo_q),
-            "upper": special.betaincinv(a, b, hi_q), "prob_best": self.prob_best,
+            "upper": special.betaincinv(a, b, hi_q), "prob_best": np.asarray(self.prob_best),
         })
+
+    def arm_table(self):
+        """Per arm: n, conversions, posterior parameters, mean and credible interval, P(best).
+
+        A :class:`pandas.DataFrame`.
+        """
+        return self.arm_cells().to_pandas()
 
     def estimates(self) -> list[Estimate]:
         """Absolute and relative lift of each treatment arm, as :class:`Estimate` entries."""
@@ -206,8 +213,10 @@ class ConversionPosterior:
                                        "prior": str(self.prior)}, **common))
         return out
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self):
         """One row per (treatment arm, effect): estimate, interval, P(effect > 0), expected loss."""
+        import pandas as pd
+
         frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
         if "arm" not in frame:
             frame.insert(0, "arm", self.arms[1])
@@ -218,7 +227,7 @@ class ConversionPosterior:
         return jsonable({
             "method": METHOD, "metric": self.metric, "prior": self.prior.to_dict(),
             "level": self.interval, "control": self.control,
-            "arms": self.arm_table().to_dict(orient="records"),
+            "arms": self.arm_cells().records(),
             "results": [e.to_dict() for e in self.estimates()],
             "rows": self.rows.to_dict() if self.rows else None,
         })
@@ -232,7 +241,7 @@ class ConversionPosterior:
     def __str__(self) -> str:
         lines = [f"Beta-Binomial posterior of {self.metric!r}, prior {self.prior}, "
                  f"{self.interval:.0%} credible intervals"]
-        for _, r in self.arm_table().iterrows():
+        for r in self.arm_cells().records():
             lines.append(f"  {r['arm']:>12}  n={r['n']:>10,}  rate={r['mean']:.4%} "
                          f"[{r['lower']:.4%}, {r['upper']:.4%}]  P(best)={r['prob_best']:.3f}")
         for c in self.comparisons:

@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
 from bayeslab.data.columns import _NUMERIC, not_finite_sql, numeric_expression, rows_text
 from bayeslab.data.moments import MOMENT_COLUMNS, covariate_moments, moments_request
@@ -222,8 +221,8 @@ class CovariateMoments:
         """Row accounting."""
         return self.stats.rows
 
-    def arm_table(self) -> pd.DataFrame:
-        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome."""
+    def arm_table(self):
+        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome (:class:`~.cells.Cells`)."""
         return self.stats.arm_table()
 
     def _design(self):
@@ -353,7 +352,9 @@ def covariates_moments(source: Source, *, arm: str, metric: str, covariates,
     keys = group_keys(arm, ())
     aggs, invalid, y = _moment_aggs(source, metric, cols, kind)
     sums = [a for a, _ in aggs if a.startswith("m")]
-    fast = grouped(source, keys, aggs)
+    import pandas as pd
+
+    fast = grouped(source, keys, aggs).to_pandas()
     if not fast["_bad"].sum() and not fast.get("_inv", fast["_c"] * 0).sum() and \
             np.isfinite(fast[sums].to_numpy(float)).all():
         frame = pd.concat([fast[["arm"]], pd.DataFrame(
@@ -368,9 +369,8 @@ def covariates_moments(source: Source, *, arm: str, metric: str, covariates,
                          covariate=",".join(names), units=None)
     t = stats.by_arm()
     raw = {m: (t["n"] if not m else t[_alias(m)]).to_numpy(float) for m in monomials(cols)}
-    table = stats.table.drop(columns=[a for a in stats.table.columns
-                                      if a in sums or a.startswith("_b")])
-    return CovariateMoments(stats=replace(stats, table=table), covariates=names,
+    cells = stats.cells.drop([a for a in stats.cells.columns if a in sums or a.startswith("_b")])
+    return CovariateMoments(stats=replace(stats, cells=cells), covariates=names,
                             columns=tuple(c.name for c in cols), raw=raw,
                             categorical=tuple(c.column if c.categorical else "" for c in cols))
 
@@ -388,7 +388,9 @@ def _slow(source, keys, aggs, invalid, metric, y, cols, kind):
         before.append(f"({bad})")
     sums = [(a, e) for a, e in aggs if a.startswith("m")]
     inv = [("_neg", f"count(*) FILTER (WHERE {invalid})")] if invalid != "FALSE" else []
-    got = grouped(source, keys + flags, [("_c", "count(*)"), *inv, *sums])
+    import pandas as pd
+
+    got = grouped(source, keys + flags, [("_c", "count(*)"), *inv, *sums]).to_pandas()
     n_invalid = int(got["_neg"].sum()) if inv else 0
     if n_invalid:
         raise DataError(f"column {metric!r} must be a non-negative whole number for a count "

@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.arms import arm_label
@@ -105,7 +104,7 @@ def covariate_moments(
     bad_y, bad_x = not_finite_sql(y), not_finite_sql(x)
     # Fast path, one scan with no per-row checks: NULLs are counted, and NaN or infinity would
     # make a sum non-finite. Only when that happens are the rows classified one by one (below).
-    fast = grouped(source, keys, aggs)
+    fast = grouped(source, keys, aggs).to_pandas()
     moment_names = [c for c in MOMENT_COLUMNS if c != "n"]
     clean = (fast["_c"].eq(fast.get("_cy", fast["_c"]))
              & fast["_c"].eq(fast.get("_cx", fast["_c"]))).all() and \
@@ -120,7 +119,8 @@ def covariate_moments(
     flags = [("_by", bad_y), ("_bx", f"({bad_x} AND NOT {bad_y})")]
     sums = [(a, e) for a, e in aggs if a in moment_names]
     slow = grouped(source, keys + flags,
-                   [("_c", "count(*)"), ("_neg", f"count(*) FILTER (WHERE {invalid})"), *sums])
+                   [("_c", "count(*)"), ("_neg", f"count(*) FILTER (WHERE {invalid})"),
+                    *sums]).to_pandas()
     n_invalid = int(slow["_neg"].sum())
     if n_invalid:
         raise DataError(f"column {metric!r} must be a non-negative whole number for a count "
@@ -162,7 +162,7 @@ def moments_request(source: Source, *, arm: str, metric: str, covariate: str,
         return None
 
 
-def _collapse(grouped: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _collapse(grouped, keys: list[str]):
     """Fold groups split by usability flags into one row per cell, as ``finish_stats`` expects."""
     good = ~(grouped["_by"].astype(bool) | grouped["_bx"].astype(bool))
     sums = [c for c in MOMENT_COLUMNS if c != "n"]
@@ -325,6 +325,8 @@ class UnitRows:
     @classmethod
     def from_arrays(cls, arm, y, x=None, *, control=None, metric="y", covariate=None):
         """Build from arrays (arm labels of any type; ``control`` defaults to ``0`` / first)."""
+        import pandas as pd
+
         frame = pd.DataFrame({"arm": np.asarray(arm), "y": np.asarray(y, dtype=float)})
         if x is not None:
             frame["x"] = np.asarray(x, dtype=float)
@@ -391,6 +393,8 @@ def unit_rows(data, *, arm: str, metric: str, covariate: str | None = None,
         x = numeric_expression(source, covariate)
         cond += f" AND NOT {not_finite_sql(x)}"
         cols += f", {x} AS x"
+    import pandas as pd
+
     got = source.execute(
         f"SELECT {cols} FROM {source.relation} WHERE {cond}").fetchnumpy()
     order = {a: i for i, a in enumerate(stats.arms)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bayeslab.data.cells import Cells
 from bayeslab.data.sources import ROW_NUMBER, Source, quote
 from bayeslab.errors import DataError
 
@@ -35,7 +36,7 @@ class Batch:
 
     Attributes
     ----------
-    frame : pandas.DataFrame
+    frame : Cells
         Key columns ``k0, k1, ...`` and aggregate columns ``a0, a1, ...``.
     keys, aggs : dict of str to str
         SQL expression to column name.
@@ -61,13 +62,14 @@ def select_sql(source: Source, keys, aggs) -> str:
     return f"SELECT {items} FROM {relation}{group}"
 
 
-def fetch_frame(source: Source, query: str):
-    """Run ``query`` (built on ``source.relation``) into a DataFrame; no rows is a DataError."""
-    import pandas as pd
+def fetch_frame(source: Source, query: str, n_keys: int = 0) -> Cells:
+    """Run ``query`` (built on ``source.relation``) into :class:`Cells`; no rows is a DataError.
 
+    The first ``n_keys`` columns are group keys (kept as Python values).
+    """
     cur = source.execute(query)
     names = [d[0] for d in cur.description]
-    frame = pd.DataFrame(cur.fetchall(), columns=names)
+    frame = Cells.from_rows(cur.fetchall(), names, n_keys)
     if frame.empty:
         raise DataError(f"{source.label} has no rows")
     return frame
@@ -85,8 +87,8 @@ def grouped(source: Source, keys, aggs):
 
     Returns
     -------
-    pandas.DataFrame
-        One row per group, columns named by the aliases.
+    Cells
+        One row per group, columns named by the aliases (``.to_pandas()`` for a DataFrame).
 
     Raises
     ------
@@ -98,7 +100,7 @@ def grouped(source: Source, keys, aggs):
         source.cache["answered"] = source.cache.get("answered", 0) + 1
         return _roll_up(batch, keys, aggs)
     source.cache["scans"] = source.cache.get("scans", 0) + 1
-    return fetch_frame(source, select_sql(source, keys, aggs))
+    return fetch_frame(source, select_sql(source, keys, aggs), len(keys))
 
 
 def prefetch(source: Source, requests) -> Batch | None:
@@ -144,15 +146,10 @@ def _rollup_function(expr: str) -> str:
     raise ValueError(f"aggregate {expr!r} cannot be rolled up")  # internal: requests are ours
 
 
-def _roll_up(batch: Batch, keys, aggs):
+def _roll_up(batch: Batch, keys, aggs) -> Cells:
     frame = batch.frame
-    out = frame[[batch.keys[e] for _, e in keys] + [batch.aggs[e] for _, e in aggs]].copy()
-    out.columns = [a for a, _ in keys] + [a for a, _ in aggs]
-    names = [a for a, _ in keys]
+    out = Cells({**{a: frame[batch.keys[e]] for a, e in keys},
+                 **{a: frame[batch.aggs[e]] for a, e in aggs}})
     if len({e for _, e in keys}) == len(batch.keys):
-        return out.reset_index(drop=True)
-    how = {a: _rollup_function(e) for a, e in aggs}
-    if not names:
-        return out.agg(how).to_frame().T
-    rolled = out.groupby(names, dropna=False, sort=False, as_index=False).agg(how)
-    return rolled.reset_index(drop=True)
+        return out
+    return out.group([a for a, _ in keys], {a: _rollup_function(e) for a, e in aggs})

@@ -230,6 +230,13 @@ def parquet_column_stats(source: Source, column: str):
     """
     if source.parquet is None:
         return None
+    known = source.cache.setdefault("parquet_stats", {})
+    if column not in known:
+        known[column] = _read_parquet_column_stats(source, column)
+    return known[column]
+
+
+def _read_parquet_column_stats(source: Source, column: str):
     import duckdb
 
     try:

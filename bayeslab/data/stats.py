@@ -11,13 +11,14 @@ rows equals the readout from the unit rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.aggregated import aggregated_aggs
 from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
+from bayeslab.data.cells import Cells, key_array, missing_mask
 from bayeslab.data.columns import (  # noqa: F401  (re-exported for moments and units)
     check_unique,
     is_integer_type,
@@ -52,9 +53,9 @@ class ArmStats:
         All arm labels, control first.
     segments : tuple of str
         Segment columns the table is split by (empty for none).
-    table : pandas.DataFrame
+    cells : Cells
         One row per cell: segment columns, ``arm``, ``n``, ``sum``, ``sum_sq`` and, with a
-        covariate, ``sum_x``, ``sum_xx``, ``sum_xy``.
+        covariate, ``sum_x``, ``sum_xx``, ``sum_xy``; :attr:`table` is the same as a DataFrame.
     rows : RowAccount
         Rows read, used and excluded with reasons.
     covariate : str, optional
@@ -67,25 +68,49 @@ class ArmStats:
     control: str
     arms: tuple[str, ...]
     segments: tuple[str, ...]
-    table: pd.DataFrame
+    cells: Cells
     rows: RowAccount
     covariate: str | None = None
 
-    def by_arm(self) -> pd.DataFrame:
-        """Cells summed over segments: one row per arm, control first, indexed by arm label."""
-        cols = [c for c in self.table.columns if c not in (*self.segments, "arm")]
-        out = self.table.groupby("arm", sort=False)[cols].sum()
-        return out.reindex(list(self.arms))
+    @cached_property
+    def table(self):
+        """:attr:`cells` as a :class:`pandas.DataFrame` (built on first use)."""
+        return self.cells.to_pandas()
+
+    def _arm_sums(self) -> dict[str, np.ndarray]:
+        """Every numeric column summed over segments: one value per arm, control first."""
+        index = {a: i for i, a in enumerate(self.arms)}
+        pos = np.fromiter((index[a] for a in self.cells["arm"]), dtype=np.intp,
+                          count=len(self.cells))
+        out = {}
+        for name in self.cells.columns:
+            if name in (*self.segments, "arm"):
+                continue
+            col = self.cells[name]
+            acc = np.zeros(len(self.arms), dtype=np.int64 if col.dtype.kind in "iub" else float)
+            np.add.at(acc, pos, col)
+            out[name] = acc
+        return out
+
+    def by_arm(self):
+        """Cells summed over segments: one row per arm, control first, indexed by arm label.
+
+        A :class:`pandas.DataFrame`; :attr:`n` and :attr:`sums` give its two main columns as
+        arrays without pandas.
+        """
+        import pandas as pd
+
+        return pd.DataFrame(self._arm_sums(), index=pd.Index(list(self.arms), name="arm"))
 
     @property
     def n(self) -> np.ndarray:
         """Usable units per arm, control first."""
-        return self.by_arm()["n"].to_numpy()
+        return self._arm_sums()["n"]
 
     @property
     def sums(self) -> np.ndarray:
         """Sum of the outcome per arm (conversions for a binary metric), control first."""
-        return self.by_arm()["sum"].to_numpy()
+        return self._arm_sums()["sum"]
 
     def binary_counts(self, model: str) -> dict:
         """Units and conversions per arm for a binomial model, as ``fit_counts`` keywords.
@@ -97,15 +122,15 @@ class ArmStats:
         if self.kind != "binary":
             raise ModelError(f"{model} needs a binary metric; {self.metric!r} was read as "
                              f"{self.kind}")
-        t = self.by_arm()
-        return dict(n=t["n"].to_numpy(), conversions=t["sum"].to_numpy(), arms=self.arms,
-                    metric=self.metric, rows=self.rows)
+        t = self._arm_sums()
+        return dict(n=t["n"], conversions=t["sum"], arms=self.arms, metric=self.metric,
+                    rows=self.rows)
 
-    def arm_table(self) -> pd.DataFrame:
-        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome."""
-        t = self.by_arm()
-        return pd.DataFrame({"arm": list(self.arms), "n": t["n"].to_numpy().astype(np.int64),
-                             "mean": (t["sum"] / t["n"]).to_numpy()})
+    def arm_table(self) -> Cells:
+        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome (``.to_pandas()`` for a frame)."""
+        t = self._arm_sums()
+        return Cells({"arm": key_array(self.arms), "n": t["n"].astype(np.int64),
+                      "mean": t["sum"] / t["n"]})
 
 
 def sufficient_stats(
@@ -281,11 +306,11 @@ def _unit_rows_fast(source, keys, metric, control, kind, missing):
         invalid = (raw["sum_sq"] != raw["sum"]).any() if integer else raw["invalid"].sum() > 0
         if invalid:
             _raise_invalid(source, metric, kind, f"NOT {bad_y} AND {y} NOT IN (0, 1)")
-    if kind in ("count", "ratio") and ((raw["min_y"].astype(float).dropna() < 0).any()
-                                       or raw.get("fractional", raw["n"] * 0).sum() > 0):
+    if kind in ("count", "ratio") and ((raw["min_y"].astype(float) < 0).any()
+                                       or ("fractional" in raw and raw["fractional"].sum() > 0)):
         _raise_invalid(source, metric, kind, invalid_sql(kind, y, bad_y))
     raw["bad_y"] = raw["rows_read"] - raw["n"]
-    raw = raw.drop(columns=[c for c in ("min_y", "invalid", "fractional") if c in raw])
+    raw = raw.drop(("min_y", "invalid", "fractional"))
     problems = [(metric, bad_y, "bad_y", "is missing or not finite")]
     return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
                         covariate=None, units=None)
@@ -366,51 +391,53 @@ def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
 
     ``keys`` are the group keys of :func:`group_keys` (the arm first, then the segments).
     """
+    if not isinstance(raw, Cells):  # the moment scans hand over a DataFrame
+        raw = Cells.from_frame(raw)
     (_, arm_sql), seg_keys = keys[0], keys[1:]
     arm = _unquote(arm_sql)
     segments = tuple(name for name, _ in seg_keys)
-    raw = raw.assign(arm=[arm_label(v) for v in raw["arm"]])
-    if raw.duplicated(["arm", *segments]).any():  # e.g. NULL and NaN arms: one group
-        raw = raw.groupby(["arm", *segments], dropna=False, as_index=False, sort=False).sum()
+    raw["arm"] = key_array([arm_label(v) for v in raw["arm"]])
+    if raw.has_duplicates(["arm", *segments]):  # e.g. NULL and NaN arms: one group
+        raw = raw.group(["arm", *segments])
     read = int(raw["rows_read"].sum())
     excluded: dict[str, int] = {}
-    null_arm = raw["arm"].isna()
+    null_arm = missing_mask(raw["arm"])
     dropped = null_arm.copy()
     reasons = [(arm, null_arm, f"{arm_sql} IS NULL", "is missing")]
     for seg, expr in seg_keys:
-        mask = raw[seg].isna() & ~dropped
+        mask = missing_mask(raw[seg]) & ~dropped
         reasons.append((seg, mask, f"{arm_sql} IS NOT NULL AND {expr} IS NULL", "is missing"))
         dropped |= mask
     for column, mask, cond, what in reasons:
-        count = int(raw.loc[mask, "rows_read"].sum())
+        count = int(raw["rows_read"][mask].sum())
         if count:
             _exclude_or_raise(source, excluded, missing, column, what, cond, count)
-    keep = raw[~dropped]
+    keep = raw.take(~dropped)
     for column, cond, field, what in problems:
         count = int(keep[field].sum())
         if count:
             _exclude_or_raise(source, excluded, missing, column, what, cond, count)
-    table = keep.drop(columns=[c for c in keep.columns
-                               if c in ("rows_read", "bad_y", "bad_x", "invalid", "invalid_x",
-                                        "cells_used")
-                               or c.startswith("inv")])
-    labels = sorted(table["arm"].unique().tolist(), key=label_sort_key)
+    table = keep.drop([c for c in keep.columns
+                       if c in ("rows_read", "bad_y", "bad_x", "invalid", "invalid_x",
+                                "cells_used")
+                       or c.startswith("inv")])
+    labels = sorted(set(table["arm"].tolist()), key=label_sort_key)
     if len(labels) < 2:
         names = ", ".join(shown(v) for v in labels[:6]) or "none"
         raise DataError(f"column {arm!r} has {len(labels)} arm ({names}); a comparison needs a "
                         "control and at least one treatment arm", column=arm)
     control = resolve_control(arm, labels, control)
     arms = (control, *[v for v in labels if v != control])
-    table = table.copy()
     table["n"] = table["n"].astype(np.float64)
-    per_arm = table.groupby("arm")["n"].sum()
     for label in arms:
-        if per_arm.get(label, 0) == 0:
+        if table["n"][table["arm"] == label].sum() == 0:
             raise DataError(f"arm {label!r} of column {arm!r} has no usable rows", column=arm)
     order = {a: i for i, a in enumerate(arms)}
-    table["_o"] = table["arm"].map(order)
-    table = table.sort_values([*segments, "_o"]).drop(columns="_o").reset_index(drop=True)
-    table = table[[*segments, "arm", *[c for c in table.columns if c not in (*segments, "arm")]]]
+    cols = [table[s] for s in segments]
+    arm_col = table["arm"]
+    rank = sorted(range(len(table)), key=lambda i: (*[c[i] for c in cols], order[arm_col[i]]))
+    table = table.take(np.asarray(rank, dtype=np.intp)).select(
+        [*segments, "arm", *[c for c in table.columns if c not in (*segments, "arm")]])
     if units:
         used_rows = int(keep["cells_used"].sum())
         account = RowAccount(read=read, used=used_rows, excluded=excluded,
@@ -418,7 +445,7 @@ def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
     else:
         account = RowAccount(read=read, used=int(table["n"].sum()), excluded=excluded)
     return ArmStats(metric=metric, kind=kind, arm=arm, control=control, arms=arms,
-                    segments=segments, table=table, rows=account, covariate=covariate)
+                    segments=segments, cells=table, rows=account, covariate=covariate)
 
 
 def _exclude_or_raise(source, excluded, missing, column, what, cond, count):

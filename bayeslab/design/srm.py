@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
+from bayeslab.distributions import chi2_sf
 from bayeslab.errors import DataError
 from bayeslab.results import jsonable
 
@@ -156,7 +156,7 @@ def srm_check(observed, planned=None, threshold: float = DEFAULT_THRESHOLD, *,
     expected = obs.sum() * shares
     chi2 = float(((obs - expected) ** 2 / expected).sum())
     df = obs.size - 1
-    p = float(special.chdtrc(df, chi2))
+    p = chi2_sf(chi2, df)
     return SRMResult(observed=tuple(int(o) for o in obs), expected=tuple(expected.tolist()),
                      planned=tuple(shares.tolist()), chi2=chi2, df=df, p_value=p,
                      mismatch=p < threshold, threshold=float(threshold),

@@ -25,10 +25,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from scipy import special as _sp  # ndtr / ndtri / chdtrc: no scipy.stats import
 
 from bayeslab.data.accounting import RowAccount
+from bayeslab.distributions import chi2_sf, norm_cdf, norm_ppf
 from bayeslab.errors import ModelError, StatisticalWarning
 from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
 from bayeslab.validate import check_counts
@@ -42,7 +41,7 @@ def wilson_interval(x, n, level: float = DEFAULT_LEVEL):
     .. math::
         \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}
     """
-    z = _sp.ndtri((1 + level) / 2)
+    z = norm_ppf((1 + level) / 2)
     p = x / n
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
@@ -68,15 +67,15 @@ def _pearson_chi2(table: np.ndarray) -> tuple[float, int, float]:
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
     stat = float(((table - expected) ** 2 / expected).sum())
     df = (table.shape[0] - 1) * (table.shape[1] - 1)
-    return stat, df, float(_sp.chdtrc(df, stat))
+    return stat, df, float(chi2_sf(stat, df))
 
 
 def _p_value(z: float, alternative: str) -> float:
     if alternative == "two-sided":
-        return float(2 * _sp.ndtr(-abs(z)))
+        return float(2 * norm_cdf(-abs(z)))
     if alternative == "larger":
-        return float(_sp.ndtr(-z))
-    return float(_sp.ndtr(z))
+        return float(norm_cdf(-z))
+    return float(norm_cdf(z))
 
 
 @dataclass(frozen=True)
@@ -183,9 +182,9 @@ class ConversionTest:
             z = -math.inf if c.diff < margin else math.inf
         else:
             z = (c.diff - margin) / c.se_unpooled
-        upper = c.diff + _sp.ndtri((1 + self.interval) / 2) * c.se_unpooled
+        upper = c.diff + norm_ppf((1 + self.interval) / 2) * c.se_unpooled
         return NoninferiorityTest(arm=c.arm, margin=float(margin), diff=c.diff, z=float(z),
-                                  p_value=float(_sp.ndtr(z)), upper=float(upper),
+                                  p_value=float(norm_cdf(z)), upper=float(upper),
                                   level=self.interval)
 
     def estimates(self) -> list[Estimate]:
@@ -212,8 +211,10 @@ class ConversionTest:
                                        "interval": "delta method on log ratio"}, **common))
         return out
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self):
         """One row per (treatment arm, method)."""
+        import pandas as pd
+
         frame = pd.DataFrame([e.to_dict() for e in self.estimates()])
         if "arm" not in frame:
             frame.insert(0, "arm", self.arms[1])
@@ -293,7 +294,7 @@ class TwoProportionZTest:
                    rows: RowAccount | None = None) -> ConversionTest:
         """Test units and conversions per arm, control first."""
         arms, n, x = check_counts(n, conversions, arms)
-        zc = _sp.ndtri((1 + self.interval) / 2)
+        zc = norm_ppf((1 + self.interval) / 2)
         p = x / n
         l_w, u_w = wilson_interval(x, n, self.interval)
         comps = []

@@ -78,9 +78,9 @@ chains = 1
     seen = []
     real = scan.fetch_frame
 
-    def spy(source, query):
+    def spy(source, query, *args):
         seen.append(source)
-        return real(source, query)
+        return real(source, query, *args)
 
     monkeypatch.setattr(scan, "fetch_frame", spy)
     result = run_plan(plan)
@@ -99,9 +99,32 @@ def test_rollup_matches_direct_groupby():
     keys, aggs = [("arm", '"arm"')], [("n", "count(*)"), ("lo", 'min("y")'),
                                       ("sy", 'coalesce(sum("y"), 0)')]
     scan.prefetch(src, [(keys + [("s", '"s"')], aggs)])
-    rolled = scan.grouped(src, keys, aggs).sort_values("arm").reset_index(drop=True)
+    rolled = scan.grouped(src, keys, aggs).to_pandas().sort_values("arm").reset_index(drop=True)
     assert src.cache["answered"] == 1
     direct = df.groupby("arm").agg(n=("y", "size"), lo=("y", "min"), sy=("y", "sum"))
     np.testing.assert_array_equal(rolled["n"], direct["n"])
     np.testing.assert_allclose(rolled["lo"], direct["lo"])
     np.testing.assert_allclose(rolled["sy"], direct["sy"], rtol=1e-12)
+
+
+def test_cells_group_matches_pandas_groupby_with_missing_keys():
+    """Cells.group (sums, minima that skip NaN, missing keys as one group) equals pandas."""
+    from bayeslab.data.cells import Cells, key_array
+
+    rng = np.random.default_rng(3)
+    k = [None if i % 5 == 0 else ("a" if i % 2 else "b") for i in range(60)]
+    k = [float("nan") if i % 15 == 0 else v for i, v in enumerate(k)]  # NaN and None: one group
+    n = rng.integers(0, 9, 60)
+    y = rng.normal(size=60)
+    y[::4] = np.nan
+    cells = Cells({"k": key_array(k), "n": n, "lo": y, "hi": y})
+    got = cells.group(["k"], {"lo": "min", "hi": "max"})
+    assert [None if v is None or v != v else v for v in got["k"]] == [None, "a", "b"]  # first seen
+    assert got["n"].dtype == np.int64 and not got.has_duplicates(["k"])
+    assert cells.has_duplicates(["k"])
+    frame = pd.DataFrame({"k": k, "n": n, "y": y})
+    want = frame.groupby("k", dropna=False).agg(n=("n", "sum"), lo=("y", "min"), hi=("y", "max"))
+    for i, key in enumerate([np.nan, "a", "b"]):
+        row = want.loc[want.index.isna()] if key is np.nan else want.loc[[key]]
+        assert got["n"][i] == row["n"].iloc[0]
+        assert got["lo"][i] == row["lo"].iloc[0] and got["hi"][i] == row["hi"].iloc[0]
