@@ -29,16 +29,16 @@ def _time(fn):
 def main(sizes=(10_000, 1_000_000)) -> None:
     for rows in sizes:
         sc = simulate("personalization", rows=rows, seed=0)
-        t_load, u = _time(lambda: load_units(sc.data, arm="received_personalization",
-                                             metric="made_purchase", confounders=CONF))
-        t_freq, f = _time(lambda: PropensityWeighting("ate").fit(u))
+        t_load, u = _time(lambda sc=sc: load_units(sc.data, arm="received_personalization",
+                                                   metric="made_purchase", confounders=CONF))
+        t_freq, f = _time(lambda u=u: PropensityWeighting("ate").fit(u))
         samplers = ("nuts", "laplace") if rows <= 20_000 else ("laplace",)
         print(f"rows {rows:>9,}: load (DuckDB) {t_load:6.2f} s; frequentist {t_freq:6.2f} s "
               f"(AIPW {f.effect('aipw').diff:+.4f}, truth {sc.truth['ate']:+.4f})")
         for sampler in samplers:
             draws = 500 if sampler == "nuts" else 250
-            t_b, b = _time(lambda s=sampler, d=draws: BayesPropensity(
-                "ate", sampler=s, draws=d, tune=500, chains=2).fit(u))
+            t_b, b = _time(lambda s=sampler, d=draws, units=u: BayesPropensity(
+                "ate", sampler=s, draws=d, tune=500, chains=2).fit(units))
             print(f"    bayes {sampler:7s} {t_b:7.2f} s  ({b.effect('bayes-dr').diff:+.4f}; "
                   f"ratio to frequentist {t_b / t_freq:5.1f}x)")
         sys.stdout.flush()
