@@ -105,6 +105,23 @@ def test_import_and_help_do_not_load_heavy_modules():
     assert out.stdout.strip() == "False"
 
 
+def test_conversion_compare_imports_neither_pandas_nor_scipy(tmp_path):
+    """`bayeslab compare` on a conversion metric stays light (issue 15's start-up goal)."""
+    import duckdb
+
+    path = tmp_path / "conv.parquet"
+    duckdb.sql(f"COPY (SELECT (i % 2)::TINYINT AS arm, (hash(i) % 10 < 1 + (i % 2))::TINYINT AS c "
+               f"FROM range(20000) t(i)) TO '{path}' (FORMAT parquet)")
+    code = ("import sys; from bayeslab.cli import main\n"
+            f"rc = main(['compare', {str(path)!r}, '--arm', 'arm', '--metric', 'c'])\n"
+            "heavy = [m for m in ('pandas', 'scipy', 'pyarrow', 'matplotlib', 'pymc') "
+            "if m in sys.modules]\n"
+            "print('HEAVY', rc, ','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Rule: ship when" in out.stdout
+    assert out.stdout.splitlines()[-1].split() == ["HEAVY", "0"], out.stdout[-300:]
+
+
 def test_every_public_name_resolves():
     import bayeslab
 
