@@ -17,9 +17,11 @@ posterior (swapping the roles of the arms where needed), so the inner CDF is smo
 window and a composite Gauss-Legendre rule over mean :math:`\pm 40` standard deviations (clipped
 to [0, 1]) converges to machine precision. The CDFs come from :mod:`bayeslab.kernels.beta_cdf`
 (numpy only: the command line's start-up imports no scipy). Densities with a parameter below 1
-(singular at a boundary) fall back to adaptive quadrature and ``scipy.special``, imported there. Probabilities too close to 0 or 1 for double precision
-are returned with their complement (``prob_greater_pair``), computed directly in the tail, so a
-readout never prints 1.0 for a probability below 1.
+(singular at a boundary) fall back to adaptive quadrature and ``scipy.special``, imported there.
+Probabilities too close to 0 or 1 for double precision are returned with their complement
+(``prob_greater_pair``), computed directly in the tail, so a readout never prints 1.0 for a
+probability below 1. Several arms (:func:`prob_best`, :func:`expected_max`) and the fixed-panel
+tail integral and root finder live in :mod:`bayeslab.kernels.beta_multi`.
 
 The densities come from :func:`bayeslab.kernels.beta_density.log_pdf`, which stays accurate at
 any size: with 1e12 units per arm (aggregated warehouse input) the textbook log density is off by
@@ -32,13 +34,22 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 
 from __future__ import annotations
 
-import math
 from statistics import NormalDist
 
 import numpy as np
 
 from bayeslab.kernels import beta_cdf
 from bayeslab.kernels.beta_density import log_pdf
+from bayeslab.kernels.beta_multi import (  # noqa: F401  (public names of this module)
+    TAIL_FLOOR,
+    _all_points,
+    _bracketed_root,
+    _log_tail_integral,
+    _prob_best_adaptive,
+    _quad,
+    expected_max,
+    prob_best,
+)
 
 _TAIL_SD = 40.0
 _CORE_SD = 8.0
@@ -63,9 +74,9 @@ def beta_moments(a, b):
 
 
 def cdf(x, a, b):
-    """CDF of Beta(a, b) at ``x``, clipped to [0, 1] outside the support.
+    r"""CDF of Beta(a, b) at ``x``, clipped to [0, 1] outside the support.
 
-    :func:`bayeslab.kernels.beta_cdf.cdf` (numpy only) for :math:`a, b \\ge 1`;
+    :func:`bayeslab.kernels.beta_cdf.cdf` (numpy only) for :math:`a, b \ge 1`;
     ``scipy.special.betainc`` (imported here) for a parameter below 1.
     """
     if _singular(a, b):
@@ -120,19 +131,16 @@ def _outer_integral(a_o, b_o, inner, lower=0.0, upper=1.0):
     Vectorized, fixed nodes; ``inner`` must be smooth on (lower, upper).
     """
     x, w = _nodes(a_o, b_o, lower, upper)
-    dens = np.exp(log_pdf(x, np.asarray(a_o, float)[..., None], np.asarray(b_o, float)[..., None]))
+    if np.ndim(a_o) == 0 and np.ndim(b_o) == 0:  # scalar parameters: cached per-pair terms
+        dens = np.exp(log_pdf(x, float(a_o), float(b_o)))
+    else:
+        dens = np.exp(log_pdf(x, np.asarray(a_o, float)[..., None],
+                              np.asarray(b_o, float)[..., None]))
     return np.sum(w * dens * inner(x), axis=-1)
 
 
 def _singular(*params) -> bool:
     return any(np.any(np.asarray(p) < 1.0) for p in params)
-
-
-def _quad(f, lo=0.0, hi=1.0, points=None) -> float:
-    from scipy import integrate
-
-    val, _ = integrate.quad(f, lo, hi, points=points, limit=400, epsabs=1e-14, epsrel=1e-11)
-    return float(val)
 
 
 def prob_greater(a_t, b_t, a_c, b_c):
@@ -166,52 +174,6 @@ def prob_greater(a_t, b_t, a_c, b_c):
     via_t = _outer_integral(a_t, b_t, lambda x: cdf(x, a_c[..., None], b_c[..., None]))
     return np.clip(np.where(s_c <= s_t, via_c, via_t), 0.0, 1.0)
 
-
-TAIL_FLOOR = 1e-300
-"""Tail probabilities below this are returned as 0.0 ("below 1e-300"), never as a floor value."""
-
-
-_PEAK_GRID = 32
-_WIDTHS = np.array([0.0, 0.5, 1.25, 2.25, 3.5, 5.0, 7.0, 10.0, 14.0, 20.0, 28.0, 40.0])
-_GL_PEAK = _gl(16)
-
-
-def _log_tail_integral(log_f, lo: float, hi: float, scale: float) -> float:
-    r"""Integral of :math:`e^{\ell(x)}` over (lo, hi) for a log-concave, possibly tiny integrand.
-
-    ``log_f`` (:math:`\ell`, vectorized) is concave, so the integrand has one peak. It is
-    located on grids of 32 points, each refining the previous one around its maximum (three
-    rounds: to 1/16000 of the range); its width :math:`1/\sqrt{-\ell''}` is measured by the
-    second difference at ``scale / 8`` (``scale``: the smaller posterior standard deviation).
-    The integral is then :math:`e^{\ell(p)}` times a fixed composite 16-point Gauss-Legendre
-    rule over the peak :math:`p \pm 40` widths (panel edges at 0.5, 1.25, ... 40 widths,
-    clipped to (lo, hi)) of :math:`e^{\ell(x) - \ell(p)}`, so results far below
-    double-precision epsilon relative to 1 keep their relative accuracy. Results below
-    :data:`TAIL_FLOOR` are returned as 0.0.
-    """
-    a, b = lo, hi
-    for _ in range(3):
-        x = np.linspace(a, b, _PEAK_GRID + 2)[1:-1]
-        vals = log_f(x)
-        i = int(np.argmax(vals))
-        step = x[1] - x[0]
-        a, b = max(lo, x[i] - step), min(hi, x[i] + step)
-    peak, top = float(x[i]), float(vals[i])
-    if not np.isfinite(top) or top < math.log(TAIL_FLOOR) - 50.0:
-        return 0.0
-    h = min(scale / 8.0, peak - lo, hi - peak) if lo < peak < hi else scale / 8.0
-    side = log_f(np.array([peak - h, peak + h]))
-    curv = (side[0] - 2.0 * top + side[1]) / h**2
-    width = 1.0 / math.sqrt(-curv) if np.isfinite(curv) and curv < 0 else scale
-    edges = np.unique(np.clip(np.concatenate([peak - width * _WIDTHS[::-1], peak + width * _WIDTHS]),
-                              lo, hi))
-    u, v = edges[:-1, None], edges[1:, None]
-    gx, gw = _GL_PEAK
-    nodes = ((u + v) / 2 + (v - u) / 2 * gx).ravel()
-    weights = ((v - u) / 2 * gw).ravel()
-    with np.errstate(under="ignore"):
-        val = float(np.sum(weights * np.exp(log_f(nodes) - top))) * math.exp(top)
-    return val if val >= TAIL_FLOOR else 0.0
 
 
 def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
@@ -382,15 +344,11 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_li
             break
         step *= 2
         hi = min(hi_lim, hi + step)
-    from scipy import optimize
-
-    return float(optimize.brentq(lambda v: cdf_fn(v) - q, lo, hi, xtol=1e-13, rtol=1e-12))
+    return _bracketed_root(lambda v: cdf_fn(v) - q, lo, hi)
 
 
 def _normal_guess(q, mean, sd):
-    from scipy.special import ndtri
-
-    return float(mean + sd * ndtri(q))
+    return float(mean + sd * NormalDist().inv_cdf(q))
 
 
 def diff_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
@@ -430,68 +388,25 @@ def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
     .. math::
 
         E[(p_C - p_T)^+] = \int f_C(x)\,[x F_T(x) - \mu_T F_{T+}(x)]\,dx, \qquad
-        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx.
+        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx,
+
+    with :math:`F_{T+}(x) = I_x(a_T + 1, b_T) = F_T(x) - x (1 - x) f_T(x) / a_T` (DLMF 8.17.20).
     """
     mu_t = a_t / (a_t + b_t)
 
+    singular = _singular(a_t, b_t, a_c, b_c)
+
     def inner(x):
         f_t = cdf(x, a_t, b_t)
-        f_tp = cdf(x, a_t + 1.0, b_t)
+        if singular:
+            f_tp = cdf(x, a_t + 1.0, b_t)
+        else:  # I_x(a + 1, b) = I_x(a, b) - x^a (1 - x)^b / (a B(a, b)): no second CDF
+            with np.errstate(divide="ignore"):
+                f_tp = f_t - np.exp(log_pdf(x, a_t, b_t) + np.log(x) + np.log1p(-x)) / a_t
         with np.errstate(divide="ignore", invalid="ignore"):
             val = f_t - mu_t * f_tp / x if relative else x * f_t - mu_t * f_tp
         return np.maximum(np.nan_to_num(val, nan=0.0), 0.0)
 
-    if _singular(a_t, b_t, a_c, b_c):
+    if singular:
         return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x))
     return float(_outer_integral(a_c, b_c, inner))
-
-
-def _all_points(params) -> list[float]:
-    pts = set()
-    for a, b in params:
-        m, s = beta_moments(a, b)
-        for k in (-8, -3, 0, 3, 8):
-            v = float(m + k * s)
-            if 0 < v < 1:
-                pts.add(v)
-    return sorted(pts)
-
-
-def prob_best(params) -> np.ndarray:
-    r"""P(arm k has the highest rate) for each of several independent Beta posteriors.
-
-    .. math:: P(\text{best}_k) = \int f_k(x) \prod_{j \ne k} F_j(x)\, dx
-
-    Parameters
-    ----------
-    params : sequence of (a, b)
-        Beta parameters per arm.
-    """
-    params = [(float(a), float(b)) for a, b in params]
-    pts = _all_points(params)
-    out = []
-    for k, (a_k, b_k) in enumerate(params):
-        others = [p for j, p in enumerate(params) if j != k]
-
-        def f(x, a_k=a_k, b_k=b_k, others=others):
-            val = np.exp(log_pdf(x, a_k, b_k))
-            for a, b in others:
-                val = val * cdf(x, a, b)
-            return val
-
-        out.append(_quad(f, points=pts))
-    out = np.asarray(out)
-    return out / out.sum()
-
-
-def expected_max(params) -> float:
-    r""":math:`E[\max_k p_k] = \int_0^1 (1 - \prod_k F_k(x))\,dx` for independent Betas."""
-    params = [(float(a), float(b)) for a, b in params]
-
-    def f(x):
-        prod = 1.0
-        for a, b in params:
-            prod = prod * cdf(x, a, b)
-        return 1.0 - prod
-
-    return _quad(f, points=_all_points(params))

@@ -98,7 +98,7 @@ def _log_w_density(w, a: float, b: float):
 
 
 def _slope_and_width(w, a: float, b: float):
-    """:math:`g'(w)` and :math:`1 / \\sqrt{-g''(w)}` (local decay scales)."""
+    r""":math:`g'(w)` and :math:`1 / \sqrt{-g''(w)}` (local decay scales)."""
     t = _expit(w)
     n = a + b
     with np.errstate(divide="ignore"):
@@ -166,8 +166,8 @@ class _Side:
             f = np.zeros(omega.shape)
             log_f = np.full(omega.shape, -np.inf)
             with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
-                f[bulk] = self.cdf[jb] + np.sum(span * _W01 * np.exp(g[:k].reshape(span.size, _NODES)),
-                                                axis=1)
+                panel = np.exp(g[:k].reshape(span.size, _NODES))
+                f[bulk] = self.cdf[jb] + np.sum(span * _W01 * panel, axis=1)
                 log_f[bulk] = np.log(f[bulk])
                 if tail.any():
                     g0 = g[-int(tail.sum()):]
@@ -253,7 +253,7 @@ def cdf(x, a, b):
 
 
 def log_cdf(x, a, b):
-    """:math:`\\log I_x(a, b)`, exact also where the CDF underflows (far lower tail)."""
+    r""":math:`\log I_x(a, b)`, exact also where the CDF underflows (far lower tail)."""
     return _apply(x, a, b, 1)
 
 
@@ -263,15 +263,15 @@ def sf(x, a, b):
 
 
 def log_sf(x, a, b):
-    """:math:`\\log(1 - I_x(a, b))`, exact also where the survival function underflows."""
+    r""":math:`\log(1 - I_x(a, b))`, exact also where the survival function underflows."""
     return _apply(x, a, b, 3)
 
 
 def _solve_lower(side: _Side, log_q: float, guess: float) -> float:
-    """Logit ``w`` with :math:`\\log F(w) = \\log q` on the lower side, by safeguarded Newton.
+    r"""Logit ``w`` with :math:`\log F(w) = \log q` on the lower side, by safeguarded Newton.
 
-    :math:`\\log F` is concave and increasing in :math:`w` (:math:`W` is log-concave), so Newton
-    on it, :math:`w \\leftarrow w - (\\log F - \\log q)\\, F / e^{g}`, approaches the root
+    :math:`\log F` is concave and increasing in :math:`w` (:math:`W` is log-concave), so Newton
+    on it, :math:`w \leftarrow w - (\log F - \log q)\, F / e^{g}`, approaches the root
     monotonically from the left after at most one step; a bracket guards the rest.
     """
     lo, hi = -math.inf, side.mode
