@@ -179,14 +179,12 @@ class ConversionPosterior:
     def arm_cells(self) -> Cells:
         """:meth:`arm_table` as :class:`~bayeslab.data.cells.Cells` (no pandas)."""
         lo_q, hi_q = (1 - self.interval) / 2, (1 + self.interval) / 2
-        from scipy import special
-
         a, b = self.alpha_post, self.beta_post
         return Cells({
             "arm": key_array(self.arms), "n": self.n.astype(np.int64),
             "conversions": self.conversions.astype(np.int64), "alpha": a, "beta": b,
-            "mean": a / (a + b), "lower": special.betaincinv(a, b, lo_q),
-            "upper": special.betaincinv(a, b, hi_q), "prob_best": np.asarray(self.prob_best),
+            "mean": a / (a + b), "lower": K.ppf(lo_q, a, b),
+            "upper": K.ppf(hi_q, a, b), "prob_best": np.asarray(self.prob_best),
         })
 
     def arm_table(self):

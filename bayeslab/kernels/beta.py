@@ -15,10 +15,13 @@ where :math:`F_{T+}` is the CDF of :math:`\mathrm{Beta}(a_T + 1, b_T)` and
 :math:`\mu_T = a_T / (a_T + b_T)`. The outer density is always taken from the *narrower*
 posterior (swapping the roles of the arms where needed), so the inner CDF is smooth over the outer
 window and a composite Gauss-Legendre rule over mean :math:`\pm 40` standard deviations (clipped
-to [0, 1]) converges to machine precision. Densities with a parameter below 1 (singular at a
-boundary) fall back to adaptive quadrature. Probabilities too close to 0 or 1 for double precision
-are returned with their complement (``prob_greater_pair``), computed directly in the tail, so a
-readout never prints 1.0 for a probability below 1.
+to [0, 1]) converges to machine precision. The CDFs come from :mod:`bayeslab.kernels.beta_cdf`
+(numpy only: the command line's start-up imports no scipy). Densities with a parameter below 1
+(singular at a boundary) fall back to adaptive quadrature and ``scipy.special``, imported there.
+Probabilities too close to 0 or 1 for double precision are returned with their complement
+(``prob_greater_pair``), computed directly in the tail, so a readout never prints 1.0 for a
+probability below 1. Several arms (:func:`prob_best`, :func:`expected_max`) and the fixed-panel
+tail integral and root finder live in :mod:`bayeslab.kernels.beta_multi`.
 
 The densities come from :func:`bayeslab.kernels.beta_density.log_pdf`, which stays accurate at
 any size: with 1e12 units per arm (aggregated warehouse input) the textbook log density is off by
@@ -31,10 +34,22 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import special  # integrate / optimize are imported where used (start-up)
+from statistics import NormalDist
 
+import numpy as np
+
+from bayeslab.kernels import beta_cdf
 from bayeslab.kernels.beta_density import log_pdf
+from bayeslab.kernels.beta_multi import (  # noqa: F401  (public names of this module)
+    TAIL_FLOOR,
+    _all_points,
+    _bracketed_root,
+    _log_tail_integral,
+    _prob_best_adaptive,
+    _quad,
+    expected_max,
+    prob_best,
+)
 
 _TAIL_SD = 40.0
 _CORE_SD = 8.0
@@ -59,13 +74,34 @@ def beta_moments(a, b):
 
 
 def cdf(x, a, b):
-    """CDF of Beta(a, b) at ``x``, clipped to [0, 1] outside the support."""
-    return special.betainc(a, b, np.clip(x, 0.0, 1.0))
+    r"""CDF of Beta(a, b) at ``x``, clipped to [0, 1] outside the support.
+
+    :func:`bayeslab.kernels.beta_cdf.cdf` (numpy only) for :math:`a, b \ge 1`;
+    ``scipy.special.betainc`` (imported here) for a parameter below 1.
+    """
+    if _singular(a, b):
+        from scipy import special
+
+        return special.betainc(a, b, np.clip(x, 0.0, 1.0))
+    return beta_cdf.cdf(x, a, b)
 
 
 def sf(x, a, b):
-    """Survival function 1 - CDF of Beta(a, b), accurate in the upper tail."""
-    return special.betaincc(a, b, np.clip(x, 0.0, 1.0))
+    """Survival function 1 - CDF of Beta(a, b), accurate in the upper tail (as :func:`cdf`)."""
+    if _singular(a, b):
+        from scipy import special
+
+        return special.betaincc(a, b, np.clip(x, 0.0, 1.0))
+    return beta_cdf.sf(x, a, b)
+
+
+def ppf(q, a, b):
+    """Quantile of Beta(a, b): :func:`bayeslab.kernels.beta_cdf.ppf`, scipy below 1."""
+    if _singular(a, b):
+        from scipy import special
+
+        return special.betaincinv(a, b, q)
+    return beta_cdf.ppf(q, a, b)
 
 
 def _nodes(a, b, lower=0.0, upper=1.0):
@@ -95,19 +131,16 @@ def _outer_integral(a_o, b_o, inner, lower=0.0, upper=1.0):
     Vectorized, fixed nodes; ``inner`` must be smooth on (lower, upper).
     """
     x, w = _nodes(a_o, b_o, lower, upper)
-    dens = np.exp(log_pdf(x, np.asarray(a_o, float)[..., None], np.asarray(b_o, float)[..., None]))
+    if np.ndim(a_o) == 0 and np.ndim(b_o) == 0:  # scalar parameters: cached per-pair terms
+        dens = np.exp(log_pdf(x, float(a_o), float(b_o)))
+    else:
+        dens = np.exp(log_pdf(x, np.asarray(a_o, float)[..., None],
+                              np.asarray(b_o, float)[..., None]))
     return np.sum(w * dens * inner(x), axis=-1)
 
 
 def _singular(*params) -> bool:
     return any(np.any(np.asarray(p) < 1.0) for p in params)
-
-
-def _quad(f, lo=0.0, hi=1.0, points=None) -> float:
-    from scipy import integrate
-
-    val, _ = integrate.quad(f, lo, hi, points=points, limit=400, epsabs=1e-14, epsrel=1e-11)
-    return float(val)
 
 
 def prob_greater(a_t, b_t, a_c, b_c):
@@ -131,40 +164,16 @@ def prob_greater(a_t, b_t, a_c, b_c):
     _, s_t = beta_moments(a_t, b_t)
     _, s_c = beta_moments(a_c, b_c)
     # integrate against the narrower density: P(T > C) = E_C[sf_T(C)] = E_T[F_C(T)]
+    if a_t.ndim == 0:  # one readout: only the integral that is used
+        if s_c <= s_t:
+            out = _outer_integral(a_c, b_c, lambda x: sf(x, a_t, b_t))
+        else:
+            out = _outer_integral(a_t, b_t, lambda x: cdf(x, a_c, b_c))
+        return float(np.clip(out, 0.0, 1.0))
     via_c = _outer_integral(a_c, b_c, lambda x: sf(x, a_t[..., None], b_t[..., None]))
     via_t = _outer_integral(a_t, b_t, lambda x: cdf(x, a_c[..., None], b_c[..., None]))
-    out = np.clip(np.where(s_c <= s_t, via_c, via_t), 0.0, 1.0)
-    return out if out.ndim else float(out)
+    return np.clip(np.where(s_c <= s_t, via_c, via_t), 0.0, 1.0)
 
-
-TAIL_FLOOR = 1e-300
-"""Tail probabilities below this are returned as 0.0 ("below 1e-300"), never as a floor value."""
-
-
-def _log_tail_integral(log_f, lo: float, hi: float, scale: float) -> float:
-    """Integral of exp(log_f) over (lo, hi) for a unimodal, possibly tiny integrand.
-
-    Finds the peak of ``log_f`` inside (lo, hi), measures its width by the curvature at a step of
-    ``scale / 1000`` (``scale``: the smaller posterior standard deviation), scales by the peak and
-    integrates adaptively around it, so results far below double-precision epsilon relative to 1
-    keep their relative accuracy. Results below :data:`TAIL_FLOOR` are returned as 0.0.
-    """
-    eps = 1e-300
-    from scipy import optimize
-
-    res = optimize.minimize_scalar(lambda x: -log_f(x), bounds=(lo + eps, hi - eps),
-                                   method="bounded",
-                                   options={"xatol": min(1e-14, 1e-6 * scale)})
-    peak = float(res.x)
-    top = float(log_f(peak))
-    if not np.isfinite(top) or top < np.log(TAIL_FLOOR) - 50.0:
-        return 0.0
-    h = max(1e-300, 1e-3 * min(scale, peak - lo, hi - peak))
-    curv = (log_f(peak + h) - 2 * top + log_f(peak - h)) / h**2
-    width = 1.0 / np.sqrt(-curv) if np.isfinite(curv) and curv < 0 else scale
-    pts = sorted({min(max(peak + k * width, lo), hi) for k in (-8, -3, -1, 0, 1, 3, 8)} - {lo, hi})
-    val = _quad(lambda x: np.exp(log_f(x) - top), lo, hi, points=pts or None) * np.exp(top)
-    return val if val >= TAIL_FLOOR else 0.0
 
 
 def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
@@ -191,15 +200,14 @@ def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
         lo = float(max(0.0, min(m_t, m_c) - spread))
         hi = float(min(1.0, max(m_t, m_c) + spread))
         scale = float(min(s_t, s_c))
-        with np.errstate(divide="ignore"):
-            if gt < lt:
-                gt = _log_tail_integral(lambda x: log_pdf(x, a_c, b_c) + np.log(
-                    np.maximum(sf(x, a_t, b_t), 1e-320)), lo, hi, scale)
-                lt = 1.0 - gt
-            else:
-                lt = _log_tail_integral(lambda x: log_pdf(x, a_c, b_c) + np.log(
-                    np.maximum(cdf(x, a_t, b_t), 1e-320)), lo, hi, scale)
-                gt = 1.0 - lt
+        if gt < lt:
+            gt = _log_tail_integral(lambda x: log_pdf(x, a_c, b_c) + beta_cdf.log_sf(x, a_t, b_t),
+                                    lo, hi, scale)
+            lt = 1.0 - gt
+        else:
+            lt = _log_tail_integral(lambda x: log_pdf(x, a_c, b_c) + beta_cdf.log_cdf(x, a_t, b_t),
+                                    lo, hi, scale)
+            gt = 1.0 - lt
     return gt, lt
 
 
@@ -336,15 +344,11 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_li
             break
         step *= 2
         hi = min(hi_lim, hi + step)
-    from scipy import optimize
-
-    return float(optimize.brentq(lambda v: cdf_fn(v) - q, lo, hi, xtol=1e-13, rtol=1e-12))
+    return _bracketed_root(lambda v: cdf_fn(v) - q, lo, hi)
 
 
 def _normal_guess(q, mean, sd):
-    from scipy.special import ndtri
-
-    return float(mean + sd * ndtri(q))
+    return float(mean + sd * NormalDist().inv_cdf(q))
 
 
 def diff_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
@@ -384,68 +388,25 @@ def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
     .. math::
 
         E[(p_C - p_T)^+] = \int f_C(x)\,[x F_T(x) - \mu_T F_{T+}(x)]\,dx, \qquad
-        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx.
+        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx,
+
+    with :math:`F_{T+}(x) = I_x(a_T + 1, b_T) = F_T(x) - x (1 - x) f_T(x) / a_T` (DLMF 8.17.20).
     """
     mu_t = a_t / (a_t + b_t)
 
+    singular = _singular(a_t, b_t, a_c, b_c)
+
     def inner(x):
         f_t = cdf(x, a_t, b_t)
-        f_tp = cdf(x, a_t + 1.0, b_t)
+        if singular:
+            f_tp = cdf(x, a_t + 1.0, b_t)
+        else:  # I_x(a + 1, b) = I_x(a, b) - x^a (1 - x)^b / (a B(a, b)): no second CDF
+            with np.errstate(divide="ignore"):
+                f_tp = f_t - np.exp(log_pdf(x, a_t, b_t) + np.log(x) + np.log1p(-x)) / a_t
         with np.errstate(divide="ignore", invalid="ignore"):
             val = f_t - mu_t * f_tp / x if relative else x * f_t - mu_t * f_tp
         return np.maximum(np.nan_to_num(val, nan=0.0), 0.0)
 
-    if _singular(a_t, b_t, a_c, b_c):
+    if singular:
         return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x))
     return float(_outer_integral(a_c, b_c, inner))
-
-
-def _all_points(params) -> list[float]:
-    pts = set()
-    for a, b in params:
-        m, s = beta_moments(a, b)
-        for k in (-8, -3, 0, 3, 8):
-            v = float(m + k * s)
-            if 0 < v < 1:
-                pts.add(v)
-    return sorted(pts)
-
-
-def prob_best(params) -> np.ndarray:
-    r"""P(arm k has the highest rate) for each of several independent Beta posteriors.
-
-    .. math:: P(\text{best}_k) = \int f_k(x) \prod_{j \ne k} F_j(x)\, dx
-
-    Parameters
-    ----------
-    params : sequence of (a, b)
-        Beta parameters per arm.
-    """
-    params = [(float(a), float(b)) for a, b in params]
-    pts = _all_points(params)
-    out = []
-    for k, (a_k, b_k) in enumerate(params):
-        others = [p for j, p in enumerate(params) if j != k]
-
-        def f(x, a_k=a_k, b_k=b_k, others=others):
-            val = np.exp(log_pdf(x, a_k, b_k))
-            for a, b in others:
-                val = val * cdf(x, a, b)
-            return val
-
-        out.append(_quad(f, points=pts))
-    out = np.asarray(out)
-    return out / out.sum()
-
-
-def expected_max(params) -> float:
-    r""":math:`E[\max_k p_k] = \int_0^1 (1 - \prod_k F_k(x))\,dx` for independent Betas."""
-    params = [(float(a), float(b)) for a, b in params]
-
-    def f(x):
-        prod = 1.0
-        for a, b in params:
-            prod = prod * cdf(x, a, b)
-        return 1.0 - prod
-
-    return _quad(f, points=_all_points(params))
