@@ -19,8 +19,6 @@ def _version() -> str:
         return "unknown"
 
 
-__version__ = _version()
-
 # public name -> module that defines it
 _EXPORTS = {
     "BayeslabError": "bayeslab.errors",
@@ -137,6 +135,9 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # package metadata costs ~20 ms of start-up: read it when asked
+        value = globals()["__version__"] = _version()
+        return value
     try:
         module = _EXPORTS[name]
     except KeyError:

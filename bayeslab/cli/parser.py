@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bayeslab import __version__, kinds
+from bayeslab import kinds
 from bayeslab.cli.design import (
     cmd_design_aa,
     cmd_design_boundaries,
@@ -45,11 +45,21 @@ def _add_kind_options(p) -> None:
                        metavar="COL,COL" if listed else None, help=opt.help)
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is read from the package metadata only when asked for."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import bayeslab
+
+        parser.exit(message=f"bayeslab {bayeslab.__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = _Parser(prog="bayeslab", description="Bayesian and frequentist readouts of "
                      "product experiments, side by side.")
-    parser.add_argument("--version", action="version", version=f"bayeslab {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     fmt = dict(choices=("table", "json"), default="table", help="output format")
