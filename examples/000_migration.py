@@ -92,7 +92,7 @@ def conversion(sc, src):
                    guardrails=roles["guardrails"], margins=MARGINS)
     print(r)
     section("Primary metric and guardrails vs truth")
-    arms = r.fit.arms.set_index("arm")["mean"]
+    arms = r.arms.set_index("arm")["mean"]
     truth_line("control rate", arms.iloc[0], None, None, truth["control_rate"], ".4%")
     truth_line("treatment rate", arms.iloc[1], None, None, truth["treatment_rate"], ".4%")
     for e in r.estimates():
@@ -242,8 +242,8 @@ def summary(sc, conv, rev, mon, fit):
     best = fit.table.sort_values("abs_mean", ascending=False).iloc[0]
     tr_best = t["segments"]["ps_plus_member|spend_tier"][best.segment.replace(" x ", "|")]
     print(f"- Decision: {conv.decision.verdict.upper()} ({conv.decision.reasons[0]})")
-    print(f"- Conversion: control {conv.fit.arms['mean'].iloc[0]:.2%}, "
-          f"treatment {conv.fit.arms['mean'].iloc[1]:.2%}, lift {fmt.pp(comp.abs_diff)} "
+    print(f"- Conversion: control {conv.arms['mean'].iloc[0]:.2%}, "
+          f"treatment {conv.arms['mean'].iloc[1]:.2%}, lift {fmt.pp(comp.abs_diff)} "
           f"[{fmt.pp(comp.abs_lower)}, {fmt.pp(comp.abs_upper)}], P(lift > 0) = "
           f"{prob_text(comp.prob_negative)} (truth {fmt.pp(t['abs_lift'])})")
     print(f"- Revenue (ANCOVA on pre-period spend): {cuped.estimate:+.2f} per user "
