@@ -34,6 +34,7 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -56,6 +57,7 @@ from bayeslab.kernels.beta_outer import (
     beta_moments,
     diff_bounds,
     narrower_is_control,
+    weighted_nodes,
 )
 
 
@@ -143,8 +145,16 @@ def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
         lt = _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * cdf(x, a_t, b_t), points=pts)
         total = gt + lt
         return gt / total, lt / total
-    gt = float(prob_greater(a_t, b_t, a_c, b_c))
-    lt = 1.0 - gt
+    # sub-Gaussian bound (Marchal and Arbel 2017): Beta(a, b) has variance proxy
+    # 1 / (4 (a + b + 1)), so P(sign of p_T - p_C opposite to its mean) <= exp(-mu^2 / (2 v));
+    # below 1e-8 the bulk integral would only confirm that the tail branch below is taken
+    mu = a_t / (a_t + b_t) - a_c / (a_c + b_c)
+    proxy = 0.25 / (a_t + b_t + 1.0) + 0.25 / (a_c + b_c + 1.0)
+    if mu * mu / (2.0 * proxy) > 8.0 * math.log(10.0):
+        gt, lt = (1.0, 0.0) if mu > 0 else (0.0, 1.0)
+    else:
+        gt = float(prob_greater(a_t, b_t, a_c, b_c))
+        lt = 1.0 - gt
     if min(gt, lt) < 1e-6:
         (m_t, s_t), (m_c, s_c) = beta_moments(a_t, b_t), beta_moments(a_c, b_c)
         spread = 12.0 * max(s_t, s_c)
@@ -324,21 +334,9 @@ def ratio_mean(a_t, b_t, a_c, b_c) -> float:
     return float(a_t / (a_t + b_t) * (a_c + b_c - 1.0) / (a_c - 1.0))
 
 
-def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
-    r"""Expected loss of shipping the treatment: :math:`E[(p_C - p_T)^+]`.
-
-    With ``relative=True``, the loss on the relative scale :math:`E[(1 - p_T / p_C)^+]`.
-
-    .. math::
-
-        E[(p_C - p_T)^+] = \int f_C(x)\,[x F_T(x) - \mu_T F_{T+}(x)]\,dx, \qquad
-        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx,
-
-    with :math:`F_{T+}(x) = I_x(a_T + 1, b_T) = F_T(x) - x (1 - x) f_T(x) / a_T` (DLMF 8.17.20).
-    """
+def _loss_integrands(a_t, b_t, singular: bool):
+    """Inner functions of :func:`expected_losses`: ``x -> (absolute, relative)`` integrands."""
     mu_t = a_t / (a_t + b_t)
-
-    singular = _singular(a_t, b_t, a_c, b_c)
 
     def inner(x):
         f_t = cdf(x, a_t, b_t)
@@ -348,9 +346,43 @@ def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
             with np.errstate(divide="ignore"):
                 f_tp = f_t - np.exp(log_pdf(x, a_t, b_t) + np.log(x) + np.log1p(-x)) / a_t
         with np.errstate(divide="ignore", invalid="ignore"):
-            val = f_t - mu_t * f_tp / x if relative else x * f_t - mu_t * f_tp
-        return np.maximum(np.nan_to_num(val, nan=0.0), 0.0)
+            rel = f_t - mu_t * f_tp / x
+            absolute = x * f_t - mu_t * f_tp
+        return (np.maximum(np.nan_to_num(absolute, nan=0.0), 0.0),
+                np.maximum(np.nan_to_num(rel, nan=0.0), 0.0))
 
+    return inner
+
+
+def expected_losses(a_t, b_t, a_c, b_c) -> tuple[float, float]:
+    r"""Expected loss of shipping the treatment, absolute and relative, from one pass.
+
+    .. math::
+
+        E[(p_C - p_T)^+] = \int f_C(x)\,[x F_T(x) - \mu_T F_{T+}(x)]\,dx, \qquad
+        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx,
+
+    with :math:`F_{T+}(x) = I_x(a_T + 1, b_T) = F_T(x) - x (1 - x) f_T(x) / a_T` (DLMF 8.17.20).
+    Both integrals share the outer nodes and the inner :math:`F_T`, :math:`f_T`.
+    """
+    singular = _singular(a_t, b_t, a_c, b_c)
+    inner = _loss_integrands(a_t, b_t, singular)
     if singular:
-        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x))
-    return float(_outer_integral(a_c, b_c, inner))
+        return (_quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[0]),
+                _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[1]))
+    x, wd = weighted_nodes(a_c, b_c)
+    absolute, rel = inner(x)
+    return float(np.sum(wd * absolute)), float(np.sum(wd * rel))
+
+
+def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
+    r"""Expected loss of shipping the treatment: :math:`E[(p_C - p_T)^+]`.
+
+    With ``relative=True``, the loss on the relative scale :math:`E[(1 - p_T / p_C)^+]`
+    (formulas in :func:`expected_losses`).
+    """
+    singular = _singular(a_t, b_t, a_c, b_c)
+    inner = _loss_integrands(a_t, b_t, singular)
+    if singular:
+        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[int(relative)])
+    return float(_outer_integral(a_c, b_c, lambda x: inner(x)[int(relative)]))
