@@ -33,7 +33,8 @@ step is Halley's,
 
 kept inside the bracket the signs of :math:`F - q` have established (bisection otherwise). The
 search stops when the step is below :math:`10^{-13}\max(1, |v|)` (as the Newton search before
-it), or, when every parameter exceeds 1 (no boundary terms in :math:`F''`), when
+it; :math:`|F - q| < 10^{-14}` stops it only with a Newton step below ten times that), or,
+when every parameter exceeds 1 (no boundary terms in :math:`F''`), when
 :math:`|\delta| \le 10^{-3}` standard deviations and the error left by a Newton step,
 :math:`|F''/(2F')|\,\delta^2`, is below :math:`10^{-14}\max(1, |v|)`: the Halley point returned
 is closer still (its error is of third order). Typically one evaluation serves both ends of an
@@ -166,14 +167,16 @@ def ratio_eval(r, a_t: float, b_t: float, a_c: float, b_c: float):
             -np.sum(wd * (2.0 * y / rr**3 * dens + y * y / rr**4 * slope), axis=-1))
 
 
-def solve(evaluate, q, guess, lo_lim: float, hi_lim: float, scale: float, smooth: bool,
+def solve(evaluate, q, guess, lo_lim: float, hi_lim: float, scale, smooth: bool,
           max_iter: int = 60) -> np.ndarray:
     """Solve :math:`F(v) = q` at several levels together by safeguarded Halley steps.
 
     ``evaluate(v)`` returns :math:`(F, F', F'')` at the points ``v`` (1-d); those still
-    unsolved are evaluated together. Stopping rules in the module notes.
+    unsolved are evaluated together; ``scale`` (per level or one for all) is the spread of
+    the distribution near each root. Stopping rules in the module notes.
     """
     q = np.atleast_1d(np.asarray(q, dtype=float))
+    scale = np.broadcast_to(np.asarray(scale, dtype=float), q.shape)
     v = np.clip(np.asarray(guess, dtype=float), lo_lim + 1e-300, hi_lim - 1e-300)
     lo, hi = np.full(q.shape, lo_lim), np.full(q.shape, hi_lim)
     out = np.full(q.shape, np.nan)
@@ -183,15 +186,16 @@ def solve(evaluate, q, guess, lo_lim: float, hi_lim: float, scale: float, smooth
         left = []
         for j, i in enumerate(todo):
             vi, f = float(v[i]), float(cdf[j] - q[i])
-            if abs(f) < 1e-14:
+            fp, fpp = float(dens[j]), float(curv[j])
+            newton = f / fp if fp > 0 else math.inf
+            tol = max(1.0, abs(vi))
+            if abs(f) < 1e-14 and abs(newton) <= 10.0 * _NEWTON_TOL * tol:
                 out[i] = vi
                 continue
             if f > 0:
                 hi[i] = vi
             else:
                 lo[i] = vi
-            fp, fpp = float(dens[j]), float(curv[j])
-            newton = f / fp if fp > 0 else math.inf
             step = newton
             if math.isfinite(newton):
                 denom = 1.0 - 0.5 * newton * fpp / fp
@@ -199,10 +203,9 @@ def solve(evaluate, q, guess, lo_lim: float, hi_lim: float, scale: float, smooth
                     step = newton / denom
             new = vi - step
             if not (lo[i] < new < hi[i]) or not math.isfinite(new):
-                new = 0.5 * (lo[i] + hi[i]) if math.isfinite(hi[i]) else vi + 10.0 * scale
-            tol = max(1.0, abs(vi))
+                new = 0.5 * (lo[i] + hi[i]) if math.isfinite(hi[i]) else vi + 10.0 * scale[i]
             if abs(new - vi) <= _NEWTON_TOL * tol or (
-                    smooth and new == vi - step and abs(newton) <= 1e-3 * scale
+                    smooth and new == vi - step and abs(newton) <= 1e-3 * scale[i]
                     and abs(0.5 * fpp / fp) * newton * newton <= _ERROR_TOL * tol):
                 out[i] = new
                 continue
@@ -232,7 +235,7 @@ def ratio_quantiles(q, a_t: float, b_t: float, a_c: float, b_c: float) -> np.nda
     lt, lc = log_beta_cumulants(a_t, b_t), log_beta_cumulants(a_c, b_c)
     k = (lt[0] - lc[0], lt[1] + lc[1], lt[2] - lc[2], lt[3] + lc[3])
     guess = np.exp(cornish_fisher(q, *k))
-    scale = float(np.max(guess)) * math.sqrt(k[1])
+    scale = guess * math.sqrt(k[1])
     smooth = min(a_t, b_t, a_c, b_c) > 1.0
     return solve(lambda r: ratio_eval(r, a_t, b_t, a_c, b_c), q, guess, 0.0, math.inf, scale,
                  smooth)
