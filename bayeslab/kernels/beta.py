@@ -21,7 +21,10 @@ to [0, 1]) converges to machine precision. The CDFs come from :mod:`bayeslab.ker
 Probabilities too close to 0 or 1 for double precision are returned with their complement
 (``prob_greater_pair``), computed directly in the tail, so a readout never prints 1.0 for a
 probability below 1. Several arms (:func:`prob_best`, :func:`expected_max`) and the fixed-panel
-tail integral and root finder live in :mod:`bayeslab.kernels.beta_multi`.
+tail integral and root finder live in :mod:`bayeslab.kernels.beta_multi`; the outer nodes, with
+the weighted outer densities cached per pair, in :mod:`bayeslab.kernels.beta_outer`; the
+quantile search of the difference and the ratio (Halley steps from a Cornish-Fisher start, all
+levels together) in :mod:`bayeslab.kernels.beta_quantile`.
 
 The densities come from :func:`bayeslab.kernels.beta_density.log_pdf`, which stays accurate at
 any size: with 1e12 units per arm (aggregated warehouse input) the textbook log density is off by
