@@ -300,20 +300,22 @@ class BetaBinomial:
         lo_q, hi_q = (1 - self.interval) / 2, (1 + self.interval) / 2
         comps = []
         for k in range(1, len(arms)):
-            p = (a[k], b[k], a[0], b[0])
+            p = (float(a[k]), float(b[k]), float(a[0]), float(b[0]))
             gt, lt = K.prob_greater_pair(*p)
+            abs_lower, abs_upper = K.diff_quantiles((lo_q, hi_q), *p)
+            rel_lower, rel_upper = K.ratio_quantiles((lo_q, hi_q), *p)
+            loss, loss_rel = K.expected_losses(*p)
             comps.append(ArmComparison(
                 arm=arms[k],
                 abs_diff=float(a[k] / (a[k] + b[k]) - a[0] / (a[0] + b[0])),
-                abs_lower=K.diff_quantile(lo_q, *p), abs_upper=K.diff_quantile(hi_q, *p),
+                abs_lower=float(abs_lower), abs_upper=float(abs_upper),
                 rel_lift=K.ratio_mean(*p) - 1.0,
-                rel_lower=K.ratio_quantile(lo_q, *p) - 1.0,
-                rel_upper=K.ratio_quantile(hi_q, *p) - 1.0,
+                rel_lower=float(rel_lower) - 1.0, rel_upper=float(rel_upper) - 1.0,
                 prob_positive=gt, prob_negative=lt,
-                expected_loss=K.expected_loss(*p),
-                expected_loss_rel=K.expected_loss(*p, relative=True),
-                expected_loss_control=K.expected_loss(a[0], b[0], a[k], b[k]),
-                expected_loss_control_rel=_control_loss_rel(*p),
+                expected_loss=loss, expected_loss_rel=loss_rel,
+                expected_loss_control=K.expected_loss(p[2], p[3], p[0], p[1]),
+                # E[(p_T/p_C - 1)^+] = E[p_T/p_C] - 1 + E[(1 - p_T/p_C)^+]
+                expected_loss_control_rel=K.ratio_mean(*p) - 1.0 + loss_rel,
             ))
         if len(arms) == 2:
             best = np.array([comps[0].prob_negative, comps[0].prob_positive])
@@ -323,7 +325,3 @@ class BetaBinomial:
                                    prior=prior, interval=self.interval, comparisons=tuple(comps),
                                    prob_best=best, rows=rows)
 
-
-def _control_loss_rel(a_t, b_t, a_c, b_c) -> float:
-    r""":math:`E[(p_T/p_C - 1)^+] = E[p_T/p_C] - 1 + E[(1 - p_T/p_C)^+]`."""
-    return K.ratio_mean(a_t, b_t, a_c, b_c) - 1.0 + K.expected_loss(a_t, b_t, a_c, b_c, True)

@@ -21,7 +21,10 @@ to [0, 1]) converges to machine precision. The CDFs come from :mod:`bayeslab.ker
 Probabilities too close to 0 or 1 for double precision are returned with their complement
 (``prob_greater_pair``), computed directly in the tail, so a readout never prints 1.0 for a
 probability below 1. Several arms (:func:`prob_best`, :func:`expected_max`) and the fixed-panel
-tail integral and root finder live in :mod:`bayeslab.kernels.beta_multi`.
+tail integral and root finder live in :mod:`bayeslab.kernels.beta_multi`; the outer nodes, with
+the weighted outer densities cached per pair, in :mod:`bayeslab.kernels.beta_outer`; the
+quantile search of the difference and the ratio (Halley steps from a Cornish-Fisher start, all
+levels together) in :mod:`bayeslab.kernels.beta_quantile`.
 
 The densities come from :func:`bayeslab.kernels.beta_density.log_pdf`, which stays accurate at
 any size: with 1e12 units per arm (aggregated warehouse input) the textbook log density is off by
@@ -34,11 +37,13 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
 
 from bayeslab.kernels import beta_cdf
+from bayeslab.kernels import beta_quantile as _Q
 from bayeslab.kernels.beta_density import log_pdf
 from bayeslab.kernels.beta_multi import (  # noqa: F401  (public names of this module)
     TAIL_FLOOR,
@@ -50,27 +55,13 @@ from bayeslab.kernels.beta_multi import (  # noqa: F401  (public names of this m
     expected_max,
     prob_best,
 )
-
-_TAIL_SD = 40.0
-_CORE_SD = 8.0
-
-
-def _gl(n: int):
-    x, w = np.polynomial.legendre.leggauss(n)
-    return x, w
-
-
-_GL_CORE = _gl(96)
-_GL_TAIL = _gl(32)
-
-
-def beta_moments(a, b):
-    """Mean and standard deviation of Beta(a, b)."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    m = a / (a + b)
-    s = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
-    return m, s
+from bayeslab.kernels.beta_outer import (
+    _outer_integral,
+    beta_moments,
+    diff_bounds,
+    narrower_is_control,
+    weighted_nodes,
+)
 
 
 def cdf(x, a, b):
@@ -102,41 +93,6 @@ def ppf(q, a, b):
 
         return special.betaincinv(a, b, q)
     return beta_cdf.ppf(q, a, b)
-
-
-def _nodes(a, b, lower=0.0, upper=1.0):
-    """Composite Gauss-Legendre nodes and weights covering Beta(a, b) within [lower, upper].
-
-    Shape (..., K). Panels: mean +- 8 sd (core) and out to +- 40 sd (tails), clipped to the
-    bounds, so an integrand with a kink at a bound is integrated only on its smooth side.
-    """
-    m, s = beta_moments(a, b)
-    upper = np.maximum(upper, lower)
-    lo = np.clip(m - _TAIL_SD * s, lower, upper)
-    hi = np.clip(m + _TAIL_SD * s, lower, upper)
-    c_lo = np.clip(m - _CORE_SD * s, lo, hi)
-    c_hi = np.clip(m + _CORE_SD * s, lo, hi)
-    xs, ws = [], []
-    for (u, v), (gx, gw) in (((lo, c_lo), _GL_TAIL), ((c_lo, c_hi), _GL_CORE),
-                             ((c_hi, hi), _GL_TAIL)):
-        half = (v - u)[..., None] / 2.0
-        xs.append((u + v)[..., None] / 2.0 + half * gx)
-        ws.append(half * gw)
-    return np.concatenate(xs, axis=-1), np.concatenate(ws, axis=-1)
-
-
-def _outer_integral(a_o, b_o, inner, lower=0.0, upper=1.0):
-    """Integral over [lower, upper] of the Beta(a_o, b_o) density times ``inner(x)``.
-
-    Vectorized, fixed nodes; ``inner`` must be smooth on (lower, upper).
-    """
-    x, w = _nodes(a_o, b_o, lower, upper)
-    if np.ndim(a_o) == 0 and np.ndim(b_o) == 0:  # scalar parameters: cached per-pair terms
-        dens = np.exp(log_pdf(x, float(a_o), float(b_o)))
-    else:
-        dens = np.exp(log_pdf(x, np.asarray(a_o, float)[..., None],
-                              np.asarray(b_o, float)[..., None]))
-    return np.sum(w * dens * inner(x), axis=-1)
 
 
 def _singular(*params) -> bool:
@@ -192,8 +148,16 @@ def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
         lt = _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * cdf(x, a_t, b_t), points=pts)
         total = gt + lt
         return gt / total, lt / total
-    gt = float(prob_greater(a_t, b_t, a_c, b_c))
-    lt = 1.0 - gt
+    # sub-Gaussian bound (Marchal and Arbel 2017): Beta(a, b) has variance proxy
+    # 1 / (4 (a + b + 1)), so P(sign of p_T - p_C opposite to its mean) <= exp(-mu^2 / (2 v));
+    # below 1e-8 the bulk integral would only confirm that the tail branch below is taken
+    mu = a_t / (a_t + b_t) - a_c / (a_c + b_c)
+    proxy = 0.25 / (a_t + b_t + 1.0) + 0.25 / (a_c + b_c + 1.0)
+    if mu * mu / (2.0 * proxy) > 8.0 * math.log(10.0):
+        gt, lt = (1.0, 0.0) if mu > 0 else (0.0, 1.0)
+    else:
+        gt = float(prob_greater(a_t, b_t, a_c, b_c))
+        lt = 1.0 - gt
     if min(gt, lt) < 1e-6:
         (m_t, s_t), (m_c, s_c) = beta_moments(a_t, b_t), beta_moments(a_c, b_c)
         spread = 12.0 * max(s_t, s_c)
@@ -211,22 +175,8 @@ def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
     return gt, lt
 
 
-def _narrower_is_control(a_t, b_t, a_c, b_c) -> bool:
-    return bool(beta_moments(a_c, b_c)[1] <= beta_moments(a_t, b_t)[1])
-
-
-def _diff_bounds(d, treatment_outer: bool) -> tuple[float, float]:
-    r"""Where the inner CDF of :func:`diff_cdf` is strictly between 0 and 1.
-
-    Control outer: :math:`F_T(x + d)` has kinks at :math:`x = -d` (0 below) and
-    :math:`x = 1 - d` (1 above). Treatment outer: :math:`\bar F_C(y - d)` is 1 below
-    :math:`y = d` and 0 above :math:`y = 1 + d`.
-    """
-    if treatment_outer:
-        lo, hi = max(0.0, d), min(1.0, 1.0 + d)
-    else:
-        lo, hi = max(0.0, -d), min(1.0, 1.0 - d)
-    return lo, max(lo, hi)
+_narrower_is_control = narrower_is_control
+_diff_bounds = diff_bounds
 
 
 def diff_cdf(d, a_t, b_t, a_c, b_c) -> float:
@@ -309,28 +259,9 @@ def ratio_pdf(r, a_t, b_t, a_c, b_c) -> float:
                                  min(1.0, r)))
 
 
-def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float, hi_lim: float,
-              pdf_fn=None) -> float:
-    """Solve ``cdf_fn(v) = q``: safeguarded Newton when a density is given, else Brent."""
-    if pdf_fn is not None:
-        lo, hi = lo_lim, hi_lim
-        v = min(max(guess, lo_lim + 1e-300), hi_lim - 1e-300)
-        for _ in range(40):
-            f = cdf_fn(v) - q
-            if abs(f) < 1e-14:
-                return float(v)
-            if f > 0:
-                hi = v
-            else:
-                lo = v
-            dens = pdf_fn(v)
-            step = f / dens if dens > 0 else np.inf
-            new = v - step
-            if not (lo < new < hi) or not np.isfinite(new):
-                new = 0.5 * (lo + hi) if np.isfinite(hi) else v + 10 * scale
-            if abs(new - v) <= 1e-13 * max(1.0, abs(v)):
-                return float(new)
-            v = new
+def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float,
+              hi_lim: float) -> float:
+    """Solve ``cdf_fn(v) = q`` by bracketing and the Illinois method (a parameter below 1)."""
     step = scale if np.isfinite(scale) and scale > 0 else 1e-3
     lo, hi = max(guess - 6 * step, lo_lim), min(guess + 6 * step, hi_lim)
     for _ in range(200):  # the step doubles: bounded, and reaches any limit in time
@@ -351,26 +282,52 @@ def _normal_guess(q, mean, sd):
     return float(mean + sd * NormalDist().inv_cdf(q))
 
 
-def diff_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
-    """Quantile ``q`` of :math:`p_T - p_C`."""
-    m_t, s_t = beta_moments(a_t, b_t)
-    m_c, s_c = beta_moments(a_c, b_c)
+def diff_quantiles(q, a_t, b_t, a_c, b_c) -> np.ndarray:
+    r"""Quantiles at levels ``q`` (array_like) of :math:`p_T - p_C`, solved together.
+
+    Every parameter at least 1: Halley steps from the Cornish-Fisher start on the exact CDF
+    and density (:mod:`bayeslab.kernels.beta_quantile`), to about 1e-13 relative to
+    :math:`\max(1, |d|)`. A parameter below 1: a bracketed root of :func:`diff_cdf` (scipy).
+    """
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    a_t, b_t, a_c, b_c = (float(v) for v in (a_t, b_t, a_c, b_c))
+    if not _singular(a_t, b_t, a_c, b_c):
+        return _Q.diff_quantiles(q, a_t, b_t, a_c, b_c)
+    (m_t, s_t), (m_c, s_c) = beta_moments(a_t, b_t), beta_moments(a_c, b_c)
     scale = float(np.hypot(s_t, s_c))
-    pdf = None if _singular(a_t, b_t, a_c, b_c) else (lambda d: diff_pdf(d, a_t, b_t, a_c, b_c))
-    return _quantile(lambda d: diff_cdf(d, a_t, b_t, a_c, b_c), q,
-                     _normal_guess(q, float(m_t - m_c), scale), scale, -1.0, 1.0, pdf)
+    return np.array([_quantile(lambda d: diff_cdf(d, a_t, b_t, a_c, b_c), qi,
+                               _normal_guess(qi, float(m_t - m_c), scale), scale, -1.0, 1.0)
+                     for qi in q.tolist()])
+
+
+def ratio_quantiles(q, a_t, b_t, a_c, b_c) -> np.ndarray:
+    r"""Quantiles at levels ``q`` (array_like) of :math:`p_T / p_C`, solved together.
+
+    As :func:`diff_quantiles`; the Cornish-Fisher start is that of :math:`\log(p_T / p_C)`
+    (log-normal guess from the delta method for a parameter below 1).
+    """
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    a_t, b_t, a_c, b_c = (float(v) for v in (a_t, b_t, a_c, b_c))
+    if not _singular(a_t, b_t, a_c, b_c):
+        return _Q.ratio_quantiles(q, a_t, b_t, a_c, b_c)
+    (m_t, s_t), (m_c, s_c) = beta_moments(a_t, b_t), beta_moments(a_c, b_c)
+    s_log = float(np.hypot(s_t / m_t, s_c / m_c))
+    out = []
+    for qi in q.tolist():
+        guess = float(m_t / m_c) * float(np.exp(_normal_guess(qi, 0.0, s_log)))
+        out.append(_quantile(lambda r: ratio_cdf(r, a_t, b_t, a_c, b_c), qi, guess,
+                             guess * s_log, 0.0, np.inf))
+    return np.array(out)
+
+
+def diff_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
+    """Quantile ``q`` of :math:`p_T - p_C` (:func:`diff_quantiles` at one level)."""
+    return float(diff_quantiles([q], a_t, b_t, a_c, b_c)[0])
 
 
 def ratio_quantile(q: float, a_t, b_t, a_c, b_c) -> float:
-    """Quantile ``q`` of :math:`p_T / p_C`."""
-    m_t, s_t = beta_moments(a_t, b_t)
-    m_c, s_c = beta_moments(a_c, b_c)
-    # log-normal guess from the delta method on log(p_T / p_C)
-    s_log = float(np.hypot(s_t / m_t, s_c / m_c))
-    guess = float(m_t / m_c) * float(np.exp(_normal_guess(q, 0.0, s_log)))
-    pdf = None if _singular(a_t, b_t, a_c, b_c) else (lambda r: ratio_pdf(r, a_t, b_t, a_c, b_c))
-    return _quantile(lambda r: ratio_cdf(r, a_t, b_t, a_c, b_c), q, guess,
-                     guess * s_log, 0.0, np.inf, pdf)
+    """Quantile ``q`` of :math:`p_T / p_C` (:func:`ratio_quantiles` at one level)."""
+    return float(ratio_quantiles([q], a_t, b_t, a_c, b_c)[0])
 
 
 def ratio_mean(a_t, b_t, a_c, b_c) -> float:
@@ -380,21 +337,9 @@ def ratio_mean(a_t, b_t, a_c, b_c) -> float:
     return float(a_t / (a_t + b_t) * (a_c + b_c - 1.0) / (a_c - 1.0))
 
 
-def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
-    r"""Expected loss of shipping the treatment: :math:`E[(p_C - p_T)^+]`.
-
-    With ``relative=True``, the loss on the relative scale :math:`E[(1 - p_T / p_C)^+]`.
-
-    .. math::
-
-        E[(p_C - p_T)^+] = \int f_C(x)\,[x F_T(x) - \mu_T F_{T+}(x)]\,dx, \qquad
-        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx,
-
-    with :math:`F_{T+}(x) = I_x(a_T + 1, b_T) = F_T(x) - x (1 - x) f_T(x) / a_T` (DLMF 8.17.20).
-    """
+def _loss_integrands(a_t, b_t, singular: bool):
+    """Inner functions of :func:`expected_losses`: ``x -> (absolute, relative)`` integrands."""
     mu_t = a_t / (a_t + b_t)
-
-    singular = _singular(a_t, b_t, a_c, b_c)
 
     def inner(x):
         f_t = cdf(x, a_t, b_t)
@@ -404,9 +349,43 @@ def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
             with np.errstate(divide="ignore"):
                 f_tp = f_t - np.exp(log_pdf(x, a_t, b_t) + np.log(x) + np.log1p(-x)) / a_t
         with np.errstate(divide="ignore", invalid="ignore"):
-            val = f_t - mu_t * f_tp / x if relative else x * f_t - mu_t * f_tp
-        return np.maximum(np.nan_to_num(val, nan=0.0), 0.0)
+            rel = f_t - mu_t * f_tp / x
+            absolute = x * f_t - mu_t * f_tp
+        return (np.maximum(np.nan_to_num(absolute, nan=0.0), 0.0),
+                np.maximum(np.nan_to_num(rel, nan=0.0), 0.0))
 
+    return inner
+
+
+def expected_losses(a_t, b_t, a_c, b_c) -> tuple[float, float]:
+    r"""Expected loss of shipping the treatment, absolute and relative, from one pass.
+
+    .. math::
+
+        E[(p_C - p_T)^+] = \int f_C(x)\,[x F_T(x) - \mu_T F_{T+}(x)]\,dx, \qquad
+        E[(1 - p_T/p_C)^+] = \int f_C(x)\,[F_T(x) - \mu_T F_{T+}(x) / x]\,dx,
+
+    with :math:`F_{T+}(x) = I_x(a_T + 1, b_T) = F_T(x) - x (1 - x) f_T(x) / a_T` (DLMF 8.17.20).
+    Both integrals share the outer nodes and the inner :math:`F_T`, :math:`f_T`.
+    """
+    singular = _singular(a_t, b_t, a_c, b_c)
+    inner = _loss_integrands(a_t, b_t, singular)
     if singular:
-        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x))
-    return float(_outer_integral(a_c, b_c, inner))
+        return (_quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[0]),
+                _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[1]))
+    x, wd = weighted_nodes(a_c, b_c)
+    absolute, rel = inner(x)
+    return float(np.sum(wd * absolute)), float(np.sum(wd * rel))
+
+
+def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
+    r"""Expected loss of shipping the treatment: :math:`E[(p_C - p_T)^+]`.
+
+    With ``relative=True``, the loss on the relative scale :math:`E[(1 - p_T / p_C)^+]`
+    (formulas in :func:`expected_losses`).
+    """
+    singular = _singular(a_t, b_t, a_c, b_c)
+    inner = _loss_integrands(a_t, b_t, singular)
+    if singular:
+        return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[int(relative)])
+    return float(_outer_integral(a_c, b_c, lambda x: inner(x)[int(relative)]))

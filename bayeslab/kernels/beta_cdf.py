@@ -115,37 +115,52 @@ def _tail_nodes(w, a: float, b: float):
     return w[:, None] - h[:, None] * _U, h[:, None] * _UW
 
 
+def _anchors(a: float, b: float, mode: float) -> list[float]:
+    """Anchor logits from the mode down (module notes), in plain floats: one exp a step."""
+    exp, sqrt, hypot, pi = math.exp, math.sqrt, math.hypot, math.pi
+    n = a + b
+    w, drop, anchors = mode, 0.0, [mode]
+    e = exp(-w) if w > -700 else math.inf  # exp(-w) of the current anchor
+    while drop < _DROP and len(anchors) < _MAX_ANCHORS:
+        t = 1.0 / (1.0 + e) if w > -700 else 0.0
+        s = a - n * t
+        step = 1.0 / sqrt(n * t * (1.0 - t)) if t > 0 else 1.0 / sqrt(a)
+        if s > 0:
+            step = min(step, _STEP / s)
+        step = min(step, 0.5 * hypot(w, pi))  # poles of g at w = i pi (2k + 1)
+        w = w - step
+        if w > -700:
+            e = exp(-w)
+            s_new = a - n / (1.0 + e)
+        else:
+            s_new = a
+        drop += step * (max(s, 0.0) + s_new) / 2.0
+        anchors.append(w)
+    return anchors
+
+
+def _table(a: float, b: float, mode: float):
+    """Ascending anchors of the lower side and :math:`F` at each (module notes)."""
+    anchors = _anchors(a, b, mode)
+    asc = np.array(anchors[::-1])
+    lo, hi = asc[:-1, None], asc[1:, None]
+    panel_x = lo + (hi - lo) * _X01
+    tail_x, tail_w = _tail_nodes(asc[:1], a, b)
+    g = _log_w_density(np.concatenate([panel_x.ravel(), tail_x.ravel(), asc[:1]]), a, b)
+    k = panel_x.size
+    panels = np.sum((hi - lo) * _W01 * np.exp(g[:k].reshape(panel_x.shape)), axis=1)
+    g0 = g[-1]
+    log_f0 = g0 + math.log(float(np.sum(tail_w[0] * np.exp(g[k:-1] - g0))))
+    return asc, math.exp(log_f0) + np.concatenate([[0.0], np.cumsum(panels)])
+
+
 class _Side:
     """Cached table of the lower side of Beta(a, b): anchors (ascending) and F there."""
 
     def __init__(self, a: float, b: float):
         self.a, self.b = a, b
         self.mode = math.log(a / b)
-        n = a + b
-        w, drop, anchors = self.mode, 0.0, [self.mode]
-        while drop < _DROP and len(anchors) < _MAX_ANCHORS:
-            t = 1.0 / (1.0 + math.exp(-w)) if w > -700 else 0.0
-            s = a - n * t
-            step = 1.0 / math.sqrt(n * t * (1.0 - t)) if t > 0 else 1.0 / math.sqrt(a)
-            if s > 0:
-                step = min(step, _STEP / s)
-            step = min(step, 0.5 * math.hypot(w, math.pi))  # poles of g at w = i pi (2k + 1)
-            w_new = w - step
-            s_new = a - n / (1.0 + math.exp(-w_new)) if w_new > -700 else a
-            drop += step * (max(s, 0.0) + s_new) / 2.0
-            anchors.append(w_new)
-            w = w_new
-        asc = np.array(anchors[::-1])
-        lo, hi = asc[:-1, None], asc[1:, None]
-        panel_x = lo + (hi - lo) * _X01
-        tail_x, tail_w = _tail_nodes(asc[:1], a, b)
-        g = _log_w_density(np.concatenate([panel_x.ravel(), tail_x.ravel(), asc[:1]]), a, b)
-        k = panel_x.size
-        panels = np.sum((hi - lo) * _W01 * np.exp(g[:k].reshape(panel_x.shape)), axis=1)
-        g0 = g[-1]
-        log_f0 = g0 + math.log(float(np.sum(tail_w[0] * np.exp(g[k:-1] - g0))))
-        self.anchors = asc
-        self.cdf = math.exp(log_f0) + np.concatenate([[0.0], np.cumsum(panels)])
+        self.anchors, self.cdf = _table(a, b, self.mode)
 
     def plan(self, omega, need_log: bool = True):
         """Nodes for :math:`F` at logits ``omega`` (at most the mode), and how to finish.

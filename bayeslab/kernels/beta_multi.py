@@ -51,6 +51,12 @@ def _quad(f, lo=0.0, hi=1.0, points=None) -> float:
     return float(val)
 
 
+def _sorted_unique(v):
+    """``np.unique`` of a 1-d float array without its first-call import of ``numpy.ma`` (5 ms)."""
+    v = np.sort(v)
+    return v[np.concatenate(([True], v[1:] != v[:-1]))]
+
+
 _PEAK_GRID = 32
 _WIDTHS = np.array([0.0, 0.5, 1.25, 2.25, 3.5, 5.0, 7.0, 10.0, 14.0, 20.0, 28.0, 40.0])
 _GL_PEAK = np.polynomial.legendre.leggauss(16)
@@ -83,8 +89,8 @@ def _log_tail_integral(log_f, lo: float, hi: float, scale: float) -> float:
     side = log_f(np.array([peak - h, peak + h]))
     curv = (side[0] - 2.0 * top + side[1]) / h**2
     width = 1.0 / math.sqrt(-curv) if np.isfinite(curv) and curv < 0 else scale
-    edges = np.unique(np.clip(np.concatenate([peak - width * _WIDTHS[::-1],
-                                              peak + width * _WIDTHS]), lo, hi))
+    edges = _sorted_unique(np.clip(np.concatenate([peak - width * _WIDTHS[::-1],
+                                                   peak + width * _WIDTHS]), lo, hi))
     u, v = edges[:-1, None], edges[1:, None]
     gx, gw = _GL_PEAK
     nodes = ((u + v) / 2 + (v - u) / 2 * gx).ravel()
@@ -155,7 +161,7 @@ def _union_nodes(params):
     for a, b in params:
         m, s = _moments(a, b)
         edges.append(np.clip(m + s * _BEST_EDGES, 0.0, 1.0))
-    edges = np.unique(np.concatenate(edges))
+    edges = _sorted_unique(np.concatenate(edges))
     u, v = edges[:-1, None], edges[1:, None]
     gx, gw = _GL_BEST
     return ((u + v) / 2 + (v - u) / 2 * gx).ravel(), ((v - u) / 2 * gw).ravel(), edges[0], edges[-1]
