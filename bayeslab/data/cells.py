@@ -34,6 +34,13 @@ def missing_mask(values) -> np.ndarray:
     return np.zeros(len(arr), dtype=bool)
 
 
+def sort_key(value):
+    """A total order over group-key values: missing last, then by type name, then by value."""
+    if is_missing(value):
+        return (1, "", 0)
+    return (0, type(value).__name__, value)
+
+
 def key_array(values) -> np.ndarray:
     """Group-key values as a 1-d object array (Python values kept as they are)."""
     out = np.empty(len(values), dtype=object)
@@ -142,6 +149,16 @@ class Cells:
     def take(self, index) -> Cells:
         """Rows by boolean mask or integer positions."""
         return Cells({k: v[index] for k, v in self._cols.items()})
+
+    def sorted_by(self, keys) -> Cells:
+        """Rows in the canonical order of ``keys`` (:func:`sort_key`), whatever order they came in.
+
+        An engine returns grouped rows in an order that can change from run to run (threads);
+        sums over cells taken in this order are the same, to the last bit, on every run.
+        """
+        cols = [self._cols[k] for k in keys]
+        order = sorted(range(len(self)), key=lambda i: tuple(sort_key(c[i]) for c in cols))
+        return self.take(np.asarray(order, dtype=np.intp))
 
     def _group_index(self, keys) -> tuple[np.ndarray, list[int]]:
         """Group number of each row (first appearance order) and each group's first row."""

@@ -65,14 +65,16 @@ def select_sql(source: Source, keys, aggs) -> str:
 def fetch_frame(source: Source, query: str, n_keys: int = 0) -> Cells:
     """Run ``query`` (built on ``source.relation``) into :class:`Cells`; no rows is a DataError.
 
-    The first ``n_keys`` columns are group keys (kept as Python values).
+    The first ``n_keys`` columns are group keys (kept as Python values); rows come sorted by
+    them, so that float sums over cells are identical on every run.
     """
     cur = source.execute(query)
     names = [d[0] for d in cur.description]
     frame = Cells.from_rows(cur.fetchall(), names, n_keys)
     if frame.empty:
         raise DataError(f"{source.label} has no rows")
-    return frame
+    # the engine's row order changes from run to run; roll-ups and totals sum in this one
+    return frame.sorted_by(names[:n_keys])
 
 
 def grouped(source: Source, keys, aggs):

@@ -128,3 +128,23 @@ def test_cells_group_matches_pandas_groupby_with_missing_keys():
         row = want.loc[want.index.isna()] if key is np.nan else want.loc[[key]]
         assert got["n"][i] == row["n"].iloc[0]
         assert got["lo"][i] == row["lo"].iloc[0] and got["hi"][i] == row["hi"].iloc[0]
+
+
+def test_cells_roll_up_is_the_same_to_the_last_bit_in_any_row_order():
+    """Grouped rows arrive in a thread-dependent order; sorted first, float totals never move."""
+    from bayeslab.data.cells import Cells, key_array
+
+    rng = np.random.default_rng(7)
+    seg = key_array([f"s{i // 2}" for i in range(400)])  # one row per (arm, seg): a scan's cells
+    arm = key_array([str(i % 2) for i in range(400)])
+    y = rng.lognormal(3.0, 2.0, 400)  # spread values: float sums depend on their order
+    totals = set()
+    orders = set()
+    for seed in range(12):
+        perm = np.random.default_rng(seed).permutation(400)
+        cells = Cells({"arm": arm[perm], "seg": seg[perm], "s": y[perm]})
+        orders.add(float(cells.drop(["seg"]).group(["arm"])["s"][0]))
+        ordered = cells.sorted_by(["arm", "seg"]).drop(["seg"])
+        totals.add(tuple(ordered.group(["arm"])["s"].tolist()))
+    assert len(orders) > 1  # unsorted, the order shows in the last bits
+    assert len(totals) == 1
