@@ -357,6 +357,41 @@ def _loss_integrands(a_t, b_t, singular: bool):
     return inner
 
 
+def _control_loss_integrands(a_c, b_c):
+    r"""Inner functions with the treatment outer: ``y -> (E[(p_C - y)^+], E[(1 - y/p_C)^+])``.
+
+    From :math:`\bar F_{C+}(y) = \bar F_C(y) + y (1 - y) f_C(y) / a_C` and
+    :math:`\bar F_{C-}(y) = \bar F_C(y) - (1 - y) f_C(y) / (a_C + b_C - 1)` (DLMF 8.17.20):
+
+    .. math::
+
+        E[(p_C - y)^+] &= (\mu_C - y)\,\bar F_C(y) + \frac{y (1 - y) f_C(y)}{a_C + b_C}, \\
+        E[(1 - y / p_C)^+] &= \bar F_C(y)\Bigl(1 - y\,\frac{a_C + b_C - 1}{a_C - 1}\Bigr)
+            + \frac{y (1 - y) f_C(y)}{a_C - 1} \qquad (a_C > 1).
+    """
+    mu_c, total = a_c / (a_c + b_c), a_c + b_c
+
+    def inner(y):
+        sf_c = sf(y, a_c, b_c)
+        with np.errstate(divide="ignore", under="ignore"):
+            tail = y * (1.0 - y) * np.exp(log_pdf(y, a_c, b_c))
+        absolute = (mu_c - y) * sf_c + tail / total
+        rel = sf_c * (1.0 - y * (total - 1.0) / (a_c - 1.0)) + tail / (a_c - 1.0)
+        return np.maximum(absolute, 0.0), np.maximum(rel, 0.0)
+
+    return inner
+
+
+def _treatment_outer(a_t, b_t, a_c, b_c) -> bool:
+    r"""Integrate the losses against the treatment's density: it is the narrower one.
+
+    With the control outer, fixed nodes spread over the wide control density cannot resolve the
+    inner function's step near :math:`\mu_T` (0.4% off for 100,000 treatment units against 100
+    control units); the relative form needs :math:`a_C > 1`.
+    """
+    return not _narrower_is_control(a_t, b_t, a_c, b_c) and a_c > 1.0
+
+
 def expected_losses(a_t, b_t, a_c, b_c) -> tuple[float, float]:
     r"""Expected loss of shipping the treatment, absolute and relative, from one pass.
 
@@ -369,6 +404,10 @@ def expected_losses(a_t, b_t, a_c, b_c) -> tuple[float, float]:
     Both integrals share the outer nodes and the inner :math:`F_T`, :math:`f_T`.
     """
     singular = _singular(a_t, b_t, a_c, b_c)
+    if not singular and _treatment_outer(a_t, b_t, a_c, b_c):
+        x, wd = weighted_nodes(a_t, b_t)
+        absolute, rel = _control_loss_integrands(a_c, b_c)(x)
+        return float(np.sum(wd * absolute)), float(np.sum(wd * rel))
     inner = _loss_integrands(a_t, b_t, singular)
     if singular:
         return (_quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[0]),
@@ -385,6 +424,8 @@ def expected_loss(a_t, b_t, a_c, b_c, relative: bool = False) -> float:
     (formulas in :func:`expected_losses`).
     """
     singular = _singular(a_t, b_t, a_c, b_c)
+    if not singular and _treatment_outer(a_t, b_t, a_c, b_c):
+        return expected_losses(a_t, b_t, a_c, b_c)[int(relative)]
     inner = _loss_integrands(a_t, b_t, singular)
     if singular:
         return _quad(lambda x: np.exp(log_pdf(x, a_c, b_c)) * inner(x)[int(relative)])
