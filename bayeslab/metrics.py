@@ -82,7 +82,8 @@ class MetricFit:
         Fitted results (each has ``estimates()``); the first holds the headline estimate.
     rows : RowAccount
     arms : Cells
-        ``arm``, ``n``, ``mean`` per arm, control first.
+        ``arm``, ``n``, ``mean`` per arm, control first (a kind may return a DataFrame;
+        :func:`fit_metric` turns it into :class:`~bayeslab.data.cells.Cells`).
     control : str
     headline : (str, str, str)
         Bayes method, frequentist method and effect scale the decision reads.
@@ -127,7 +128,7 @@ def fit_conversion(source, s: MetricSpec):
                           n=s.n, unit_id=s.unit_id, missing=s.missing, segments=s.segments)
     return dict(bayes=(BetaBinomial(*s.prior, interval=s.interval).fit(st),),
                 frequentist=(TwoProportionZTest(interval=s.interval).fit(st),),
-                rows=st.rows, arms=st.arm_table(), control=st.control,
+                rows=st.rows, arms=st.arm_cells(), control=st.control,
                 headline=("beta-binomial", "z-test", "absolute"), stats=st,
                 segments=_segments(st, s))
 
@@ -172,7 +173,7 @@ def fit_continuous(source, s: MetricSpec):
                           "Bayesian models read the metric out", StatisticalWarning, stacklevel=2)
         else:
             freq.append(fm.poisson_rates(st, interval=s.interval))
-    return dict(bayes=tuple(bayes), frequentist=tuple(freq), rows=st.rows, arms=st.arm_table(),
+    return dict(bayes=tuple(bayes), frequentist=tuple(freq), rows=st.rows, arms=st.arm_cells(),
                 control=st.control, headline=("bayes-normal", "welch", "absolute"), stats=st,
                 segments=_segments(st, s))
 
@@ -220,7 +221,7 @@ def fit_revenue(source, s: MetricSpec):
                                      kind="continuous", unit_id=s.unit_id, missing=s.missing,
                                      segments=s.segments)
         segments = _segments(seg_stats, s)
-    return dict(bayes=tuple(bayes), frequentist=(freq,), rows=st.rows, arms=st.arm_table(),
+    return dict(bayes=tuple(bayes), frequentist=(freq,), rows=st.rows, arms=st.arm_cells(),
                 control=st.control, headline=("bayes-regression", "ancova-hc", "absolute"),
                 stats=st, extra=extra, segments=segments)
 
@@ -321,4 +322,6 @@ def fit_metric(source, spec: MetricSpec) -> MetricFit:
         if issubclass(w.category, BayeslabWarning):
             notes.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not isinstance(parts["arms"], Cells):  # a kind may hand over a pandas table
+        parts = {**parts, "arms": Cells.from_frame(parts["arms"])}
     return MetricFit(spec=spec, notes=tuple(dict.fromkeys(notes)), **parts)

@@ -222,8 +222,12 @@ class CovariateMoments:
         return self.stats.rows
 
     def arm_table(self):
-        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome (:class:`~.cells.Cells`)."""
+        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome (a :class:`pandas.DataFrame`)."""
         return self.stats.arm_table()
+
+    def arm_cells(self):
+        """:meth:`arm_table` as :class:`~bayeslab.data.cells.Cells`."""
+        return self.stats.arm_cells()
 
     def _design(self):
         cats = self.categorical or ("",) * len(self.columns)

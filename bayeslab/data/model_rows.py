@@ -49,14 +49,14 @@ class ModelFrame:
 
     def arm_table(self):
         """``arm``, ``n``, ``mean`` of the outcome per arm, control first."""
-        from bayeslab.data.cells import Cells, key_array
+        import pandas as pd
 
         t = self.frame[self.arm].to_numpy()
         y = self.frame[self.metric].to_numpy(dtype=float)
         n = [int(np.sum(t == 0)), int(np.sum(t == 1))]
         mean = [float(y[t == 0].mean()), float(y[t == 1].mean())]
-        return Cells({"arm": key_array([self.control, self.treatment]),
-                      "n": np.asarray(n, dtype=np.int64), "mean": np.asarray(mean, dtype=float)})
+        return pd.DataFrame({"arm": [self.control, self.treatment],
+                             "n": np.asarray(n, dtype=np.int64), "mean": mean})
 
 
 def model_frame(source, *, arm: str, metric: str, columns=(), control=None,

@@ -126,11 +126,15 @@ class ArmStats:
         return dict(n=t["n"], conversions=t["sum"], arms=self.arms, metric=self.metric,
                     rows=self.rows)
 
-    def arm_table(self) -> Cells:
-        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome (``.to_pandas()`` for a frame)."""
+    def arm_cells(self) -> Cells:
+        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome, as :class:`Cells` (no pandas)."""
         t = self._arm_sums()
         return Cells({"arm": key_array(self.arms), "n": t["n"].astype(np.int64),
                       "mean": t["sum"] / t["n"]})
+
+    def arm_table(self):
+        """Per arm: ``arm``, ``n`` and ``mean`` of the outcome (a :class:`pandas.DataFrame`)."""
+        return self.arm_cells().to_pandas()
 
 
 def sufficient_stats(
