@@ -142,12 +142,13 @@ def child(case: str, engine: str, path: str, queries=None) -> dict:
         bl.compare(tiny, arm="arm", metric="rev", kind="continuous", covariate="pre")
     if engine == "spark":
         session.read.parquet(path).createOrReplaceTempView("bare")
-    if engine == "duckdb" and case in ("count", "stats"):
+    bare_duckdb = engine == "duckdb" and case in ("count", "stats")
+    if bare_duckdb:
         import duckdb
 
         duckdb.connect().close()  # DuckDB's one-time start, paid by the readouts' warm-up too
     t = time.perf_counter()
-    if engine == "duckdb" and case in ("count", "stats"):
+    if bare_duckdb:
         con = duckdb.connect()  # inside the clock: a readout opens its own connection too
     if case == "count":
         if engine == "spark":

@@ -142,10 +142,6 @@ class Cells:
         names = set(names)
         return Cells({k: v for k, v in self._cols.items() if k not in names})
 
-    def rename(self, names) -> Cells:
-        """Columns renamed in order to ``names``."""
-        return Cells(dict(zip(names, self._cols.values(), strict=True)))
-
     def take(self, index) -> Cells:
         """Rows by boolean mask or integer positions."""
         return Cells({k: v[index] for k, v in self._cols.items()})

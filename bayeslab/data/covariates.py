@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bayeslab.data.cells import Cells
 from bayeslab.data.columns import _NUMERIC, not_finite_sql, numeric_expression, rows_text
 from bayeslab.data.moments import MOMENT_COLUMNS, covariate_moments, moments_request
 from bayeslab.data.scan import grouped
@@ -369,8 +370,8 @@ def covariates_moments(source: Source, *, arm: str, metric: str, covariates,
         frame, problems = _slow(source, keys, aggs, invalid, metric, y, cols, kind)
     frame = frame.assign(sum=frame[_alias((len(cols),))],
                          sum_sq=frame[_alias((len(cols),) * 2)])
-    stats = finish_stats(source, frame, keys, metric, control, kind, missing, problems,
-                         covariate=",".join(names), units=None)
+    stats = finish_stats(source, Cells.from_frame(frame), keys, metric, control, kind, missing,
+                         problems, covariate=",".join(names), units=None)
     t = stats.by_arm()
     raw = {m: (t["n"] if not m else t[_alias(m)]).to_numpy(float) for m in monomials(cols)}
     cells = stats.cells.drop([a for a in stats.cells.columns if a in sums or a.startswith("_b")])

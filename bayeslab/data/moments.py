@@ -22,6 +22,7 @@ import numpy as np
 
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.arms import arm_label
+from bayeslab.data.cells import Cells
 from bayeslab.data.scan import grouped
 from bayeslab.data.sources import (
     Source,
@@ -112,8 +113,8 @@ def covariate_moments(
     if clean and not fast.get("_inv", fast["_c"] * 0).sum():
         grouped_frame = fast.assign(_by=False, _bx=False, _neg=0)
         raw = _collapse(grouped_frame, ["arm", *segments])
-        return finish_stats(source, raw, keys, metric, control, kind, missing, [],
-                            covariate=covariate, units=None)
+        return finish_stats(source, Cells.from_frame(raw), keys, metric, control, kind, missing,
+                            [], covariate=covariate, units=None)
     # Slow path: group by the usability flags too, so each row's checks run once and the sums
     # need no FILTER clause; unusable groups are dropped in _collapse.
     flags = [("_by", bad_y), ("_bx", f"({bad_x} AND NOT {bad_y})")]
@@ -129,8 +130,8 @@ def covariate_moments(
     raw = _collapse(slow, ["arm", *segments])
     problems = [(metric, bad_y, "bad_y", "is missing or not finite"),
                 (covariate, f"{bad_x} AND NOT {bad_y}", "bad_x", "is missing or not finite")]
-    return finish_stats(source, raw, keys, metric, control, kind, missing, problems,
-                        covariate=covariate, units=None)
+    return finish_stats(source, Cells.from_frame(raw), keys, metric, control, kind, missing,
+                        problems, covariate=covariate, units=None)
 
 
 def _moment_aggs(source, metric, covariate, kind):

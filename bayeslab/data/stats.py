@@ -18,7 +18,7 @@ import numpy as np
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.aggregated import aggregated_aggs
 from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
-from bayeslab.data.cells import Cells, key_array, missing_mask
+from bayeslab.data.cells import Cells, key_array, missing_mask, sort_key
 from bayeslab.data.columns import (  # noqa: F401  (re-exported for moments and units)
     check_unique,
     is_integer_type,
@@ -77,8 +77,12 @@ class ArmStats:
         """:attr:`cells` as a :class:`pandas.DataFrame` (built on first use)."""
         return self.cells.to_pandas()
 
+    @cached_property
     def _arm_sums(self) -> dict[str, np.ndarray]:
-        """Every numeric column summed over segments: one value per arm, control first."""
+        """Every numeric column summed over segments: one value per arm, control first.
+
+        Computed once per instance; the arrays are read-only because they are shared.
+        """
         index = {a: i for i, a in enumerate(self.arms)}
         pos = np.fromiter((index[a] for a in self.cells["arm"]), dtype=np.intp,
                           count=len(self.cells))
@@ -89,6 +93,7 @@ class ArmStats:
             col = self.cells[name]
             acc = np.zeros(len(self.arms), dtype=np.int64 if col.dtype.kind in "iub" else float)
             np.add.at(acc, pos, col)
+            acc.flags.writeable = False
             out[name] = acc
         return out
 
@@ -100,17 +105,18 @@ class ArmStats:
         """
         import pandas as pd
 
-        return pd.DataFrame(self._arm_sums(), index=pd.Index(list(self.arms), name="arm"))
+        return pd.DataFrame({k: v.copy() for k, v in self._arm_sums.items()},
+                            index=pd.Index(list(self.arms), name="arm"))
 
     @property
     def n(self) -> np.ndarray:
         """Usable units per arm, control first."""
-        return self._arm_sums()["n"]
+        return self._arm_sums["n"]
 
     @property
     def sums(self) -> np.ndarray:
         """Sum of the outcome per arm (conversions for a binary metric), control first."""
-        return self._arm_sums()["sum"]
+        return self._arm_sums["sum"]
 
     def binary_counts(self, model: str) -> dict:
         """Units and conversions per arm for a binomial model, as ``fit_counts`` keywords.
@@ -122,13 +128,13 @@ class ArmStats:
         if self.kind != "binary":
             raise ModelError(f"{model} needs a binary metric; {self.metric!r} was read as "
                              f"{self.kind}")
-        t = self._arm_sums()
+        t = self._arm_sums
         return dict(n=t["n"], conversions=t["sum"], arms=self.arms, metric=self.metric,
                     rows=self.rows)
 
     def arm_cells(self) -> Cells:
         """Per arm: ``arm``, ``n`` and ``mean`` of the outcome, as :class:`Cells` (no pandas)."""
-        t = self._arm_sums()
+        t = self._arm_sums
         return Cells({"arm": key_array(self.arms), "n": t["n"].astype(np.int64),
                       "mean": t["sum"] / t["n"]})
 
@@ -391,12 +397,12 @@ def _unit_rows(source, keys, metric, control, kind, covariate, missing):
 
 def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
                  covariate, units):
-    """Turn the per-cell aggregate frame into :class:`ArmStats`: exclusions, arms, control.
+    """Turn the per-cell aggregates (:class:`Cells`) into :class:`ArmStats`.
+
+    Applies the exclusions, finds the arms and the control.
 
     ``keys`` are the group keys of :func:`group_keys` (the arm first, then the segments).
     """
-    if not isinstance(raw, Cells):  # the moment scans hand over a DataFrame
-        raw = Cells.from_frame(raw)
     (_, arm_sql), seg_keys = keys[0], keys[1:]
     arm = _unquote(arm_sql)
     segments = tuple(name for name, _ in seg_keys)
@@ -439,7 +445,8 @@ def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
     order = {a: i for i, a in enumerate(arms)}
     cols = [table[s] for s in segments]
     arm_col = table["arm"]
-    rank = sorted(range(len(table)), key=lambda i: (*[c[i] for c in cols], order[arm_col[i]]))
+    rank = sorted(range(len(table)),
+                  key=lambda i: (*[sort_key(c[i]) for c in cols], order[arm_col[i]]))
     table = table.take(np.asarray(rank, dtype=np.intp)).select(
         [*segments, "arm", *[c for c in table.columns if c not in (*segments, "arm")]])
     if units:

@@ -38,10 +38,10 @@ Nothing here draws random numbers: the same inputs always give the same outputs.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
+from bayeslab.distributions import norm_ppf
 from bayeslab.kernels import beta_cdf
 from bayeslab.kernels import beta_quantile as _Q
 from bayeslab.kernels.beta_density import log_pdf
@@ -279,7 +279,7 @@ def _quantile(cdf_fn, q: float, guess: float, scale: float, lo_lim: float,
 
 
 def _normal_guess(q, mean, sd):
-    return float(mean + sd * NormalDist().inv_cdf(q))
+    return float(mean + sd * norm_ppf(q))
 
 
 def diff_quantiles(q, a_t, b_t, a_c, b_c) -> np.ndarray:

@@ -52,10 +52,10 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from statistics import NormalDist
 
 import numpy as np
 
+from bayeslab.distributions import norm_ppf
 from bayeslab.kernels.beta_density import _scalar_terms, log_pdf
 
 _GX, _GW = np.polynomial.legendre.leggauss(_NODES := 10)
@@ -330,7 +330,7 @@ def ppf(q, a, b):
         if not 0.0 < qi < 1.0:
             out[idx] = min(max(qi, 0.0), 1.0) if qi == qi else np.nan
             continue
-        z = NormalDist().inv_cdf(qi) * math.sqrt(1.0 / ai + 1.0 / bi)
+        z = norm_ppf(qi) * math.sqrt(1.0 / ai + 1.0 / bi)
         side = _side(ai, bi)
         if qi <= side.cdf[-1]:  # F at the mean: solve on the lower side
             out[idx] = 1.0 / (1.0 + math.exp(-_solve_lower(side, math.log(qi), side.mode + z)))

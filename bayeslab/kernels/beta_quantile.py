@@ -44,10 +44,10 @@ interval with :math:`10^5` units or more per arm, two with :math:`10^3`.
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
+from bayeslab.distributions import norm_ppf
 from bayeslab.kernels import beta_cdf
 from bayeslab.kernels.beta_density import log_pdf
 from bayeslab.kernels.beta_outer import diff_bounds, narrower_is_control, weighted_nodes
@@ -104,7 +104,7 @@ def log_beta_cumulants(a: float, b: float) -> tuple[float, float, float, float]:
 
 def cornish_fisher(q, k1: float, k2: float, k3: float, k4: float) -> np.ndarray:
     """Second-order Cornish-Fisher quantiles at levels ``q`` from four cumulants."""
-    z = np.array([NormalDist().inv_cdf(float(v)) for v in np.ravel(q)])
+    z = np.array([norm_ppf(v) for v in np.ravel(q)])
     g1, g2 = k3 / k2**1.5, k4 / k2**2
     w = (z + g1 / 6.0 * (z * z - 1.0) + g2 / 24.0 * (z**3 - 3.0 * z)
          - g1 * g1 / 36.0 * (2.0 * z**3 - 5.0 * z))
