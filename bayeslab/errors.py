@@ -49,3 +49,7 @@ class DataWarning(BayeslabWarning):
 
 class StatisticalWarning(BayeslabWarning):
     """A result is computed but its assumptions look shaky (small counts, weak overlap)."""
+
+
+class CacheWarning(BayeslabWarning):
+    """A cache file was unreadable or could not be written; the work is done without it."""

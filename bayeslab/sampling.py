@@ -95,28 +95,72 @@ def _data_values(model) -> dict:
 
 
 def _compile_pytensor(model):
-    """Build a nutpie model calling PyTensor's numba logp (cached on disk by PyTensor)."""
-    from nutpie.compile_pymc import (
-        _make_functions,
-        _prepare_dims_and_coords,
-        _wrap_with_lock,
-    )
-    from nutpie.compiled_pyfunc import from_pyfunc
+    """A nutpie model calling PyTensor's numba logp, from the compiled-model cache when there.
+
+    The compiled functions are loaded from :mod:`bayeslab.model_cache` when a model of the same
+    fingerprint was compiled before on this machine (by any process); otherwise they are built
+    and stored there.
+    """
+    from bayeslab import model_cache
+
+    data = _data_values(model)
+    digest = model_cache.fingerprint(model)
+    parts = model_cache.load(digest)
+    if parts is None or not set(parts["shared"]) <= set(data):
+        parts = _build_functions(model)
+        shared = [v for f in (parts["logp"], parts["expand"]) for v in f.get_shared()]
+        with _zeroed(shared):  # the functions go to disk, the data they saw does not
+            model_cache.store(digest, {k: v for k, v in parts.items() if k != "values"})
+        data = {**parts["values"], **data}
+    return _nutpie_model(model, parts, {n: data[n] for n in parts["shared"]})
+
+
+def _build_functions(model) -> dict:
+    """Build and compile the logp-and-gradient and expand functions of ``model`` (slow)."""
+    from nutpie.compile_pymc import _make_functions, _wrap_with_lock
     from pymc.initial_point import make_initial_point_fn
 
-    init = _wrap_with_lock(make_initial_point_fn(
-        model=model, default_strategy="support_point", jitter_rvs=set(model.free_RVs),
+    # the support point without jitter: the chains' jitter is added by _nutpie_model, the
+    # same whether the functions were just built or loaded from the cache
+    support = _wrap_with_lock(make_initial_point_fn(
+        model=model, default_strategy="support_point", jitter_rvs=set(),
         return_transformed=True))
     n_dim, _, logp_pt, expand_pt, init_fn, shape_info, reparam = _make_functions(
         model, mode="NUMBA", compute_grad=True, join_expanded=False,
-        pymc_initial_point_fn=init, var_names=None)
-    logp_jit, expand_jit = logp_pt.vm.jit_fn, expand_pt.vm.jit_fn
-    logp_shared = [v.name for v in logp_pt.get_shared()]
-    expand_shared = [v.name for v in expand_pt.get_shared()]
-    shared = {v.name: np.asarray(v.get_value()) for v in
-              (*logp_pt.get_shared(), *expand_pt.get_shared())}
+        pymc_initial_point_fn=support, var_names=None)
+    shared = [*logp_pt.get_shared(), *expand_pt.get_shared()]
     names, _, shapes = shape_info
-    shapes = [tuple(int(s) for s in shape) for shape in shapes]
+    return {"n_dim": int(n_dim), "logp": logp_pt, "expand": expand_pt,
+            "start": np.asarray(init_fn(0), dtype=np.float64),
+            "names": list(names), "shapes": [tuple(int(s) for s in sh) for sh in shapes],
+            "shape_info": shape_info, "reparam": list(reparam),
+            "logp_shared": [v.name for v in logp_pt.get_shared()],
+            "expand_shared": [v.name for v in expand_pt.get_shared()],
+            "shared": sorted({v.name for v in shared}),
+            "values": {v.name: np.asarray(v.get_value()) for v in shared}}
+
+
+@contextlib.contextmanager
+def _zeroed(variables):
+    """Temporarily give shared variables zero values (so no user data reaches the cache)."""
+    saved = [v.get_value(borrow=True) for v in variables]
+    try:
+        for v, value in zip(variables, saved, strict=True):
+            v.set_value(np.zeros_like(value), borrow=True)
+        yield
+    finally:
+        for v, value in zip(variables, saved, strict=True):
+            v.set_value(value, borrow=True)
+
+
+def _nutpie_model(model, parts: dict, shared: dict):
+    """The nutpie model over compiled functions; chains start at the support point + U(-1, 1)."""
+    from nutpie.compile_pymc import _prepare_dims_and_coords
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    logp_jit, expand_jit = parts["logp"].vm.jit_fn, parts["expand"].vm.jit_fn
+    logp_shared, expand_shared = parts["logp_shared"], parts["expand_shared"]
+    names, shapes, start = parts["names"], parts["shapes"], parts["start"]
 
     def make_logp():
         def logp(x, **data):
@@ -131,16 +175,20 @@ def _compile_pytensor(model):
                     for n, v, s in zip(names, values, shapes, strict=True)}
         return expand
 
+    def init_fn(seed):
+        # PyMC's default: the support point with a U(-1, 1) jitter on the unconstrained scale
+        jitter = np.random.default_rng(seed).uniform(-1.0, 1.0, size=start.shape)
+        return np.ascontiguousarray(start + jitter, dtype=np.float64)
+
     # compile now (PyTensor's disk cache or numba), not inside the first chain
-    x0 = init_fn(0)
-    make_logp()(x0, **shared)
-    make_expand(0, 0, 0)(x0, **shared)
-    dims, coords = _prepare_dims_and_coords(model, shape_info, reparam)
-    return from_pyfunc(ndim=n_dim, make_logp_fn=make_logp, make_expand_fn=make_expand,
+    make_logp()(start, **shared)
+    make_expand(0, 0, 0)(start, **shared)
+    dims, coords = _prepare_dims_and_coords(model, parts["shape_info"], parts["reparam"])
+    return from_pyfunc(ndim=parts["n_dim"], make_logp_fn=make_logp, make_expand_fn=make_expand,
                        make_initial_point_fn=init_fn,
                        expanded_dtypes=[np.dtype("float64")] * len(names),
                        expanded_shapes=shapes, expanded_names=list(names), dims=dims,
-                       coords=coords, shared_data=shared, reparameterized_names=reparam)
+                       coords=coords, shared_data=shared, reparameterized_names=parts["reparam"])
 
 
 def compile_for_nutpie(model, *, key=None, backend: str = DEFAULT_BACKEND):
