@@ -433,3 +433,56 @@ def rank_data(idata, var_name: str, *, index: int = 0, bins: int | None = None):
     edges = np.linspace(0, chains * draws, bins + 1)
     counts = np.stack([np.histogram(r, bins=edges)[0] for r in ranks])
     return edges, counts
+
+
+def summary_mcse(draws, *, chains: int = 1, level: float = 0.95, axis: int = 0) -> dict:
+    r"""Monte Carlo standard errors of a posterior summary computed from draws.
+
+    For draws :math:`x` of one quantity (``chains`` chains, stored chain after chain along
+    ``axis``), the MCSE of the posterior mean, of the interval ends (the
+    :math:`(1 \mp \text{level})/2` quantiles) and of :math:`P(x > 0)` (the mean of the indicator
+    :math:`1\{x > 0\}`), each with ArViZ's effective sample size (Vehtari et al. 2021). When every
+    draw falls on one side of 0 the indicator has no variance; its error is then bounded by
+    :math:`\sqrt{1 / N} / \sqrt{\mathrm{ESS}}` (one draw's worth, :math:`N` draws in all), so a
+    probability read as 1 is never treated as exact.
+
+    Parameters
+    ----------
+    draws : array_like
+        ``chains * draws`` values along ``axis`` (other axes: several quantities at once).
+    chains : int
+        Number of chains the draws came from (1 for independent draws).
+    level : float
+        Interval level of the summary.
+    axis : int
+        Axis of the draws.
+
+    Returns
+    -------
+    dict
+        ``estimate``, ``lower``, ``upper``, ``prob_positive``: arrays (or floats) of the MCSE.
+    """
+    from arviz_stats.base import array_stats
+
+    x = np.moveaxis(np.asarray(draws, dtype=float), axis, -1)
+    total = x.shape[-1]
+    x = x.reshape(*x.shape[:-1], chains, total // chains)
+    a = (1 - level) / 2
+    out = {"estimate": array_stats.mcse(x, method="mean"),
+           "lower": array_stats.mcse(x, method="quantile", prob=a),
+           "upper": array_stats.mcse(x, method="quantile", prob=1 - a)}
+    p = (x > 0).mean(axis=(-2, -1))
+    ess = array_stats.ess(x, method="bulk")
+    out["prob_positive"] = np.sqrt(np.maximum(p * (1 - p), 1.0 / total) / ess)
+    return {k: (float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float))
+            for k, v in out.items()}
+
+
+def mean_mcse(draws, *, chains: int = 1, axis: int = 0):
+    """Monte Carlo standard error of the posterior mean of draws (see :func:`summary_mcse`)."""
+    from arviz_stats.base import array_stats
+
+    x = np.moveaxis(np.asarray(draws, dtype=float), axis, -1)
+    x = x.reshape(*x.shape[:-1], chains, x.shape[-1] // chains)
+    v = array_stats.mcse(x, method="mean")
+    return float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=float)

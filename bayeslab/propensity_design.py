@@ -40,10 +40,13 @@ def effect_estimates(side, eff_rows, level, *, bayes=False) -> list[Estimate]:
         kw = {} if bayes else {"p_value": r.p_value}
         kw_abs = {"prob_positive": r.prob_positive, "expected_loss": r.expected_loss} if bayes \
             else {}
+        # Bayesian rows carry the Monte Carlo standard errors of their sampled numbers
+        mc = r.mcse if bayes else {}
         out.append(Estimate(side=side, method=r.method, effect="absolute", estimate=r.diff,
-                            lower=r.lower, upper=r.upper, level=level, extra=dict(common),
+                            lower=r.lower, upper=r.upper, level=level,
+                            extra=common | ({"mcse": mc["absolute"]} if mc else {}),
                             **kw, **kw_abs))
         out.append(Estimate(side=side, method=r.method, effect="relative", estimate=r.rel,
                             lower=r.rel_lower, upper=r.rel_upper, level=level,
-                            extra=dict(common), **kw))
+                            extra=common | ({"mcse": mc["relative"]} if mc else {}), **kw))
     return out

@@ -24,15 +24,22 @@ def conversion_frame():
 
 
 @pytest.fixture(scope="session")
-def migration_run(tmp_path_factory):
-    """Output folder of ``bayeslab run models/migration.toml``, run once per test session.
+def migration_plan_run(tmp_path_factory):
+    """``(folder, RunResult)`` of ``bayeslab run models/migration.toml``, run once per session.
 
-    Shared by the app and browser tests, which only read it (copy it before changing it).
+    The shipped-plan, report, app and browser tests all read this one run (copy the folder
+    before changing it).
     """
     from pathlib import Path
 
     from bayeslab.runner import run_plan
 
     out = tmp_path_factory.mktemp("run") / "migration"
-    run_plan(Path(__file__).resolve().parents[1] / "models" / "migration.toml", out)
-    return out
+    result = run_plan(Path(__file__).resolve().parents[1] / "models" / "migration.toml", out)
+    return out, result
+
+
+@pytest.fixture(scope="session")
+def migration_run(migration_plan_run):
+    """Output folder of the session's migration plan run (read only)."""
+    return migration_plan_run[0]

@@ -2,12 +2,24 @@
 
 Recorded from the plans in ``models/`` (``python -m tests.golden_readouts`` rewrites them after a
 deliberate change of numbers; say which in the commit). The comparison walks both JSON documents
-and checks every number by its path: counts, closed forms and seeded simulations to
-``rtol=1e-6``; numbers from MCMC (segment models, the Bayesian propensity estimates) to Monte
-Carlo accuracy (``rtol=0.1``, ``atol=5e-3``), because a NUTS trajectory on another CPU is not
-bit-identical; their sampler diagnostics (ESS, step sizes) are not compared. Text (decision
-sentences, labels) and run-specific fields (plan path, package versions) are not compared: a
-layout change moves paths and must be listed when the golden files are rewritten.
+and checks every number by its path, the way a statistician compares them:
+
+- A number that MCMC (or another Monte Carlo draw) produced sits in an entry whose ``mcse``
+  holds its Monte Carlo standard error (from the sample's effective size; derived ratios such as
+  the segment shrinkage carry their own propagated error). Two runs on different machines are
+  two independent Monte Carlo estimates, so their difference has standard error
+  :math:`\\sqrt{m_g^2 + m_c^2}`; a difference beyond ``MC_SIGMAS`` (5) of those fails. That
+  is about one false alarm in a million numbers under normality, and it catches any real change
+  of the posterior larger than 5 standard errors.
+- Every other number (counts, closed forms, frequentist tests, seeded simulations of numpy's
+  portable generators) to ``rtol=1e-6``.
+- Verdicts (``verdict`` fields) exactly.
+
+Sampler diagnostics (ESS, R-hat, step sizes) and the ``mcse`` values themselves are not
+compared; text (decision sentences, labels) and run-specific fields (plan path, package versions)
+are not either: a layout change moves paths and must be listed when the golden files are
+rewritten. Bit-identical reruns are a promise on one machine only (``test_plan.py``): NUTS
+trajectories differ in the last bits across CPUs, numba and BLAS builds.
 """
 
 from __future__ import annotations
@@ -21,52 +33,68 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"
 PLANS = ("migration", "campaign", "musicstream", "homepage", "personalization")
 SKIP = {"plan", "bayeslab", "versions", "timings", "seconds", "elapsed"}
-SAMPLED_METHODS = {"hierarchical-logistic", "hierarchical-normal", "bayes-dr", "bayes-ipw",
-                   "bayes-overlap", "bayes-robust", "bayes-hurdle"}
-SAMPLED = "~"  # path prefix marking a number that MCMC produced
+MC_SIGMAS = 5.0
 
 
-def _sampled(doc: dict) -> bool:
-    return doc.get("method") in SAMPLED_METHODS
-
-
-def numbers(doc, path="", *, sampled: bool = False) -> dict[str, float]:
+def numbers(doc, path="", *, errors: dict | None = None,
+            verdicts: dict | None = None) -> dict[str, float]:
     """Every number of a JSON document by its path (``metrics[0].results[2].estimate``).
 
-    Numbers that MCMC produced get the prefix ``~``; sampler diagnostics are left out.
+    ``errors`` (when given) receives the Monte Carlo standard error of each sampled number by
+    the same path, and ``verdicts`` every ``verdict`` string. Sampler diagnostics and the
+    ``mcse`` entries themselves are left out of the numbers.
     """
     out: dict[str, float] = {}
     if isinstance(doc, dict):
-        sampled = sampled or _sampled(doc)
+        mc = doc.get("mcse")
+        if isinstance(mc, dict) and errors is not None:
+            for k, v in mc.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    errors[f"{path}.{k}" if path else k] = float(v)
         for k, v in doc.items():
-            if k in SKIP or (k == "diagnostics" and path):
+            if k in SKIP or k == "mcse" or (k == "diagnostics" and path):
                 continue
-            out.update(numbers(v, f"{path}.{k}" if path else k,
-                               sampled=sampled or k == "segments"))
+            sub = f"{path}.{k}" if path else k
+            if k == "verdict" and isinstance(v, str) and verdicts is not None:
+                verdicts[sub] = v
+            out.update(numbers(v, sub, errors=errors, verdicts=verdicts))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
-            out.update(numbers(v, f"{path}[{i}]", sampled=sampled))
+            out.update(numbers(v, f"{path}[{i}]", errors=errors, verdicts=verdicts))
     elif isinstance(doc, bool) or doc is None or isinstance(doc, str):
         pass
     elif isinstance(doc, (int, float)):
-        out[(SAMPLED if sampled else "") + path] = float(doc)
+        out[path] = float(doc)
     return out
 
 
 def differences(golden: dict, current: dict, *, rtol: float = 1e-6,
-                atol: float = 1e-12) -> list[str]:
-    """Paths whose numbers differ (or are missing) between two readouts."""
-    a, b = numbers(golden), numbers(current)
+                atol: float = 1e-12, sigmas: float = MC_SIGMAS) -> list[str]:
+    """Paths whose numbers differ (or are missing) between two readouts.
+
+    A sampled number (one with an MCSE in both documents) may differ by ``sigmas`` standard
+    errors of the difference, :math:`\\sqrt{m_g^2 + m_c^2}`; any other number by ``rtol``.
+    """
+    ea, eb, va, vb = {}, {}, {}, {}
+    a, b = numbers(golden, errors=ea, verdicts=va), numbers(current, errors=eb, verdicts=vb)
     bad = [f"{p}: missing" for p in a if p not in b]
     bad += [f"{p}: new" for p in b if p not in a]
+    bad += [f"{p}: Monte Carlo error missing" for p in ea if p in a and p not in eb]
+    bad += [f"{p}: verdict {v!r}, now {vb.get(p)!r}" for p, v in va.items() if vb.get(p) != v]
     for p, x in a.items():
         y = b.get(p)
         if y is None:
             continue
-        r, t = (0.1, 5e-3) if p.startswith(SAMPLED) else (rtol, atol)
-        same = (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=r, abs_tol=t)
-        if not same:
-            bad.append(f"{p}: golden {x!r}, now {y!r}")
+        if (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=rtol, abs_tol=atol):
+            continue
+        if p in ea and p in eb:
+            se = math.hypot(ea[p], eb[p])
+            if abs(x - y) <= sigmas * se:
+                continue
+            bad.append(f"{p}: golden {x!r}, now {y!r} ({abs(x - y) / se:.1f} Monte Carlo "
+                       f"standard errors apart)")
+            continue
+        bad.append(f"{p}: golden {x!r}, now {y!r}")
     return bad
 
 

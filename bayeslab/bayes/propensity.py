@@ -118,10 +118,20 @@ class BayesEffect:
     extra: dict = field(default_factory=dict)
     draws: np.ndarray = field(default=None, repr=False)
     rel_draws: np.ndarray = field(default=None, repr=False)
+    mcse: dict = field(default_factory=dict)
 
 
-def _summarize(method, estimand, mu1, mu0, level, n, extra) -> BayesEffect:
+def _summarize(method, estimand, mu1, mu0, level, n, extra, chains=1) -> BayesEffect:
+    from bayeslab.diagnostics import mean_mcse, summary_mcse
+
     d, r = mu1 - mu0, mu1 / mu0 - 1
+    means = {"control_mean": mean_mcse(mu0, chains=chains),
+             "treatment_mean": mean_mcse(mu1, chains=chains)}
+    rel_err = summary_mcse(r, chains=chains, level=level)
+    rel_err.pop("prob_positive")  # the relative row carries no probability of its own
+    mcse = {"absolute": {**summary_mcse(d, chains=chains, level=level),
+                         "expected_loss": mean_mcse(np.maximum(-d, 0), chains=chains), **means},
+            "relative": {**rel_err, **means}}
     a = (1 - level) / 2
     lo, hi = np.quantile(d, [a, 1 - a])
     rlo, rhi = np.quantile(r, [a, 1 - a])
@@ -130,7 +140,7 @@ def _summarize(method, estimand, mu1, mu0, level, n, extra) -> BayesEffect:
                        upper=float(hi), rel=float(r.mean()), rel_lower=float(rlo),
                        rel_upper=float(rhi), prob_positive=float(np.mean(d > 0)),
                        expected_loss=float(np.mean(np.maximum(-d, 0))), n=int(n),
-                       extra=extra, draws=d, rel_draws=r)
+                       extra=extra, draws=d, rel_draws=r, mcse=mcse)
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,7 +200,8 @@ class BayesPropensityResult:
     def summary(self) -> pd.DataFrame:
         """One row per method: estimand, means, difference, interval, P(> 0), expected loss."""
         return pd.DataFrame([{k: v for k, v in r.__dict__.items()
-                              if k not in ("extra", "draws", "rel_draws")} for r in self.effects])
+                              if k not in ("extra", "draws", "rel_draws", "mcse")}
+                             for r in self.effects])
 
     def to_dict(self) -> dict:
         """JSON-safe form: prior, sampler, diagnostics, effects, rows."""
@@ -200,7 +211,8 @@ class BayesPropensityResult:
             "prior": self.prior.to_dict(), "sampler": self.sampler,
             "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict(),
             "options": self.options,
-            "effects": [{k: v for k, v in r.__dict__.items() if k not in ("draws", "rel_draws")}
+            "effects": [{k: v for k, v in r.__dict__.items()
+                         if k not in ("draws", "rel_draws", "mcse")}
                         for r in self.effects],
             "rows": self.rows.to_dict() if self.rows is not None else None})
 
@@ -404,7 +416,8 @@ class BayesPropensity:
                 ex["outcome_model"] = ("logistic per arm" if units.kind == "binary"
                                        else "normal linear per arm")
             effects.append(_summarize(method, est[method], mus[:, 0], mus[:, 1], self.interval,
-                                      n, ex))
+                                      n, ex, chains=1 if self.sampler == "laplace"
+                                      else self.chains))
         diagnostics = info.get("diagnostics")
         options = {"draws": self.draws, "tune": self.tune, "chains": self.chains,
                    "bayesian_bootstrap": self.bayesian_bootstrap, "clip": self.clip,

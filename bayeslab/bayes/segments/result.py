@@ -84,14 +84,14 @@ class SegmentFit:
                     segment=row.segment, prob_positive=row.prob_positive,
                     extra={"raw": getattr(row, f"{key}_raw"), "shrinkage": row.shrinkage,
                            "n_control": row.n_control, "n_treatment": row.n_treatment,
-                           "converged": ok}))
+                           "converged": ok, "mcse": getattr(row, f"{key}_mcse")}))
         for row in self.population.itertuples(index=False):
             out.append(Estimate(
                 side="bayes", method=self.method, effect=row.effect, estimate=row.mean,
                 lower=row.lower, upper=row.upper, level=self.interval, arm=row.arm,
                 prob_positive=None if np.isnan(row.prob_positive) else row.prob_positive,
-                extra={"component": row.component, "converged": ok}
-                if isinstance(row.component, str) else {"converged": ok}))
+                extra={"component": row.component, "converged": ok, "mcse": row.mcse}
+                if isinstance(row.component, str) else {"converged": ok, "mcse": row.mcse}))
         return out
 
     def summary(self) -> pd.DataFrame:

@@ -50,9 +50,16 @@ def _raw_effect(sums, n, t, family, scale):
 
 def summarize(idata, data: CellData, family: str, interval: float):
     """Per-segment table and population rows from the posterior draws."""
-    from bayeslab.diagnostics import draws_matrix
+    from bayeslab.diagnostics import draws_matrix, mean_mcse, summary_mcse
 
     theta = theta_draws(idata)
+    chains = int(idata["posterior"].sizes["chain"])
+
+    def errors(draws, j=None):
+        """Monte Carlo standard errors of the summaries (one column ``j`` of a matrix)."""
+        e = summary_mcse(draws, chains=chains, level=interval)
+        return e if j is None else {k: float(v[j]) for k, v in e.items()}
+
     cells = data.cells
     raw = np.full((len(data.labels), len(data.arms)), np.nan)
     n = np.zeros_like(raw)
@@ -72,13 +79,18 @@ def summarize(idata, data: CellData, family: str, interval: float):
         raw_abs = raw[:, t] - raw[:, 0]
         raw_eff = _raw_effect(sums, n, t, family, data.scale)
         eff = draws_matrix(idata["posterior"], "effect")[:, :, t - 1]
-        center = draws_matrix(idata["posterior"], "effect_mu")[:, t - 1].mean()
+        mu = draws_matrix(idata["posterior"], "effect_mu")[:, t - 1]
+        center = mu.mean()
+        abs_err, rel_err = errors(absd), errors(reld)
+        # shrinkage is a ratio of posterior means: its MC error is that of mean(effect - mu)
+        shrink_err = mean_mcse(eff - mu[:, None], chains=chains)
         for j, label in enumerate(data.labels):
             lo_a, hi_a = _interval(absd[:, j], interval)
             lo_r, hi_r = _interval(reld[:, j], interval)
             post = absd[:, j].mean()
             gap = raw_eff[j] - center
-            shrink = 1 - (eff[:, j].mean() - center) / gap if abs(gap) > 1e-12 else np.nan
+            shrink, shrink_se = ((1 - (eff[:, j].mean() - center) / gap, shrink_err[j] / abs(gap))
+                                 if abs(gap) > 1e-12 else (np.nan, np.nan))
             rows.append({"segment": label, "arm": arm, "n_control": n[j, 0],
                          "n_treatment": n[j, t], "raw_control": raw[j, 0],
                          "raw_treatment": raw[j, t], "abs_raw": raw_abs[j],
@@ -88,21 +100,28 @@ def summarize(idata, data: CellData, family: str, interval: float):
                          "rel_mean": reld[:, j].mean(), "rel_median": np.median(reld[:, j]),
                          "rel_lower": lo_r, "rel_upper": hi_r,
                          "effect_raw": raw_eff[j], "effect_mean": eff[:, j].mean(),
-                         "prob_positive": float((absd[:, j] > 0).mean()), "shrinkage": shrink})
+                         "prob_positive": float((absd[:, j] > 0).mean()), "shrinkage": shrink,
+                         "abs_mcse": {k: v[j] for k, v in abs_err.items()} | {
+                             "shrinkage": shrink_se},
+                         "rel_mcse": {k: v[j] for k, v in rel_err.items()} | {
+                             "shrinkage": shrink_se}})
         for eff, d in (("absolute", pop_abs), ("relative", pop_rel)):
             lo, hi = _interval(d, interval)
             pop.append({"effect": eff, "arm": arm, "component": None, "mean": d.mean(),
-                        "lower": lo, "upper": hi, "prob_positive": float((d > 0).mean())})
+                        "lower": lo, "upper": hi, "prob_positive": float((d > 0).mean()),
+                        "mcse": errors(d)})
         scale_name = "log-odds" if family == "logistic" else "standardized"
-        mu = draws_matrix(idata["posterior"], "effect_mu")[:, t - 1]
         lo, hi = _interval(mu, interval)
         pop.append({"effect": scale_name, "arm": arm, "component": None, "mean": mu.mean(),
-                    "lower": lo, "upper": hi, "prob_positive": float((mu > 0).mean())})
+                    "lower": lo, "upper": hi, "prob_positive": float((mu > 0).mean()),
+                    "mcse": errors(mu)})
         for name, _, _ in data.components:
             if f"tau_{safe_name(name)}" not in idata["posterior"].data_vars:
                 continue  # a two-level dimension of a two-way model: a fixed prior scale
             tau = draws_matrix(idata["posterior"], f"tau_{safe_name(name)}")[:, t - 1]
             lo, hi = _interval(tau, interval)
+            err = errors(tau)
+            err.pop("prob_positive")
             pop.append({"effect": "tau", "arm": arm, "component": name, "mean": tau.mean(),
-                        "lower": lo, "upper": hi, "prob_positive": np.nan})
+                        "lower": lo, "upper": hi, "prob_positive": np.nan, "mcse": err})
     return pd.DataFrame(rows), pd.DataFrame(pop)
