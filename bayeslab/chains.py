@@ -8,27 +8,19 @@ with its own seed and sends back its groups (posterior, sample stats, warm-up), 
 along ``chain``. With ``workers=1``, or where ``fork`` is unavailable (Windows, macOS default),
 the chains run in this process one after the other, with the same seeds and the same draws.
 
-Ctrl-C: the children ignore SIGINT; the parent, interrupted while it waits, ends every child
-(SIGTERM), waits for it and raises ``KeyboardInterrupt``. A child whose parent died exits at its
-next check (every half second), so no process outlives the command.
+Ctrl-C ends every child and raises ``KeyboardInterrupt`` (:mod:`bayeslab.forks`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
-import multiprocessing.connection
 import os
-import pickle
-import signal
-import threading
 import time
-import traceback
-import warnings
 
 import numpy as np
 
 from bayeslab.errors import ModelError
+from bayeslab.forks import fork_available, fork_map  # noqa: F401  (fork_available re-exported)
 
 
 def chain_seeds(seed: int, chains: int) -> list[int]:
@@ -117,11 +109,6 @@ def _nutpie_run(nutpie_model, *, draws, tune, chains, seed, target_accept, cores
     return out
 
 
-def fork_available() -> bool:
-    """Whether processes can be forked here (POSIX with the ``fork`` start method)."""
-    return "fork" in mp.get_all_start_methods()
-
-
 def join_chains(trees):
     """One DataTree from single-chain DataTrees: groups with a ``chain`` dimension joined."""
     import xarray as xr
@@ -140,34 +127,15 @@ def join_chains(trees):
     return tree
 
 
-def _watch_parent(parent: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(1)
+def _chain_groups(tree) -> tuple:
+    """A sampled chain as picklable groups (what a child process sends back)."""
+    return {name: tree[name].to_dataset() for name in tree.children}, dict(tree.attrs)
 
 
-def _child(run_one, chain_seed, show, conn, parent) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    try:
-        tree = run_one(chain_seed, show)
-        payload = ("ok", {name: tree[name].to_dataset() for name in tree.children},
-                   dict(tree.attrs))
-    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
-        payload = ("error", traceback.format_exc(limit=5), None)
-    try:
-        conn.send_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
-    finally:
-        conn.close()
-
-
-def _from_payload(payload):
+def _from_groups(groups_attrs):
     import xarray as xr
 
-    status, groups, attrs = payload
-    if status != "ok":
-        raise ModelError(f"a sampling process failed:\n{groups}")
+    groups, attrs = groups_attrs
     tree = xr.DataTree.from_dict(groups)
     tree.attrs.update(attrs)
     return tree
@@ -184,7 +152,8 @@ def run_chains(run_one, seeds, *, workers: int, progressbar: bool = False):
     seeds : list of int
         One per chain, in chain order.
     workers : int
-        Processes at a time; 1 runs the chains here, one after the other.
+        Processes at a time (:func:`bayeslab.forks.fork_map`); 1 runs the chains here, one
+        after the other.
     progressbar : bool
 
     Returns
@@ -198,43 +167,9 @@ def run_chains(run_one, seeds, *, workers: int, progressbar: bool = False):
     ModelError
         A child failed (its traceback in the message).
     """
-    if (workers <= 1 or len(seeds) <= 1 or not fork_available()
-            or mp.current_process().daemon):   # a daemon process may not have children
-        return join_chains([run_one(s, progressbar and i == 0) for i, s in enumerate(seeds)])
-    ctx = mp.get_context("fork")
-    results: dict[int, object] = {}
-    running: dict[int, tuple] = {}
-    todo = list(enumerate(seeds))
-    try:
-        while todo or running:
-            while todo and len(running) < workers:
-                i, s = todo.pop(0)
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, daemon=True,
-                                   args=(run_one, s, progressbar and i == 0, send, os.getpid()))
-                with warnings.catch_warnings():
-                    # Python warns that forking a multi-threaded process may deadlock; the
-                    # child only samples (nutpie starts its threads afresh) and exits
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    proc.start()
-                send.close()
-                running[i] = (proc, recv)
-            ready = mp.connection.wait([recv for _, recv in running.values()])
-            for i, (proc, recv) in list(running.items()):
-                if recv in ready:
-                    try:
-                        payload = pickle.loads(recv.recv_bytes())
-                    except EOFError:
-                        payload = ("error", f"chain {i}: the process ended without a result "
-                                   f"(exit code {proc.exitcode})", None)
-                    recv.close()
-                    proc.join()
-                    del running[i]
-                    results[i] = _from_payload(payload)
-    finally:
-        for proc, _ in running.values():
-            proc.terminate()
-        for proc, recv in running.values():
-            proc.join()
-            recv.close()
-    return join_chains([results[i] for i in range(len(seeds))])
+    def one(i_seed):
+        i, s = i_seed
+        return _chain_groups(run_one(s, progressbar and i == 0))
+
+    parts = fork_map(one, list(enumerate(seeds)), workers=workers, error=ModelError)
+    return join_chains([_from_groups(p) for p in parts])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def figures(readout) -> dict:
+def figures(readout, *, only: str | None = None) -> dict:
     """Every figure of this readout, by name (matplotlib Figures; the caller closes them).
 
     ``intervals`` (Bayes vs frequentist intervals of the population, every readout); for
@@ -15,9 +15,14 @@ def figures(readout) -> dict:
     when the segment model did not converge); for a formula or your own model ``effect`` (the
     effect's posterior with the frequentist interval) and ``trace``. Every figure's title names
     the metric and the effect; its effect axis is in the metric's unit.
+
+    ``only="segments"`` draws the segment figures alone, ``only="own"`` the others (a run's
+    report draws the two sets in parallel).
     """
     from bayeslab import plots
 
+    if only == "segments":
+        return _segment_figures(readout) if readout.segments is not None else {}
     figs = {"intervals": plots.plot_interval_comparison(
         [e for e in readout.estimates() if e.segment is None], effect=readout.fit.headline[2],
         metric=readout.metric, kind=readout.kind, unit=readout.unit,
@@ -41,26 +46,35 @@ def figures(readout) -> dict:
             post.idata, var_names=[post.effect_name],
             title=f"{readout.metric}: trace of {post.effect_name} ({post.method})",
             blocked=None if post.converged else post.diagnostics.reason)
-    if readout.segments is not None:
-        fit = readout.segments.bayes
-        post = fit.idata["posterior"]
-        names = ["effect_mu", *[v for v in post.data_vars if str(v).startswith("tau_")],
-                 "baseline_mu"]
-        seg = readout.segments
-        blocked = None if seg.converged else "; ".join(seg.warnings) or "not converged"
-        figs["segments_intervals"] = plots.plot_interval_comparison(
-            readout.estimates(), effect=readout.fit.headline[2], metric=readout.metric,
-            kind=readout.kind, unit=readout.unit, segment_columns=seg.columns,
-            flagged=readout.invalid_methods,
-            note=f"per-segment intervals unadjusted ({readout.fit.spec.interval:.0%} each); "
-                 f"{seg.frequentist.adjust}-adjusted p-values are in the table")
-        figs["segments_forest"] = plots.plot_forest(fit, metric=readout.metric, kind=readout.kind,
-                                                    unit=readout.unit, blocked=blocked,
-                                                    segment_columns=seg.columns)
-        figs["segments_trace"] = plots.plot_trace(
-            fit.idata, var_names=names,
-            title=f"{readout.metric}: segment model trace ({fit.method})", blocked=blocked)
-        figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names,
-                                                title=f"{readout.metric} segment model")
-        figs["segments_ppc"] = plots.plot_ppc(readout.segments.ppc(), title=readout.metric)
+    if readout.segments is not None and only != "own":
+        figs.update(_segment_figures(readout))
+    return figs
+
+
+def _segment_figures(readout) -> dict:
+    """The segment figures of a readout with a segment analysis (see :func:`figures`)."""
+    from bayeslab import plots
+
+    figs = {}
+    fit = readout.segments.bayes
+    post = fit.idata["posterior"]
+    names = ["effect_mu", *[v for v in post.data_vars if str(v).startswith("tau_")],
+             "baseline_mu"]
+    seg = readout.segments
+    blocked = None if seg.converged else "; ".join(seg.warnings) or "not converged"
+    figs["segments_intervals"] = plots.plot_interval_comparison(
+        readout.estimates(), effect=readout.fit.headline[2], metric=readout.metric,
+        kind=readout.kind, unit=readout.unit, segment_columns=seg.columns,
+        flagged=readout.invalid_methods,
+        note=f"per-segment intervals unadjusted ({readout.fit.spec.interval:.0%} each); "
+             f"{seg.frequentist.adjust}-adjusted p-values are in the table")
+    figs["segments_forest"] = plots.plot_forest(fit, metric=readout.metric, kind=readout.kind,
+                                                unit=readout.unit, blocked=blocked,
+                                                segment_columns=seg.columns)
+    figs["segments_trace"] = plots.plot_trace(
+        fit.idata, var_names=names,
+        title=f"{readout.metric}: segment model trace ({fit.method})", blocked=blocked)
+    figs["segments_rank"] = plots.plot_rank(fit.idata, var_names=names,
+                                            title=f"{readout.metric} segment model")
+    figs["segments_ppc"] = plots.plot_ppc(readout.segments.ppc(), title=readout.metric)
     return figs
