@@ -27,6 +27,10 @@ that cannot be read (truncated, corrupt, from another format) is ignored with on
 :class:`~bayeslab.errors.CacheWarning`, removed and rewritten: the fit is the same as without a
 cache. ``BAYESLAB_CACHE_DIR=off`` turns the cache off.
 
+No data is written: ``pm.Data`` values are zeroed in the stored functions (the fit passes the
+real ones), and a model that holds data in its graph (observed values that are not ``pm.Data``,
+or more than 64 KiB of constants) is not cached on disk at all.
+
 The files are Python pickles, which run code when loaded: the folder is created readable by
 its owner only, like PyTensor's own compile directory, and nothing else is ever loaded from it.
 """
@@ -49,6 +53,7 @@ FORMAT = 1
 ENV_DIR = "BAYESLAB_CACHE_DIR"
 ENV_MAX_MB = "BAYESLAB_CACHE_MAX_MB"
 DEFAULT_MAX_MB = 256
+MAX_CONSTANT_BYTES = 64 * 1024
 _SUFFIX = ".pkl"
 
 
@@ -86,23 +91,31 @@ def environment() -> dict:
     return env
 
 
-def fingerprint(model) -> str:
+def fingerprint(model) -> str | None:
     """A digest of everything in ``model`` that its compiled functions depend on.
 
     The log density, the value variables (with their transforms) and the deterministics are
     printed with their types; every constant's bytes and every ``pm.Data``'s name, shape and
     dtype are added. Two models with the same digest compile to the same functions.
+
+    ``None`` when the model holds data in its graph (an observed variable whose values are a
+    constant rather than ``pm.Data``, or more than ``MAX_CONSTANT_BYTES`` of constants): such a
+    model is not cached on disk, so no data is ever written to the cache folder (and a file for
+    one data set would not serve another).
     """
     import numpy as np
     from pytensor.graph.basic import Constant
     from pytensor.graph.traversal import ancestors
     from pytensor.printing import debugprint
 
+    if any(isinstance(model.rvs_to_values[rv], Constant) for rv in model.observed_RVs):
+        return None
     outputs = [model.logp(), *model.value_vars, *model.unobserved_value_vars,
                *model.deterministics]
     text = io.StringIO()
     debugprint(outputs, file=text, print_type=True)
     h = hashlib.sha256(text.getvalue().encode())
+    size = 0
     for var in ancestors(outputs):
         if isinstance(var, Constant):
             data = np.asarray(var.data)
@@ -111,6 +124,9 @@ def fingerprint(model) -> str:
                 continue
             h.update(f"{data.dtype.str}{data.shape}".encode())
             h.update(np.ascontiguousarray(data).tobytes())
+            size += data.nbytes
+            if size > MAX_CONSTANT_BYTES:
+                return None
     for var in model.data_vars:
         value = np.asarray(var.get_value())
         h.update(f"{var.name}:{value.dtype.str}{value.shape}".encode())
@@ -128,11 +144,13 @@ def _path(digest: str, env: dict) -> Path | None:
     return None if folder is None else folder / f"{_key(digest, env)}{_SUFFIX}"
 
 
-def load(digest: str):
+def load(digest: str | None):
     """The payload stored for a model of this fingerprint, or ``None`` (miss or bad file).
 
     A file that cannot be read is removed with one :class:`CacheWarning`.
     """
+    if digest is None:
+        return None
     env = environment()
     path = _path(digest, env)
     if path is None or not path.is_file():
@@ -156,12 +174,14 @@ def load(digest: str):
     return payload
 
 
-def store(digest: str, payload) -> Path | None:
+def store(digest: str | None, payload) -> Path | None:
     """Write ``payload`` for this fingerprint atomically; ``None`` when the cache is off.
 
     A failure to write (read-only home, full disk, an unpicklable function) only means no
     cache: it warns once and the fit goes on.
     """
+    if digest is None:
+        return None
     env = environment()
     path = _path(digest, env)
     if path is None:

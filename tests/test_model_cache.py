@@ -66,6 +66,24 @@ def test_the_file_holds_no_data_values(cache):
     assert not np.any(shared[0].get_value() == 123.456)
 
 
+def test_a_model_holding_data_in_its_graph_is_not_written(cache):
+    import pymc as pm
+
+    y = np.random.default_rng(3).normal(0.0, 1.0, 30)
+    with pm.Model() as observed_constant:            # observed values not in pm.Data
+        pm.Normal("obs", pm.Normal("mu", 0.0, 1.0), 1.0, observed=y)
+    assert model_cache.fingerprint(observed_constant) is None
+    x = np.random.default_rng(4).normal(size=20_000)  # 160 kB of covariate in the graph
+    with pm.Model() as big_constant:
+        beta = pm.Normal("beta", 0.0, 1.0)
+        pm.Normal("obs", beta * x, 1.0, observed=pm.Data("y", x))
+    assert model_cache.fingerprint(big_constant) is None
+    tree, _, _ = sample_once(observed_constant, draws=20, tune=20, chains=1, seed=1,
+                             progressbar=False)
+    assert tree["posterior"]["mu"].size == 20
+    assert _files(cache) == []
+
+
 def test_another_model_gets_another_file(cache):
     y = np.random.default_rng(1).normal(0.0, 1.0, 30)
     _draws(_model(y))
