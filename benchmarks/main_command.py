@@ -82,8 +82,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        # base_compiledir (not compiledir): PyTensor keeps numba's cache under the base
         env = dict(os.environ, BAYESLAB_CACHE_DIR=str(tmp / "cache"),
-                   PYTENSOR_FLAGS=f"compiledir={tmp / 'pytensor'}")
+                   PYTENSOR_FLAGS=f"base_compiledir={tmp / 'pytensor'}")
         base = min(_run([sys.executable, "-c", "import pymc"], env)[0]
                    for _ in range(args.repeat))
         print(f"import pymc (baseline, best of {args.repeat}): {base:.2f} s")
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
         show("cold caches (no setup warm-up)", cold, base)
         # as scripts/setup.sh leaves the caches: the segment model compiled once, nothing else
         env = dict(env, BAYESLAB_CACHE_DIR=str(tmp / "cache2"),
-                   PYTENSOR_FLAGS=f"compiledir={tmp / 'pytensor2'}")
+                   PYTENSOR_FLAGS=f"base_compiledir={tmp / 'pytensor2'}")
         warm_up, _ = _run([sys.executable, "-c", "from bayeslab.bayes.segments import "
                            "warm_compile_cache as w; w()"], env)
         print(f"\nsetup's warm-up (warm_compile_cache, its own process): {warm_up:.1f} s")

@@ -143,20 +143,31 @@ def heterogeneity_test(stats) -> Heterogeneity:
     ModelError
         The metric is not binary or there is a single segment.
     """
-    import statsmodels.api as sm
-    import statsmodels.formula.api as smf
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     if stats.kind != "binary":
         raise ModelError("the GLM heterogeneity test is for a binary metric")
     frame = glm_frame(stats)
     if frame["segment"].nunique() < 2:
         raise ModelError("a heterogeneity test needs at least two segments")
-    fam = sm.families.Binomial()
-    full = smf.glm("y ~ C(segment) * C(arm)", frame, family=fam, freq_weights=frame["w"]).fit()
-    reduced = smf.glm("y ~ C(segment) + C(arm)", frame, family=fam, freq_weights=frame["w"]).fit()
+    # treatment coding by hand (as patsy's C(): sorted levels, the first dropped), without the
+    # formula machinery's import: intercept, segment, arm, and for the full model segment x arm
+    seg_levels, arm_levels = sorted(frame["segment"].unique()), sorted(frame["arm"].unique())
+    seg = {f"C(segment)[T.{v}]": (frame["segment"] == v).to_numpy(float) for v in seg_levels[1:]}
+    arm = {f"C(arm)[T.{v}]": (frame["arm"] == v).to_numpy(float) for v in arm_levels[1:]}
+    inter = {f"{a}:{b}": x * z for a, x in seg.items() for b, z in arm.items()}
+    additive = {"Intercept": np.ones(len(frame)), **seg, **arm}
+    y, w = frame["y"].to_numpy(float), frame["w"].to_numpy(float)
+
+    def fit(columns):
+        X = pd.DataFrame(columns)
+        return GLM(y, X, family=families.Binomial(), freq_weights=w).fit()
+
+    full, reduced = fit({**additive, **inter}), fit(additive)
     stat = max(reduced.deviance - full.deviance, 0.0)
     df = int(round(reduced.df_resid - full.df_resid))
-    inter = full.params[[k for k in full.params.index if ":" in k]]
+    inter = full.params[list(inter)]
     return Heterogeneity(statistic=float(stat), df=df, p_value=float(st.chi2.sf(stat, df)),
                          interaction_params=inter)
 
