@@ -21,7 +21,31 @@ def main(argv=None) -> int:
     Exit codes: 0 done, 2 bad input or a path that cannot be read or written (one line on
     stderr), 130 interrupted (Ctrl-C: one line, no traceback; a plan run leaves its output folder
     as it was). Warnings print once each, as one line.
+
+    Run as a program (``argv`` None), the process ends as soon as the command is done: output
+    flushed and ``atexit`` handlers run, without the interpreter's teardown, which spent 1.2 s
+    freeing PyTensor's and numba's objects after a sampled plan had finished.
     """
+    code = _main(argv)
+    if argv is None:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    import atexit
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing left to say
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def _main(argv) -> int:
     args = None
     previous = None
     try:
