@@ -45,9 +45,12 @@ def stage(name, *, show=None, stream=None):
     stages.append((name, time.perf_counter() - t))
 
 P.stage = stage
+import atexit
 from bayeslab.cli import main
-rc = main(["run", sys.argv[1], "--out", sys.argv[2], "--quiet"])
-print(json.dumps({"rc": rc, "stages": stages}))
+# as the console script runs it (argv from sys.argv: the process ends when the command is done)
+atexit.register(lambda: print(json.dumps({"stages": stages}), flush=True))
+sys.argv = ["bayeslab", "run", sys.argv[1], "--out", sys.argv[2], "--quiet"]
+main()
 """
 
 
