@@ -119,7 +119,17 @@ def jsonable(value):
 
 
 def estimates_frame(estimates):
-    """A pandas DataFrame with one row per :class:`Estimate` (columns as in ``to_dict``)."""
+    """A pandas DataFrame with one row per :class:`Estimate` (columns as in ``to_dict``).
+
+    A sampled estimate's Monte Carlo standard errors (``extra["mcse"]``) become the columns
+    ``mcse_estimate``, ``mcse_lower``, ... .
+    """
     import pandas as pd
 
-    return pd.DataFrame([e.to_dict() for e in estimates])
+    rows = []
+    for e in estimates:
+        row = e.to_dict()
+        for k, v in (row.pop("mcse", None) or {}).items():
+            row[f"mcse_{k}"] = v
+        rows.append(row)
+    return pd.DataFrame(rows)
