@@ -34,6 +34,10 @@ def formula_columns(formula: str) -> tuple[str, str]:
     """``(outcome, [columns])`` a formula reads (formulae's parser)."""
     from formulae import model_description
 
+    from bayeslab.validate import check_formula
+
+    check_formula(formula)  # before any library evaluates it
+
     try:
         desc = model_description(formula)
     except Exception as exc:  # formulae raises several types for a bad formula

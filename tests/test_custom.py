@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import numpy as np
@@ -92,6 +93,70 @@ def test_formula_errors_name_what_is_wrong(migration):
                 formula="revenue_60d ~ pre_30d_spend")
     with pytest.raises(ModelError, match="needs a formula"):
         compare(migration, arm="treatment", metric="revenue_60d", kind="formula")
+
+
+ATTACKS = [
+    "revenue_60d ~ treatment + I(pre_30d_spend + bmb.models.np.sign("
+    "bmb.models.pd.io.common.os.system('touch pwned')))",
+    'revenue_60d ~ treatment + I(frame.x.add(0, fill_value=frame.to_csv("pwned")))',
+    "revenue_60d ~ treatment + eval(pre_30d_spend)",
+    "revenue_60d ~ treatment + __import__(os)",
+    "revenue_60d ~ treatment + pre_30d_spend[0]",
+]
+
+
+@pytest.mark.parametrize("formula", ATTACKS)
+def test_a_formula_cannot_run_code(formula, migration, tmp_path, monkeypatch, capsys):
+    """The formula grammar is checked before bambi or patsy evaluate a term (API, CLI, plan)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelError, match="formula"):
+        compare(migration, arm="treatment", metric="revenue_60d", kind="formula",
+                formula=formula)
+    with pytest.raises(ModelError, match="formula"):
+        OLSFormula(formula, treatment="treatment").fit(pd.DataFrame({"x": [1.0]}))
+    from bayeslab.bayes.formula import BambiFormula
+    with pytest.raises(ModelError, match="formula"):
+        BambiFormula(formula, treatment="treatment").build(pd.DataFrame({"x": [1.0]}))
+    from bayeslab.cli import main
+
+    data = tmp_path / "m.parquet"
+    migration.to_parquet(data)
+    assert main(["compare", str(data), "--arm", "treatment", "--metric", "revenue_60d",
+                 "--kind", "formula", "--formula", formula]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and any(why in err[0] for why in (
+        "outside the formula grammar", "not an allowed function", "not a column name"))
+    plan = tmp_path / "plan.toml"
+    plan.write_text(textwrap.dedent(f"""
+        [experiment]
+        name = "t"
+        [data]
+        path = "m.parquet"
+        [columns]
+        arm = "treatment"
+        control = "0"
+        [[metrics]]
+        name = "revenue_60d"
+        role = "primary"
+        kind = "formula"
+        formula = {json.dumps(formula)}
+        """))
+    assert main(["run", str(plan), "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_formula_grammar_accepts_what_users_write():
+    from bayeslab.validate import check_formula
+
+    for f in ["y ~ arm + x + C(c) + (1 | g)", "y ~ t + np.log(x) + C(c) + (1|g)",
+              "rev ~ arm * x", "y ~ arm + I(x**2)", "y ~ arm + log(x) + scale(z)",
+              "y ~ 0 + arm", "y ~ arm + x - 1", "y ~ arm + (x + z)**2", "y~arm:x"]:
+        assert check_formula(f) == f
+    for f, why in [("y ~ arm + C(c, Treatment('a'))", "outside the formula grammar"),
+                   ("y ~ arm ~ x", "exactly one '~'"), ("y ~ arm + np.x", "not a column name"),
+                   ("y ~ arm + np.system(x)", "not an allowed function"), ("", "non-empty")]:
+        with pytest.raises(ModelError, match=re.escape(why)):
+            check_formula(f)
 
 
 def test_model_frame_accounts_for_every_row():

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from bayeslab.bayes.model import ModelPosterior, PyMCModel
 from bayeslab.errors import ModelError
 from bayeslab.results import DEFAULT_LEVEL
+from bayeslab.validate import check_formula
 
 
 def _bambi():
@@ -78,6 +79,7 @@ class BambiFormula:
 
     def build(self, frame):
         """The bambi model and its PyMC model (built, not sampled)."""
+        check_formula(self.formula)  # formulae evaluates terms as Python: the grammar first
         bmb = _bambi()
         try:
             model = bmb.Model(self.formula, frame, family="gaussian")

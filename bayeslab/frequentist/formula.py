@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bayeslab.errors import ModelError
 from bayeslab.frequentist.model import FittedTerm, TermResult
 from bayeslab.results import DEFAULT_LEVEL
+from bayeslab.validate import check_formula
 
 _GROUP = re.compile(r"\(\s*([^()|]*?)\s*\|\s*([A-Za-z_][\w.]*)\s*\)")
 
@@ -58,6 +59,7 @@ class OLSFormula:
         """Fit on ``frame`` (the arm column coded 0/1) and read the treatment coefficient."""
         import statsmodels.formula.api as smf
 
+        check_formula(self.formula)  # patsy evaluates terms as Python: the grammar first
         formula = fixed_effects_formula(self.formula)
         try:
             result = smf.ols(formula, frame).fit(cov_type=self.cov_type)
