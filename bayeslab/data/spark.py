@@ -12,6 +12,8 @@ existing active session is used as it is. Spark needs Java 17 or later.
 
 from __future__ import annotations
 
+import re
+
 import itertools
 import os
 import shutil
@@ -248,6 +250,8 @@ def open_spark_sql(sql: str, *, session=None):
     The text is parsed by Spark as the subquery of ``SELECT * FROM (...)``, which admits exactly
     one query: several statements, or a statement that writes or configures (``INSERT``,
     ``CREATE``, ``SET``, ``DROP``), do not parse there, and nothing runs before that check.
+    A query calling Java reflection (``reflect``, ``java_method``, ``try_reflect``: code run on
+    the machine) is refused too, from the analyzed plan, before anything runs.
 
     Raises
     ------
@@ -268,7 +272,16 @@ def open_spark_sql(sql: str, *, session=None):
                         f"file is read as parquet.`PATH`): {_first_line(exc)}") from None
     except AnalysisException as exc:
         raise DataError(f"SQL query failed: {_first_line(exc)}") from None
+    # a SELECT can still run code through Java reflection; the analyzed plan names every
+    # function as Spark resolved it (backquotes, comments and case no longer matter there)
+    called = _REFLECTION.search(frame._jdf.queryExecution().analyzed().toString())
+    if called:
+        raise DataError(f"SQL may not call {called.group(1)}(): it runs Java code on the "
+                        "machine, and SQL from a user or a plan is one read-only query")
     return _frame_source(session, frame, "SQL query")
+
+
+_REFLECTION = re.compile(r"\b(reflect|java_method|try_reflect)\(", re.IGNORECASE)
 
 
 def spark_view(source, sql: str, label: str):

@@ -170,6 +170,23 @@ def test_cli_sql_on_spark_gives_the_duckdb_readout(spark, tmp_path_factory, caps
 
 
 @pytest.mark.parametrize("sql", [
+    "SELECT arm, java_method('java.io.File', 'createTempFile', 'pwned', '.x') AS y FROM t",
+    "SELECT arm, reflect('java.lang.System', 'getProperty', 'user.dir') AS y FROM t",
+    "SELECT arm, `REFLECT`/**/('java.lang.System', 'getProperty', 'user.dir') AS y FROM t",
+    "SELECT arm, try_reflect('java.lang.System', 'getProperty', 'user.dir') AS y FROM t",
+])
+def test_sql_on_spark_cannot_call_java(spark, sql, capsys, tmp_path, monkeypatch):
+    """The probe's reflection calls: refused before any row is computed, one line, exit 2."""
+    from bayeslab.cli import main
+
+    spark.createDataFrame([(0, 1), (1, 0)] * 5, ["arm", "y"]).createOrReplaceTempView("t")
+    code = main(["compare", "--engine", "spark", "--sql", sql, "--arm", "arm", "--metric", "y"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "runs Java code" in err
+
+
+@pytest.mark.parametrize("sql", [
     "SELECT * FROM bayeslab_sql_guard; DROP TABLE bayeslab_sql_guard",
     "DROP TABLE bayeslab_sql_guard",
     "CREATE TABLE bayeslab_sql_new AS SELECT * FROM bayeslab_sql_guard",
