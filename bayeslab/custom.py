@@ -89,6 +89,11 @@ def fit_formula(source, s):
                 extra={"formula": s.formula})
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
 def load_builder(spec: str):
     """The function ``path.py:name`` names (the file is run as a module, once per call)."""
     path, sep, name = str(spec).rpartition(":")
@@ -100,7 +105,11 @@ def load_builder(spec: str):
         raise DataError(f"builder file {path!r} not found", column="builder")
     module_spec = importlib.util.spec_from_file_location(f"bayeslab_user_{file.stem}", file)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's file: one line, exit 2
+        raise DataError(f"builder file {path} failed to load: {_one_line(exc)}",
+                        column="builder") from None
     fn = getattr(module, name, None)
     if not callable(fn):
         raise DataError(f"{path} has no function {name!r}", column="builder")
@@ -150,8 +159,16 @@ def fit_custom(source, s):
     build = load_builder(s.builder)
     mf = model_frame(source, arm=s.arm, metric=s.metric, columns=list(source.columns),
                      control=s.control, missing=s.missing, what="a custom model (MCMC)")
-    built = build(mf.frame)
+    try:
+        built = build(mf.frame)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the user's code: one line, exit 2
+        raise ModelError(f"builder {s.builder} raised {_one_line(exc)}") from None
     model, freq = built if isinstance(built, tuple) else (built, None)
+    import pymc as pm
+
+    if not isinstance(model, pm.Model):
+        raise ModelError(f"builder {s.builder} must return a pymc.Model (or (model, "
+                         f"frequentist)), got {type(model).__name__}")
     effect = s.effect or "effect"
     bayes = PyMCModel(effect=effect, baseline=s.baseline, interval=s.interval,
                       arm=mf.treatment,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bayeslab import kinds
 from bayeslab.errors import DataError
-from bayeslab.plan import MetricPlan, Plan, load_plan
+from bayeslab.plan import MetricPlan, Plan, PlanError, load_plan
 from bayeslab.results import jsonable
 
 
@@ -230,8 +230,15 @@ def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
         options["stages"] = tuple(metric.options["stages"])
     if options.get("builder"):   # a builder file is named relative to the plan, like data
         path, sep, name = str(options["builder"]).rpartition(":")
-        if sep and not Path(path).is_absolute():
-            options["builder"] = f"{plan.path.parent / path}:{name}"
+        if sep:
+            # a builder is code that runs: a plan may only name one in its own folder
+            folder = plan.path.parent.resolve()
+            target = (plan.path.parent / path).resolve()
+            if not target.is_relative_to(folder):
+                raise PlanError(f"{plan.path}: metric {metric.name!r}: builder {path!r} is "
+                                f"outside the plan's folder {folder}; a builder is code that "
+                                "runs, so a plan names one beside it (or below)")
+            options["builder"] = f"{target}:{name}"
     return options
 
 

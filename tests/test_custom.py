@@ -242,6 +242,58 @@ def test_builder_files_are_checked(tmp_path):
         load_builder(f"{f}:build")
 
 
+def _builder_plan(folder, builder):
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = folder / "plan.toml"
+    plan.write_text(textwrap.dedent(f"""
+        [experiment]
+        name = "t"
+        [data]
+        simulate = {{ scenario = "migration", rows = 2000, seed = 1 }}
+        [columns]
+        arm = "treatment"
+        control = "0"
+        [[metrics]]
+        name = "revenue_60d"
+        role = "primary"
+        kind = "custom"
+        builder = {json.dumps(builder)}
+        """))
+    return plan
+
+
+def test_a_plan_runs_builders_from_its_own_folder_only(tmp_path, capsys):
+    from bayeslab.cli import main
+
+    outside = tmp_path / "b.py"
+    outside.write_text("open(__file__ + '.ran', 'w').close()\ndef build(frame):\n    pass\n")
+    for spec in (f"{outside}:build", "../b.py:build"):
+        plan = _builder_plan(tmp_path / "plans", spec)
+        assert main(["run", str(plan), "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "outside the plan's folder" in err[0]
+    assert not (tmp_path / "b.py.ran").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("body", "why"), [
+    ("import sys\ndef build(frame):\n    sys.exit(0)\n", "raised SystemExit"),
+    ("def build(frame):\n    raise ValueError('no model here')\n", "raised ValueError: no model"),
+    ("def build(frame):\n    return 3\n", "must return a pymc.Model"),
+    ("def build(frame)\n    return 3\n", "failed to load: SyntaxError"),
+    ("import not_a_module_anywhere\n", "failed to load: ModuleNotFoundError"),
+    ("raise SystemExit(0)\n", "failed to load: SystemExit"),
+])
+def test_a_broken_builder_is_one_line_and_exit_2(tmp_path, capsys, body, why):
+    from bayeslab.cli import main
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "b.py").write_text(body)
+    plan = _builder_plan(tmp_path / "p", "b.py:build")
+    assert main(["run", str(plan), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and why in err[0], err
+
+
 @pytest.mark.slow
 def test_custom_model_runs_through_a_plan_into_a_report(tmp_path):
     """The example plan's Student-t model with country effects, on fewer rows, through

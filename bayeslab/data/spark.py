@@ -12,10 +12,9 @@ existing active session is used as it is. Spark needs Java 17 or later.
 
 from __future__ import annotations
 
-import re
-
 import itertools
 import os
+import re
 import shutil
 from pathlib import Path
 
