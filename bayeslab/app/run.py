@@ -69,8 +69,13 @@ class RunFolder:
         return self.readout.get("monitor")
 
     def figures(self) -> list[Path]:
-        """The PNG figures of the run, by name."""
-        return sorted(self.path.glob("*.png"))
+        """The PNG figures of the run, by name: regular files inside the folder only.
+
+        A link (to a file anywhere on the machine) is never followed or served.
+        """
+        folder = self.path.resolve()
+        return [p for p in sorted(self.path.glob("*.png"))
+                if not p.is_symlink() and p.is_file() and p.resolve().parent == folder]
 
 
 def load_run(path) -> RunFolder:
@@ -103,6 +108,12 @@ def load_run(path) -> RunFolder:
         raise DataError(f"{file} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
     if not isinstance(readout, dict) or not isinstance(readout.get("metrics"), list):
         raise DataError(f"{file} has no 'metrics' list: it is not a bayeslab run readout")
+    for i, entry in enumerate(readout["metrics"]):
+        where = f"metrics[{i}]"
+        for part in (entry, *(entry.get("guardrails") or [] if isinstance(entry, dict) else [])):
+            if not isinstance(part, dict) or not isinstance(part.get("metric"), str):
+                raise DataError(f"{file}: {where} (or one of its guardrails) has no 'metric' "
+                                "name: the file was edited or is not a bayeslab run readout")
     return RunFolder(path=path, readout=readout)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 
 import matplotlib
@@ -55,6 +56,19 @@ def _interval(view, e) -> str:
 
 def _p_value(e) -> str:
     return "n/a" if e is None or e.p_value is None else fmt.p_value(e.p_value)
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
+
+
+def _md(text) -> str:
+    """``text`` from the data (names, labels, saved sentences) shown as text, never as markup.
+
+    Streamlit renders Markdown (links, images, :color[...] directives, LaTeX) in titles,
+    captions and alerts; every such character is escaped, so a metric named
+    ``![](http://...)`` shows as those characters and the browser fetches nothing.
+    """
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def _cell(v) -> str:
@@ -149,14 +163,14 @@ def _decision(run) -> None:
     blockers = [b for r in run.readouts.values() for b in r.decision.blockers]
     blockers = list(dict.fromkeys([*decision.get("blockers", []), *blockers]))
     for b in blockers:
-        st.error(f"Blocked: {fmt.one_line(b)}")
+        st.error(f"Blocked: {_md(fmt.one_line(b))}")
     box = getattr(st, _BOX.get(verdict, "info"))
-    box(f"## Decision: {verdict.upper()}\n\n{head}")
+    box(f"## Decision: {_md(verdict.upper())}\n\n{_md(head)}")
     notes = [w for w in run.readout.get("warnings", []) if w not in blockers]
     if notes:
         with st.expander(f"Notes ({len(notes)})"):
             for w in notes:
-                st.caption(fmt.one_line(w))
+                st.caption(_md(fmt.one_line(w)))
 
 
 def _headline_text(readout) -> str:
@@ -262,8 +276,9 @@ def _pooled(view) -> None:
     e = view.pooled
     if e is None:
         return
-    st.markdown(f"**Pooled** ({e.method}, partially pooled across segments): "
-                f"{_effect(view, e)} {_interval(view, e)}, P(lift > 0) {_eq(_prob(e))} "
+    st.markdown(f"**Pooled** ({_md(e.method)}, partially pooled across segments): "
+                f"{_md(_effect(view, e))} {_md(_interval(view, e))}, P(lift > 0) "
+                f"{_md(_eq(_prob(e)))} "
                 "(the run's prior; beside the unpooled numbers above, which use this "
                 "segment alone).")
 
@@ -300,8 +315,9 @@ def _numbers(view):
             tail = f"P(> 0) = {_prob(e)}"
         else:
             tail = f"p = {_p_value(e)}"
-        lines.append(f"**{name}** ({e.method}, {e.effect}, {e.level:.0%} interval): "
-                     f"{_effect(view, e)} {_interval(view, e)}{rel_text}; {tail}.")
+        lines.append(f"**{name}** ({_md(e.method)}, {_md(e.effect)}, {e.level:.0%} "
+                     f"interval): {_md(_effect(view, e))} {_md(_interval(view, e))}"
+                     f"{_md(rel_text)}; {_md(tail)}.")
     st.markdown("  \n".join(lines))
     if view.segment is not None:
         _pooled(view)
@@ -349,7 +365,8 @@ def _figures(view, run):
     saved = [p for p in run.figures() if p.stem.startswith(view.metric)]
     if not view.recomputed and saved:
         for path in saved:  # the run's own figures: nothing here differs from the run
-            st.columns([3, 2])[0].image(str(path), caption=f"{path.name} (saved by the run)")
+            st.columns([3, 2])[0].image(path.read_bytes(),
+                                        caption=_md(f"{path.name} (saved by the run)"))
         return
     shown = [e for e in view.estimates if e.effect == "absolute" and not math.isnan(e.lower)]
     if shown:
@@ -369,25 +386,25 @@ def main() -> None:
     try:
         run = D.load_run(folder)
     except BayeslabError as exc:
-        st.error(str(exc))
+        st.error(_md(str(exc)))
         st.stop()
-    st.title(run.name)
+    st.title(_md(run.name))
     _decision(run)
     with st.expander("Every metric: verdict and what decides it", expanded=True):
         _overview(run)
-    st.caption(f"Run folder {run.path}; seed {run.readout.get('seed')}; bayeslab "
-               f"{run.readout.get('bayeslab')}.")
+    st.caption(_md(f"Run folder {run.path}; seed {run.readout.get('seed')}; bayeslab "
+                   f"{run.readout.get('bayeslab')}."))
     metric, segment, look, prior = _sidebar(run)
     try:
         view = D.metric_view(run, metric, prior=prior, segment=segment, look=look)
     except BayeslabError as exc:
-        st.error(str(exc))
+        st.error(_md(str(exc)))
         st.stop()
     label = segment and fmt.segment_label(segment, D.segment_columns(run, metric))
     where = look and f"look {look}" or segment and f"segment {label}" or ALL_UNITS
-    st.header(f"{metric} ({view.role}, {view.kind}): {where}")
-    st.info(f"Prior in use: {view.prior_text}")
-    st.caption(view.note)
+    st.header(_md(f"{metric} ({view.role}, {view.kind}): {where}"))
+    st.info(_md(f"Prior in use: {view.prior_text}"))
+    st.caption(_md(view.note))
     _numbers(view)
     st.subheader("Arms")
     _table(_arms_frame(view))
@@ -402,7 +419,7 @@ def main() -> None:
     _table(_estimates_frame(view))
     if view.decision and segment is None and look is None:
         with st.expander("The run's decision on this metric (plan's prior, all units)"):
-            st.write(view.decision.text)
+            st.write(_md(view.decision.text))
 
 
 main()

@@ -4,6 +4,8 @@ Each test switches widgets and checks the displayed numbers against direct fits 
 taken with pandas from the plan's unit rows (closed forms: the strings must match exactly).
 """
 
+import re
+
 import pytest
 
 pytest.importorskip("streamlit")
@@ -17,6 +19,11 @@ from bayeslab.frequentist.conversion import TwoProportionZTest  # noqa: E402
 
 from .conftest import PRIMARY  # noqa: E402
 from .test_data import counts  # noqa: E402
+
+
+def plain(markdown: str) -> str:
+    """What a reader sees of the app's escaped Markdown (data is shown as text, not markup)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def shown(at) -> dict:
@@ -44,7 +51,7 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     n, x = counts(plan_data, PRIMARY)
     assert at.selectbox(key="metric").value == PRIMARY
     assert shown(at) == expected(n, x)
-    assert at.info[0].value == "Prior in use: Beta(1, 1), the plan's prior"
+    assert plain(at.info[0].value) == "Prior in use: Beta(1, 1), the plan's prior"
 
     at.number_input(key=f"prior_alpha_{PRIMARY}").set_value(50).run()
     at.number_input(key=f"prior_beta_{PRIMARY}").set_value(200).run()
@@ -52,20 +59,20 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     new = shown(at)
     assert new == expected(n, x, (50, 200))
     assert new["Bayes estimate"] != expected(n, x)["Bayes estimate"]
-    assert at.info[0].value == ("Prior in use: Beta(50, 200), chosen here (the plan used "
+    assert plain(at.info[0].value) == ("Prior in use: Beta(50, 200), chosen here (the plan used "
                                 "Beta(1, 1))")
 
     at.selectbox(key="look").select("10,000 rows").run()
     assert not at.exception
     n1, x1 = counts(plan_data.iloc[:10_000], PRIMARY)
     assert shown(at) == expected(n1, x1, (50, 200))
-    assert "look 10,000 rows" in at.header[0].value
+    assert "look 10,000 rows" in plain(at.header[0].value)
 
     at.selectbox(key="metric").select("revenue_60d").run()
     assert not at.exception
     assert len(at.number_input) == 0
-    assert any(c.value.startswith("Saved results of the run") for c in at.caption)
-    assert at.info[0].value.startswith("Prior in use: the run's prior (")
+    assert any(plain(c.value).startswith("Saved results of the run") for c in at.caption)
+    assert plain(at.info[0].value).startswith("Prior in use: the run's prior (")
     assert shown(at)["p-value"] != "n/a"
     # the method shown first is the one the run's decision reads (ANCOVA), not the first listed
     assert at.selectbox(key="frequentist_method_revenue_60d").value == "ancova-hc"
@@ -89,7 +96,7 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     at.selectbox(key="frequentist_method_optout_flag").select("newcombe").run()
     c = TwoProportionZTest().fit_counts(n, x).comparisons[0]
     assert shown(at)["Frequentist estimate"] == fmt.pp(c.diff)
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(plain(m.value) for m in at.markdown)
     assert f"**Frequentist** (newcombe, absolute, 95% interval): {fmt.pp(c.diff)} " \
         f"[{100 * c.newcombe_lower:+.3f}, {100 * c.newcombe_upper:+.3f}] pp" in text
     assert "expected loss of shipping" not in text
@@ -104,13 +111,54 @@ def test_segment(segment_run_dir, plan_data, monkeypatch):
     sub = plan_data[(plan_data["ps_plus_member"] == 0) & (plan_data["spend_tier"] == "S1_low")]
     assert shown(at) == expected(*counts(sub, PRIMARY))
     # the partially pooled estimate of the same segment, beside the unpooled one
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(plain(m.value) for m in at.markdown)
     assert "**Pooled** (hierarchical-logistic" in text
     at.selectbox(key="look").select("20,000 rows").run()
-    assert "not both" in at.error[0].value
+    assert "not both" in plain(at.error[0].value)
 
 
 def test_bad_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
     at = AppTest.from_file(script_path(), default_timeout=60).run()
-    assert "has no readout.json" in at.error[0].value
+    assert "has no readout.json" in plain(at.error[0].value)
+
+
+def test_data_is_shown_as_text_and_links_are_not_served(run_dir, tmp_path, monkeypatch):
+    """A metric name holding Markdown (an image from a remote host) is shown escaped, and a
+    PNG in the run folder that links to a file elsewhere is not served."""
+    import json
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    readout = json.loads((folder / "readout.json").read_text())
+    readout["name"] = "![x](http://tracker.invalid/pixel.png) :red[alert] $x^2$"
+    (folder / "readout.json").write_text(json.dumps(readout))
+    secret = tmp_path / "secret.png"
+    shutil.copy(next(folder.glob("*.png")), secret)
+    (folder / f"{PRIMARY}_zz_link.png").symlink_to(secret)
+    at = start(folder, monkeypatch)
+    title = at.title[0].value
+    assert plain(title) == readout["name"]
+    assert "\\!\\[x\\]\\(http" in title and "\\:red\\[" in title and "\\$x" in title
+    from bayeslab.app.run import load_run
+
+    figures = load_run(folder).figures()
+    assert figures and all(not p.is_symlink() for p in figures)
+    assert f"{PRIMARY}_zz_link.png" not in [p.name for p in figures]
+
+
+def test_a_malformed_readout_entry_is_one_message(run_dir, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    readout = json.loads((folder / "readout.json").read_text())
+    del readout["metrics"][0]["metric"]
+    (folder / "readout.json").write_text(json.dumps(readout))
+    monkeypatch.setenv(RUN_DIR_ENV, str(folder))
+    at = AppTest.from_file(script_path(), default_timeout=60).run()
+    assert not at.exception
+    assert "metrics[0] (or one of its guardrails) has no 'metric' name" in plain(
+        at.error[0].value)
