@@ -26,7 +26,7 @@ import numpy as np
 from bayeslab import kinds
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.cells import Cells, key_array
-from bayeslab.errors import BayeslabWarning, DataError, ModelError
+from bayeslab.errors import BayeslabWarning, CacheWarning, DataError, ModelError
 
 
 @dataclass(frozen=True)
@@ -319,7 +319,8 @@ def fit_metric(source, spec: MetricSpec) -> MetricFit:
         if key in seen:
             continue
         seen.add(key)
-        if issubclass(w.category, BayeslabWarning):
+        # a cache problem is about this machine, not the data: re-emitted, never a note
+        if issubclass(w.category, BayeslabWarning) and not issubclass(w.category, CacheWarning):
             notes.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not isinstance(parts["arms"], Cells):  # a kind may hand over a pandas table

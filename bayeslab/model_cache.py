@@ -83,9 +83,12 @@ def environment() -> dict:
     import pytensor
     from llvmlite import binding
 
+    config = pytensor.config
     env = {"format": FORMAT, "python": sys.version, "cpu": binding.get_host_cpu_name(),
            "cpu_features": binding.get_host_cpu_features().flatten(),
-           "floatX": pytensor.config.floatX, "fastmath": str(pytensor.config.numba__fastmath)}
+           "pytensor_config": repr([(name, str(getattr(config, name, None))) for name in (
+               "floatX", "numba__fastmath", "optimizer_excluding", "optimizer_including",
+               "optimizer_requiring", "on_opt_error", "cast_policy")])}
     for dist in ("numpy", "pytensor", "pymc", "nutpie", "numba", "llvmlite"):
         env[dist] = version(dist)
     return env
@@ -156,6 +159,10 @@ def load(digest: str | None):
     if path is None or not path.is_file():
         return None
     try:
+        st = path.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            raise PermissionError("not written by this user, or writable by others: not "
+                                  "loaded (a pickle runs code)")
         with path.open("rb") as f:
             stored = pickle.load(f)
         if not (isinstance(stored, dict) and stored.get("env") == env

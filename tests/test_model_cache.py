@@ -94,7 +94,7 @@ def test_another_model_gets_another_file(cache):
     assert len(_files(cache)) == 3
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "other-env"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "other-env", "writable-by-others"])
 def test_a_bad_file_warns_once_and_the_fit_is_unchanged(cache, damage):
     y = np.random.default_rng(2).normal(0.5, 1.0, 30)
     fresh = _draws(_model(y))
@@ -104,10 +104,12 @@ def test_a_bad_file_warns_once_and_the_fit_is_unchanged(cache, damage):
         path.write_bytes(blob[: len(blob) // 2])
     elif damage == "garbage":
         path.write_bytes(b"not a pickle at all")
-    else:
+    elif damage == "other-env":
         stored = pickle.loads(blob)
         stored["env"] = {**stored["env"], "pytensor": "0.0.1"}
         path.write_bytes(pickle.dumps(stored))
+    else:  # anyone could have replaced it: a pickle from there is never loaded
+        path.chmod(0o666)
     clear_compiled()
     with pytest.warns(CacheWarning, match="unreadable compiled-model cache") as caught:
         again = _draws(_model(y))
@@ -165,3 +167,41 @@ def test_unwritable_folder_warns_and_fits(tmp_path, monkeypatch):
         draws = _draws(_model(y))
     assert np.isfinite(draws).all()
     clear_compiled()
+
+
+def test_cli_with_a_corrupt_cache_file_gives_the_same_readout_and_one_warning(
+        cache, tmp_path, capsys):
+    """`bayeslab compare --segment`: the same JSON readout after the cache file was damaged,
+    and one warning line on stderr."""
+    import json
+
+    import pandas as pd
+
+    from bayeslab.cli import main
+
+    rng = np.random.default_rng(7)
+    n = 6000
+    frame = pd.DataFrame({"arm": np.tile([0, 1], n // 2), "seg": rng.choice(["a", "b", "c"], n)})
+    frame["y"] = (rng.random(n) < 0.10 + 0.02 * frame["arm"]).astype(int)
+    data = tmp_path / "d.parquet"
+    frame.to_parquet(data)
+    args = ["compare", str(data), "--arm", "arm", "--metric", "y", "--segment", "seg",
+            "--draws", "200", "--tune", "300", "--chains", "2", "--seed", "3",
+            "--format", "json", "--quiet"]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "warning" not in first.err
+    (path,) = _files(cache)
+    path.write_bytes(b"\x80\x05garbage")
+    clear_compiled()
+    assert main(args) == 0
+    second = capsys.readouterr()
+    lines = [x for x in second.err.splitlines() if "compiled-model cache" in x]
+    assert len(lines) == 1 and lines[0].startswith("bayeslab: warning: ignored an unreadable")
+
+    def numbers(text):
+        doc = json.loads(text)
+        doc.pop("timings", None)
+        return doc
+
+    assert numbers(second.out) == numbers(first.out)

@@ -55,7 +55,7 @@ def _main(argv) -> int:
             previous = install_interrupt_handler(args)
         import warnings
 
-        from bayeslab.errors import BayeslabError, BayeslabWarning
+        from bayeslab.errors import BayeslabError, BayeslabWarning, CacheWarning
 
         shown = set()
 
@@ -70,6 +70,8 @@ def _main(argv) -> int:
                 warnings.showwarning = one_line
                 # a readout's own warnings are printed by the command with its result
                 warnings.filterwarnings("ignore", category=BayeslabWarning)
+                # ... but a cache problem belongs to no readout: shown here, once
+                warnings.filterwarnings("default", category=CacheWarning)
                 return args.func(args)
         except BayeslabError as exc:
             print(f"bayeslab: error: {error_line(exc)}", file=sys.stderr)
