@@ -63,6 +63,26 @@ def _sampling(s) -> dict:
                 progressbar=bool(show_progress(s.progressbar)), thresholds=dict(s.thresholds))
 
 
+def _refuse_arm_interactions(formula: str, arm: str) -> None:
+    """An interaction with the arm makes its coefficient a conditional effect: refused.
+
+    With ``y ~ arm * x`` the arm's coefficient is the effect at ``x = 0``, not the average
+    effect over the data that a readout reports (on either side); group-specific slopes
+    ``(arm | g)`` keep the fixed coefficient as the average over groups and are accepted.
+    """
+    from formulae import model_description
+
+    for term in model_description(formula).terms:
+        names = set(getattr(term, "var_names", ()) or ())
+        if type(term).__name__ == "Term" and arm in names and len(names) > 1:
+            other = ", ".join(sorted(names - {arm}))
+            raise ModelError(
+                f"formula {formula!r} interacts the arm with {other}: the arm's coefficient is "
+                f"then the effect at {other} = 0, not the average effect a readout reports; "
+                f"center {other} in the data (subtract its mean) and say so, or drop the "
+                "interaction")
+
+
 def fit_formula(source, s):
     """Kind ``formula``: bambi vs statsmodels OLS (HC1) on the columns the formula names."""
     from bayeslab.bayes.formula import BambiFormula
@@ -78,6 +98,7 @@ def fit_formula(source, s):
     if s.arm not in columns:
         raise ModelError(f"formula {s.formula!r} has no term for the arm column {s.arm!r}: "
                          f"add it ('{s.metric} ~ {s.arm} + ...')")
+    _refuse_arm_interactions(s.formula, s.arm)
     mf = model_frame(source, arm=s.arm, metric=s.metric, columns=columns, control=s.control,
                      missing=s.missing, what="a formula model (MCMC)")
     bayes = BambiFormula(s.formula, treatment=s.arm, interval=s.interval, arm=mf.treatment,

@@ -145,6 +145,16 @@ def test_a_formula_cannot_run_code(formula, migration, tmp_path, monkeypatch, ca
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("formula", ["revenue_60d ~ treatment * pre_30d_spend",
+                                     "revenue_60d ~ treatment + treatment:pre_30d_spend",
+                                     "revenue_60d ~ treatment + I(treatment * pre_30d_spend)"])
+def test_an_interaction_with_the_arm_is_refused_not_misread(formula, migration):
+    """The probe: `rev ~ arm * x` read the effect at x = 0 as "the effect" and shipped."""
+    with pytest.raises(ModelError, match="interacts the arm with pre_30d_spend"):
+        compare(migration, arm="treatment", metric="revenue_60d", kind="formula",
+                formula=formula)
+
+
 def test_the_formula_grammar_accepts_what_users_write():
     from bayeslab.validate import check_formula
 
