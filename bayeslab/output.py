@@ -20,6 +20,10 @@ from pathlib import Path
 from bayeslab.errors import DataError
 
 MANIFEST = ".bayeslab-run.json"
+# the figures a run writes, as METRIC_NAME.png (and lift_ARM for several treatment arms)
+FIGURE_NAMES = ("intervals", "posteriors", "lift", "segments_intervals", "segments_forest",
+                "segments_trace", "segments_rank", "segments_ppc", "love", "overlap", "effect",
+                "trace")
 _STAGING: set[Path] = set()  # staging folders of runs in progress, for discard_staging()
 
 
@@ -46,9 +50,11 @@ def staging_folder(out: Path) -> Path:
     if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise DataError(f"output folder {out} is not writable")
     full = out.absolute()
+    _remove_abandoned(full)
     try:
         full.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-", dir=full.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{full.name}.tmp-{os.getpid()}-",
+                                        dir=full.parent))
     except OSError as exc:
         staging = None
         if out.is_dir():  # a writable folder in a read-only parent: stage inside it
@@ -61,6 +67,42 @@ def staging_folder(out: Path) -> Path:
                             f"{exc.strerror or exc}") from None
     _STAGING.add(staging)
     return staging
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
+
+
+def _remove_abandoned(full: Path) -> None:
+    """Staging folders beside ``full`` left by a run that was killed (its process is gone).
+
+    A staging folder is named ``.OUT.tmp-PID-XXXX``; one whose process no longer exists (kill
+    -9, a crash, a power cut) is removed by the next run into the same folder. A folder of a run
+    still in progress (its process alive) is left alone.
+    """
+    if not full.parent.is_dir():
+        return
+    for p in full.parent.glob(f".{full.name}.tmp-*"):
+        pid = p.name[len(f".{full.name}.tmp-"):].split("-", 1)[0]
+        if pid.isdigit() and p.is_dir() and not p.is_symlink() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _run_figure(name: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``name`` is a figure file a run writes for one of the metric ``prefixes``."""
+    if not name.endswith(".png"):
+        return False
+    for prefix in prefixes:
+        rest = name[len(prefix):-4] if name.startswith(prefix) else None
+        if rest is not None and (rest in FIGURE_NAMES or rest.startswith("lift_")):
+            return True
+    return False
 
 
 def previous_files(out: Path) -> set[str]:
@@ -80,8 +122,9 @@ def previous_files(out: Path) -> set[str]:
     for m in old.get("metrics", [])[:1]:
         names += [g.get("metric") for g in m.get("guardrails", []) if isinstance(g, dict)]
     prefixes = tuple(f"{n}_" for n in names if isinstance(n, str) and n)
+    # only the names a run writes: a user's own METRIC_my_chart.png beside them stays
     figures = {p.name for p in out.glob("*.png")
-               if p.name.startswith(prefixes) or p.name == "sequential_path.png"}
+               if _run_figure(p.name, prefixes) or p.name == "sequential_path.png"}
     return figures | {"readout.json", "report.html", "report.md", "posteriors"}
 
 

@@ -111,10 +111,13 @@ def test_rerun_over_a_folder_from_before_manifests(tmp_path):
     out.mkdir()
     (out / "readout.json").write_text(json.dumps({"metrics": [{"metric": "dropped"}]}))
     (out / "dropped_lift.png").write_bytes(b"old figure")
+    (out / "dropped_lift_2.png").write_bytes(b"old figure, second arm")
     (out / "notes.txt").write_text("mine")
+    (out / "dropped_my_own_chart.png").write_bytes(b"mine too")  # the probe's lost file
     run_plan(write(tmp_path, ONE_METRIC), out)
-    assert not (out / "dropped_lift.png").exists()
+    assert not (out / "dropped_lift.png").exists() and not (out / "dropped_lift_2.png").exists()
     assert (out / "notes.txt").read_text() == "mine"
+    assert (out / "dropped_my_own_chart.png").read_bytes() == b"mine too"
     assert (out / MANIFEST).exists() and (out / "report.html").exists()
 
 
@@ -135,3 +138,20 @@ def test_ctrl_c_while_moving_into_place_finishes_the_move(tmp_path, monkeypatch)
         run_plan(write(tmp_path, ONE_METRIC), out)
     listed = json.loads((out / MANIFEST).read_text())["files"]
     assert all((out / name).exists() for name in listed)
+
+
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
+    """kill -9 leaves `.out.tmp-PID-*` beside --out; the next run removes it (its process is
+    gone) and leaves a live run's folder alone."""
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    gone = tmp_path / f".out.tmp-{dead.stdout.strip()}-abc"
+    (gone / "half").mkdir(parents=True)
+    alive = tmp_path / f".out.tmp-{os.getpid()}-xyz"
+    alive.mkdir()
+    run_plan(write(tmp_path, ONE_METRIC), tmp_path / "out")
+    assert not gone.exists() and alive.exists()
