@@ -166,3 +166,33 @@ def test_ctrl_c_during_a_plan_run_leaves_out_untouched(tmp_path):
     assert len(err.strip().splitlines()) == 1 and "interrupted" in err, err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "plan.toml"]
+
+
+@pytest.mark.parametrize(("argv", "why"), [
+    (["simulate", "migration", "--rows", "10000000000000", "--out", "x.parquet"],
+     "rows must be at most 20,000,000"),
+    (["design", "aa", "--n", "1000", "--baseline", "0.1", "--sims", "1000000000"],
+     "n_sims must be at most 1,000,000"),
+])
+def test_sizes_that_cannot_fit_are_refused_at_once(argv, why, tmp_path, monkeypatch, capsys):
+    """The probe's 72.8 TiB simulate and 10.8 GB A/A: one line naming the limit, exit 2."""
+    import time
+
+    from bayeslab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    t = time.perf_counter()
+    assert main(argv) == 2
+    assert time.perf_counter() - t < 5
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and why in err[0]
+
+
+def test_a_monitor_simulation_that_cannot_fit_is_refused():
+    from bayeslab.errors import ModelError
+    from bayeslab.sequential.operating import simulate
+    from bayeslab.sequential.rules import rule_from_dict
+
+    rule = rule_from_dict({"type": "prob_positive", "success": 0.95})
+    with pytest.raises(ModelError, match="n_sims must be at most 1,000,000"):
+        simulate(rule, [1000, 2000], n_sims=100_000_000)

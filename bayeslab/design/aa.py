@@ -28,6 +28,7 @@ import numpy as np
 
 from bayeslab.errors import ModelError
 from bayeslab.results import jsonable
+from bayeslab.sequential.operating import MAX_SIMS
 
 ASSIGNMENTS = ("fixed", "bernoulli", "hash")
 
@@ -89,10 +90,15 @@ class AAResult:
                 f"assignment\n" + render_table(rows, ["false positive", "rate", "MC se"]))
 
 
+
 def _check(n, baseline, n_sims, share, assignment, prior):
     for name, v in (("n", n), ("n_sims", n_sims)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ModelError(f"{name} must be a positive integer, got {v!r}")
+    if n_sims > MAX_SIMS:
+        raise ModelError(f"n_sims must be at most {MAX_SIMS:,} (the experiments are simulated "
+                         f"together, in memory), got {n_sims:,}; its Monte Carlo error at "
+                         f"{MAX_SIMS:,} is already below 0.0003 for a 5% rate")
     if n < 4:
         raise ModelError(f"n must be at least 4 units, got {n}")
     for name, v in (("baseline", baseline), ("share", share)):

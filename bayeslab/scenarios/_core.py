@@ -14,6 +14,9 @@ from bayeslab.errors import DataError
 
 SCENARIOS = ("migration", "campaign", "musicstream", "homepage", "personalization")
 MIN_ROWS = 100
+# about 100 bytes a simulated row in memory: 20 million rows are 2 GB, larger ones are refused
+# (simulate several seeds and stack them, or aggregate with a count column)
+MAX_ROWS = 20_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,6 +119,10 @@ def check_rows(rows, default: int) -> int:
     if rows < MIN_ROWS:
         raise DataError(f"rows must be at least {MIN_ROWS} to populate every arm and segment, "
                         f"got {rows}", rows=int(rows))
+    if rows > MAX_ROWS:
+        raise DataError(f"rows must be at most {MAX_ROWS:,} (a simulated frame is held in "
+                        f"memory, about 100 bytes a row), got {int(rows):,}: simulate several "
+                        "seeds and stack them", rows=int(rows))
     return int(rows)
 
 

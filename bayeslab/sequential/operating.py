@@ -188,6 +188,10 @@ def _looks(looks, ratio) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+# simulations are vectorized over all experiments at once: memory grows with n_sims x looks
+MAX_SIMS = 1_000_000
+
+
 def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
              metric: str = "binary", sd: float = 1.0, ratio: float = 1.0, n_sims: int = 10_000,
              seed: int | None = 0, progress: bool | None = None) -> OCResult:
@@ -233,6 +237,9 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
         raise ModelError(f"sd must be positive, got {sd!r}")
     if isinstance(n_sims, bool) or not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
         raise ModelError(f"n_sims must be a positive integer, got {n_sims!r}")
+    if n_sims > MAX_SIMS:
+        raise ModelError(f"n_sims must be at most {MAX_SIMS:,} (every experiment is simulated "
+                         f"at once, in memory), got {n_sims:,}")
     arr = _looks(looks, ratio)
     k = arr.shape[0]
     rng = np.random.default_rng(seed)
