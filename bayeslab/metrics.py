@@ -310,6 +310,15 @@ def fit_metric(source, spec: MetricSpec) -> MetricFit:
     if len(spec.segments) > 2:
         raise ModelError(f"at most two segment columns, got {len(spec.segments)}: "
                          f"{', '.join(spec.segments)}")
+    if spec.metric == spec.arm:
+        raise DataError(f"the outcome column {spec.metric!r} is the arm column: name the "
+                        "metric's own column", column=spec.metric)
+    if spec.arm in spec.segments:
+        raise DataError(f"the segment column {spec.arm!r} is the arm column: segments split "
+                        "the units, the arm compares them", column=spec.arm)
+    if len(set(spec.segments)) != len(spec.segments):
+        raise DataError(f"segment column given twice: {', '.join(spec.segments)}",
+                        column=spec.segments[0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BayeslabWarning)
         parts = kind.fit(source, spec)

@@ -160,6 +160,23 @@ def read_plan_text(path: Path) -> str:
                         "plan as UTF-8") from None
 
 
+def _check_prior(prior, where: str) -> None:
+    """A metric's Beta prior: ``{alpha = A, beta = B}`` or ``[A, B]``, both positive numbers."""
+    if isinstance(prior, dict):
+        unknown = sorted(set(prior) - {"alpha", "beta"})
+        if unknown:
+            raise PlanError(f"{where}: unknown prior key {', '.join(map(repr, unknown))}; "
+                            "a prior is { alpha = A, beta = B }")
+        values = list(prior.values())
+    else:
+        values = list(prior)
+        if len(values) != 2:
+            raise PlanError(f"{where} must be [alpha, beta], got {prior!r}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+            raise PlanError(f"{where}: alpha and beta must be positive numbers, got {v!r}")
+
+
 def load_plan(path) -> Plan:
     """Read and validate a plan.
 
@@ -247,6 +264,9 @@ def load_plan(path) -> Plan:
                             f"must be one of {', '.join(ROLES)}, got {role!r}")
         if role == "guardrail" and "margin" not in m:
             raise PlanError(f"{path}: guardrail {m['name']!r} needs a margin{where}")
+        if "prior" in m:
+            _check_prior(m["prior"], f"{path}: metrics[{i}].prior"
+                         f"{_line_of(text, 'prior', 'metrics', i)}")
         options = {k: v for k, v in m.items() if k not in ("name", "kind", "role")}
         _covariate_option(options, f"{path}: metrics[{i}]",
                           _line_of(text, "covariates", "metrics", i)
@@ -266,6 +286,25 @@ def load_plan(path) -> Plan:
         if target is None or target.role == "guardrail" or target.kind not in segmentable:
             raise PlanError(f"{path}: segments.metric{line} must name a primary or secondary "
                             f"metric of kind {', '.join(segmentable)}, got {name!r}")
+    if seg and not seg.get("columns"):
+        raise PlanError(f"{path}: segments.columns{_line_of(text, 'columns', 'segments')} must "
+                        "name one or two segment columns, e.g. columns = [\"country\"]")
+    seq = out["sequential"]
+    if seq:
+        names = [p.name for p in plans]
+        if "metric" in seq and seq["metric"] not in names:
+            raise PlanError(f"{path}: sequential.metric{_line_of(text, 'metric', 'sequential')} "
+                            f"must name a metric of the plan ({', '.join(names)}), got "
+                            f"{seq['metric']!r}")
+        if "spending" in seq:
+            from bayeslab.errors import ModelError
+            from bayeslab.sequential.spending import parse_spending
+
+            try:
+                parse_spending(seq["spending"])
+            except ModelError as exc:
+                raise PlanError(f"{path}: sequential.spending"
+                                f"{_line_of(text, 'spending', 'sequential')}: {exc}") from None
     exp = out["experiment"]
     if not 0 <= exp.get("seed", 0) <= 2**32 - 1:
         raise PlanError(f"{path}: experiment.seed{_line_of(text, 'seed', 'experiment')} must be "

@@ -356,8 +356,10 @@ def _monitor(data, plan: Plan):
         raise DataError(f"{plan.path}: [sequential] needs a timestamp (or columns.timestamp), "
                         "or looks given as cumulative row counts")
     rule = rule_from_dict(seq["rule"]) if "rule" in seq else None
+    # the plan's spending function and its decision alpha govern the group-sequential design
     return monitor(data, arm=plan.columns["arm"], metric=metric.name, timestamp=timestamp,
                    control=_control(plan), looks=seq.get("looks"), rule=rule,
+                   design=seq.get("spending"), alpha=float(plan.decision.get("alpha", 0.05)),
                    prior=_prior(metric), kind=metric.kind, seed=plan.seed,
                    fpr_sims=int(seq.get("fpr_sims", 2000)))
 

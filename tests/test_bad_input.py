@@ -196,3 +196,43 @@ def test_a_monitor_simulation_that_cannot_fit_is_refused():
     rule = rule_from_dict({"type": "prob_positive", "success": 0.95})
     with pytest.raises(ModelError, match="n_sims must be at most 1,000,000"):
         simulate(rule, [1000, 2000], n_sims=100_000_000)
+
+
+@pytest.mark.parametrize("flags", [["--loss-threshold", "nan"], ["--rhat-max", "0"],
+                                   ["--ess-min", "-5"], ["--interval", "2"],
+                                   ["--prob-threshold", "1.5"], ["--alpha", "inf"]])
+def test_thresholds_out_of_range_are_refused(flags, tmp_path, capsys):
+    """The probe's accepted nonsense (a NaN loss threshold, R-hat 0, negative ESS, a 200 %
+    interval): argparse's one line and exit 2."""
+    from bayeslab.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["compare", "x.csv", "--arm", "a", "--metric", "y", *flags])
+    assert exit_.value.code == 2
+    assert "must be a number in" in capsys.readouterr().err
+
+
+def test_monitor_interval_must_be_a_level(capsys):
+    from bayeslab.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["monitor", "x.csv", "--arm", "a", "--metric", "y", "--interval", "2"])
+    assert exit_.value.code == 2 and "(0, 1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("kw", "why"), [
+    ({"metric": "arm"}, "is the arm column"),
+    ({"metric": "y", "segments": ["arm"]}, "segment column 'arm' is the arm column"),
+    ({"metric": "y", "segments": ["s", "s"]}, "segment column given twice"),
+])
+def test_columns_that_cannot_be_what_they_are_named_for(kw, why):
+    """The probe read out "ship" for an outcome equal to the arm, and an effect of 0.0 with
+    interval [0.0, 0.0] for a segment column equal to the arm."""
+    import pandas as pd
+
+    from bayeslab.errors import DataError
+    from bayeslab.readout import compare
+
+    frame = pd.DataFrame({"arm": [0, 1] * 50, "y": [0, 1, 1, 0] * 25, "s": ["a", "b"] * 50})
+    with pytest.raises(DataError, match=why):
+        compare(frame, arm="arm", **kw)

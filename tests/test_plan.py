@@ -150,3 +150,50 @@ def test_run_cli_json(tmp_path, capsys):
                  "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["decision"]["verdict"] and "report.html" in out["files"]
+
+
+SEQ = GOOD.replace("[columns]", """[sequential]
+looks = [1000, 2000, 4000]
+rule = { type = "prob_positive", success = 0.95 }
+SEQUENTIAL_LINE
+
+[columns]""")
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    ('spending = "bogus"', "sequential.spending"),
+    ('metric = "ps5_purchase_30dd"', "sequential.metric"),
+])
+def test_sequential_options_are_checked_not_ignored(tmp_path, line, why):
+    with pytest.raises(PlanError, match=why):
+        load_plan(write(tmp_path, SEQ.replace("SEQUENTIAL_LINE", line)))
+
+
+def test_the_plans_spending_and_alpha_govern_the_monitor(tmp_path):
+    """The probe: spending = "pocock" and decision.alpha = 0.01 ran O'Brien-Fleming at 0.05."""
+    plan = SEQ.replace("SEQUENTIAL_LINE", 'spending = "pocock"').replace(
+        "[experiment]", "[decision]\nalpha = 0.01\n\n[experiment]")
+    mon = run_plan(write(tmp_path, plan)).monitor
+    design = mon.design
+    assert design.alpha == pytest.approx(0.01)
+    assert "pocock" in str(design.spending).lower()
+    bounds = design.upper
+    assert bounds[0] == pytest.approx(bounds[-1], rel=0.35)   # Pocock: nearly flat boundaries
+
+
+@pytest.mark.parametrize(("prior", "why"), [
+    ("{ alpah = 50, beta = 1 }", "unknown prior key 'alpah'"),
+    ('{ alpha = "a", beta = 1 }', "positive numbers"),
+    ("[1, 2, 3]", r"must be \[alpha, beta\]"),
+    ("{ alpha = -1, beta = 1 }", "positive numbers"),
+])
+def test_prior_keys_and_values_are_checked(tmp_path, prior, why):
+    plan = GOOD.replace('kind = "conversion"\n', f'kind = "conversion"\nprior = {prior}\n', 1)
+    with pytest.raises(PlanError, match=why):
+        load_plan(write(tmp_path, plan))
+
+
+def test_segments_need_columns(tmp_path):
+    plan = GOOD + "\n[segments]\ncolumns = []\n"
+    with pytest.raises(PlanError, match="segments.columns"):
+        load_plan(write(tmp_path, plan))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from bayeslab import kinds
 from bayeslab.cli.design import (
@@ -34,6 +35,28 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}, "
                                          f"got {text!r}")
     return value
+
+
+def _number(low: float, high: float, *, closed_low=False, closed_high=False):
+    """An argparse type: a finite number in (low, high) (ends included where asked)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        above = value >= low if closed_low else value > low
+        below = value <= high if closed_high else value < high
+        if not (math.isfinite(value) and above and below):
+            ends = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
+            raise argparse.ArgumentTypeError(f"must be a number in {ends}, got {text!r}")
+        return value
+    return parse
+
+
+_LEVEL = _number(0, 1)                         # interval levels, probabilities, alpha
+_LOSS = _number(0, math.inf, closed_low=True)  # a loss threshold: 0 or more
+_RHAT = _number(1, math.inf, closed_low=True)  # R-hat is at least 1
+_ESS = _number(0, math.inf)                    # a positive effective sample size
 
 
 def _add_kind_options(p) -> None:
@@ -98,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")
     p.add_argument("--tune", type=int, default=1000, help="MCMC tuning steps per chain")
     p.add_argument("--chains", type=int, default=4, help="MCMC chains")
-    p.add_argument("--rhat-max", type=float, default=1.01,
+    p.add_argument("--rhat-max", type=_RHAT, default=1.01,
                    help="MCMC diagnostics: largest acceptable R-hat (fail above)")
-    p.add_argument("--ess-min", type=float, default=400,
+    p.add_argument("--ess-min", type=_ESS, default=400,
                    help="MCMC diagnostics: smallest acceptable bulk and tail ESS (fail below)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (shown only on a terminal anyway)")
@@ -111,15 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
                    "(one value, or one per guardrail, comma-separated)")
     p.add_argument("--prior", default="1,1", help="Beta prior A,B of each arm's rate")
-    p.add_argument("--interval", type=float, default=0.95, help="interval level")
+    p.add_argument("--interval", type=_LEVEL, default=0.95, help="interval level")
     p.add_argument("--split", help="planned shares per arm for the SRM check, control first")
     p.add_argument("--n", help="count column of pre-aggregated rows (metric = conversions)")
     p.add_argument("--unit-id", help="unit id column; duplicated ids are an error")
     p.add_argument("--missing", choices=("error", "exclude"), default="error",
                    help="rows with a missing arm or outcome: fail (default) or exclude")
-    p.add_argument("--prob-threshold", type=float, default=0.95)
-    p.add_argument("--loss-threshold", type=float, default=0.0025)
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--prob-threshold", type=_LEVEL, default=0.95)
+    p.add_argument("--loss-threshold", type=_LOSS, default=0.0025)
+    p.add_argument("--alpha", type=_LEVEL, default=0.05)
     p.add_argument("--engine", **engine)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_compare)
@@ -172,13 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "&, @N for a minimum sample (repeatable)")
     p.add_argument("--spending", default="obf", help="alpha spending: obf, pocock, hsd:GAMMA, "
                    "power:RHO")
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=_LEVEL, default=0.05)
     p.add_argument("--sides", type=int, choices=(1, 2), default=2)
     p.add_argument("--prior", help="Beta prior A,B (conversion) or normal MEAN,SD of the lift")
     p.add_argument("--kind", choices=("conversion", "continuous"), default="conversion")
     p.add_argument("--n", help="count column of daily aggregates")
     p.add_argument("--missing", choices=("error", "exclude"), default="error")
-    p.add_argument("--interval", type=float, default=0.95)
+    p.add_argument("--interval", type=_LEVEL, default=0.95)
     p.add_argument("--max-n", type=int, help="planned total units, if the experiment is running")
     p.add_argument("--fpr-sims", type=int, default=10_000,
                    help="A/A experiments simulated for each rule's false-positive rate (0: skip)")
@@ -193,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = dsub.add_parser("boundaries", help="group-sequential boundaries (z scale)")
     p.add_argument("--looks", type=int, help="number of looks K")
     p.add_argument("--fractions", help="information fractions, e.g. 0.25,0.5,0.75,1")
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=_LEVEL, default=0.05)
     p.add_argument("--sides", type=int, choices=(1, 2), default=2)
     p.add_argument("--spending", default="obf", help="obf, pocock, hsd:GAMMA, power:RHO")
     p.add_argument("--format", **fmt)
@@ -213,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mde", type=float, required=True, help="minimum detectable effect")
     p.add_argument("--relative", action="store_true", help="read --mde as a relative lift")
     p.add_argument("--sd", type=float, help="outcome sd (means)")
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--alpha", type=_LEVEL, default=0.05)
     p.add_argument("--power", type=float, default=0.8)
     p.add_argument("--sides", type=int, choices=(1, 2), default=2)
     p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
@@ -228,9 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", type=float, default=0.5, help="treatment share")
     p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
     p.add_argument("--assignment", choices=("fixed", "bernoulli", "hash"), default="fixed")
-    p.add_argument("--prob-threshold", type=float, default=0.95)
-    p.add_argument("--loss-threshold", type=float, default=0.0025)
-    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--prob-threshold", type=_LEVEL, default=0.95)
+    p.add_argument("--loss-threshold", type=_LOSS, default=0.0025)
+    p.add_argument("--alpha", type=_LEVEL, default=0.05)
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_design_aa)
