@@ -231,6 +231,28 @@ def test_unconverged_custom_model_blocks_the_decision():
     assert "did not converge" in r.decision.blockers[0]
 
 
+def test_a_funnel_beside_the_effect_blocks_the_decision():
+    """The probe: a centered Neal's funnel next to a well-identified effect read out "ship"
+    because only the effect and the baseline were checked. Every free variable is checked now,
+    and the failing one is named."""
+    import pymc as pm
+
+    rng = np.random.default_rng(3)
+    t = np.repeat([0.0, 1.0], 200)
+    y = 1 + 0.5 * t + rng.normal(size=400)
+    with pm.Model() as model:
+        mu = pm.Normal("control_mean", 0.0, 10.0)
+        effect = pm.Normal("effect", 0.0, 10.0)
+        pm.Normal("y", mu + effect * t, 1.0, observed=y)
+        v = pm.Normal("funnel_v", 0.0, 3.0)
+        pm.Normal("funnel_x", 0.0, pm.math.exp(v / 2), shape=9)   # centered: hard to sample
+    r = custom_readout(model, "effect", seed=1, draws=300, tune=300, chains=2)
+    assert r.diagnostics.verdict == "fail"
+    assert r.decision.verdict == "blocked"
+    failed = [c for c in r.diagnostics.checks if c.status == "fail"]
+    assert any("worst: funnel_v" in c.reason for c in failed)
+
+
 def test_custom_readout_checks_its_inputs():
     rng = np.random.default_rng(0)
     t = np.repeat([0.0, 1.0], 20)

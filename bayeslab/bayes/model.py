@@ -194,7 +194,10 @@ class PyMCModel:
             if name is not None and name not in names:
                 raise ModelError(f"the model has no variable {name!r} for the {role}; it has: "
                                  f"{', '.join(sorted(names))}")
-        watch = [v for v in (self.effect, self.baseline) if v is not None]
+        # every free variable is checked (a funnel beside the effect blocks the decision too),
+        # plus the effect and baseline when they are deterministics
+        watch = list(dict.fromkeys([*(v.name for v in model.free_RVs),
+                                    *(v for v in (self.effect, self.baseline) if v is not None)]))
         fit = sample_with_remedy(model, draws=self.draws, tune=self.tune, chains=self.chains,
                                  seed=self.seed, target_accept=self.target_accept,
                                  sampler=self.sampler, progressbar=self.progressbar,
