@@ -1,0 +1,63 @@
+"""Beta kernels with a parameter below 1 (a Jeffreys or lighter prior and few conversions) beside
+a huge or tiny arm: the cases where the old branch returned a loss of 0.0 and an interval above
+0.99 (issue 23), checked against long seeded simulations with tolerances of 5 Monte Carlo
+standard errors."""
+
+import numpy as np
+import pytest
+
+from bayeslab.errors import ConvergenceError
+from bayeslab.kernels import beta as K
+
+N = 8_000_000
+CASES = [  # (a_t, b_t, a_c, b_c): prior 0.5 or 0.1, conversions / units as in the probe
+    (0.5, 100.5, 0.5, 1e8 + 0.5),          # 0 of 100 vs 0 of 1e8
+    (0.5, 1e8 + 0.5, 0.5, 100.5),          # the same, arms swapped
+    (0.5 + 1e6, 1e8 - 1e6 + 0.5, 0.5, 100.5),
+    (5.5, 1e12 - 4.5, 0.5, 1e12 + 0.5),    # 5 vs 0 of 1e12 per arm
+    (0.5, 1e12 + 0.5, 0.5, 1e12 + 0.5),    # 0 vs 0 of 1e12
+    (0.1, 1e12 + 0.1, 5.1, 1e12 - 4.9),    # prior 0.1
+]
+
+
+def _draws(a_t, b_t, a_c, b_c, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.beta(a_t, b_t, N), rng.beta(a_c, b_c, N)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("p", CASES, ids=[f"case{i}" for i in range(len(CASES))])
+def test_singular_kernels_match_long_simulation(p):
+    t, c = _draws(*p)
+    d = t - c
+    gt, lt = K.prob_greater_pair(*p)
+    hit = d > 0
+    assert gt + lt == pytest.approx(1.0, abs=1e-12)
+    assert abs(gt - hit.mean()) <= 5 * np.sqrt(max(hit.mean() * (1 - hit.mean()), 1 / N) / N)
+    for value, draws in zip(K.expected_losses(*p),
+                            (np.maximum(c - t, 0.0), np.maximum(1.0 - t / c, 0.0)),
+                            strict=True):
+        assert value > 0
+        assert abs(value - draws.mean()) <= 5 * draws.std() / np.sqrt(N)
+    lo, hi = K.diff_quantiles([0.025, 0.975], *p)
+    assert lo < hi                             # was [0.99926, 0.99852]
+    for q, level in ((lo, 0.025), (hi, 0.975)):
+        share = (d <= q).mean()
+        assert abs(share - level) <= 5 * np.sqrt(level * (1 - level) / N)
+
+
+def test_the_probes_loss_is_no_longer_zero():
+    """0 of 100 (treatment) vs 1e8 control units, Beta(0.5, 0.5): the old kernel said the loss
+    of shipping was 0.0, so a 0.25 % loss rule passed."""
+    absolute, relative = K.expected_losses(0.5, 100.5, 0.5, 1e8 + 0.5)
+    assert absolute > 0 and relative > 1e-4
+    swapped = K.expected_losses(0.5, 1e8 + 0.5, 0.5, 100.5)
+    assert swapped[1] == pytest.approx(0.9987, abs=1e-3)   # the treatment is almost surely worse
+
+
+def test_a_kernel_that_cannot_reach_its_accuracy_raises():
+    def wild(x):  # an integrand no quadrature can pin down: the kernel says so
+        return np.sin(1e12 * np.asarray(x)) + 2.0
+
+    with pytest.raises(ConvergenceError, match="did not reach its accuracy"):
+        K._control_expectation(wild, 0.5, 0.5)
