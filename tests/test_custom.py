@@ -95,6 +95,18 @@ def test_formula_errors_name_what_is_wrong(migration):
         compare(migration, arm="treatment", metric="revenue_60d", kind="formula")
 
 
+def _one_metric_plan(folder, data: str, metric: str):
+    """A plan in ``folder`` reading ``revenue_60d`` as its primary metric (``metric``: its kind
+    lines)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = folder / "plan.toml"
+    plan.write_text("\n".join([
+        '[experiment]\nname = "t"', f"[data]\n{data}",
+        '[columns]\narm = "treatment"\ncontrol = "0"',
+        f'[[metrics]]\nname = "revenue_60d"\nrole = "primary"\n{metric}', ""]))
+    return plan
+
+
 ATTACKS = [
     "revenue_60d ~ treatment + I(pre_30d_spend + bmb.models.np.sign("
     "bmb.models.pd.io.common.os.system('touch pwned')))",
@@ -126,21 +138,8 @@ def test_a_formula_cannot_run_code(formula, migration, tmp_path, monkeypatch, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and any(why in err[0] for why in (
         "outside the formula grammar", "not an allowed function", "not a column name"))
-    plan = tmp_path / "plan.toml"
-    plan.write_text(textwrap.dedent(f"""
-        [experiment]
-        name = "t"
-        [data]
-        path = "m.parquet"
-        [columns]
-        arm = "treatment"
-        control = "0"
-        [[metrics]]
-        name = "revenue_60d"
-        role = "primary"
-        kind = "formula"
-        formula = {json.dumps(formula)}
-        """))
+    plan = _one_metric_plan(tmp_path, 'path = "m.parquet"',
+                            f'kind = "formula"\nformula = {json.dumps(formula)}')
     assert main(["run", str(plan), "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "out").exists()
 
@@ -275,23 +274,8 @@ def test_builder_files_are_checked(tmp_path):
 
 
 def _builder_plan(folder, builder):
-    folder.mkdir(parents=True, exist_ok=True)
-    plan = folder / "plan.toml"
-    plan.write_text(textwrap.dedent(f"""
-        [experiment]
-        name = "t"
-        [data]
-        simulate = {{ scenario = "migration", rows = 2000, seed = 1 }}
-        [columns]
-        arm = "treatment"
-        control = "0"
-        [[metrics]]
-        name = "revenue_60d"
-        role = "primary"
-        kind = "custom"
-        builder = {json.dumps(builder)}
-        """))
-    return plan
+    return _one_metric_plan(folder, 'simulate = { scenario = "migration", rows = 2000, seed = 1 }',
+                            f'kind = "custom"\nbuilder = {json.dumps(builder)}')
 
 
 def test_a_plan_runs_builders_from_its_own_folder_only(tmp_path, capsys):
