@@ -84,6 +84,13 @@ def fork_map(fn: Callable, items: Sequence, *, workers: int,
     if (workers <= 1 or len(items) <= 1 or not fork_available()
             or mp.current_process().daemon):   # a daemon process may not have children
         return [fn(item) for item in items]
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):  # a child flushes what it inherits: print it once
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
     ctx = mp.get_context("fork")
     results: dict[int, object] = {}
     running: dict[int, tuple] = {}
