@@ -106,13 +106,13 @@ def _compile_pytensor(model):
     data = _data_values(model)
     digest = model_cache.fingerprint(model)
     parts = model_cache.load(digest)
-    if parts is None or not set(parts["shared"]) <= set(data):
+    if parts is None or not set(sum(_shared_names(parts), [])) <= set(data):
         parts = _build_functions(model)
         shared = [v for f in (parts["logp"], parts["expand"]) for v in f.get_shared()]
         with _zeroed(shared):  # the functions go to disk, the data they saw does not
             model_cache.store(digest, {k: v for k, v in parts.items() if k != "values"})
         data = {**parts["values"], **data}
-    return _nutpie_model(model, parts, {n: data[n] for n in parts["shared"]})
+    return _nutpie_model(model, parts, {n: data[n] for n in sum(_shared_names(parts), [])})
 
 
 def _build_functions(model) -> dict:
@@ -129,15 +129,16 @@ def _build_functions(model) -> dict:
         model, mode="NUMBA", compute_grad=True, join_expanded=False,
         pymc_initial_point_fn=support, var_names=None)
     shared = [*logp_pt.get_shared(), *expand_pt.get_shared()]
-    names, _, shapes = shape_info
     return {"n_dim": int(n_dim), "logp": logp_pt, "expand": expand_pt,
             "start": np.asarray(init_fn(0), dtype=np.float64),
-            "names": list(names), "shapes": [tuple(int(s) for s in sh) for sh in shapes],
             "shape_info": shape_info, "reparam": list(reparam),
-            "logp_shared": [v.name for v in logp_pt.get_shared()],
-            "expand_shared": [v.name for v in expand_pt.get_shared()],
-            "shared": sorted({v.name for v in shared}),
             "values": {v.name: np.asarray(v.get_value()) for v in shared}}
+
+
+def _shared_names(parts: dict) -> tuple[list[str], list[str]]:
+    """Names of the data each compiled function takes, in its argument order."""
+    return ([v.name for v in parts["logp"].get_shared()],
+            [v.name for v in parts["expand"].get_shared()])
 
 
 @contextlib.contextmanager
@@ -159,8 +160,10 @@ def _nutpie_model(model, parts: dict, shared: dict):
     from nutpie.compiled_pyfunc import from_pyfunc
 
     logp_jit, expand_jit = parts["logp"].vm.jit_fn, parts["expand"].vm.jit_fn
-    logp_shared, expand_shared = parts["logp_shared"], parts["expand_shared"]
-    names, shapes, start = parts["names"], parts["shapes"], parts["start"]
+    logp_shared, expand_shared = _shared_names(parts)
+    names, _, shapes = parts["shape_info"]
+    shapes = [tuple(int(s) for s in shape) for shape in shapes]
+    start = parts["start"]
 
     def make_logp():
         def logp(x, **data):

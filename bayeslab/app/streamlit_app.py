@@ -58,17 +58,21 @@ def _p_value(e) -> str:
     return "n/a" if e is None or e.p_value is None else fmt.p_value(e.p_value)
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^])")
+# beyond CommonMark (bayeslab.report.markdown.escape): Streamlit's LaTeX ($), directives
+# (:red[...], :material/icon:), emphasis with _, and image or link syntax
+_STREAMLIT = re.compile(r"([$:_!()])")
 
 
 def _md(text) -> str:
     """``text`` from the data (names, labels, saved sentences) shown as text, never as markup.
 
     Streamlit renders Markdown (links, images, :color[...] directives, LaTeX) in titles,
-    captions and alerts; every such character is escaped, so a metric named
-    ``![](http://...)`` shows as those characters and the browser fetches nothing.
+    captions and alerts: the report's Markdown escape, plus Streamlit's own syntax, so a metric
+    named ``![](http://...)`` shows as those characters and the browser fetches nothing.
     """
-    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
+    from bayeslab.report.markdown import escape
+
+    return _STREAMLIT.sub(r"\\\1", escape(text))
 
 
 def _cell(v) -> str:

@@ -154,21 +154,22 @@ def _control_expectation(g, a_c, b_c, kinks=(), atol: float = 0.0) -> float:
     cuts = np.atleast_1d(cdf(np.asarray([k for k in kinks if 0.0 < k < 1.0], float), a_c, b_c))
     edges = [0.0, *sorted({float(c) for c in cuts if 0.0 < c < 1.0}), 1.0]
     pieces = [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True) if hi > lo]
-    rough = sum(_gauss(g, a_c, b_c, lo, hi, _GL_PAIR[1]) for lo, hi in pieces)
-    tol = max(1e-11 * abs(rough), atol, 1e-300)
-    total, todo, budget = 0.0, [(lo, hi, 0) for lo, hi in pieces], 4000
+    # a first pass with the finer rule sets the tolerance; each piece keeps its value
+    todo = [(lo, hi, 0, _gauss(g, a_c, b_c, lo, hi, _GL_PAIR[1])) for lo, hi in pieces]
+    tol = max(1e-11 * abs(sum(t[3] for t in todo)), atol, 1e-300)
+    total, budget = 0.0, 4000
     while todo:
-        lo, hi, depth = todo.pop()
+        lo, hi, depth, fine = todo.pop()
         budget -= 1
         coarse = _gauss(g, a_c, b_c, lo, hi, _GL_PAIR[0])
-        fine = _gauss(g, a_c, b_c, lo, hi, _GL_PAIR[1])
         # error per unit of u within tol, or a piece too small to matter (near an end, where
         # the quantile function is singular, pieces shrink before their rules agree)
         if abs(fine - coarse) <= max(tol * (hi - lo), 1e-3 * tol, 1e-300):
             total += fine
         elif depth < 40 and budget > 0:
             mid = 0.5 * (lo + hi)
-            todo += [(lo, mid, depth + 1), (mid, hi, depth + 1)]
+            todo += [(x, y, depth + 1, _gauss(g, a_c, b_c, x, y, _GL_PAIR[1]))
+                     for x, y in ((lo, mid), (mid, hi))]
         elif abs(fine - coarse) <= tol:  # a 1e-12 sliver at a singular end: within budget
             total += fine
         else:

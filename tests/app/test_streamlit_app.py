@@ -23,7 +23,9 @@ from .test_data import counts  # noqa: E402
 
 def plain(markdown: str) -> str:
     """What a reader sees of the app's escaped Markdown (data is shown as text, not markup)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    import html
+
+    return html.unescape(re.sub(r"\\(.)", r"\1", markdown))
 
 
 def shown(at) -> dict:
