@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import importlib
 
+from bayeslab import _compat
+
+_compat.install()  # old module paths (0.1) for one release, with a DeprecationWarning
+
 
 def _version() -> str:
     """The installed distribution's version (package metadata); ``unknown`` from a bare tree."""
@@ -21,43 +25,43 @@ def _version() -> str:
 
 # public name -> module that defines it
 _EXPORTS = {
-    "BayeslabError": "bayeslab.errors",
-    "DataError": "bayeslab.errors",
-    "ModelError": "bayeslab.errors",
-    "ConvergenceError": "bayeslab.errors",
-    "BayeslabWarning": "bayeslab.errors",
-    "DataWarning": "bayeslab.errors",
-    "StatisticalWarning": "bayeslab.errors",
+    "BayeslabError": "bayeslab.core.errors",
+    "DataError": "bayeslab.core.errors",
+    "ModelError": "bayeslab.core.errors",
+    "ConvergenceError": "bayeslab.core.errors",
+    "BayeslabWarning": "bayeslab.core.errors",
+    "DataWarning": "bayeslab.core.errors",
+    "StatisticalWarning": "bayeslab.core.errors",
     "RowAccount": "bayeslab.data.accounting",
     "ArmStats": "bayeslab.data.stats",
     "sufficient_stats": "bayeslab.data.stats",
     "open_source": "bayeslab.data.sources",
-    "Estimate": "bayeslab.results",
+    "Estimate": "bayeslab.core.estimates",
     "BetaBinomial": "bayeslab.bayes.conversion",
     "BetaPrior": "bayeslab.bayes.conversion",
     "ConversionPosterior": "bayeslab.bayes.conversion",
     "TwoProportionZTest": "bayeslab.frequentist.conversion",
     "ConversionTest": "bayeslab.frequentist.conversion",
-    "compare": "bayeslab.readout",
-    "Readout": "bayeslab.readout",
-    "Decision": "bayeslab.decision",
-    "DecisionRule": "bayeslab.decision",
+    "compare": "bayeslab.readout.metric",
+    "Readout": "bayeslab.readout.metric",
+    "Decision": "bayeslab.core.decision",
+    "DecisionRule": "bayeslab.core.decision",
     # the readout contract (one base for every readout; JSON read back by from_dict)
-    "BaseReadout": "bayeslab.contract",
-    "SavedReadout": "bayeslab.contract",
-    "Headline": "bayeslab.contract",
-    "readout_from_dict": "bayeslab.contract",
+    "BaseReadout": "bayeslab.readout.contract",
+    "SavedReadout": "bayeslab.readout.contract",
+    "Headline": "bayeslab.readout.contract",
+    "readout_from_dict": "bayeslab.readout.contract",
     # your own model: formulas, builder files, any PyMC model
-    "custom_readout": "bayeslab.custom",
-    "CustomReadout": "bayeslab.custom",
+    "custom_readout": "bayeslab.readout.custom",
+    "CustomReadout": "bayeslab.readout.custom",
     "PyMCModel": "bayeslab.bayes.model",
     "ModelPosterior": "bayeslab.bayes.model",
     "FittedTerm": "bayeslab.frequentist.model",
     "TermResult": "bayeslab.frequentist.model",
     "BambiFormula": "bayeslab.bayes.formula",
     "OLSFormula": "bayeslab.frequentist.formula",
-    "load_plan": "bayeslab.plan",
-    "run_plan": "bayeslab.runner",
+    "load_plan": "bayeslab.plan.schema",
+    "run_plan": "bayeslab.plan.runner",
     "srm_check": "bayeslab.design.srm",
     "SRMResult": "bayeslab.design.srm",
     "simulate": "bayeslab.scenarios",
@@ -77,8 +81,8 @@ _EXPORTS = {
     "srm_by_segment": "bayeslab.design.srm",
     "assign": "bayeslab.design.assignment",
     "check_uniformity": "bayeslab.design.assignment",
-    "monitor": "bayeslab.sequential.monitor",
-    "MonitorResult": "bayeslab.sequential.monitor",
+    "monitor": "bayeslab.readout.monitor",
+    "MonitorResult": "bayeslab.readout.monitor",
     "ProbPositive": "bayeslab.sequential.rules",
     "ExpectedLoss": "bayeslab.sequential.rules",
     "Rope": "bayeslab.sequential.rules",
@@ -90,8 +94,8 @@ _EXPORTS = {
     "aa_simulation": "bayeslab.design.aa",
     "AAResult": "bayeslab.design.aa",
     "plot_monitor": "bayeslab.plots",
-    "compare_propensity": "bayeslab.causal",
-    "PropensityReadout": "bayeslab.causal",
+    "compare_propensity": "bayeslab.readout.observational",
+    "PropensityReadout": "bayeslab.readout.observational",
     "load_units": "bayeslab.data.units",
     "UnitData": "bayeslab.data.units",
     "PropensityWeighting": "bayeslab.frequentist.propensity",
@@ -99,8 +103,8 @@ _EXPORTS = {
     "BayesPropensity": "bayeslab.bayes.propensity",
     "BayesPropensityResult": "bayeslab.bayes.propensity",
     "PropensityPrior": "bayeslab.bayes.propensity",
-    "balance_report": "bayeslab.balance",
-    "BalanceReport": "bayeslab.balance",
+    "balance_report": "bayeslab.kernels.balance",
+    "BalanceReport": "bayeslab.kernels.balance",
     "love_plot": "bayeslab.plots",
     "overlap_plot": "bayeslab.plots",
     "plot_beta_posteriors": "bayeslab.plots",
@@ -111,7 +115,7 @@ _EXPORTS = {
     "plot_trace": "bayeslab.plots",
     "plot_rank": "bayeslab.plots",
     "plot_ppc": "bayeslab.plots",
-    "SegmentReadout": "bayeslab.segment_readout",
+    "SegmentReadout": "bayeslab.readout.segments",
     "fit_segments": "bayeslab.bayes.segments",
     "load_segment_fit": "bayeslab.bayes.segments",
     "SegmentFit": "bayeslab.bayes.segments",
@@ -127,8 +131,8 @@ _EXPORTS = {
     "GammaPrior": "bayeslab.bayes.means",
     "WelchTest": "bayeslab.frequentist.means",
     "PoissonRateTest": "bayeslab.frequentist.means",
-    "Diagnostics": "bayeslab.diagnostics",
-    "diagnose": "bayeslab.diagnostics",
+    "Diagnostics": "bayeslab.inference.diagnostics",
+    "diagnose": "bayeslab.inference.diagnostics",
 }
 
 __all__ = sorted(_EXPORTS)

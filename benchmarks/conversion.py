@@ -23,7 +23,7 @@ def main():
     ap.add_argument("--rows", type=int, default=10_000_000)
     args = ap.parse_args()
     from bayeslab.kernels import beta as K
-    from bayeslab.readout import compare
+    from bayeslab.readout.metric import compare
 
     path = os.path.join(tempfile.gettempdir(), f"bayeslab_bench_conv_{args.rows}.parquet")
     if not os.path.exists(path):

@@ -33,7 +33,7 @@ def main():
             TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
     import pandas as pd
 
-    from bayeslab.readout import compare
+    from bayeslab.readout.metric import compare
 
     compare(pd.DataFrame({"arm": [0, 1] * 50, "conv": [0, 1, 1, 0] * 25}), arm="arm",
             metric="conv")  # imports and DuckDB's start, before any clock

@@ -34,7 +34,7 @@ PLAN = ROOT / "models" / "migration.toml"
 CHILD = r"""
 import json, sys, time
 from contextlib import contextmanager
-import bayeslab.progress as P
+import bayeslab.core.progress as P
 stages, original = [], P.stage
 
 @contextmanager
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
         # as scripts/setup.sh leaves the caches: the segment model compiled once, nothing else
         env = dict(env, BAYESLAB_CACHE_DIR=str(tmp / "cache2"),
                    PYTENSOR_FLAGS=f"base_compiledir={tmp / 'pytensor2'}")
-        warm_up, _ = _run([sys.executable, "-c", "from bayeslab.bayes.segments import "
+        warm_up, _ = _run([sys.executable, "-c", "from bayeslab.scenarios.warmup import "
                            "warm_compile_cache as w; w()"], env)
         print(f"\nsetup's warm-up (warm_compile_cache, its own process): {warm_up:.1f} s")
         first = [main_command(env, tmp / "first")]

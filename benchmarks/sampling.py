@@ -95,7 +95,7 @@ def _propensity(rows: int, seed: int, sampler: str):
 
     from bayeslab.bayes import propensity_nuts as pn
     from bayeslab.bayes.propensity import PropensityPrior, _outcome_scale
-    from bayeslab.propensity_design import design
+    from bayeslab.kernels.propensity_design import design
 
     units = _propensity_units(rows, seed)
     ys, _ = _outcome_scale(units)
@@ -160,8 +160,8 @@ def settings(name: str, sampler: str) -> dict:
 
 def one(name: str, sampler: str) -> dict:
     """Time one model with one sampler in this process; a second fit measures reuse."""
-    from bayeslab.diagnostics import diagnose
-    from bayeslab.sampling import sample_nutpie_model, sample_once
+    from bayeslab.inference.diagnostics import diagnose
+    from bayeslab.inference.sampling import sample_nutpie_model, sample_once
 
     warnings.simplefilter("ignore")
     out = {"model": name, "sampler": sampler, "settings": settings(name, sampler)}
@@ -303,7 +303,7 @@ def example_child(path: str) -> dict:
     import io
     import runpy
 
-    import bayeslab.sampling as sampling
+    import bayeslab.inference.sampling as sampling
 
     real, seen = sampling.sample_with_remedy, []
 

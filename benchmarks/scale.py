@@ -87,7 +87,7 @@ def _session(engine, path):
 def _readout(case: str, engine: str, path: str) -> None:
     import bayeslab as bl
     from bayeslab.data.sources import open_source
-    from bayeslab.readout import one_scan
+    from bayeslab.readout.metric import one_scan
 
     if case == "conversion":
         bl.compare(path, engine=engine, arm="arm", metric="conv")
@@ -95,7 +95,7 @@ def _readout(case: str, engine: str, path: str) -> None:
         bl.compare(path, engine=engine, arm="arm", metric="rev", kind="continuous",
                    covariate="pre")
     elif case == "plan":
-        from bayeslab.metrics import MetricSpec
+        from bayeslab.readout.fitters import MetricSpec
 
         src = open_source(path, engine=engine)
         specs = [MetricSpec(metric="conv", arm="arm", segments=("seg1", "seg2")),
@@ -129,7 +129,7 @@ def child(case: str, engine: str, path: str, queries=None) -> dict:
     ``count``: the bare count; ``stats``: ``queries`` (from :func:`capture`) on this file.
     """
     import bayeslab as bl
-    from bayeslab.readout import compare, one_scan  # noqa: F401  (imports before timing)
+    from bayeslab.readout.metric import compare, one_scan  # noqa: F401  (imports before timing)
 
     session = _session(engine, path)
     if case in CASES:  # import the models first: time the readout, not imports

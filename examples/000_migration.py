@@ -38,7 +38,7 @@ from _common import (
 from scipy.stats import norm
 
 import bayeslab as bl
-from bayeslab import format as fmt
+from bayeslab.core import format as fmt
 
 # stated before the data, in the shipped plan (models/migration.toml): one source of truth
 MARGINS = plan_margins("migration")
@@ -69,7 +69,7 @@ def split_check(sc, src):
 
 def balance(sc):
     """Standardized mean differences and variance ratios of the pre-period covariates."""
-    from bayeslab.balance import smd, variance_ratio
+    from bayeslab.kernels.balance import smd, variance_ratio
 
     cols = sc.roles["balance_covariates"]
     X = sc.data[cols].to_numpy(dtype=float)

@@ -39,7 +39,7 @@ from _common import (
 from scipy import stats
 
 import bayeslab as bl
-from bayeslab import format as fmt
+from bayeslab.core import format as fmt
 
 SPLIT = [0.9, 0.1]
 WINSOR = 0.99           # the primary cap: values above the pooled 99th percentile are capped

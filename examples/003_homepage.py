@@ -35,7 +35,7 @@ from _common import (
 )
 
 import bayeslab as bl
-from bayeslab import format as fmt
+from bayeslab.core import format as fmt
 
 AA_SALT = "luckin_homepage_AA_sanity_v1"      # the notebook's A/A salt
 RATES = {"ctr": "is_clicked", "cvr": "is_converted", "pcvr": "pcvr"}   # funnel rate -> truth key

@@ -29,7 +29,7 @@ from _common import Figures, Timer, parser, section, truth_line, value_line
 from scipy import stats
 
 import bayeslab as bl
-from bayeslab.format import pp
+from bayeslab.core.format import pp
 
 CUSTOMERS = 1_000_000        # the notebook's customer base for the projection
 

@@ -23,7 +23,7 @@ def plan_settings(name: str):
     Examples take margins, priors, rows and seed from it, so an example and ``bayeslab run``
     on the same scenario read the same settings (and reach the same decision).
     """
-    from bayeslab.plan import load_plan
+    from bayeslab.plan.schema import load_plan
 
     return load_plan(MODELS / f"{name}.toml")
 
@@ -70,7 +70,7 @@ def _fmt(v, fmt):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     if fmt == "pp":
-        from bayeslab.format import pp
+        from bayeslab.core.format import pp
 
         return pp(v)
     return format(v, fmt)
@@ -96,7 +96,7 @@ def truth_line(label: str, estimate: float, lower: float | None, upper: float | 
 
 def prob_text(complement: float) -> str:
     """A probability close to 1 given its complement: ``1 - 2.3e-08`` rather than ``1.0000``."""
-    from bayeslab.format import prob
+    from bayeslab.core.format import prob
 
     return prob(1.0 - complement, complement)
 

@@ -57,5 +57,5 @@ rm -f "$log"
 .venv/bin/python -m compileall -q bayeslab >/dev/null 2>&1 || true
 echo "bayeslab: installed in $(( $(date +%s) - start )) s" >&2
 echo "bayeslab: compiling the sampled segment model once (usually 1-3 min the first time, seconds after; cached in ~/.pytensor and ~/.cache/bayeslab, both safe to delete)" >&2
-.venv/bin/python -c 'from bayeslab.bayes.segments import warm_compile_cache as w; print(f"bayeslab: compiled in {w():.0f} s", file=__import__("sys").stderr)' \
+.venv/bin/python -c 'from bayeslab.scenarios.warmup import warm_compile_cache as w; print(f"bayeslab: compiled in {w():.0f} s", file=__import__("sys").stderr)' \
     || echo "bayeslab: warning: could not precompile; the first sampled model compiles on first use" >&2

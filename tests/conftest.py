@@ -32,7 +32,7 @@ def migration_plan_run(tmp_path_factory):
     """
     from pathlib import Path
 
-    from bayeslab.runner import run_plan
+    from bayeslab.plan.runner import run_plan
 
     out = tmp_path_factory.mktemp("run") / "migration"
     result = run_plan(Path(__file__).resolve().parents[1] / "models" / "migration.toml", out)

@@ -107,7 +107,7 @@ def main() -> int:
     """Rewrite the golden readouts from the shipped plans."""
     import tempfile
 
-    from bayeslab.runner import run_plan
+    from bayeslab.plan.runner import run_plan
 
     GOLDEN.mkdir(exist_ok=True)
     for name in sys.argv[1:] or PLANS:

@@ -93,7 +93,7 @@ def test_example_000_reads_the_migration_plan_settings():
         from _common import parser
     finally:
         sys.path.remove(str(EXAMPLES))
-    from bayeslab.plan import load_plan
+    from bayeslab.plan.schema import load_plan
 
     plan = load_plan(ROOT / "models" / "migration.toml")
     margins = {m.name: m.options["margin"] for m in plan.metrics if m.role == "guardrail"}

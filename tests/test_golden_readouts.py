@@ -67,8 +67,8 @@ def test_a_moved_sampled_number_fails_beyond_five_standard_errors():
 @pytest.mark.slow
 def test_another_sampler_seed_passes_and_a_real_change_is_caught(tmp_path, monkeypatch):
     """What another machine does to MCMC draws, done here with another seed per chain."""
-    from bayeslab import chains
-    from bayeslab.runner import run_plan
+    from bayeslab.inference import chains
+    from bayeslab.plan.runner import run_plan
 
     real = chains.chain_seeds
     monkeypatch.setattr(chains, "chain_seeds", lambda seed, n: real(seed + 7919, n))

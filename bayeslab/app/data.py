@@ -1,7 +1,7 @@
 """What ``bayeslab app`` shows: a run folder's metrics, segments and looks, read out again.
 
 Pure functions, no Streamlit. :func:`load_run` reads the ``readout.json`` that
-:func:`bayeslab.runner.run_plan` wrote; :func:`list_metrics`, :func:`list_segments` and
+:func:`bayeslab.plan.runner.run_plan` wrote; :func:`list_metrics`, :func:`list_segments` and
 :func:`list_looks` say what the user can pick; :func:`metric_view` gives everything the app shows
 for one choice of metric, segment, look and prior.
 
@@ -39,9 +39,9 @@ from bayeslab.app.run import (  # noqa: F401  (the run-folder API, re-exported)
     saved_prior,
     segment_columns,
 )
-from bayeslab.contract import SavedReadout, readout_from_dict
-from bayeslab.errors import DataError
-from bayeslab.results import Estimate
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import Estimate
+from bayeslab.readout.contract import SavedReadout, readout_from_dict
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class MetricView:
     def prior_text(self) -> str:
         """The prior in use, and whether it is the plan's."""
         if self.prior is None:
-            from bayeslab.format import prior as prior_text
+            from bayeslab.core.format import prior as prior_text
 
             words = prior_text(self.run_prior) if self.run_prior else "none recorded"
             return f"the run's prior ({words}); it cannot be changed for this kind"

@@ -1,7 +1,7 @@
 """A run folder as ``bayeslab app`` reads it: readouts, segments, looks and saved counts.
 
-:func:`load_run` reads the ``readout.json`` that :func:`bayeslab.runner.run_plan` wrote, each
-metric's readout back through the readout contract (:mod:`bayeslab.contract`);
+:func:`load_run` reads the ``readout.json`` that :func:`bayeslab.plan.runner.run_plan` wrote, each
+metric's readout back through the readout contract (:mod:`bayeslab.readout.contract`);
 :func:`list_metrics`, :func:`list_segments` and :func:`list_looks` say what the user can pick;
 :func:`arm_counts` gives the saved per-arm counts of a metric, a segment or a look.
 """
@@ -14,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bayeslab.contract import SavedReadout, readout_from_dict
-from bayeslab.errors import DataError
-from bayeslab.results import DEFAULT_LEVEL, Estimate
-
-SEGMENT_SEP = " x "
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate
+from bayeslab.core.format import SEP as SEGMENT_SEP  # noqa: E402  (re-exported by app.data)
+from bayeslab.readout.contract import SavedReadout, readout_from_dict
 
 
 @dataclass(frozen=True)
 class RunFolder:
-    """A run's output folder, as written by :func:`bayeslab.runner.run_plan`.
+    """A run's output folder, as written by :func:`bayeslab.plan.runner.run_plan`.
 
     Attributes
     ----------
@@ -57,8 +56,8 @@ class RunFolder:
 
     @property
     def decision(self):
-        """The run's decision (:class:`~bayeslab.decision.Decision`), or ``None``."""
-        from bayeslab.decision import Decision
+        """The run's decision (:class:`~bayeslab.core.decision.Decision`), or ``None``."""
+        from bayeslab.core.decision import Decision
 
         d = self.readout.get("decision")
         return Decision.from_dict(d) if d else None
@@ -256,5 +255,5 @@ def _level(saved: SavedReadout) -> float:
 
 
 def estimate_from_dict(d: dict) -> Estimate:
-    """Rebuild an :class:`~bayeslab.results.Estimate` from its ``to_dict()`` form."""
+    """Rebuild an :class:`~bayeslab.core.estimates.Estimate` from its ``to_dict()`` form."""
     return Estimate.from_dict(d)

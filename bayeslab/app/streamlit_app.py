@@ -21,10 +21,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from bayeslab import format as fmt  # noqa: E402
 from bayeslab.app import RUN_DIR_ENV  # noqa: E402
 from bayeslab.app import data as D  # noqa: E402
-from bayeslab.errors import BayeslabError  # noqa: E402
+from bayeslab.core import format as fmt  # noqa: E402
+from bayeslab.core.errors import BayeslabError  # noqa: E402
 
 ALL_UNITS = "all units"
 
@@ -179,7 +179,7 @@ def _decision(run) -> None:
 
 def _headline_text(readout) -> str:
     """The saved headline of a metric: the estimates its decision reads, both sides."""
-    from bayeslab.format import estimate_prob
+    from bayeslab.core.format import estimate_prob
 
     parts = []
     for e in readout.headline_estimates():

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayeslab.core.checks import check_counts
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.core.format import format_prob
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.cells import Cells, key_array
-from bayeslab.errors import ModelError
-from bayeslab.format import format_prob
 from bayeslab.kernels import beta as K
-from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
-from bayeslab.validate import check_counts
 
 METHOD = "beta-binomial"
 

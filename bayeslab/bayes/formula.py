@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bayeslab.bayes.model import ModelPosterior, PyMCModel
-from bayeslab.errors import ModelError
-from bayeslab.results import DEFAULT_LEVEL
-from bayeslab.validate import check_formula
+from bayeslab.core.checks import check_formula
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL
 
 
 def _bambi():
@@ -58,11 +58,11 @@ class BambiFormula:
     interval : float
         Credible interval level.
     draws, tune, chains, seed, sampler, progressbar
-        Sampling settings (:func:`bayeslab.sampling.sample_with_remedy`).
+        Sampling settings (:func:`bayeslab.inference.sampling.sample_with_remedy`).
     arm : str, optional
         Treatment arm label.
     thresholds : dict
-        Passed to :func:`bayeslab.diagnostics.diagnose`.
+        Passed to :func:`bayeslab.inference.diagnostics.diagnose`.
     """
 
     formula: str

@@ -30,14 +30,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.funnel import FunnelStats
 from bayeslab.data.summaries import funnel_rates
-from bayeslab.errors import ModelError
 from bayeslab.kernels.difference import compare
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 
 @dataclass(frozen=True)

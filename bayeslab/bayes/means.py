@@ -32,14 +32,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import warn_overdispersion
-from bayeslab.errors import DataError, ModelError
 from bayeslab.kernels.difference import compare
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import DEFAULT_LEVEL, Estimate
-from bayeslab.validate import check_interval
 
 
 def _finite(name: str, value) -> float:
@@ -102,7 +101,7 @@ class NormalInverseGammaPrior:
                 "name": self.name}
 
     def __str__(self) -> str:
-        from bayeslab.format import prior
+        from bayeslab.core.format import prior
 
         return prior(self.to_dict())
 
@@ -338,7 +337,7 @@ def _check_variation(stats: ArmStats, ybar, sse, prior_rate: float) -> None:
                         "or read a 0/1 metric with kind conversion", column=stats.metric)
     import warnings
 
-    from bayeslab.errors import StatisticalWarning
+    from bayeslab.core.errors import StatisticalWarning
 
     for arm, v in zip(np.asarray(stats.arms)[flat], ybar[flat], strict=True):
         warnings.warn(f"arm {arm} of {stats.metric!r} has no variation (every value {v:.6g}): "

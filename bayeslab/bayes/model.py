@@ -3,7 +3,7 @@ r"""Any PyMC model, read out like ours: the posterior of one named effect.
 :class:`PyMCModel` samples a user's ``pm.Model`` with the project's sampler (nutpie by default)
 and remedy, runs the diagnostics gate, and summarises the posterior draws of one scalar
 variable, the effect :math:`\Delta` (treatment minus control on the outcome scale), as an
-:class:`~bayeslab.results.Estimate`:
+:class:`~bayeslab.core.estimates.Estimate`:
 
 .. math::
 
@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayeslab.errors import ModelError
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import DEFAULT_LEVEL, Estimate
-from bayeslab.validate import check_interval
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, EstimatesMixin
 
 
 def scalar_draws(idata, name: str) -> np.ndarray:
@@ -46,7 +45,7 @@ def scalar_draws(idata, name: str) -> np.ndarray:
 
 def summarize_draws(draws: np.ndarray, *, method: str, effect: str, level: float,
                     arm: str | None = None, extra: dict | None = None) -> Estimate:
-    """A Bayesian :class:`~bayeslab.results.Estimate` from effect draws (equal-tailed interval)."""
+    """A Bayesian :class:`~bayeslab.core.estimates.Estimate` from effect draws (equal tails)."""
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
     p_pos = float(np.mean(draws > 0))
     # a Monte Carlo probability: no exact tail ("prob_negative"), the draw count instead, so
@@ -142,7 +141,7 @@ class PyMCModel:
     interval : float
         Credible interval level.
     draws, tune, chains, seed, target_accept, sampler, progressbar
-        Sampling settings (:func:`bayeslab.sampling.sample_with_remedy`).
+        Sampling settings (:func:`bayeslab.inference.sampling.sample_with_remedy`).
     method : str
         Name of the model in the estimates.
     arm : str, optional
@@ -152,7 +151,7 @@ class PyMCModel:
     priors : dict, optional
         Each variable's prior as text.
     thresholds : dict
-        Passed to :func:`bayeslab.diagnostics.diagnose`.
+        Passed to :func:`bayeslab.inference.diagnostics.diagnose`.
     """
 
     effect: str
@@ -185,7 +184,7 @@ class PyMCModel:
         """
         import pymc as pm
 
-        from bayeslab.sampling import sample_with_remedy
+        from bayeslab.inference.sampling import sample_with_remedy
 
         if not isinstance(model, pm.Model):
             raise ModelError(f"expected a pymc.Model, got {type(model).__name__}")

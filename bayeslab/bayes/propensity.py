@@ -9,7 +9,7 @@ Propensity model (PyMC), on the standardized confounders :math:`z`:
     \beta_0 &\sim \mathcal N(0, \sigma_0^2), \qquad \beta_j \sim \mathcal N(0, \sigma_\beta^2)
 
 (defaults :math:`\sigma_0 = \sigma_\beta = 2.5`). Each posterior draw :math:`s` gives
-propensities :math:`e^{(s)}`, weights (:mod:`bayeslab.balance`) and a Hajek estimate
+propensities :math:`e^{(s)}`, weights (:mod:`bayeslab.kernels.balance`) and a Hajek estimate
 
 .. math::
 
@@ -44,12 +44,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayeslab.balance import arm_weights, check_estimand, scheme_estimand
-from bayeslab.chains import one_blas_thread
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.inference.chains import one_blas_thread
+from bayeslab.kernels.balance import arm_weights, check_estimand, scheme_estimand
 from bayeslab.kernels.logit import logit_newton
-from bayeslab.propensity_design import design, effect_estimates, raise_separation
-from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.kernels.propensity_design import design, effect_estimates, raise_separation
 
 SAMPLERS = ("nuts", "laplace")
 
@@ -122,7 +122,7 @@ class BayesEffect:
 
 
 def _summarize(method, estimand, mu1, mu0, level, n, extra, chains=1) -> BayesEffect:
-    from bayeslab.diagnostics import mean_mcse, summary_mcse
+    from bayeslab.inference.diagnostics import mean_mcse, summary_mcse
 
     d, r = mu1 - mu0, mu1 / mu0 - 1
     means = {"control_mean": mean_mcse(mu0, chains=chains),
@@ -155,7 +155,7 @@ class BayesPropensityResult:
     effects : tuple of BayesEffect
     prior : PropensityPrior
     sampler : {"nuts", "laplace"}
-    diagnostics : bayeslab.diagnostics.Diagnostics or None
+    diagnostics : bayeslab.inference.diagnostics.Diagnostics or None
         Convergence checks of the NUTS sample (R-hat, ESS, divergences, ... with a pass / warn /
         fail verdict); ``None`` with the Laplace approximation, which does not sample a chain.
     propensity : numpy.ndarray
@@ -257,7 +257,7 @@ class BayesPropensity:
         Largest rank-normalized split R-hat for the fit to count as converged (1.01).
     ess_min : float
         Smallest bulk and tail ESS for the fit to count as converged (400); both thresholds go
-        to :func:`bayeslab.diagnostics.diagnose`.
+        to :func:`bayeslab.inference.diagnostics.diagnose`.
 
     See Also
     --------
@@ -321,8 +321,8 @@ class BayesPropensity:
         import time
 
         from bayeslab.bayes import propensity_nuts as pn
-        from bayeslab.diagnostics import diagnose
-        from bayeslab.sampling import nutpie_available, sample_nutpie_model, sample_once
+        from bayeslab.inference.diagnostics import diagnose
+        from bayeslab.inference.sampling import nutpie_available, sample_nutpie_model, sample_once
 
         k = Z1.shape[1]
         ys, scale = _outcome_scale(units)
@@ -334,8 +334,8 @@ class BayesPropensity:
             t0 = time.perf_counter()
             model = pn.nutpie_model(*args)
             compile_s = time.perf_counter() - t0
-            # chains in forked processes (bayeslab.chains): in nutpie's threads they fought over
-            # the GIL and took twice as long as one after the other
+            # chains in forked processes (bayeslab.inference.chains): in nutpie's threads they
+            # fought over the GIL and took twice as long as one after the other
             idata, sample_s = sample_nutpie_model(model, **settings)
         else:
             idata, compile_s, sample_s = sample_once(pn.build_pymc_model(*args), sampler="pymc",

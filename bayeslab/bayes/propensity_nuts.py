@@ -90,7 +90,7 @@ def nutpie_model(Z1, t, kind, ys, doubly_robust, prior):
     Returns
     -------
     nutpie compiled model
-        Sample it with :func:`bayeslab.sampling.sample_nutpie_model`; its posterior holds
+        Sample it with :func:`bayeslab.inference.sampling.sample_nutpie_model`; its posterior holds
         ``intercept``, ``beta``, and in the doubly robust model ``alpha`` (2 x k) and, for a
         continuous outcome, ``sigma`` (2).
     """

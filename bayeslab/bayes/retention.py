@@ -34,12 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.survival import SurvivalRows
-from bayeslab.errors import DataError, ModelError
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 
 def default_cuts(rows: SurvivalRows, n_intervals: int) -> np.ndarray:

@@ -49,15 +49,14 @@ from bayeslab.bayes.revenue_mcmc import (
     hurdle_regression,
     robust_regression,
 )
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.covariates import CovariateMoments, centered_tensors
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import centered_moments
-from bayeslab.errors import DataError, ModelError
 from bayeslab.kernels.difference import partial_below
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 
 def _design(stats: ArmStats, use_covariate: bool):

@@ -16,18 +16,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError, ModelError, StatisticalWarning
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import UnitRows
-from bayeslab.errors import DataError, ModelError, StatisticalWarning
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 
 def _sample(model, *, draws, tune, chains, seed, progressbar, cores=None, target_accept=0.9,
             key=None):
-    """NUTS through :func:`bayeslab.sampling.sample_once` (nutpie, compiled once per ``key``)."""
-    from bayeslab.sampling import sample_once
+    """NUTS by :func:`~bayeslab.inference.sampling.sample_once` (nutpie, one compile per key)."""
+    from bayeslab.inference.sampling import sample_once
 
     idata, _, _ = sample_once(model, draws=draws, tune=tune, chains=chains, seed=seed,
                               cores=cores, progressbar=progressbar,
@@ -49,7 +48,7 @@ class McmcRevenuePosterior(EstimatesMixin):
         Absolute effect draws per treatment arm (outcome units).
     relative_draws : dict of str to numpy.ndarray
         Relative lift draws per treatment arm.
-    diagnostics : bayeslab.diagnostics.Diagnostics
+    diagnostics : bayeslab.inference.diagnostics.Diagnostics
         Convergence checks (R-hat, bulk / tail ESS, divergences, ...) with a pass / warn / fail
         verdict; ``"fail"`` means make no decision on this fit.
     prior : dict
@@ -147,7 +146,7 @@ def _mcse(draws, idata) -> float:
 
 def _finish_mcmc(method, rows, idata, var_names, effect, relative, prior, interval, seed,
                  thresholds):
-    from bayeslab.diagnostics import diagnose
+    from bayeslab.inference.diagnostics import diagnose
 
     diag = diagnose(idata, var_names=var_names, **(thresholds or {}))
     if not diag.ok:
@@ -201,8 +200,9 @@ def robust_regression(rows: UnitRows, *, prior_effect_sd: float = 1.0, draws: in
     cores : int, optional
         Processes for the chains (default: one per chain, up to the CPU count).
     thresholds : dict, optional
-        Diagnostic thresholds passed to :func:`bayeslab.diagnostics.diagnose` (``rhat_max``,
-        ``ess_min``, ...; defaults R-hat <= 1.01, bulk and tail ESS >= 400, no divergences).
+        Diagnostic thresholds passed to :func:`bayeslab.inference.diagnostics.diagnose`
+        (``rhat_max``, ``ess_min``, ...; defaults R-hat <= 1.01, bulk and tail ESS >= 400, no
+        divergences).
 
     Returns
     -------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bayeslab import kinds
+from bayeslab.core import kinds
 
 
 def allocation_shares(text: str, name: str) -> list[float]:
@@ -19,7 +19,7 @@ def allocation_shares(text: str, name: str) -> list[float]:
 
 def floats(text: str, name: str, count: int | None = None) -> list[float]:
     """Comma-separated numbers of option ``name`` (exactly ``count`` of them when given)."""
-    from bayeslab.errors import DataError
+    from bayeslab.core.errors import DataError
 
     try:
         values = [float(v) for v in text.split(",")]
@@ -81,7 +81,7 @@ def write_figures(figures: dict, directory: str, prefix: str) -> list[str]:
 
     import matplotlib.pyplot as plt
 
-    from bayeslab.paths import confined
+    from bayeslab.core.paths import confined
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

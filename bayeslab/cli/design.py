@@ -18,8 +18,8 @@ def cmd_design_boundaries(args) -> int:
 
 def cmd_design_srm(args) -> int:
     """Sample ratio mismatch check of arm counts."""
+    from bayeslab.core.errors import DataError
     from bayeslab.design.srm import srm_check
-    from bayeslab.errors import DataError
 
     counts = floats(args.counts, "--counts")
     if any(c != int(c) for c in counts):
@@ -32,8 +32,8 @@ def cmd_design_srm(args) -> int:
 
 def cmd_design_power(args) -> int:
     """Sample size per arm for a two-arm test."""
+    from bayeslab.core.errors import DataError
     from bayeslab.design.power import sample_size
-    from bayeslab.errors import DataError
 
     metric = {"conversion": "proportion"}.get(args.metric, args.metric)
     ratio = args.ratio
@@ -52,7 +52,7 @@ def cmd_design_power(args) -> int:
 def cmd_design_aa(args) -> int:
     """A/A simulation of the readout's false-positive rates."""
     from bayeslab.design.aa import aa_simulation
-    from bayeslab.readout import DecisionRule
+    from bayeslab.readout.metric import DecisionRule
 
     share = args.share
     if args.allocation:

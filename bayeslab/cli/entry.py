@@ -55,7 +55,7 @@ def _main(argv) -> int:
             previous = install_interrupt_handler(args)
         import warnings
 
-        from bayeslab.errors import BayeslabError, BayeslabWarning, CacheWarning
+        from bayeslab.core.errors import BayeslabError, BayeslabWarning, CacheWarning
 
         shown = set()
 

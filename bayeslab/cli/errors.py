@@ -32,7 +32,7 @@ def install_interrupt_handler(args):
         return None
 
     def on_interrupt(signum, frame):
-        from bayeslab.output import discard_staging
+        from bayeslab.plan.output import discard_staging
 
         report_interrupt(args)
         discard_staging()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import math
 
-from bayeslab import kinds
 from bayeslab.cli.design import (
     cmd_design_aa,
     cmd_design_boundaries,
@@ -15,6 +14,7 @@ from bayeslab.cli.design import (
 from bayeslab.cli.errors import EXIT_BAD_INPUT
 from bayeslab.cli.plans import cmd_app, cmd_init, cmd_run
 from bayeslab.cli.readouts import cmd_compare, cmd_demo, cmd_monitor, cmd_simulate
+from bayeslab.core import kinds
 
 MAX_SEED = 2**32 - 1
 

@@ -10,7 +10,7 @@ from bayeslab.cli.errors import EXIT_BAD_INPUT
 
 def cmd_run(args) -> int:
     """Run an analysis plan and write its outputs."""
-    from bayeslab.runner import run_plan
+    from bayeslab.plan.runner import run_plan
 
     result = run_plan(args.plan, args.out, quiet=True if args.quiet else None,
                       engine=args.engine)
@@ -29,12 +29,12 @@ def cmd_init(args) -> int:
     """Write a commented starter plan."""
     from pathlib import Path
 
-    from bayeslab.errors import DataError
+    from bayeslab.core.errors import DataError
 
     target = Path(args.path)
     if target.exists() and not args.force:
         raise DataError(f"{target} exists; pass --force to overwrite it")
-    template = Path(__file__).parent.parent.joinpath("plan_template.toml").read_text()
+    template = Path(__file__).parent.parent.joinpath("plan", "template.toml").read_text()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(template)
     print(f"wrote a starter plan to {target}; edit it, then: bayeslab run {target} --out DIR")

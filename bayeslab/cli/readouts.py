@@ -14,7 +14,7 @@ from bayeslab.cli.common import (
 
 def cmd_simulate(args) -> int:
     """Write a simulated scenario to a file."""
-    from bayeslab.errors import DataError
+    from bayeslab.core.errors import DataError
     from bayeslab.scenarios import simulate
 
     options = {}
@@ -34,8 +34,8 @@ def cmd_simulate(args) -> int:
 
 def cmd_compare(args) -> int:
     """Bayesian and frequentist readout of one metric (and guardrails)."""
-    from bayeslab.errors import DataError
-    from bayeslab.readout import DecisionRule, compare
+    from bayeslab.core.errors import DataError
+    from bayeslab.readout.metric import DecisionRule, compare
 
     if args.confounders:
         return _compare_propensity(args)
@@ -82,8 +82,8 @@ def _compare_propensity(args) -> int:
 
     ``--kind`` names the outcome's kind here (conversion or continuous).
     """
-    from bayeslab.errors import DataError
-    from bayeslab.readout import DecisionRule, compare
+    from bayeslab.core.errors import DataError
+    from bayeslab.readout.metric import DecisionRule, compare
 
     if args.guardrail or args.n or args.split or args.segment:
         raise DataError("--confounders needs unit rows; --guardrail, --segment, --n and --split "
@@ -106,7 +106,7 @@ def _compare_propensity(args) -> int:
 
 def cmd_demo(args) -> int:
     """Simulate the PS4 to PS5 migration and print its conversion and guardrail readouts."""
-    from bayeslab.readout import compare
+    from bayeslab.readout.metric import compare
     from bayeslab.scenarios import simulate
 
     sc = simulate("migration", rows=args.rows, seed=args.seed)
@@ -128,7 +128,7 @@ def cmd_demo(args) -> int:
 
 def cmd_monitor(args) -> int:
     """Replay the looks of an experiment with stopping rules and a group-sequential design."""
-    from bayeslab.sequential.monitor import monitor
+    from bayeslab.readout.monitor import monitor
 
     rules = args.rule or ["prob:0.95,0.10"]
     prior = tuple(floats(args.prior, "--prior", 2)) if args.prior else None

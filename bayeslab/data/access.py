@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bayeslab.errors import DataError
+from bayeslab.core.errors import DataError
 
 
 def _message(exc: BaseException, limit: int = 160) -> str:

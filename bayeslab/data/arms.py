@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.sources import shown
-from bayeslab.errors import DataError
 
 
 def arm_label(value) -> str | None:

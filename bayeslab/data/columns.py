@@ -6,8 +6,8 @@ moments and unit rows; it imports only the table record, so none of them imports
 
 from __future__ import annotations
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.table import Source, quote, shown
-from bayeslab.errors import DataError
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "REAL")

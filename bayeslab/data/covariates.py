@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.cells import Cells
 from bayeslab.data.columns import _NUMERIC, not_finite_sql, numeric_expression, rows_text
 from bayeslab.data.moments import MOMENT_COLUMNS, covariate_moments, moments_request
@@ -44,7 +45,6 @@ from bayeslab.data.stats import (
     group_keys,
     invalid_sql,
 )
-from bayeslab.errors import DataError
 
 #: most levels a categorical covariate may have (each adds a design column)
 MAX_LEVELS = 50

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.arms import arm_label
 from bayeslab.data.columns import not_finite_sql, numeric_expression, rows_text
@@ -16,7 +17,6 @@ from bayeslab.data.sources import (
     quote,
 )
 from bayeslab.data.stats import sufficient_stats
-from bayeslab.errors import DataError
 
 
 @dataclass(frozen=True)

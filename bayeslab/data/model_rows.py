@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS
 from bayeslab.data.sources import check_columns, quote
@@ -22,7 +23,6 @@ from bayeslab.data.units import (
     column_expressions,
     missing_checks,
 )
-from bayeslab.errors import DataError
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.arms import arm_label
 from bayeslab.data.cells import Cells
@@ -44,7 +45,6 @@ from bayeslab.data.stats import (
     rows_text,
     sufficient_stats,
 )
-from bayeslab.errors import DataError
 
 #: extra columns of :func:`covariate_moments`: name -> (power of y, power of x)
 HIGHER_MOMENTS = {"sum_yyx": (2, 1), "sum_yxx": (1, 2), "sum_xxx": (0, 3),
@@ -211,7 +211,7 @@ class Clipping:
 
     def to_dict(self) -> dict:
         """JSON-safe form."""
-        from bayeslab.results import jsonable
+        from bayeslab.core.estimates import jsonable
 
         return jsonable({"method": self.method, "quantile": self.quantile, "cap": self.cap,
                          "rows_affected": self.rows_affected, "before": self.before,

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.cells import Cells
 from bayeslab.data.sources import ROW_NUMBER, Source, quote
-from bayeslab.errors import DataError
 
 #: requests are lists of (alias, SQL expression) for keys and for aggregates
 Request = tuple[list[tuple[str, str]], list[tuple[str, str]]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.access import connection as _connection
 from bayeslab.data.access import named_paths as _named_paths
 from bayeslab.data.access import single_select
@@ -24,7 +25,6 @@ from bayeslab.data.table import (  # noqa: F401  (re-exported: the data layer's 
     shown,
     translate_error,
 )
-from bayeslab.errors import DataError
 
 _view_ids = itertools.count()
 

@@ -18,8 +18,8 @@ import re
 import shutil
 from pathlib import Path
 
+from bayeslab.core.errors import BayeslabError, DataError
 from bayeslab.data.table import Source, check_duplicate_columns
-from bayeslab.errors import BayeslabError, DataError
 
 _view_ids = itertools.count()
 

@@ -15,6 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.aggregated import aggregated_aggs
 from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
@@ -28,7 +29,6 @@ from bayeslab.data.columns import (  # noqa: F401  (re-exported for moments and 
 )
 from bayeslab.data.scan import grouped
 from bayeslab.data.sources import Source, check_columns, parquet_column_stats, quote, shown
-from bayeslab.errors import DataError
 
 KINDS = ("binary", "continuous", "count", "ratio")
 MISSING = ("error", "exclude")
@@ -121,9 +121,10 @@ class ArmStats:
     def binary_counts(self, model: str) -> dict:
         """Units and conversions per arm for a binomial model, as ``fit_counts`` keywords.
 
-        Raises :class:`~bayeslab.errors.ModelError` naming ``model`` when the metric is not binary.
+        Raises :class:`~bayeslab.core.errors.ModelError` naming ``model`` when the metric is not
+        binary.
         """
-        from bayeslab.errors import ModelError
+        from bayeslab.core.errors import ModelError
 
         if self.kind != "binary":
             raise ModelError(f"{model} needs a binary metric; {self.metric!r} was read as "

@@ -12,10 +12,10 @@ from math import comb
 import numpy as np
 import pandas as pd
 
+from bayeslab.core.errors import DataError, StatisticalWarning
 from bayeslab.data.funnel import FunnelStats
 from bayeslab.data.moments import MOMENT_COLUMNS
 from bayeslab.data.stats import ArmStats
-from bayeslab.errors import DataError, StatisticalWarning
 
 
 def arm_moments(stats: ArmStats) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.columns import (
     numeric_expression,
@@ -16,7 +17,6 @@ from bayeslab.data.moments import unit_rows
 from bayeslab.data.sources import (
     open_source,
 )
-from bayeslab.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bayeslab.errors import DataError
+from bayeslab.core.errors import DataError
 
 #: column of a scan's row number (1-based, scan order), for keys of looks at row counts
 ROW_NUMBER = '"__bayeslab_rn"'

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.arms import arm_label, label_sort_key, resolve_control
 from bayeslab.data.moments import UNIT_MODEL_MAX_ROWS, check_unit_size
@@ -23,7 +24,6 @@ from bayeslab.data.stats import (
     numeric_expression,
     rows_text,
 )
-from bayeslab.errors import DataError
 
 OUTCOME_KINDS = ("binary", "continuous")
 _CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM")

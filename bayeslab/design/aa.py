@@ -1,8 +1,8 @@
 r"""A/A simulation: how often the readout pipeline declares a winner when there is none.
 
 Thousands of conversion experiments with the same rate in both arms are simulated at once and read
-out the way :func:`bayeslab.readout.compare` reads one: the pooled two-proportion z-test
-(two-sided, ``alpha``) and the Bayesian ship rule of :class:`bayeslab.readout.DecisionRule`
+out the way :func:`bayeslab.readout.metric.compare` reads one: the pooled two-proportion z-test
+(two-sided, ``alpha``) and the Bayesian ship rule of :class:`bayeslab.readout.metric.DecisionRule`
 (:math:`P(p_T > p_C) \ge` ``prob_threshold`` and relative expected loss
 :math:`E[(1 - p_T/p_C)^+] \le` ``loss_threshold``; "do not ship" when
 :math:`P(p_T < p_C) \ge` ``prob_threshold``), with Beta posteriors computed exactly
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeslab.errors import ModelError
-from bayeslab.results import jsonable
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import jsonable
 from bayeslab.sequential.operating import MAX_SIMS
 
 ASSIGNMENTS = ("fixed", "bernoulli", "hash")
@@ -82,7 +82,7 @@ class AAResult:
         return pd.DataFrame({"rate": self.rates, "mc_se": self.mc_se})
 
     def __str__(self) -> str:
-        from bayeslab.text import render_table
+        from bayeslab.core.text import render_table
 
         rows = [[k, f"{v:.4f}", f"{self.mc_se[k]:.4f}"] for k, v in self.rates.items()]
         return (f"A/A simulation: {self.n_sims:,} experiments of {self.n:,} units, rate "
@@ -133,7 +133,7 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
     """
     from scipy.special import ndtr
 
-    from bayeslab.decision import DecisionRule
+    from bayeslab.core.decision import DecisionRule
     from bayeslab.kernels import beta_fast as F
 
     rule = rule or DecisionRule()
@@ -197,7 +197,7 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
     """
     from scipy.special import chdtrc
 
-    from bayeslab.decision import DecisionRule
+    from bayeslab.core.decision import DecisionRule
 
     rule = rule or DecisionRule()
     prior = _check(n, baseline, n_sims, share, assignment, prior)
@@ -207,8 +207,8 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
     elif assignment == "bernoulli":
         n_t = rng.binomial(n, share, n_sims)
     else:
+        from bayeslab.core.progress import bar
         from bayeslab.design.assignment import hash_fraction
-        from bayeslab.progress import bar
 
         ids = np.arange(n)
         n_t = np.array([int((hash_fraction(ids, f"{salt}-{i}") >= 1 - share).sum())

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import jsonable
 from bayeslab.design.srm import check_shares
-from bayeslab.errors import DataError
-from bayeslab.results import jsonable
 
 TEMPLATE = "{id}_{salt}"
 _SCALE = float(16**8)

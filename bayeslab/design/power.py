@@ -35,7 +35,7 @@ import numpy as np
 from scipy import integrate, stats
 from scipy.optimize import brentq
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 
 METRICS = ("proportion", "mean")
 METHODS = {"proportion": ("pooled", "arcsine"), "mean": ("t", "z")}
@@ -134,7 +134,7 @@ class SampleSizeResult:
 
     def to_dict(self) -> dict:
         """JSON-safe dict of every field."""
-        from bayeslab.results import jsonable
+        from bayeslab.core.estimates import jsonable
 
         return jsonable(dict(self.__dict__))
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeslab.distributions import chi2_sf
-from bayeslab.errors import DataError
-from bayeslab.results import jsonable
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import jsonable
+from bayeslab.kernels.distributions import chi2_sf
 
 DEFAULT_THRESHOLD = 0.001
 

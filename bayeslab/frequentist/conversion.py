@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bayeslab.core.checks import check_counts
+from bayeslab.core.errors import ModelError, StatisticalWarning
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
 from bayeslab.data.accounting import RowAccount
-from bayeslab.distributions import chi2_sf, norm_cdf, norm_ppf
-from bayeslab.errors import ModelError, StatisticalWarning
-from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
-from bayeslab.validate import check_counts
+from bayeslab.kernels.distributions import chi2_sf, norm_cdf, norm_ppf
 
 ALTERNATIVES = ("two-sided", "larger", "smaller")
 

@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.covariates import CovariateMoments, centered_tensors
 from bayeslab.data.moments import has_higher_moments
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import centered_moments
-from bayeslab.errors import DataError, ModelError
 from bayeslab.frequentist.means import welch_kernel
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 
 def check_covariate(stats: ArmStats, *, higher: bool = False) -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bayeslab.errors import ModelError
+from bayeslab.core.checks import check_formula
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL
 from bayeslab.frequentist.model import FittedTerm, TermResult
-from bayeslab.results import DEFAULT_LEVEL
-from bayeslab.validate import check_formula
 
 _GROUP = re.compile(r"\(\s*([^()|]*?)\s*\|\s*([A-Za-z_][\w.]*)\s*\)")
 

@@ -25,14 +25,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.funnel import FunnelStats
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import funnel_rates
-from bayeslab.errors import DataError
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 
 def ratio_delta(n, s_num, s_den, s_nn, s_dd, s_nd):

@@ -22,13 +22,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import arm_moments, warn_overdispersion
-from bayeslab.errors import DataError
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import DEFAULT_LEVEL, Estimate
-from bayeslab.validate import check_interval
 
 
 def welch_kernel(n1, m1, v1, n0, m0, v0, *, interval=0.95) -> dict:

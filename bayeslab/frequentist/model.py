@@ -5,7 +5,7 @@ coefficient :math:`\hat\beta` of one term from a fitted statsmodels result (OLS,
 model...), with its standard error under the result's own covariance (``cov_type="HC1"`` for
 heteroskedasticity-robust errors), the Wald interval
 :math:`\hat\beta \pm z_{(1+\ell)/2}\,\widehat{se}` (``t`` quantiles when the result uses them)
-and the two-sided p-value, as an :class:`~bayeslab.results.Estimate`. statsmodels computes
+and the two-sided p-value, as an :class:`~bayeslab.core.estimates.Estimate`. statsmodels computes
 every number; this module only reads them.
 """
 
@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bayeslab.errors import ModelError
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import DEFAULT_LEVEL, Estimate
-from bayeslab.validate import check_interval
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, EstimatesMixin
 
 
 @dataclass(frozen=True)

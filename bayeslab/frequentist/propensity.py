@@ -14,7 +14,7 @@ Estimators (``method`` -> estimand):
 ``ipw`` / ``ipw-stabilized``
     Hajek (normalized) inverse-probability weighting,
     :math:`\hat\mu_a = \sum_i 1[t_i = a]\, w_a(e_i)\, y_i \big/ \sum_i 1[t_i = a]\, w_a(e_i)`,
-    with the weights of :mod:`bayeslab.balance`; ATE or ATT as asked. Stabilizing
+    with the weights of :mod:`bayeslab.kernels.balance`; ATE or ATT as asked. Stabilizing
     multiplies each arm's weights by a constant, which the normalization cancels: the estimate
     and interval equal ``ipw``'s (the weights are reported on a mean-one scale).
 ``overlap``
@@ -48,8 +48,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayeslab.balance import arm_weights, check_estimand
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
 from bayeslab.frequentist.propensity_estimators import (  # noqa: F401  (re-exported)
     _SCHEME_METHOD,
     Matching,
@@ -66,9 +66,9 @@ from bayeslab.frequentist.propensity_estimators import (  # noqa: F401  (re-expo
     naive_effect,
     outcome_predictions,
 )
+from bayeslab.kernels.balance import arm_weights, check_estimand
 from bayeslab.kernels.logit import logit_newton
-from bayeslab.propensity_design import design, effect_estimates, raise_separation
-from bayeslab.results import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.kernels.propensity_design import design, effect_estimates, raise_separation
 
 CI_METHODS = ("sandwich", "bootstrap")
 

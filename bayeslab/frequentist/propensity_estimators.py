@@ -15,10 +15,10 @@ import numpy as np
 from scipy import special
 from scipy import stats as sps
 
-from bayeslab.balance import arm_weights, scheme_estimand
-from bayeslab.errors import DataError, ModelError
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL
+from bayeslab.kernels.balance import arm_weights, scheme_estimand
 from bayeslab.kernels.logit import logit_newton
-from bayeslab.results import DEFAULT_LEVEL
 
 if TYPE_CHECKING:
     from bayeslab.frequentist.propensity import PropensityModel

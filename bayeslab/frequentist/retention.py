@@ -24,12 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.survival import SurvivalRows
-from bayeslab.errors import DataError, ModelError
 from bayeslab.frequentist.means import check_interval
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
 
 
 def logrank_parts(time, event, treated) -> tuple[float, float, float]:

@@ -29,6 +29,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from bayeslab.core.checks import check_interval
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.covariates import (
     CovariateMoments,
@@ -44,7 +47,6 @@ from bayeslab.data.moments import (
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import ArmStats
 from bayeslab.data.summaries import centered_moments
-from bayeslab.errors import DataError, ModelError
 from bayeslab.frequentist.cuped import (
     AdjustedResult,
     Cuped,
@@ -54,9 +56,6 @@ from bayeslab.frequentist.cuped import (
     within_theta,
 )
 from bayeslab.frequentist.means import WelchResult, welch
-from bayeslab.resultbase import EstimatesMixin
-from bayeslab.results import Estimate
-from bayeslab.validate import check_interval
 
 COV_TYPES = ("HC0", "HC1")
 

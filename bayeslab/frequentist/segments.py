@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from bayeslab.errors import ModelError
-from bayeslab.labels import segment_label
-from bayeslab.results import DEFAULT_LEVEL, Estimate
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate
+from bayeslab.core.format import cell_label
 
 ADJUST = ("holm", "bh", "none")
 
@@ -53,7 +53,7 @@ def _cells(stats):
         raise ModelError("segment tests need ArmStats with segments=(...)")
     t = stats.table
     t = t[t["n"] > 0]
-    labels = [segment_label(tuple(str(v) for v in row))
+    labels = [cell_label(tuple(str(v) for v in row))
               for row in t[list(segs)].itertuples(index=False)]
     return t.assign(segment=labels, arm=t["arm"].astype(str))
 

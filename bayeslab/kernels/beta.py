@@ -41,7 +41,6 @@ import math
 
 import numpy as np
 
-from bayeslab.distributions import norm_ppf
 from bayeslab.kernels import beta_cdf
 from bayeslab.kernels import beta_quantile as _Q
 from bayeslab.kernels.beta_density import log_pdf
@@ -62,6 +61,7 @@ from bayeslab.kernels.beta_outer import (
     narrower_is_control,
     weighted_nodes,
 )
+from bayeslab.kernels.distributions import norm_ppf
 
 
 def cdf(x, a, b):
@@ -173,7 +173,7 @@ def _control_expectation(g, a_c, b_c, kinks=(), atol: float = 0.0) -> float:
         elif abs(fine - coarse) <= tol:  # a 1e-12 sliver at a singular end: within budget
             total += fine
         else:
-            from bayeslab.errors import ConvergenceError
+            from bayeslab.core.errors import ConvergenceError
 
             raise ConvergenceError(
                 f"Beta kernel: the integral over Beta({a_c:g}, {b_c:g}) did not reach its "

@@ -55,8 +55,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from bayeslab.distributions import norm_ppf
 from bayeslab.kernels.beta_density import _scalar_terms, log_pdf
+from bayeslab.kernels.distributions import norm_ppf
 
 _GX, _GW = np.polynomial.legendre.leggauss(_NODES := 10)
 _X01, _W01 = (_GX + 1.0) / 2.0, _GW / 2.0

@@ -24,7 +24,7 @@ A posterior with zero scale (a Normal-model arm whose values are all equal) is a
 :func:`compare` then answers in closed form (the difference is the other posterior shifted, or a
 constant when both are point masses) instead of integrating a density that does not exist.
 Every root search brackets its root in a bounded number of steps and raises
-:class:`~bayeslab.errors.ModelError` when it cannot, never looping without end.
+:class:`~bayeslab.core.errors.ModelError` when it cannot, never looping without end.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import math
 import numpy as np
 from scipy import integrate, optimize, stats
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 
 _TAIL = 1e-13
 _MAX_EXPAND = 80  # bracket doublings: 2**80 times the starting width

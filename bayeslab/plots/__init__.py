@@ -2,8 +2,8 @@
 
 Plot data is computed by the result objects (``ConversionPosterior.lift_density``,
 ``SegmentFit.lift_draws``, ``SegmentFit.table``, ``PredictiveCheck.table``,
-:func:`bayeslab.diagnostics.rank_data`, ``BalanceReport``); this module only draws. Functions
-that draw one panel take ``ax=None`` (a new figure) or an Axes to draw into.
+:func:`bayeslab.inference.diagnostics.rank_data`, ``BalanceReport``); this module only draws.
+Functions that draw one panel take ``ax=None`` (a new figure) or an Axes to draw into.
 
 ========================== ================================================================
 conversion                 :func:`plot_beta_posteriors`, :func:`plot_conversion_lift`

@@ -75,7 +75,7 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=N
     -------
     matplotlib.figure.Figure
     """
-    from bayeslab import format as fmt
+    from bayeslab.core import format as fmt
 
     c = fit.comparison(arm)
     x, dens = fit.lift_density(c.arm)

@@ -29,7 +29,7 @@ def plot_effect_posterior(draws, *, name: str = "effect", level: float = 0.95, m
     -------
     matplotlib.figure.Figure
     """
-    from bayeslab import format as fmt
+    from bayeslab.core import format as fmt
 
     draws = np.asarray(draws, dtype=float)
     fig, ax_ = _axes(ax, figsize=(7, 4.3))

@@ -40,7 +40,7 @@ def plot_interval_comparison(estimates, *, effect="absolute", reference=None, me
     -------
     matplotlib.figure.Figure
     """
-    from bayeslab import format as fmt
+    from bayeslab.core import format as fmt
 
     kind = kind or ""
     k = fmt.axis_scale(effect, kind)

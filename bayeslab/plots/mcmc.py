@@ -40,7 +40,7 @@ def plot_forest(fit, *, arm=None, effect="absolute", metric=None, kind=None, uni
     t = table[table["arm"] == arm].reset_index(drop=True)
     pop = fit.population
     pop = pop[(pop["arm"] == arm) & (pop["effect"] == effect)].iloc[0]
-    from bayeslab import format as fmt
+    from bayeslab.core import format as fmt
 
     k = fmt.axis_scale(effect, kind or "conversion")
     cols = segment_columns or getattr(getattr(fit, "data", None), "segment_columns", ())
@@ -141,7 +141,7 @@ def plot_rank(idata, *, var_names, max_elements=2, title=None, ax=None):
     """
     import matplotlib.pyplot as plt
 
-    from bayeslab.diagnostics import rank_data
+    from bayeslab.inference.diagnostics import rank_data
 
     rows = _var_slices(idata, var_names, max_elements)
     chains = rows[0][3].shape[0]
@@ -173,7 +173,7 @@ def plot_ppc(check, *, title=None, ax=None):
 
     Parameters
     ----------
-    check : bayeslab.diagnostics.PredictiveCheck
+    check : bayeslab.inference.diagnostics.PredictiveCheck
 
     Returns
     -------

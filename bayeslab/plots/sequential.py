@@ -102,7 +102,7 @@ def _probability_panel(ax_p, result, x, colors):
     """Top panel of :func:`plot_monitor`: P(lift > 0) per look on the log-odds scale."""
     from matplotlib.ticker import FuncFormatter
 
-    from bayeslab import format as fmt
+    from bayeslab.core import format as fmt
 
     t = result.table
     p = t["prob_positive"].to_numpy(dtype=float)

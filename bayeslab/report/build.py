@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bayeslab import format as fmt
+from bayeslab.core import format as fmt
 from bayeslab.report.document import Document, Figure, Section, Table, figure_png
 from bayeslab.report.tables import (
     arms_table,
@@ -52,7 +52,7 @@ def rendered_figures(readout, *, only: str | None = None) -> dict[str, Figure]:
     """Every figure of a readout rendered to PNG, by short name.
 
     ``only`` (``"segments"`` or ``"own"``, a live metric readout only) draws one of the two
-    sets of :func:`bayeslab.readout_figures.figures`.
+    sets of :func:`bayeslab.readout.figures.figures`.
     """
     caps = dict(_CAPTIONS)
     if readout.margin is not None:
@@ -61,7 +61,7 @@ def rendered_figures(readout, *, only: str | None = None) -> dict[str, Figure]:
     if only is None:
         figure_set = readout.figures()
     else:
-        from bayeslab.readout_figures import figures
+        from bayeslab.readout.figures import figures
 
         figure_set = figures(readout, only=only)
     return {name: Figure(name=f"{readout.metric}_{name}", png=figure_png(fig),
@@ -218,7 +218,7 @@ def json_text(value) -> str:
     """Compact JSON text of a plan section, for the settings table."""
     import json
 
-    from bayeslab.results import jsonable
+    from bayeslab.core.estimates import jsonable
 
     return json.dumps(jsonable(value), separators=(", ", ": "))
 
@@ -254,9 +254,9 @@ def _render_run_figures(result) -> tuple[dict, Figure | None]:
 
     Drawing is matplotlib's per-artist work (about 0.1-0.25 s a figure, 16 figures in the
     migration plan), not one slow step; the parts are independent, so they are drawn on the
-    available cores (:func:`bayeslab.forks.fork_map`), the biggest first.
+    available cores (:func:`bayeslab.inference.forks.fork_map`), the biggest first.
     """
-    from bayeslab.forks import default_workers, fork_map
+    from bayeslab.inference.forks import default_workers, fork_map
 
     seg = result.segments
     # the segment readout's figures in two parts (its segment figures are half the run's)

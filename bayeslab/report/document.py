@@ -21,7 +21,7 @@ class Table:
     @classmethod
     def from_frame(cls, frame, caption: str = "", digits: int = 4) -> Table:
         """Format a pandas DataFrame (numbers to ``digits`` significant digits, separators)."""
-        from bayeslab.format import number
+        from bayeslab.core.format import number
 
         def fmt(v):
             if isinstance(v, bool):
@@ -47,8 +47,8 @@ class Figure:
 
     @property
     def file_name(self) -> str:
-        """``NAME.png``, the name made safe (:func:`bayeslab.paths.safe_filename`)."""
-        from bayeslab.paths import safe_filename
+        """``NAME.png``, the name made safe (:func:`bayeslab.core.paths.safe_filename`)."""
+        from bayeslab.core.paths import safe_filename
 
         return f"{safe_filename(self.name)}.png"
 

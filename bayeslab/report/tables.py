@@ -1,4 +1,4 @@
-"""Tables of a report, formatted in one unit language (:mod:`bayeslab.format`).
+"""Tables of a report, formatted in one unit language (:mod:`bayeslab.core.format`).
 
 A rate's absolute effect is in percentage points, a relative effect in %, money and counts in
 the metric's own unit, counts with thousands separators, probabilities never rounded to 1 or 0.
@@ -6,9 +6,9 @@ the metric's own unit, counts with thousands separators, probabilities never rou
 
 from __future__ import annotations
 
-from bayeslab import format as fmt
-from bayeslab.format import effect_name as _effect_name
-from bayeslab.format import estimate_prob, prob_value
+from bayeslab.core import format as fmt
+from bayeslab.core.format import effect_name as _effect_name
+from bayeslab.core.format import estimate_prob, prob_value
 from bayeslab.report.document import Table
 
 __all__ = ["arms_table", "drop_empty", "estimate_prob", "estimates_table", "guardrail_table",

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import inspect
 
-from bayeslab.errors import DataError
+from bayeslab.core.errors import DataError
 from bayeslab.scenarios._core import MIN_ROWS, SCENARIOS, Scenario
 from bayeslab.scenarios.homepage import HOMEPAGE_SALT, simulate_homepage
 from bayeslab.scenarios.migration import simulate_campaign, simulate_migration

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from bayeslab.errors import DataError
+from bayeslab.core.errors import DataError
 
 SCENARIOS = ("migration", "campaign", "musicstream", "homepage", "personalization")
 MIN_ROWS = 100
@@ -200,7 +200,7 @@ def flat_rates(m: dict) -> dict:
 
 
 def finish(name, data, truth, roles, description, params) -> Scenario:
-    from bayeslab.results import jsonable
+    from bayeslab.core.estimates import jsonable
 
     return Scenario(name=name, data=data, truth=jsonable(truth), roles=jsonable(roles),
                     description=description, params=jsonable(params))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bayeslab.errors import DataError
+from bayeslab.core.errors import DataError
 from bayeslab.scenarios._core import (
     Scenario,
     check_fraction,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bayeslab.errors import DataError
+from bayeslab.core.errors import DataError
 from bayeslab.scenarios._core import (
     Scenario,
     check_fraction,

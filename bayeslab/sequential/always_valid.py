@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeslab.errors import DataError, ModelError
-from bayeslab.results import Estimate, json_float, jsonable
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import Estimate, json_float, jsonable
 
 
 def log_mixture_likelihood_ratio(estimate, variance, tau: float, theta0: float = 0.0):
@@ -126,7 +126,7 @@ class AlwaysValidResult:
                              "lower": self.lower, "upper": self.upper})
 
     def estimates(self) -> list[Estimate]:
-        """Return the last look as a frequentist :class:`~bayeslab.results.Estimate` ("msprt")."""
+        """The last look as a frequentist :class:`~bayeslab.core.estimates.Estimate` ("msprt")."""
         return [Estimate(side="frequentist", method="msprt", effect="absolute",
                          estimate=float(self.estimate[-1]), lower=float(self.lower[-1]),
                          upper=float(self.upper[-1]), level=1.0 - self.alpha,

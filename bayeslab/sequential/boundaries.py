@@ -19,8 +19,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import norm
 
-from bayeslab.errors import ModelError
-from bayeslab.results import json_float
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import json_float
 from bayeslab.sequential._recursion import Recursion, crossing_probabilities
 from bayeslab.sequential.spending import (  # re-exported: importable from here as before
     SPENDING_NAMES,

@@ -14,9 +14,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.columns import rows_text
 from bayeslab.data.sources import ROW_NUMBER, derived_view, quote, select_list, shown
-from bayeslab.errors import DataError
 
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT")

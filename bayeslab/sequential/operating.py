@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeslab.errors import DataError, ModelError
-from bayeslab.results import jsonable
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import jsonable
 from bayeslab.sequential.look_stats import (  # re-exported: importable from here as before
     CONTINUE,
     FUTILITY,
@@ -252,7 +252,7 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
     est_at_stop = np.zeros(n_sims)
     active = np.ones(n_sims, dtype=bool)
     prev = np.zeros(2, dtype=np.int64)
-    from bayeslab.progress import bar
+    from bayeslab.core.progress import bar
 
     for look in bar(range(k), desc=f"simulating {n_sims:,} experiments, look", show=progress,
                     unit="look"):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from scipy import special
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from bayeslab.sequential.look_stats import LookStats
 
 _EXACT_MAX = 16  # arrays up to this size use the full-accuracy scalar kernels

@@ -37,7 +37,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from bayeslab.sequential.look_stats import CONTINUE, FUTILITY, HARM, SUCCESS, LookStats
 from bayeslab.sequential.posteriors import (  # re-exported: the rules' posteriors
     check_prior,
@@ -198,7 +198,7 @@ class ExpectedLoss(Rule):
     Success (ship) when :math:`E[(-\Delta)^+] \le` ``threshold``; futility (keep control) when
     :math:`E[\Delta^+] \le` ``threshold`` and ``futility`` is true. With ``relative=True`` the
     losses are on the relative scale :math:`p_T/p_C - 1` (conversion only), as in
-    :class:`bayeslab.readout.DecisionRule`.
+    :class:`bayeslab.readout.metric.DecisionRule`.
 
     Attributes
     ----------

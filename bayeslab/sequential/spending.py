@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 
 SPENDING_NAMES = ("obf", "pocock", "hsd", "power")
 

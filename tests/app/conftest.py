@@ -14,8 +14,8 @@ SEGMENTS = ("ps_plus_member", "spend_tier")
 @pytest.fixture(scope="session")
 def plan_data():
     """The unit rows the migration plan reads (its simulated scenario)."""
-    from bayeslab.plan import load_plan
-    from bayeslab.runner import load_plan_data
+    from bayeslab.plan.runner import load_plan_data
+    from bayeslab.plan.schema import load_plan
 
     return load_plan_data(load_plan(MODELS / "migration.toml"))
 
@@ -35,7 +35,7 @@ def segment_run_dir(run_dir, plan_data, tmp_path_factory):
     """
     from bayeslab.data.sources import open_source
     from bayeslab.data.stats import sufficient_stats
-    from bayeslab.runner import stats_block
+    from bayeslab.plan.runner import stats_block
 
     out = tmp_path_factory.mktemp("run") / "segments"
     shutil.copytree(run_dir, out)

@@ -16,7 +16,7 @@ import pytest
 
 from bayeslab.app import data as D
 from bayeslab.bayes.conversion import BetaBinomial
-from bayeslab.errors import DataError, ModelError
+from bayeslab.core.errors import DataError, ModelError
 from bayeslab.frequentist.conversion import TwoProportionZTest
 
 from .conftest import PRIMARY, SEGMENTS
@@ -197,7 +197,7 @@ def test_import_is_light():
 
 
 def test_methods_and_headline(run_dir):
-    from bayeslab.results import Estimate
+    from bayeslab.core.estimates import Estimate
 
     view = D.metric_view(D.load_run(run_dir), PRIMARY)
     assert view.methods("bayes") == ["beta-binomial"]

@@ -12,9 +12,9 @@ pytest.importorskip("streamlit")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from bayeslab import format as fmt  # noqa: E402
 from bayeslab.app import RUN_DIR_ENV, script_path  # noqa: E402
 from bayeslab.bayes.conversion import BetaBinomial, format_prob  # noqa: E402
+from bayeslab.core import format as fmt  # noqa: E402
 from bayeslab.frequentist.conversion import TwoProportionZTest  # noqa: E402
 
 from .conftest import PRIMARY  # noqa: E402

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from bayeslab.bayes.conversion import BetaBinomial, format_prob
-from bayeslab.errors import DataError, ModelError
+from bayeslab.core.errors import DataError, ModelError
 from bayeslab.kernels import beta as K
 
 

@@ -3,8 +3,8 @@ import pytest
 from scipy import integrate, stats
 
 from bayeslab.bayes.funnel import funnel
+from bayeslab.core.errors import ModelError
 from bayeslab.data.funnel import FunnelStats, funnel_stats
-from bayeslab.errors import ModelError
 from bayeslab.frequentist.funnel import funnel as freq_funnel
 from tests.frequentist.test_funnel import funnel_frame
 

@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 from bayeslab.bayes.means import gamma_poisson, normal_means
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from bayeslab.frequentist.means import welch
 from bayeslab.kernels import difference as kd
 from tests.frequentist.test_means import _counts, _stats
@@ -107,13 +107,13 @@ def test_gamma_poisson_class_closed_form():
 
 def test_prior_specs_validate_and_read_as_before():
     """Spec objects refuse bad values; the default's text is what the loose dict printed."""
-    from bayeslab import format as fmt
     from bayeslab.bayes.means import (
         GammaPoisson,
         GammaPrior,
         NormalInverseGammaPrior,
         NormalMeans,
     )
+    from bayeslab.core import format as fmt
 
     with pytest.raises(ModelError, match="non-negative"):
         NormalInverseGammaPrior(count=-1)

@@ -82,7 +82,7 @@ def test_arm_moments_give_the_gaussian_likelihood():
 def test_nutpie_kernel_posterior_matches_pymc_model_sampled():
     """Same posterior in distribution: the kernel sampled by nutpie against the PyMC model
     sampled by nutpie over PyTensor; means within 0.15 posterior sd, sds within 15%."""
-    from bayeslab.sampling import sample_nutpie_model, sample_once
+    from bayeslab.inference.sampling import sample_nutpie_model, sample_once
 
     Z1, t, _, yc = _data(n=800, seed=4)
     prior = PropensityPrior()

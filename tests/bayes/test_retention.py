@@ -3,7 +3,7 @@ import pytest
 import statsmodels.api as sm
 
 from bayeslab.bayes.retention import events_exposure, log_hr_log_density, piecewise_exponential
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from tests.frequentist.test_retention import churn
 
 

@@ -6,10 +6,10 @@ import statsmodels.api as sm
 from scipy import stats
 
 from bayeslab.bayes.revenue import hurdle_regression, regression, robust_regression
+from bayeslab.core.errors import DataError, ModelError, StatisticalWarning
 from bayeslab.data.moments import UnitRows, covariate_moments
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
-from bayeslab.errors import DataError, ModelError, StatisticalWarning
 from tests.revenue_data import revenue_frame
 
 

@@ -6,10 +6,10 @@ import pytest
 import statsmodels.api as sm
 
 from bayeslab.bayes.revenue import ConjugateRegression, RegressionPrior, regression
+from bayeslab.core.errors import ModelError
 from bayeslab.data.covariates import covariates_moments
 from bayeslab.data.moments import covariate_moments
 from bayeslab.data.sources import open_source
-from bayeslab.errors import ModelError
 from tests.frequentist.test_revenue_covariates import frame, unit_design
 
 COVS = ["x1", "x2", "country"]

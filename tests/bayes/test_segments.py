@@ -25,11 +25,11 @@ from bayeslab.bayes.segments import (  # noqa: E402
     load_segment_fit,
     prepare_cells,
 )
+from bayeslab.core.errors import ModelError  # noqa: E402
+from bayeslab.core.priors import HalfNormal, Normal  # noqa: E402
 from bayeslab.data.sources import open_source  # noqa: E402
 from bayeslab.data.stats import sufficient_stats  # noqa: E402
-from bayeslab.errors import ModelError  # noqa: E402
 from bayeslab.frequentist.segments import PerSegmentTests, segment_tests  # noqa: E402
-from bayeslab.priors import HalfNormal, Normal  # noqa: E402
 
 TEST_THRESHOLDS = {"ess_min": 200, "rhat_max": 1.02}
 FAST = dict(draws=500, tune=500, chains=2, cores=1, thresholds=TEST_THRESHOLDS)
@@ -43,9 +43,9 @@ def sim():
 @pytest.fixture(scope="module")
 def fit16(sim):
     stats, _ = sim
-    # seed 2: with per-chain seeds (bayeslab.chains) seed 1's 2 x 500 draws put the population
-    # interval's lower end at 0.006968, just above the truth 0.006917 (seeds 2-4: 0.0063-0.0064;
-    # the 2.5% quantile at ESS ~370 moves that much)
+    # seed 2: with per-chain seeds (bayeslab.inference.chains) seed 1's 2 x 500 draws put the
+    # population interval's lower end at 0.006968, just above the truth 0.006917 (seeds 2-4:
+    # 0.0063-0.0064; the 2.5% quantile at ESS ~370 moves that much)
     return fit_segments(stats, seed=2, **FAST)
 
 
@@ -282,8 +282,8 @@ def test_shipped_plan_segment_models_do_not_diverge(path):
     No remedy: the first fit must have zero divergences (the model's geometry, not a smaller
     step, is what keeps NUTS on track), and R-hat within the plan-scale noise floor.
     """
-    from bayeslab.plan import load_plan
-    from bayeslab.runner import load_plan_data
+    from bayeslab.plan.runner import load_plan_data
+    from bayeslab.plan.schema import load_plan
 
     plan = load_plan(path)
     seg = plan.segments

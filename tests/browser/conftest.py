@@ -55,7 +55,7 @@ def browser():
 @pytest.fixture(scope="session")
 def musicstream_run(tmp_path_factory):
     """Output folder of ``bayeslab run models/musicstream.toml`` (count + retention, notes)."""
-    from bayeslab.runner import run_plan
+    from bayeslab.plan.runner import run_plan
 
     out = tmp_path_factory.mktemp("browser") / "musicstream"
     run_plan(MODELS / "musicstream.toml", out)

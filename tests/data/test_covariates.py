@@ -9,6 +9,7 @@ import pytest
 
 import bayeslab as bl
 from bayeslab.cli import main
+from bayeslab.core.errors import DataError
 from bayeslab.data.covariates import (
     covariates_moments,
     covariates_request,
@@ -17,7 +18,6 @@ from bayeslab.data.covariates import (
     parse_covariates,
 )
 from bayeslab.data.sources import open_source
-from bayeslab.errors import DataError
 from tests.frequentist.test_revenue_covariates import frame
 
 
@@ -96,7 +96,7 @@ def test_compare_cli_and_plan_take_several_covariates(tmp_path, capsys):
 
 
 def test_plan_covariates_key(tmp_path):
-    from bayeslab.plan import PlanError, load_plan
+    from bayeslab.plan.schema import PlanError, load_plan
 
     body = ('[data]\npath = "d.parquet"\n[columns]\narm = "treatment"\n[[metrics]]\n'
             'name = "revenue_60d"\nkind = "continuous"\nrole = "primary"\n')
@@ -112,7 +112,7 @@ def test_plan_covariates_key(tmp_path):
 
 def test_one_scan_for_several_covariates():
     from bayeslab.data.scan import prefetch
-    from bayeslab.metrics import MetricSpec, fit_metric, metric_requests
+    from bayeslab.readout.fitters import MetricSpec, fit_metric, metric_requests
 
     src = open_source(pd.DataFrame(frame(n=800)))
     spec = MetricSpec(metric="y", kind="continuous", arm="arm", covariate="x1,x2,country")

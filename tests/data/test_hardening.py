@@ -12,8 +12,8 @@ import pytest
 
 import bayeslab as bl
 from bayeslab.cli import main
+from bayeslab.core.errors import DataError
 from bayeslab.data.sources import open_source
-from bayeslab.errors import DataError
 
 
 def _frame(n=40, seed=0):

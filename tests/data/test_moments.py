@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.moments import unit_rows
-from bayeslab.errors import DataError
 
 
 def test_unit_rows_exclusion_and_order():

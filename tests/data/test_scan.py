@@ -39,7 +39,7 @@ def test_one_scan_gives_the_same_readout(migration, monkeypatch):
 
 
 def test_plan_reduces_everything_in_one_scan(migration, tmp_path, monkeypatch):
-    from bayeslab.runner import run_plan
+    from bayeslab.plan.runner import run_plan
 
     path = tmp_path / "m.parquet"
     migration.to_parquet(path)

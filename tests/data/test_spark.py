@@ -98,7 +98,7 @@ def test_monitor_daily_looks_on_spark(spark, tmp_path_factory):
 
 
 def test_plan_with_spark_engine_writes_the_same_readout(spark, tmp_path_factory):
-    from bayeslab.runner import run_plan
+    from bayeslab.plan.runner import run_plan
 
     path = _parquet(tmp_path_factory, "campaign", rows=4000)
     folder = tmp_path_factory.mktemp("plan")

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
-from bayeslab.errors import DataError
 from tests.conftest import make_conversion_frame
 
 

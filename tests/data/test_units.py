@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.units import load_units
-from bayeslab.errors import DataError
 
 
 def _frame(n=200, seed=0):

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bayeslab.core.errors import ModelError
 from bayeslab.design.aa import aa_simulation, decisions
-from bayeslab.errors import ModelError
-from bayeslab.readout import DecisionRule, compare
+from bayeslab.readout.metric import DecisionRule, compare
 
 
 def test_vectorized_decisions_equal_compare():

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chisquare
 
+from bayeslab.core.errors import DataError
 from bayeslab.design.assignment import assign, bucket, check_uniformity, hash_fraction
-from bayeslab.errors import DataError
 
 SALT = "luckin_homepage_low_price_alert_v1"
 

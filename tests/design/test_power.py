@@ -8,13 +8,13 @@ from scipy.stats import norm
 from statsmodels.stats.power import NormalIndPower, TTestIndPower, tt_ind_solve_power
 from statsmodels.stats.proportion import power_proportions_2indep, proportion_effectsize
 
+from bayeslab.core.errors import ModelError
 from bayeslab.design.power import (
     achieved_power,
     assurance,
     minimum_detectable_effect,
     sample_size,
 )
-from bayeslab.errors import ModelError
 
 # Both sides solve the same equations with root finders; rtol covers solver tolerances only.
 RTOL = 1e-6
@@ -158,8 +158,8 @@ def test_mean_needs_sd():
 
 
 def test_allocation_shares_must_sum_to_one():
+    from bayeslab.core.errors import DataError
     from bayeslab.design.power import allocation_ratio
-    from bayeslab.errors import DataError
 
     assert allocation_ratio((0.9, 0.1)) == pytest.approx(1 / 9)
     assert allocation_ratio((0.7, 0.3)) == pytest.approx(3 / 7)  # 0.7 + 0.3 rounds near 1

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import chisquare
 
+from bayeslab.core.errors import DataError
 from bayeslab.design.srm import srm_by_segment, srm_check
-from bayeslab.errors import DataError
 
 
 @pytest.mark.parametrize("observed,planned", [

@@ -12,7 +12,7 @@ from statsmodels.stats.proportion import (
     test_proportions_2indep as sm_test_proportions_2indep,
 )
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from bayeslab.frequentist.conversion import TwoProportionZTest, wilson_interval
 
 CASES = [((10_000, 10_500), (1_750, 2_100)), ((200, 180), (12, 25)), ((50, 60), (3, 1)),
@@ -103,7 +103,7 @@ def test_interval_coverage_by_simulation():
 
 
 def test_zero_conversions_give_no_relative_interval_with_a_warning():
-    from bayeslab.errors import StatisticalWarning
+    from bayeslab.core.errors import StatisticalWarning
 
     with pytest.warns(StatisticalWarning, match="no conversions"):
         res = TwoProportionZTest().fit_counts([100, 100], [0, 5]).comparison()

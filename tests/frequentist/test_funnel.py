@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.funnel import FunnelStats, funnel_stats
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
-from bayeslab.errors import DataError
 from bayeslab.frequentist.funnel import compare_ratios, funnel, ratio_delta, ratio_metric
 
 

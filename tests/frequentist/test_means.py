@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from bayeslab.core.errors import DataError, StatisticalWarning
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
-from bayeslab.errors import DataError, StatisticalWarning
 from bayeslab.frequentist.means import poisson_rates, welch
 
 
@@ -91,7 +91,7 @@ def test_poisson_rate_test_class_closed_form():
 
 @pytest.mark.parametrize("interval", [0, 1, 1.5, -0.1])
 def test_estimator_classes_refuse_a_bad_level(interval):
-    from bayeslab.errors import ModelError
+    from bayeslab.core.errors import ModelError
     from bayeslab.frequentist.means import PoissonRateTest, WelchTest
 
     for cls in (WelchTest, PoissonRateTest):

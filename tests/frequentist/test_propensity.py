@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from scipy import special
 
-from bayeslab.balance import unit_weights
+from bayeslab.core.errors import DataError
 from bayeslab.data.units import load_units
-from bayeslab.errors import DataError
 from bayeslab.frequentist.propensity import (
     PropensityWeighting,
     fit_propensity,
@@ -22,6 +21,7 @@ from bayeslab.frequentist.propensity import (
     logit_newton,
     match_pairs,
 )
+from bayeslab.kernels.balance import unit_weights
 from bayeslab.scenarios import simulate
 
 CONF = ["engagement_score", "past_purchases", "account_age_days", "device_type"]

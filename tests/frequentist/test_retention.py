@@ -4,8 +4,8 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
+from bayeslab.core.errors import DataError
 from bayeslab.data.survival import SurvivalRows, survival_rows
-from bayeslab.errors import DataError
 from bayeslab.frequentist.retention import kaplan_meier, logrank_parts
 
 

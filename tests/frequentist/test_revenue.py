@@ -4,10 +4,10 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+from bayeslab.core.errors import DataError, ModelError
 from bayeslab.data.moments import covariate_moments
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
-from bayeslab.errors import DataError, ModelError
 from bayeslab.frequentist.revenue import ancova, cuped, pooled_theta, revenue, within_theta
 from tests.revenue_data import revenue_frame
 

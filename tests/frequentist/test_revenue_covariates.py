@@ -7,10 +7,10 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
+from bayeslab.core.errors import DataError, ModelError
 from bayeslab.data.covariates import covariates_moments, from_arm_stats
 from bayeslab.data.moments import covariate_moments
 from bayeslab.data.sources import open_source
-from bayeslab.errors import DataError, ModelError
 from bayeslab.frequentist.revenue import Ancova, Cuped, RevenueTests, ancova, cuped, revenue
 
 

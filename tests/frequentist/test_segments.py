@@ -13,9 +13,9 @@ from statsmodels.stats.proportion import proportions_ztest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from segment_data import simulate_segments  # noqa: E402
 
+from bayeslab.core.errors import ModelError  # noqa: E402
 from bayeslab.data.sources import open_source  # noqa: E402
 from bayeslab.data.stats import sufficient_stats  # noqa: E402
-from bayeslab.errors import ModelError  # noqa: E402
 from bayeslab.frequentist.segments import (  # noqa: E402
     benjamini_hochberg,
     glm_frame,

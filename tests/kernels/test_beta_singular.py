@@ -6,7 +6,7 @@ standard errors."""
 import numpy as np
 import pytest
 
-from bayeslab.errors import ConvergenceError
+from bayeslab.core.errors import ConvergenceError
 from bayeslab.kernels import beta as K
 
 N = 8_000_000

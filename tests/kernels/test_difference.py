@@ -60,7 +60,7 @@ def test_two_point_masses_give_a_constant():
 
 def test_quantile_search_is_bounded():
     # a "CDF" that never reaches the level (an improper posterior) raises instead of looping
-    from bayeslab.errors import ModelError
+    from bayeslab.core.errors import ModelError
 
     with pytest.raises(ModelError, match="no quantile"):
         D._solve(lambda z: 0.5, 0.975, 0.0, 1e-300)

@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import norm
 
-from bayeslab.errors import DataError, ModelError
+from bayeslab.core.errors import DataError, ModelError
 from bayeslab.sequential.always_valid import (
     always_valid_means,
     always_valid_proportions,

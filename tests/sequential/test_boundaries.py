@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from bayeslab.sequential._recursion import crossing_probabilities
 from bayeslab.sequential.boundaries import (
     SpendingFunction,

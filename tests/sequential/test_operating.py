@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from bayeslab.errors import DataError, ModelError
+from bayeslab.core.errors import DataError, ModelError
 from bayeslab.sequential.boundaries import group_sequential_design
 from bayeslab.sequential.operating import (
     CONTINUE,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 from bayeslab.kernels import beta as K
 from bayeslab.sequential.operating import (
     CONTINUE,

@@ -14,7 +14,7 @@ an arm are fine: they inform only what they hold.
 """
 
 from bayeslab.bayes.segments.cells import CellData, prepare_cells
-from bayeslab.bayes.segments.fit import HierarchicalSegments, fit_segments, warm_compile_cache
+from bayeslab.bayes.segments.fit import HierarchicalSegments, fit_segments
 from bayeslab.bayes.segments.model import (
     MIN_SPREAD_DOF,
     auto_parameterization,
@@ -31,5 +31,4 @@ _auto_parameterization = auto_parameterization
 
 __all__ = ["FAMILIES", "MIN_SPREAD_DOF", "PARAMETERIZATIONS", "CellData", "HierarchicalSegments",
            "SegmentFit", "SegmentPriors", "auto_parameterization", "build_model", "fit_segments",
-           "load_segment_fit", "model_key", "predictive_check", "prepare_cells", "summarize",
-           "warm_compile_cache"]
+           "load_segment_fit", "model_key", "predictive_check", "prepare_cells", "summarize"]

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayeslab.errors import DataError, ModelError, StatisticalWarning
-from bayeslab.labels import segment_label
+from bayeslab.core.errors import DataError, ModelError, StatisticalWarning
+from bayeslab.core.format import cell_label
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,12 @@ def prepare_cells(stats, family: str) -> CellData:
     t = stats.table
     t = t[t["n"] > 0].reset_index(drop=True)
     keys = [tuple(str(v) for v in row) for row in t[list(segs)].itertuples(index=False)]
-    labels = tuple(dict.fromkeys(segment_label(k) for k in keys))
+    labels = tuple(dict.fromkeys(cell_label(k) for k in keys))
     seg_index = {lab: i for i, lab in enumerate(labels)}
     arms = tuple(stats.arms)
     arm_index = {a: i for i, a in enumerate(arms)}
     cells = pd.DataFrame({f"dim{i}": [k[i] for k in keys] for i in range(len(segs))})
-    cells["segment"] = [segment_label(k) for k in keys]
+    cells["segment"] = [cell_label(k) for k in keys]
     cells["arm"] = t["arm"].astype(str).to_numpy()
     cells["seg_idx"] = cells["segment"].map(seg_index).to_numpy(dtype=np.int64)
     cells["arm_idx"] = cells["arm"].map(arm_index).to_numpy(dtype=np.int64)
@@ -111,7 +111,7 @@ def _normal_cells(cells, center, scale):
 
 def segment_components(labels, segs, seg_index, keys):
     """Hierarchical components: (name, levels, index of each segment into the levels)."""
-    by_label = {segment_label(k): k for k in keys}
+    by_label = {cell_label(k): k for k in keys}
     parts = []
     if len(labels) < 2:
         return ()
@@ -121,7 +121,7 @@ def segment_components(labels, segs, seg_index, keys):
             if len(levels) > 1:
                 pos = {v: j for j, v in enumerate(levels)}
                 parts.append((col, levels, np.array([pos[by_label[lab][i]] for lab in labels])))
-        name = segment_label(segs)
+        name = cell_label(segs)
     else:
         name = segs[0]
     parts.append((name, labels, np.arange(len(labels))))

@@ -9,9 +9,9 @@ from bayeslab.bayes.segments.model import auto_parameterization, build_model, mo
 from bayeslab.bayes.segments.priors import FAMILIES, PARAMETERIZATIONS, SegmentPriors
 from bayeslab.bayes.segments.result import SegmentFit
 from bayeslab.bayes.segments.summaries import summarize
-from bayeslab.errors import ModelError
-from bayeslab.priors import Normal
-from bayeslab.results import DEFAULT_LEVEL
+from bayeslab.core.errors import ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL
+from bayeslab.core.priors import Normal
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,10 @@ class HierarchicalSegments:
         the log-odds scale (too few segments, or baselines pinned alike or loosely: both
         hierarchical forms funnel there, measured on the homepage and migration scenarios).
     draws, tune, chains, seed, target_accept, sampler, cores, progressbar, remedy
-        Passed to :func:`bayeslab.sampling.sample_with_remedy` (nutpie by default,
+        Passed to :func:`bayeslab.inference.sampling.sample_with_remedy` (nutpie by default,
         ``sampler="pymc"`` for PyMC's NUTS).
     thresholds : dict, optional
-        Diagnostic thresholds passed to :func:`bayeslab.diagnostics.diagnose`
+        Diagnostic thresholds passed to :func:`bayeslab.inference.diagnostics.diagnose`
         (``rhat_max``, ``ess_min``, ...).
     interval : float
         Equal-tailed credible interval level.
@@ -127,7 +127,7 @@ class HierarchicalSegments:
         ModelError
             No or more than two segment columns, or a family that does not fit the metric.
         """
-        from bayeslab.sampling import sample_with_remedy
+        from bayeslab.inference.sampling import sample_with_remedy
 
         family = self.family or ("logistic" if stats.kind == "binary" else "normal")
         prior, interval, seed = self.prior, self.interval, self.seed
@@ -205,30 +205,3 @@ def fit_segments(
         chains=chains, seed=seed, interval=interval, target_accept=target_accept,
         sampler=sampler, cores=cores, progressbar=progressbar, remedy=remedy,
         thresholds=thresholds).fit(stats)
-
-
-def warm_compile_cache() -> float:
-    """Compile the shipped migration plan's segment model once, to fill the on-disk cache.
-
-    ``scripts/setup.sh`` calls this so the README's first command does not pay the one-time
-    compile (minutes on a busy 2-core machine with empty PyTensor / numba caches). Nothing is
-    sampled. Returns the seconds spent.
-    """
-    import time
-
-    from bayeslab.data.sources import open_source
-    from bayeslab.data.stats import sufficient_stats
-    from bayeslab.sampling import compile_for_nutpie
-    from bayeslab.scenarios import simulate
-
-    t0 = time.perf_counter()
-    sc = simulate("migration", rows=50_000, seed=1)
-    stats = sufficient_stats(open_source(sc.data), arm="treatment", metric="ps5_purchase_30d",
-                             control="0", segments=["ps_plus_member", "spend_tier"])
-    data = prepare_cells(stats, "logistic")
-    prior = SegmentPriors()
-    par = auto_parameterization(data, "logistic", prior)
-    model = build_model(data, family="logistic", prior=prior, parameterization=par)
-    compile_for_nutpie(model, key=model_key(data, family="logistic", prior=prior,
-                                            parameterization=par))
-    return time.perf_counter() - t0

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayeslab import format as fmt
 from bayeslab.bayes.segments.model import build_model
-from bayeslab.errors import ModelError
+from bayeslab.core import format as fmt
+from bayeslab.core.errors import ModelError
 
 
 def predictive_check(fit, *, kind: str = "posterior", draws: int = 500,
                      seed: int = 0):
     """Posterior or prior predictive check of the observed cells of ``fit``."""
-    from bayeslab.diagnostics import (
+    from bayeslab.inference.diagnostics import (
         binomial_replicates,
         draws_matrix,
         normal_replicates,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bayeslab.errors import ModelError
-from bayeslab.priors import HalfNormal, Normal, prior_from_dict
+from bayeslab.core.errors import ModelError
+from bayeslab.core.priors import HalfNormal, Normal, prior_from_dict
 
 FAMILIES = ("logistic", "normal")
 PARAMETERIZATIONS = ("auto", "non-centered", "centered")

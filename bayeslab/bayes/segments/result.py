@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bayeslab import format as fmt
 from bayeslab.bayes.segments.cells import CellData, segment_components
 from bayeslab.bayes.segments.ppc import predictive_check
 from bayeslab.bayes.segments.priors import SegmentPriors
 from bayeslab.bayes.segments.summaries import lift_draws, summarize
-from bayeslab.errors import DataError
-from bayeslab.results import Estimate, jsonable
+from bayeslab.core import format as fmt
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import Estimate, jsonable
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class SegmentFit:
     ----------
     idata : xarray.DataTree
         Posterior (and sampler statistics, observed data) of the kept fit.
-    diagnostics : bayeslab.diagnostics.Diagnostics
+    diagnostics : bayeslab.inference.diagnostics.Diagnostics
         Convergence checks; a ``"fail"`` verdict means no decision.
     table : pandas.DataFrame
         One row per (segment, treatment arm): raw cell rates (means), raw and posterior lift
@@ -59,7 +59,7 @@ class SegmentFit:
 
     @property
     def method(self) -> str:
-        """Method name used in :class:`~bayeslab.results.Estimate` entries."""
+        """Method name used in :class:`~bayeslab.core.estimates.Estimate` entries."""
         return f"hierarchical-{self.family}"
 
     def lift_draws(self, segment: str | None = None, *, arm: str | None = None,
@@ -146,7 +146,7 @@ class SegmentFit:
 
     def save(self, path):
         """Save posterior, cell data and settings under directory ``path``."""
-        from bayeslab.storage import save_tree
+        from bayeslab.inference.storage import save_tree
 
         meta = {"kind": "segments", "family": self.family, "prior": self.prior.to_dict(),
                 "seed": self.seed, "interval": self.interval, "settings": self.settings,
@@ -171,8 +171,8 @@ def load_segment_fit(path) -> SegmentFit:
     DataError
         ``path`` is not a saved segment fit.
     """
-    from bayeslab.diagnostics import Check, Diagnostics
-    from bayeslab.storage import load_tree, tree_from_groups
+    from bayeslab.inference.diagnostics import Check, Diagnostics
+    from bayeslab.inference.storage import load_tree, tree_from_groups
 
     groups, meta = load_tree(path)
     if meta.get("kind") != "segments":

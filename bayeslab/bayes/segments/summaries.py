@@ -7,12 +7,12 @@ import pandas as pd
 
 from bayeslab.bayes.segments.cells import CellData
 from bayeslab.bayes.segments.model import safe_name
-from bayeslab.errors import ModelError
+from bayeslab.core.errors import ModelError
 
 
 def theta_draws(idata):
     """Posterior draws of the cell values, shape (draws, segment, arm)."""
-    from bayeslab.diagnostics import draws_matrix
+    from bayeslab.inference.diagnostics import draws_matrix
 
     return draws_matrix(idata["posterior"], "theta")  # (S, segment, arm)
 
@@ -50,7 +50,7 @@ def _raw_effect(sums, n, t, family, scale):
 
 def summarize(idata, data: CellData, family: str, interval: float):
     """Per-segment table and population rows from the posterior draws."""
-    from bayeslab.diagnostics import draws_matrix, mean_mcse, summary_mcse
+    from bayeslab.inference.diagnostics import draws_matrix, mean_mcse, summary_mcse
 
     theta = theta_draws(idata)
     chains = int(idata["posterior"].sizes["chain"])

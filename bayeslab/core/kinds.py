@@ -1,0 +1,212 @@
+"""The metric kinds: one record per kind, read by the CLI, plans, the runner and the readouts.
+
+A kind says which statistics a metric needs, which function fits both sides on them, which
+estimate is the headline a decision reads and in which direction "better" lies, which options it
+takes, and whether it supports segments, covariates and sequential monitoring. Adding a kind is
+one :func:`register` call with a fitting function (see ``ARCHITECTURE.md``); the CLI's
+``--kind`` choices, plan validation and the per-kind options all read this table.
+
+Options are declared once in :data:`OPTIONS` (name, type, help, CLI flag) and each kind lists the
+ones it accepts. Nothing here imports the models: fitters are named by ``"module:function"`` and
+loaded on use, so ``import bayeslab`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from bayeslab.core.errors import ModelError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One per-metric option, as a plan key and a CLI flag.
+
+    Attributes
+    ----------
+    name : str
+        Plan key and keyword of :func:`bayeslab.compare` (``clip_quantile``).
+    type : type or tuple of type
+        Accepted TOML type(s); ``list`` options are given comma-separated on the command line.
+    help : str
+        One line for ``--help`` and the plan template.
+    choices : tuple, optional
+        Allowed values.
+    default : object, optional
+        Default when absent (``None``: not set).
+    """
+
+    name: str
+    type: type | tuple = str
+    help: str = ""
+    choices: tuple = ()
+    default: object = None
+
+    @property
+    def flag(self) -> str:
+        """The CLI flag: ``--clip-quantile`` for ``clip_quantile``."""
+        return "--" + self.name.replace("_", "-")
+
+
+OPTIONS: dict[str, Option] = {o.name: o for o in (
+    Option("covariate", (str, list), "pre-period covariate(s), comma-separated; text columns "
+           "are one-hot encoded (CUPED / ANCOVA / Bayes regression)"),
+    Option("model", str, "add a Student-t or hurdle Bayesian model (MCMC on unit rows)",
+           choices=("robust", "hurdle")),
+    Option("clip", str, "explicit outlier handling of a continuous outcome (reported)",
+           choices=("winsorize", "trim")),
+    Option("clip_quantile", float, "quantile that --clip caps or trims at", default=0.99),
+    Option("numerator", str, "ratio metric numerator column (per unit)"),
+    Option("denominator", str, "ratio metric denominator column (per unit)"),
+    Option("stages", list, "funnel stages, comma-separated 0/1 columns in order"),
+    Option("duration", str, "retention: time to event or censoring"),
+    Option("event", str, "retention: 1 if the event (churn) happened"),
+    Option("horizon", float, "retention: day to compare survival at"),
+    Option("confounders", list, "observational data: adjust for these columns with propensity "
+           "methods (naive, IPW, AIPW, matching, Bayesian)"),
+    Option("estimand", str, "with confounders: average effect (ate) or effect on the treated "
+           "(att)", choices=("ate", "att"), default="ate"),
+    Option("sampler", str, "with confounders: Bayesian propensity posterior",
+           choices=("nuts", "laplace"), default="nuts"),
+    Option("formula", str, "a formula, e.g. 'revenue ~ arm + pre_spend + C(country) + "
+           "(1 | segment)': bambi vs statsmodels OLS (HC1); the arm column's coefficient"),
+    Option("builder", str, "your own PyMC model: 'file.py:function', called with the unit "
+           "rows (arm coded 0/1), returning a pm.Model (or (model, statsmodels result))"),
+    Option("effect", str, "your model's scalar variable holding treatment minus control",
+           default="effect"),
+    Option("baseline", str, "your model's scalar variable holding the control mean (adds the "
+           "relative effect and the expected-loss criterion)"),
+)}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One metric kind.
+
+    Attributes
+    ----------
+    name : str
+        ``conversion``, ``continuous``, ...
+    summary : str
+        Bayes model vs frequentist counterpart, in one line.
+    fitter : str
+        ``"module:function"`` fitting both sides: ``f(source, spec) -> dict`` of
+        :class:`~bayeslab.readout.fitters.MetricFit` fields (``None`` for kinds read by their own
+        pipeline, such as propensity).
+    stats : str
+        Statistics it reduces data to: ``binary``, ``continuous``, ``count`` (per arm and
+        segment), ``moments`` (with a covariate), ``funnel``, ``survival`` or ``units`` (unit rows).
+    headline_effect : str
+        Effect scale the decision reads: ``absolute`` or ``hazard-ratio``.
+    direction : int
+        +1 when higher is better, -1 when lower is (a hazard of churn).
+    options : tuple of str
+        Names in :data:`OPTIONS` it accepts.
+    segments, covariates, monitoring, unit_rows : bool
+        Whether it has a segment model, takes a covariate, can be monitored look by look, and
+        needs unit-level rows.
+    """
+
+    name: str
+    summary: str
+    fitter: str | None
+    stats: str
+    headline_effect: str = "absolute"
+    direction: int = 1
+    options: tuple[str, ...] = ()
+    segments: bool = False
+    covariates: bool = False
+    monitoring: bool = False
+    unit_rows: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def fit(self, source, spec):
+        """Fit both sides of a metric of this kind (the registered fitter)."""
+        if self.fitter is None:
+            raise ModelError(f"kind {self.name!r} is read by its own pipeline, not fit_metric")
+        module, _, func = self.fitter.partition(":")
+        return getattr(importlib.import_module(module), func)(source, spec)
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add (or replace) a kind; its options must be declared in :data:`OPTIONS`.
+
+    Raises
+    ------
+    ModelError
+        An option the table does not declare.
+    """
+    unknown = [o for o in kind.options if o not in OPTIONS]
+    if unknown:
+        raise ModelError(f"kind {kind.name!r} names undeclared options: {', '.join(unknown)}")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Remove a kind (a test's, or one a user registered by mistake)."""
+    _KINDS.pop(name, None)
+
+
+def get(name: str) -> Kind:
+    """The kind called ``name``.
+
+    Raises
+    ------
+    ModelError
+        An unknown name (the message lists the known ones).
+    """
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise ModelError(f"kind must be one of {', '.join(_KINDS)}, got {name!r}") from None
+
+
+def names(*, fitted: bool | None = None, segments: bool | None = None,
+          monitoring: bool | None = None) -> tuple[str, ...]:
+    """Names of the registered kinds, optionally only those with a fitter / segments / monitor."""
+    out = []
+    for k in _KINDS.values():
+        if fitted is not None and (k.fitter is not None) != fitted:
+            continue
+        if segments is not None and k.segments != segments:
+            continue
+        if monitoring is not None and k.monitoring != monitoring:
+            continue
+        out.append(k.name)
+    return tuple(out)
+
+
+def option_names(*, fitted: bool | None = None) -> tuple[str, ...]:
+    """Every option some (fitted) kind accepts, in :data:`OPTIONS` order."""
+    used = {o for n in names(fitted=fitted) for o in _KINDS[n].options}
+    return tuple(o for o in OPTIONS if o in used)
+
+
+for _k in (
+    Kind("conversion", "Beta-Binomial (exact) vs two-proportion z-test", "bayeslab.readout.fitters:"
+         "fit_conversion", "binary", segments=True, monitoring=True),
+    Kind("continuous", "Normal / conjugate regression vs Welch / CUPED / ANCOVA",
+         "bayeslab.readout.fitters:fit_continuous", "continuous",
+         options=("covariate", "model", "clip", "clip_quantile"), segments=True,
+         covariates=True, monitoring=True),
+    Kind("count", "Normal and Gamma-Poisson vs Welch and Poisson Wald",
+         "bayeslab.readout.fitters:fit_continuous", "count", segments=True),
+    Kind("ratio", "Beta per funnel stage vs delta method", "bayeslab.readout.fitters:fit_ratio",
+         "funnel", options=("numerator", "denominator", "stages")),
+    Kind("retention", "piecewise-exponential hazard ratio vs Kaplan-Meier / log-rank",
+         "bayeslab.readout.fitters:fit_retention", "survival", headline_effect="hazard-ratio",
+         direction=-1, options=("duration", "event", "horizon")),
+    Kind("propensity", "Bayesian propensity IPW / doubly robust vs IPW, AIPW, matching", None,
+         "units", options=("confounders", "estimand", "sampler"), unit_rows=True),
+    Kind("formula", "a formula: bambi (PyMC) vs statsmodels OLS with HC1 errors",
+         "bayeslab.readout.custom:fit_formula", "units", options=("formula",), unit_rows=True),
+    Kind("custom", "your own PyMC model (a builder function) vs OLS or your own model",
+         "bayeslab.readout.custom:fit_custom", "units", options=("builder", "effect", "baseline"),
+         unit_rows=True),
+):
+    register(_k)

@@ -1,0 +1,410 @@
+"""Run an analysis plan end to end: readouts, segments, monitoring, report, saved outputs.
+
+``run_plan(plan, out_dir)`` loads the data the plan names, reads out the primary metric with its
+guardrails, every secondary metric, the segment model and the sequential monitor, then writes
+``readout.json`` (the same entries as ``bayeslab compare --format json``, per metric),
+``report.html`` and ``report.md``, one PNG per figure, and the saved posteriors. The same plan
+and seed give identical numbers.
+
+The output folder is written only when the whole run succeeded (:mod:`bayeslab.plan.output`: checked
+before any computing, staged beside ``out_dir``, moved into place at the end; a rerun leaves no
+stale figure and unrelated files untouched). Figure file names derive from metric names and are
+made safe by :mod:`bayeslab.core.paths`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bayeslab.core import kinds
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import jsonable
+from bayeslab.plan.schema import MetricPlan, Plan, PlanError, load_plan
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a plan produced.
+
+    Attributes
+    ----------
+    plan : Plan
+    primary : Readout or PropensityReadout
+        Primary metric readout (guardrails inside it).
+    secondary : tuple
+        Secondary metric readouts.
+    monitor : MonitorResult, optional
+    files : dict of str to pathlib.Path
+        Files written (empty when no output folder was given).
+    """
+
+    plan: Plan
+    primary: object
+    secondary: tuple = ()
+    monitor: object = None
+    files: dict = field(default_factory=dict)
+
+    @property
+    def segments(self):
+        """The readout carrying the plan's segment analysis (``None`` without one).
+
+        The segment models are fitted by that metric's own readout, on the same scan.
+        """
+        return next((r for r in self.readouts if r.segments is not None), None)
+
+    @property
+    def readouts(self) -> list:
+        """Primary, its guardrails, then secondary readouts."""
+        return [self.primary, *self.primary.guardrails, *self.secondary]
+
+    @property
+    def decision(self):
+        """The primary metric's decision (the plan's decision)."""
+        return self.primary.decision
+
+    def warnings(self) -> list[str]:
+        """Every warning of every part, primary first, without repeats."""
+        out = []
+        for r in self.readouts:
+            out += list(r.warnings)
+            out += list(r.decision.blockers)
+        return list(dict.fromkeys(out))
+
+    def to_dict(self) -> dict:
+        """The content of ``readout.json``."""
+        from bayeslab import __version__
+
+        metrics = [_with_stats(self.primary), *[_with_stats(r) for r in self.secondary]]
+        for g, entry in zip(self.primary.guardrails, metrics[0].get("guardrails", ()),
+                            strict=False):
+            block = stats_block(g.stats)
+            if block is not None:
+                entry["stats"] = block
+        out = {
+            "plan": str(self.plan.path), "name": self.plan.name, "seed": self.plan.seed,
+            "bayeslab": __version__, "decision": self.decision.to_dict(),
+            "warnings": self.warnings(), "metrics": metrics,
+        }
+        if self.monitor is not None:
+            out["monitor"] = self.monitor.to_dict()
+            block = _monitor_stats(self.monitor)
+            if block is not None:
+                out["monitor"]["stats"] = block
+        return jsonable(out)
+
+
+def stats_block(stats) -> dict | None:
+    """The sufficient statistics a readout was fitted on, for ``readout.json``.
+
+    Per arm (control first) ``n`` and ``sum`` (conversions, as whole numbers, for a binary
+    metric) and, when the statistics are split by segment columns, one entry per
+    (segment..., arm) cell with the segment values as text. ``None`` for results that are not
+    fitted on per-arm statistics (funnels, retention, propensity readouts).
+    """
+    import pandas as pd
+
+    table = getattr(stats, "table", None)
+    if not isinstance(table, pd.DataFrame) or not {"arm", "n", "sum"} <= set(table.columns):
+        return None
+    binary = stats.kind == "binary"
+
+    def number(v, whole):
+        return int(round(float(v))) if whole else float(v)
+
+    by_arm = stats.by_arm()
+    out = {"kind": stats.kind, "arms": list(stats.arms), "control": stats.control,
+           "n": [number(v, True) for v in by_arm["n"]],
+           "sum": [number(v, binary) for v in by_arm["sum"]],
+           "segments": list(stats.segments)}
+    if stats.segments:
+        out["cells"] = [
+            {**{c: str(row[c]) for c in stats.segments}, "arm": str(row["arm"]),
+             "n": number(row["n"], True), "sum": number(row["sum"], binary)}
+            for row in table.to_dict(orient="records")]
+    return out
+
+
+def _with_stats(readout) -> dict:
+    out = readout.to_dict()
+    block = stats_block(readout.stats)
+    if block is not None:
+        out["stats"] = block
+    return out
+
+
+def _monitor_stats(mon) -> dict | None:
+    """Cumulative units and sums per look and arm (conversions, whole numbers, for conversion)."""
+    t = getattr(mon, "table", None)
+    if t is None or not {"n_control", "n_treatment", "mean_control"} <= set(t.columns):
+        return None
+    binary = mon.kind == "conversion"
+    looks = []
+    for r in t.itertuples():
+        n = [int(round(r.n_control)), int(round(r.n_treatment))]
+        s = [r.n_control * r.mean_control, r.n_treatment * r.mean_treatment]
+        looks.append({"look": int(r.look), "label": str(r.label), "n": n,
+                      "sum": [int(round(v)) for v in s] if binary else [float(v) for v in s]})
+    return {"kind": "binary" if binary else "continuous",
+            "arms": [mon.control, mon.treatment], "looks": looks}
+
+
+def load_plan_data(plan: Plan, engine: str | None = None):
+    """The plan's data: a Source (file, SQL query, Spark table) or the simulated DataFrame.
+
+    ``engine`` (``--engine``) overrides the plan's ``data.engine`` (DuckDB by default).
+    """
+    from bayeslab.data.sources import open_source
+
+    engine = engine or plan.data.get("engine", "duckdb")
+    if "simulate" in plan.data:
+        from bayeslab.scenarios import simulate
+
+        spec = dict(plan.data["simulate"])
+        name = spec.pop("scenario")
+        frame = simulate(name, **spec).data
+        if engine == "spark":
+            from bayeslab.data.spark import spark_session
+
+            return open_source(spark_session().createDataFrame(frame))
+        return frame
+    if "sql" in plan.data:
+        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine)
+    if "table" in plan.data:
+        return open_source(plan.data["table"], engine=engine)
+    path = plan.data_path()
+    if not path.exists():
+        raise DataError(f"{plan.path}: data.path {plan.data['path']!r} not found (looked for "
+                        f"{path})")
+    return open_source(path, engine=engine)
+
+
+def _rule(plan: Plan):
+    from bayeslab.readout.metric import DecisionRule
+
+    keys = ("prob_threshold", "loss_threshold", "alpha", "srm_threshold")
+    return DecisionRule(**{k: float(plan.decision[k]) for k in keys if k in plan.decision})
+
+
+def _prior(metric: MetricPlan):
+    prior = metric.options.get("prior", (1.0, 1.0))
+    if isinstance(prior, dict):
+        return (float(prior.get("alpha", 1.0)), float(prior.get("beta", 1.0)))
+    return tuple(float(v) for v in prior)
+
+
+def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary",
+                 show=None):
+    from bayeslab.readout.metric import compare
+
+    cols = plan.columns
+    interval = float(plan.decision.get("interval", 0.95))
+    options = _metric_options(plan, metric)
+    options.update({k: metric.options[k] for k in ("draws", "tune", "chains")
+                    if k in metric.options})
+    options["progressbar"] = show
+    seg = plan.segments
+    if seg and seg.get("metric", plan.primary.name) == metric.name:
+        options["segments"] = list(seg.get("columns", []))
+        options.update({k: seg[k] for k in ("draws", "tune", "chains") if k in seg})
+        options["progressbar"] = show
+    return compare(
+        data, arm=cols["arm"], metric=metric.name, control=_control(plan), kind=metric.kind,
+        guardrails=[g.name for g in guardrails],
+        margins={g.name: g.options["margin"] for g in guardrails} or None,
+        prior=_prior(metric), interval=interval, rule=_rule(plan),
+        planned_split=cols.get("planned_split"), n=plan.data.get("n"),
+        unit_id=cols.get("unit_id") if role == "primary" else None,
+        missing=plan.data.get("missing", "error"), role=role, seed=plan.seed,
+        unit=metric.options.get("unit"), **options)
+
+
+def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
+    """The kind options of ``metric`` that ``compare`` takes (``stages`` as a tuple)."""
+    options = {k: metric.options[k] for k in kinds.get(metric.kind).options
+               if k in metric.options and k != "stages"}
+    if metric.kind == "propensity" and "model" in metric.options:   # the outcome's kind
+        options["model"] = metric.options["model"]
+    if "stages" in metric.options:
+        options["stages"] = tuple(metric.options["stages"])
+    if options.get("builder"):   # a builder file is named relative to the plan, like data
+        path, sep, name = str(options["builder"]).rpartition(":")
+        if sep:
+            # a builder is code that runs: a plan may only name one in its own folder
+            folder = plan.path.parent.resolve()
+            target = (plan.path.parent / path).resolve()
+            if not target.is_relative_to(folder):
+                raise PlanError(f"{plan.path}: metric {metric.name!r}: builder {path!r} is "
+                                f"outside the plan's folder {folder}; a builder is code that "
+                                "runs, so a plan names one beside it (or below)")
+            options["builder"] = f"{target}:{name}"
+    return options
+
+
+def _control(plan: Plan):
+    control = plan.columns.get("control")
+    return None if control is None else str(control)
+
+
+def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
+             engine: str | None = None) -> RunResult:
+    """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
+
+    Parameters
+    ----------
+    plan : Plan or str or pathlib.Path
+        A loaded plan or the path of its TOML file.
+    out_dir : str or pathlib.Path, optional
+        Folder for the outputs (created if needed).
+    quiet : bool, optional
+        No stage lines or progress bars; default: quiet unless stderr is a terminal.
+    engine : {"duckdb", "spark"}, optional
+        Overrides the plan's ``data.engine``.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    PlanError
+        A malformed plan.
+    DataError
+        Bad data, named by column and rows; an output folder that cannot be written (raised
+        before any computing).
+    """
+    from bayeslab.core.progress import stage
+    from bayeslab.data.sources import open_source
+    from bayeslab.plan.output import publish, release_staging, staging_folder
+
+    plan = plan if isinstance(plan, Plan) else load_plan(plan)
+    show = None if quiet is None else not quiet
+    out = None if out_dir is None else Path(out_dir)
+    staging = None if out is None else staging_folder(out)  # fails here, before computing
+    seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
+    try:
+        with stage("data", show=show):
+            data = open_source(load_plan_data(plan, engine))  # one Source: one scan
+            _one_scan(data, plan)
+        with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
+                   show=show):
+            primary = _read_metric(data, plan, plan.primary,
+                                   guardrails=plan.by_role("guardrail"), show=show)
+        secondary = []
+        for m in plan.by_role("secondary"):
+            with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
+                secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+        secondary = tuple(secondary)
+        mon = None
+        if plan.sequential:
+            with stage("monitor", show=show):
+                mon = _monitor(data, plan)
+        result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        if out is not None:
+            with stage("figures and report", show=show):
+                written = _write(result, staging)
+                publish(staging, out)
+            result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
+                               files={k: out / Path(v).relative_to(staging)
+                                      for k, v in written.files.items()})
+    finally:  # failed or interrupted: nothing reaches out_dir
+        if staging is not None:
+            release_staging(staging)
+    return result
+
+
+def _metric_spec(plan: Plan, metric: MetricPlan):
+    """The :class:`~bayeslab.readout.fitters.MetricSpec` columns ``compare`` reads for a metric."""
+    from bayeslab.readout.fitters import MetricSpec
+
+    options = _metric_options(plan, metric)
+    seg = plan.segments
+    if seg and seg.get("metric", plan.primary.name) == metric.name:
+        options["segments"] = tuple(seg.get("columns", []))
+    return MetricSpec(metric=metric.name, kind=metric.kind, arm=plan.columns["arm"],
+                      n=plan.data.get("n"), **options)
+
+
+def _one_scan(source, plan: Plan) -> None:
+    """Reduce every metric, guardrail, segment split and look of the plan in one scan."""
+    from bayeslab.readout.metric import one_scan
+    from bayeslab.readout.monitor import monitor_request
+
+    specs = [_metric_spec(plan, m) for m in plan.metrics if m.kind != "propensity"]
+    extra = []
+    if plan.sequential:
+        seq = plan.sequential
+        name = seq.get("metric", plan.primary.name)
+        metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+        extra.append(monitor_request(
+            source, arm=plan.columns["arm"], metric=metric.name,
+            timestamp=seq.get("timestamp", plan.columns.get("timestamp")),
+            looks=seq.get("looks"), kind=metric.kind, n=plan.data.get("n")))
+    one_scan(source, specs, extra)
+
+
+def _monitor(data, plan: Plan):
+    from bayeslab.readout.monitor import monitor
+    from bayeslab.sequential.rules import rule_from_dict
+
+    seq = plan.sequential
+    name = seq.get("metric", plan.primary.name)
+    metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+    timestamp = seq.get("timestamp", plan.columns.get("timestamp"))
+    if timestamp is None and not isinstance(seq.get("looks"), (int, list)):
+        raise DataError(f"{plan.path}: [sequential] needs a timestamp (or columns.timestamp), "
+                        "or looks given as cumulative row counts")
+    rule = rule_from_dict(seq["rule"]) if "rule" in seq else None
+    # the plan's spending function and its decision alpha govern the group-sequential design
+    return monitor(data, arm=plan.columns["arm"], metric=metric.name, timestamp=timestamp,
+                   control=_control(plan), looks=seq.get("looks"), rule=rule,
+                   design=seq.get("spending"), alpha=float(plan.decision.get("alpha", 0.05)),
+                   prior=_prior(metric), kind=metric.kind, seed=plan.seed,
+                   fpr_sims=int(seq.get("fpr_sims", 2000)))
+
+
+def _write(result: RunResult, out: Path) -> RunResult:
+    from bayeslab.core.paths import confined
+    from bayeslab.report.build import run_document
+    from bayeslab.report.html import render_html
+    from bayeslab.report.markdown import render_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    doc = run_document(result)
+    for fig in doc.figures():
+        path = confined(out, fig.name, ".png")  # == out / fig.file_name
+        path.write_bytes(fig.png)
+        files[fig.name] = path
+    payload = result.to_dict()
+    files["readout.json"] = out / "readout.json"
+    files["readout.json"].write_text(json.dumps(payload, indent=2, allow_nan=False))
+    files["report.html"] = out / "report.html"
+    files["report.html"].write_text(render_html(doc))
+    files["report.md"] = out / "report.md"
+    files["report.md"].write_text(render_markdown(doc))
+    posterior = _save_posteriors(result, out / "posteriors")
+    files.update(posterior)
+    return RunResult(plan=result.plan, primary=result.primary, secondary=result.secondary,
+                     monitor=result.monitor, files=files)
+
+
+def _save_posteriors(result: RunResult, folder: Path) -> dict:
+    """Conjugate posteriors as parameters (JSON); MCMC fits through their own ``save``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    conj = {}
+    for r in result.readouts:
+        bayes = r.bayes
+        if bayes is not None and hasattr(bayes, "to_dict"):
+            conj[r.metric] = bayes.to_dict()
+    path = folder / "conjugate.json"
+    path.write_text(json.dumps(jsonable(conj), indent=2, allow_nan=False))
+    files["posteriors/conjugate.json"] = path
+    seg_fit = result.segments.segments.bayes if result.segments is not None else None
+    if seg_fit is not None:
+        target = folder / "segments"
+        seg_fit.save(target)
+        files["posteriors/segments"] = target
+    return files

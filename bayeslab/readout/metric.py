@@ -1,0 +1,442 @@
+"""Readout: the Bayesian and the frequentist answer for one metric, side by side, with a decision.
+
+A :class:`Readout` holds both fitted results of one metric, the row accounting, the sample ratio
+mismatch check, the decision rule and the decision it gives. Guardrail metrics (harmful when they
+rise: unsubscribes, opt-outs) get their own readouts, judged against a non-inferiority margin, and
+the primary readout's decision takes them into account. A readout blocked by a failed check (SRM)
+states both sides' numbers but makes no ship decision.
+
+With ``segments=[...]`` a readout also carries a :class:`~bayeslab.readout.segments.SegmentReadout`
+(``Readout.segments``): the hierarchical model and the per-segment tests, whose estimates join
+``estimates()`` / the JSON ``results`` with their ``segment`` label, the MCMC ``diagnostics`` and
+a segment-level decision. The population-level headline decision is the same with or without
+segments; a segment model that fails its diagnostics blocks only the segment-level decision and
+is reported in ``warnings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from bayeslab.core.decision import Decision, DecisionRule
+from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.data.sources import open_source
+from bayeslab.readout.contract import BaseReadout, Headline
+from bayeslab.readout.fitters import MetricFit, MetricSpec, fit_metric
+from bayeslab.readout.verdicts import guardrail_decision, primary_decision, srm_blocker
+
+__all__ = ["Decision", "DecisionRule", "Readout", "compare", "one_scan"]
+
+
+@dataclass(frozen=True)
+class Readout(BaseReadout):
+    """Bayesian and frequentist results of one metric, side by side.
+
+    Attributes
+    ----------
+    metric : str
+    kind : str
+        Metric kind: conversion, continuous, count, ratio or retention.
+    role : {"primary", "secondary", "guardrail"}
+    fit : MetricFit
+        Both sides' fitted results, the row accounting and the per-arm table.
+    rule : DecisionRule
+    srm : SRMResult
+    decision : Decision
+    margin : float, optional
+        Guardrail non-inferiority margin (absolute increase).
+    guardrails : tuple of Readout
+        Guardrail readouts (primary readout only).
+    segments : SegmentReadout, optional
+        Segment readout (``compare(..., segments=[...])``), with its own decision.
+    unit : str, optional
+        The metric's unit (``"EUR"``), used to label absolute effects of money and counts.
+    """
+
+    metric: str
+    kind: str
+    role: str
+    fit: MetricFit = field(repr=False)
+    rule: DecisionRule
+    srm: object
+    decision: Decision
+    margin: float | None = None
+    guardrails: tuple[Readout, ...] = ()
+    segments: object = None
+    unit: str | None = None
+
+    TYPE = "readout"
+
+    @property
+    def headline(self) -> Headline:
+        """The methods and effect scale the decision reads (from the kind registry)."""
+        b_m, f_m, effect = self.fit.headline
+        return Headline(b_m, f_m, effect, self.fit.extra.get("headline_rate"))
+
+    @property
+    def bayes(self):
+        """The Bayesian result holding the headline estimate (``None`` if the kind has none)."""
+        return self.fit.bayes[0] if self.fit.bayes else None
+
+    @property
+    def frequentist(self):
+        """The frequentist result holding the headline estimate."""
+        return self.fit.frequentist[0]
+
+    @property
+    def rows(self):
+        """Row accounting of this metric."""
+        return self.fit.rows
+
+    @property
+    def control(self) -> str:
+        """Control arm label."""
+        return self.fit.control
+
+    @property
+    def stats(self):
+        """The statistics both sides were fitted on."""
+        return self.fit.stats
+
+    @property
+    def prior(self):
+        """The prior of the headline Bayesian model (``None`` when the kind has none)."""
+        return getattr(self.bayes, "prior", None)
+
+    @property
+    def arms(self):
+        """Units and mean per arm (a DataFrame, control first)."""
+        return self.fit.arms.to_pandas()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Statistical notes raised while fitting the metric's own models."""
+        return tuple(self.fit.notes)
+
+    def metric_estimates(self) -> list[Estimate]:
+        """Population-level estimates of the metric's own models (not the segment model's)."""
+        return [e for r in (*self.fit.bayes, *self.fit.frequentist) for e in r.estimates()
+                if e.segment is None]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Statistical warnings raised while fitting, failed checks, failed MCMC diagnostics."""
+        seg = self.segments.warnings if self.segments is not None else ()
+        return tuple(dict.fromkeys((*self.decision.blockers, *self.fit.notes, *seg)))
+
+    @property
+    def diagnostics(self):
+        """MCMC :class:`~bayeslab.inference.diagnostics.Diagnostics`, if any model sampled.
+
+        The segment model's when there are segments, else the first sampled Bayesian model's
+        (robust / hurdle revenue); ``None`` when every model is closed-form.
+        """
+        from bayeslab.inference.diagnostics import Diagnostics
+
+        if self.segments is not None:
+            return self.segments.diagnostics
+        for result in self.fit.bayes:
+            if isinstance(getattr(result, "diagnostics", None), Diagnostics):
+                return result.diagnostics
+        return None
+
+    def estimates(self) -> list[Estimate]:
+        """Every estimate of both sides, Bayes first, then the segment readout's (if any)."""
+        out = []
+        for result in (*self.fit.bayes, *self.fit.frequentist):
+            out.extend(result.estimates())
+        if self.segments is not None:
+            out.extend(self.segments.estimates())
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-safe form: rows, arms, results, prior, srm, rule, decision, guardrails.
+
+        With segments, segment entries join ``results`` with a ``segment`` label, and
+        ``segments`` (model, settings, heterogeneity test, segment decision) and
+        ``diagnostics`` (``r_hat``, ``ess_bulk``, ``ess_tail``, ``divergences``, ``verdict``,
+        ``reason``, ``remedy``) are added; ``diagnostics`` also appears when a revenue model
+        sampled.
+        """
+        prior = getattr(self.bayes, "prior", None)
+        out = {
+            "type": self.TYPE, "metric": self.metric, "kind": self.kind, "role": self.role,
+            "control": self.control, "rows": self.rows.to_dict(),
+            "arms": self.fit.arms.records(),
+            "results": [e.to_dict() for e in self.estimates()],
+            "prior": prior.to_dict() if hasattr(prior, "to_dict") else prior,
+            "srm": self.srm.to_dict(), "rule": self.rule.to_dict(),
+            "decision": self.decision.to_dict(), "warnings": list(self.warnings),
+        }
+        if self.margin is not None:
+            out["margin"] = self.margin
+            out["guardrail"] = self.guardrail_check()
+        if self.unit is not None:
+            out["unit"] = self.unit
+        out["headline"] = self.headline._asdict()
+        for key, value in self.fit.extra.items():
+            out[key] = value.to_dict() if hasattr(value, "to_dict") else value
+        if self.segments is not None:
+            out["segments"] = self.segments.to_dict()
+        diag = self.diagnostics
+        if diag is not None:
+            out["diagnostics"] = diag.to_dict()
+        if self.role == "primary":
+            out["guardrails"] = [g.to_dict() for g in self.guardrails]
+        return jsonable(out)
+
+    def figures(self) -> dict:
+        """Every figure of this readout, by name (see :func:`bayeslab.readout.figures.figures`)."""
+        from bayeslab.readout.figures import figures
+
+        return figures(self)
+
+    @property
+    def invalid_methods(self) -> frozenset:
+        """(side, method) pairs whose intervals the readout's own warnings call invalid."""
+        if any("overdispersed" in n for n in self.fit.notes):
+            return frozenset({("bayes", "bayes-gamma-poisson"), ("frequentist", "poisson-wald")})
+        return frozenset()
+
+    def guardrail_check(self) -> dict | None:
+        """A guardrail's decision inputs: margin, P(increase > margin), non-inferiority p.
+
+        ``None`` for a metric that is not a guardrail. Several treatment arms give the worst
+        arm (largest probability of exceeding the margin).
+        """
+        if self.margin is None:
+            return None
+        bayes, freq = self.fit.bayes[0], self.fit.frequentist[0]
+        arms = list(self.fit.arms["arm"])
+        worst = None
+        for arm in arms[1:]:
+            which = arm if len(arms) > 2 else None
+            p_harm = float(bayes.prob_lift_above(self.margin, arm=which))
+            ni = freq.noninferiority(self.margin, arm=which)
+            item = {"arm": arm, "margin": float(self.margin), "prob_above_margin": p_harm,
+                    "noninferiority_p": float(ni.p_value), "difference": float(ni.diff),
+                    "upper": float(ni.upper), "verdict": self.decision.verdict,
+                    "bayes": self.decision.bayes, "frequentist": self.decision.frequentist}
+            if worst is None or p_harm > worst["prob_above_margin"]:
+                worst = item
+        return worst
+
+    def __str__(self) -> str:
+        from bayeslab.core.text import render_readout
+
+        text = render_readout(self)
+        if self.segments is not None:
+            text += "\n\n" + str(self.segments)
+        return text
+
+
+def compare(
+    data=None,
+    *,
+    arm: str,
+    metric: str,
+    control: str | None = None,
+    kind: str = "conversion",
+    guardrails=(),
+    margins=None,
+    prior: tuple[float, float] = (1.0, 1.0),
+    interval: float = DEFAULT_LEVEL,
+    rule: DecisionRule | None = None,
+    planned_split=None,
+    sql: str | None = None,
+    n: str | None = None,
+    unit_id: str | None = None,
+    missing: str = "error",
+    role: str = "primary",
+    seed: int = 0,
+    segments=(),
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int | None = None,
+    progressbar: bool | None = None,
+    unit: str | None = None,
+    engine: str | None = None,
+    **options,
+) -> Readout:
+    """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
+
+    Parameters
+    ----------
+    data : str, pathlib.Path, pandas.DataFrame or Source, optional
+        Unit rows, or pre-aggregated rows with ``n``. Alternatively give ``sql``.
+    arm, metric : str
+        Arm column and outcome column (for ``kind="ratio"`` with ``stages``, a name for it).
+    control : str, optional
+        Control arm label (``0`` / ``false`` / ``control`` by default).
+    kind : {"conversion", "continuous", "count", "ratio", "retention"}
+        Metric kind; see :mod:`bayeslab.readout.fitters` for the models of each.
+    guardrails : sequence of str
+        Harmful binary metrics to check (unsubscribes, opt-outs).
+    margins : float or dict of str to float
+        Non-inferiority margin per guardrail: the largest acceptable absolute increase.
+        Required when ``guardrails`` is given.
+    prior : (float, float)
+        Beta prior (alpha, beta) of every arm's rate (conversion metrics and guardrails).
+    interval : float
+        Interval level for both sides.
+    rule : DecisionRule, optional
+    planned_split : sequence of float, optional
+        Planned shares per arm (control first) for the SRM check; equal by default.
+    sql : str, optional
+        DuckDB query giving the table, instead of ``data``.
+    n : str, optional
+        Count column of pre-aggregated input (``metric`` then holds conversions).
+    unit_id : str, optional
+        Unit id column of unit rows, checked for duplicates.
+    missing : {"error", "exclude"}
+        Rows with a missing arm or outcome: raise, or exclude and report.
+    role : {"primary", "secondary"}
+        A secondary metric is read out the same way; its decision is advisory.
+    seed : int
+        Seed of any sampling (MCMC models); closed forms ignore it. The same seed gives the
+        same numbers.
+    segments : str or sequence of str
+        One or two segment columns: adds the segment readout (hierarchical Bayesian model and
+        per-segment tests with Holm / BH and the GLM heterogeneity test) for conversion,
+        continuous and count metrics. Labels of two columns are joined as ``"a x b"``.
+    draws, tune, chains : int
+        MCMC settings of the sampled models (segments; robust / hurdle revenue; formula and
+        custom models; the Bayesian propensity model): draws kept and tuning steps per chain,
+        and chains (defaults 1000, 1000, and 4 chains; 2 for propensity).
+    progressbar : bool, optional
+        Sampling progress bar; by default only when stderr is a terminal.
+    unit : str, optional
+        The metric's unit (``"EUR"``, ``"songs"``) for absolute effects of continuous and count
+        metrics in text, tables and figures (rates are always in percentage points).
+    engine : {"duckdb", "spark"}, optional
+        Where the statistics are computed: DuckDB (default), or Spark for a Parquet path or a
+        Spark table name (a Spark DataFrame always runs on Spark). The readout is the same.
+    **options
+        Kind-specific columns and options of :class:`bayeslab.readout.fitters.MetricSpec`:
+        ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
+        ``denominator``, ``stages`` (ratio); ``duration``, ``event``, ``horizon`` (retention);
+        ``thresholds`` (dict for :func:`bayeslab.inference.diagnostics.diagnose`, e.g.
+        ``{"ess_min": 200}``).
+
+    Returns
+    -------
+    Readout
+
+    Raises
+    ------
+    DataError
+        Bad input (see :func:`bayeslab.data.stats.sufficient_stats`), or guardrails without a
+        margin.
+    ModelError
+        Unknown kind or option, segments for a kind without a segment model, more than two
+        segment columns, or bad sampling settings.
+    """
+    if kind == "propensity":
+        return _propensity(data, sql=sql, arm=arm, metric=metric, control=control,
+                           interval=interval, rule=rule, seed=seed, missing=missing,
+                           draws=draws, tune=tune, chains=chains, progressbar=progressbar,
+                           guardrails=guardrails, segments=segments, options=options)
+    chains = 4 if chains is None else chains
+    unknown = set(options) - set(MetricSpec.__dataclass_fields__)
+    if unknown:
+        raise ModelError(f"unknown option {sorted(unknown)[0]!r} for compare()")
+    rule = rule or DecisionRule()
+    guardrails = [guardrails] if isinstance(guardrails, str) else list(guardrails)
+    margin_of = _margins(guardrails, margins)
+    source = open_source(data, sql=sql, engine=engine)
+    common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
+                  missing=missing, seed=seed)
+    segments = (segments,) if isinstance(segments, str) else tuple(segments or ())
+    spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, segments=segments, draws=draws,
+                      tune=tune, chains=chains, progressbar=progressbar, **common,
+                      **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
+    guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
+    one_scan(source, [spec, *guard_specs])
+    guard_readouts = tuple(
+        _readout(fit_metric(source, g), "guardrail", rule, planned_split,
+                 margin=margin_of[g.metric])
+        for g in guard_specs)
+    return _readout(fit_metric(source, spec), role, rule, planned_split,
+                    guardrails=guard_readouts, unit=unit)
+
+
+def _propensity(data, *, sql, arm, metric, control, interval, rule, seed, missing, draws,
+                tune, chains, progressbar, guardrails, segments, options):
+    """Kind ``propensity``: the observational readout (:func:`bayeslab.compare_propensity`)."""
+    from bayeslab.readout.observational import compare_propensity
+
+    if guardrails or segments:
+        raise ModelError("kind 'propensity' takes no guardrails or segments: read them as "
+                         "their own metrics")
+    allowed = {"confounders", "estimand", "sampler", "model"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise ModelError(f"unknown option {sorted(unknown)[0]!r} for kind 'propensity' "
+                         f"(it takes {', '.join(sorted(allowed))})")
+    return compare_propensity(
+        data, sql=sql, arm=arm, metric=metric, confounders=options.get("confounders", ()),
+        estimand=options.get("estimand", "ate"), kind=options.get("model") or "conversion",
+        control=control, interval=interval, rule=rule, seed=seed, missing=missing,
+        draws=draws, tune=tune, chains=2 if chains is None else chains,
+        sampler=options.get("sampler", "nuts"), progressbar=progressbar)
+
+
+def one_scan(source, specs, extra=()) -> None:
+    """Reduce every metric of ``specs`` (and ``extra`` requests) in one scan of ``source``.
+
+    The fits that follow read their statistics from that scan (:mod:`bayeslab.data.scan`).
+    Bad input is left for the fit of the metric concerned to report.
+    """
+    from bayeslab.data.scan import prefetch
+    from bayeslab.readout.fitters import metric_requests
+
+    requests = [r for s in specs for r in metric_requests(source, s)] + list(extra)
+    try:
+        prefetch(source, requests)
+    except DataError:
+        pass
+
+
+def _margins(guardrails, margins) -> dict:
+    if not guardrails:
+        return {}
+    if margins is None:
+        raise DataError(f"guardrail {guardrails[0]!r} needs a non-inferiority margin "
+                        "(margins=... or --margin): the largest increase you accept")
+    if isinstance(margins, dict):
+        missing = [g for g in guardrails if g not in margins]
+        if missing:
+            raise DataError(f"no margin given for guardrail {missing[0]!r}")
+        out = {g: float(margins[g]) for g in guardrails}
+    else:
+        out = {g: float(margins) for g in guardrails}
+    for g, m in out.items():
+        if not m > 0:
+            raise DataError(f"margin of guardrail {g!r} must be a positive increase, got {m!r}")
+    return out
+
+
+def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
+             guardrails=(), unit=None) -> Readout:
+    from bayeslab.design.srm import srm_check
+
+    arms = fit.arms
+    if planned_split is not None and len(planned_split) != len(arms):
+        raise DataError(f"planned split has {len(planned_split)} shares for "
+                        f"{len(arms)} arms ({', '.join(arms['arm'])})")
+    srm = srm_check(arms["n"].astype(int).tolist(), planned_split,
+                    threshold=rule.srm_threshold, arms=tuple(arms["arm"]))
+    if role == "guardrail":
+        decision = guardrail_decision(fit, rule, srm, margin)
+    else:
+        decision = primary_decision(fit, rule, srm, guardrails, unit)
+    segments = fit.segments
+    if segments is not None:
+        from bayeslab.readout.segments import segment_decision
+
+        segments = replace(segments, decision=segment_decision(
+            segments, rule, Decision, blockers=srm_blocker(srm)))
+    return Readout(metric=fit.spec.metric, kind=fit.spec.kind, role=role, fit=fit, rule=rule,
+                   srm=srm, decision=decision, margin=margin, guardrails=guardrails,
+                   segments=segments, unit=unit)

@@ -1,0 +1,244 @@
+"""The decision engine of a metric readout: each side's verdict, then the readout's.
+
+:func:`primary_decision` reads the headline estimates of both sides (the ones the kind registry
+names), applies the :class:`~bayeslab.core.decision.DecisionRule` to each (Bayes: P(better) and the
+expected loss; frequentist: the p-value, Bonferroni over several treatment arms), and combines
+them with the guardrails and the sample ratio check into one
+:class:`~bayeslab.core.decision.Decision`.
+:func:`guardrail_decision` judges a guardrail against its non-inferiority margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bayeslab.core.decision import Decision, DecisionRule
+from bayeslab.core.estimates import Estimate
+
+if TYPE_CHECKING:
+    from bayeslab.readout.fitters import MetricFit
+
+def unconverged_blocker(result) -> tuple[str, ...]:
+    """The blocking sentence when the headline Bayesian model was sampled and failed its gate.
+
+    Closed-form models have no diagnostics and never block here; a segment model that fails
+    blocks only the segment decision (:mod:`bayeslab.readout.segments`).
+    """
+    diag = getattr(result, "diagnostics", None)
+    if diag is None or getattr(diag, "verdict", None) != "fail":
+        return ()
+    return (f"the Bayesian model did not converge ({diag.reason}): its numbers are not a "
+            "posterior yet; see the diagnostics",)
+
+
+def srm_blocker(srm) -> tuple[str, ...]:
+    """The blocking sentence of a sample ratio mismatch (empty when the split is as planned)."""
+    if not srm.mismatch:
+        return ()
+    return (f"sample ratio mismatch: arm counts {', '.join(f'{o:,.0f}' for o in srm.observed)} "
+            f"against planned shares {', '.join(f'{p:.3g}' for p in srm.planned)} "
+            f"(chi-square p = {srm.p_value:.2g} < {srm.threshold:g}); fix assignment or logging "
+            "before reading the result",)
+
+
+def _fmt_p(p: float, complement: float) -> str:
+    from bayeslab.core.format import prob
+
+    return prob(p, complement)
+
+
+def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str | None):
+    """Headline estimates of one side: for each treatment arm, the first matching entry."""
+    if method is None:
+        return {}
+    results = fit.bayes if side == "bayes" else fit.frequentist
+    wanted_rate = fit.extra.get("headline_rate")
+    out = {}
+    for result in results:
+        for e in result.estimates():
+            if e.method != method or e.effect != fit.headline[2] or e.segment is not None:
+                continue
+            if wanted_rate and e.extra.get("rate") != wanted_rate:
+                continue
+            key = e.arm if e.arm is not None else fit.arms["arm"][1]
+            out.setdefault(key, e)
+    return out
+
+
+def _prob_text(e: Estimate, p: float, q: float) -> str:
+    """``= 0.97``; for a Monte Carlo probability at 0 or 1, the bound the draws allow."""
+    from bayeslab.core.format import prob_is
+
+    return prob_is(p, q, e.extra.get("draws"))
+
+
+def bayes_verdict(better: float, worse: float, ok_loss: bool, rule: DecisionRule) -> str:
+    """Bayes side's verdict from P(better) and P(worse).
+
+    Ship when P(better) reaches the threshold with a small loss; do not ship when P(worse)
+    does; else inconclusive.
+    """
+    if better >= rule.prob_threshold and ok_loss:
+        return "ship"
+    if worse >= rule.prob_threshold:
+        return "do not ship"
+    return "inconclusive"
+
+
+def frequentist_verdict(p_value: float | None, good: bool, alpha: float) -> str:
+    """Significant at ``alpha`` in the good direction: ship; in the bad one: do not ship."""
+    if p_value is not None and p_value < alpha:
+        return "ship" if good else "do not ship"
+    return "inconclusive"
+
+
+def verdict_and_head(metric: str, arm: str | None, b_verdict: str | None,
+                     f_verdict: str | None, blockers, failed_guardrails=()) -> tuple[str, str]:
+    """The readout's verdict from both sides' and its headline sentence.
+
+    A blocker blocks; a shipped winner with a failed guardrail is ``hold``; sides that agree
+    give their verdict; sides that disagree are inconclusive.
+    """
+    verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
+    which = f" {arm}" if arm is not None else ""
+    if blockers:
+        return "blocked", "No decision: " + blockers[0] + "."
+    if verdicts == {"ship"} and failed_guardrails:
+        return "hold", (f"Hold{which}: the primary metric improved but guardrail "
+                        f"{', '.join(repr(g.metric) for g in failed_guardrails)} did not pass.")
+    if len(verdicts) == 1:
+        verdict = verdicts.pop()
+        return verdict, {
+            "ship": f"Ship{which}: the analyses agree that {metric} improved.",
+            "do not ship": f"Do not ship{which}: the analyses find {metric} worse.",
+            "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
+    return "inconclusive", (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, "
+                            f"frequentist says {f_verdict}).")
+
+
+@dataclass(frozen=True)
+class _Side:
+    verdict: str
+    text: str
+
+
+def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, float]:
+    p_pos = e.prob_positive
+    p_neg = e.extra.get("prob_negative", 1.0 - p_pos)
+    better, worse = (p_pos, p_neg) if fit.direction > 0 else (p_neg, p_pos)
+    loss, loss_text = None, "no expected-loss criterion for this kind"
+    if fit.spec.kind == "conversion":
+        c = fit.bayes[0].comparison(arm if len(fit.arms) > 2 else None)
+        loss, loss_text = c.expected_loss_rel, "relative expected loss"
+    elif e.expected_loss is not None and fit.direction > 0:
+        base = abs(float(fit.arms["mean"][0]))
+        if base > 0:
+            loss, loss_text = e.expected_loss / base, "expected loss / control mean"
+    verdict = bayes_verdict(better, worse, loss is None or loss <= rule.loss_threshold, rule)
+    from bayeslab.core.format import prior as prior_text
+
+    prior = getattr(fit.bayes[0], "prior", None)
+    words = prior_text(prior) if prior is not None else ""
+    how = (f"{e.method}, {words}" + ("" if "prior" in words.lower() else " prior")
+           if words else e.method)
+    loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
+    if fit.headline[2] == "hazard-ratio":
+        what = f"hazard ratio of {fit.spec.metric} < 1 in {arm}"
+    else:
+        word = "better" if fit.direction > 0 else "better (lower)"
+        what = f"{fit.spec.metric} {word} in {arm}"
+    return _Side(verdict, f"Bayes ({how}): P({what}) "
+                          f"{_prob_text(e, better, worse)}{loss_part}, so {verdict}."), better
+
+
+def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int,
+                      unit=None) -> _Side:
+    alpha = rule.alpha / n_treat
+    good = e.estimate > 0 if fit.headline[2] != "hazard-ratio" else e.estimate < 1
+    good = good if fit.direction > 0 or fit.headline[2] == "hazard-ratio" else not good
+    verdict = frequentist_verdict(e.p_value, good, alpha)
+    bonf = f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if n_treat > 1 else ""
+    from bayeslab.core import format as fmt
+
+    effect = fmt.effect(e.estimate, fit.headline[2], fit.spec.kind, unit)
+    return _Side(verdict, f"Frequentist ({e.method}): p = {fmt.p_value(e.p_value)}{bonf}, "
+                          f"{fit.headline[2].replace('-', ' ')} {effect}, so {verdict}.")
+
+
+def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decision:
+    """Decision of a primary or secondary metric: both sides, guardrails, SRM.
+
+    Each treatment arm gets each side's verdict; the arm judged is the best one (largest
+    P(best) for conversion, else largest P(better)). Both sides agreeing gives their verdict; a
+    disagreement is inconclusive; a shipped winner with a failed guardrail is ``hold``; a
+    sample ratio mismatch blocks.
+    """
+    metric = fit.spec.metric
+    b_est = _headline_estimates(fit, "bayes", fit.headline[0], None)
+    f_est = _headline_estimates(fit, "frequentist", fit.headline[1], None)
+    treatments = list(fit.arms["arm"][1:])
+    n_treat = len(treatments)
+    sides = {}
+    for arm in treatments:
+        b = _bayes_side(fit, b_est[arm], arm, rule) if arm in b_est else None
+        f = _frequentist_side(fit, f_est[arm], arm, rule, n_treat, unit) if arm in f_est else None
+        sides[arm] = (b, f)
+    if fit.spec.kind == "conversion" and n_treat > 1:
+        arm = treatments[int(np.argmax(fit.bayes[0].prob_best[1:]))]
+    elif b_est:
+        arm = max(treatments, key=lambda a: sides[a][0][1] if sides[a][0] else -1)
+    else:
+        arm = min(treatments, key=lambda a: f_est[a].p_value if a in f_est else 1.0)
+    b, f = sides[arm]
+    b_verdict = b[0].verdict if b else None
+    f_verdict = f.verdict if f else None
+    texts = [t for t in (b[0].text if b else None, f.text if f else None) if t]
+    if b is None:
+        texts.append("This kind has no Bayesian headline estimate: the decision reads the "
+                     "frequentist side alone.")
+    blockers = list(srm_blocker(srm))
+    blockers += unconverged_blocker(fit.bayes[0] if fit.bayes else None)
+    failed = [g for g in guardrails if g.decision.verdict != "pass"]
+    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers, failed)
+    reasons = [head, *texts]
+    reasons += [f"Guardrail {g.metric!r}: {g.decision.verdict}." for g in guardrails]
+    reasons.append("Rule: " + rule.describe() + ".")
+    return Decision(verdict=verdict, arm=arm, bayes=b_verdict or "n/a",
+                    frequentist=f_verdict or "n/a", reasons=tuple(reasons),
+                    blockers=tuple(blockers))
+
+
+def guardrail_decision(fit: MetricFit, rule, srm, margin) -> Decision:
+    r"""Decision of a guardrail against its non-inferiority margin.
+
+    It passes when, for every treatment arm,
+    :math:`P(\Delta > m) \le 1 - \text{prob\_threshold}` (Bayes) and the one-sided
+    non-inferiority p-value is below ``alpha / 2`` (frequentist), ``m`` the margin.
+    """
+    from bayeslab.core import format as fmt
+
+    bayes, freq = fit.bayes[0], fit.frequentist[0]
+    arms = list(fit.arms["arm"])
+    verdicts, b_parts, f_parts = [], [], []
+    for arm in arms[1:]:
+        which = arm if len(arms) > 2 else None
+        p_harm = bayes.prob_lift_above(margin, arm=which)
+        ni = freq.noninferiority(margin, arm=which)
+        verdicts.append(((1 - p_harm) >= rule.prob_threshold, ni.p_value < rule.alpha / 2))
+        b_parts.append(f"P(increase in {arm} > margin) = {_fmt_p(p_harm, 1 - p_harm)}")
+        f_parts.append(f"non-inferiority p = {fmt.p_value(ni.p_value)} (difference "
+                       f"{fmt.pp(ni.diff)}, upper bound {fmt.pp(ni.upper)})")
+    b_pass = all(b for b, _ in verdicts)
+    f_pass = all(f for _, f in verdicts)
+    blockers = srm_blocker(srm)
+    verdict = "blocked" if blockers else ("pass" if b_pass and f_pass else "fail")
+    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {fmt.pp(margin)} "
+               f"(largest acceptable increase).",
+               "Bayes: " + "; ".join(b_parts) + f" -> {'pass' if b_pass else 'fail'}.",
+               "Frequentist: " + "; ".join(f_parts) + f" -> {'pass' if f_pass else 'fail'}.")
+    return Decision(verdict=verdict, arm=None, bayes="pass" if b_pass else "fail",
+                    frequentist="pass" if f_pass else "fail", reasons=reasons,
+                    blockers=blockers)

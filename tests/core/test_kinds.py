@@ -1,0 +1,114 @@
+"""The kind registry: a kind registered in one place works from the API, CLI, plan and report."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayeslab.bayes.conversion import BetaBinomial
+from bayeslab.cli import main
+from bayeslab.core import kinds
+from bayeslab.core.errors import ModelError
+
+
+def fit_jeffreys(source, s):
+    """A test kind: Beta-Binomial under the Jeffreys prior, headline on the relative lift."""
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.frequentist.conversion import TwoProportionZTest
+
+    st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control, kind="binary",
+                          missing=s.missing)
+    return dict(bayes=(BetaBinomial(0.5, 0.5, interval=s.interval).fit(st),),
+                frequentist=(TwoProportionZTest(interval=s.interval).fit(st),), rows=st.rows,
+                arms=st.arm_table(), control=st.control,
+                headline=("beta-binomial", "z-test", "relative"), stats=st)
+
+
+@pytest.fixture
+def jeffreys():
+    kinds.register(kinds.Kind("jeffreys", "Jeffreys Beta-Binomial vs z-test",
+                              "tests.core.test_kinds:fit_jeffreys", "binary"))
+    yield
+    kinds.unregister("jeffreys")
+
+
+@pytest.fixture
+def table(tmp_path):
+    rng = np.random.default_rng(3)
+    arm = np.repeat([0, 1], 4000)
+    y = rng.random(8000) < np.where(arm == 1, 0.12, 0.10)
+    df = pd.DataFrame({"arm": arm, "bought": y.astype(int)})
+    path = tmp_path / "exp.csv"
+    df.to_csv(path, index=False)
+    return df, path
+
+
+def _expected(df):
+    n = df.groupby("arm")["bought"].agg(["size", "sum"])
+    post = BetaBinomial(0.5, 0.5).fit_counts(n["size"].to_numpy(), n["sum"].to_numpy())
+    return post.comparison()
+
+
+def test_registry_lists_kinds_and_rejects_unknown():
+    assert kinds.names(fitted=True) == ("conversion", "continuous", "count", "ratio", "retention",
+                                        "formula", "custom")
+    assert kinds.names(segments=True) == ("conversion", "continuous", "count")
+    assert kinds.get("retention").direction == -1
+    with pytest.raises(ModelError, match="kind must be one of conversion, .*got 'nope'"):
+        kinds.get("nope")
+    with pytest.raises(ModelError, match="undeclared options: colour"):
+        kinds.register(kinds.Kind("bad", "", None, "binary", options=("colour",)))
+    assert "bad" not in kinds.names()
+
+
+def test_registered_kind_reads_out_through_the_api(jeffreys, table):
+    import bayeslab as bl
+
+    df, _ = table
+    r = bl.compare(df, arm="arm", metric="bought", kind="jeffreys")
+    bayes = [e for e in r.estimates() if e.side == "bayes" and e.effect == "relative"][0]
+    ref = _expected(df)
+    assert bayes.estimate == pytest.approx(ref.rel_lift, rel=1e-9)
+    assert bayes.prob_positive == pytest.approx(ref.prob_positive, rel=1e-9)
+
+
+def test_registered_kind_from_the_cli(jeffreys, table, capsys):
+    df, path = table
+    assert main(["compare", str(path), "--arm", "arm", "--metric", "bought", "--kind",
+                 "jeffreys", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    rel = [e for e in payload["results"] if e["side"] == "bayes" and e["effect"] == "relative"]
+    assert rel[0]["estimate"] == pytest.approx(_expected(df).rel_lift, rel=1e-9)
+
+
+def test_registered_kind_in_a_plan_and_its_report(jeffreys, table, tmp_path):
+    from bayeslab.plan.runner import run_plan
+
+    df, path = table
+    plan = tmp_path / "plan.toml"
+    plan.write_text(f'''[experiment]
+name = "jeffreys kind"
+seed = 1
+
+[data]
+path = "{path.as_posix()}"
+
+[columns]
+arm = "arm"
+control = "0"
+
+[[metrics]]
+name = "bought"
+role = "primary"
+kind = "jeffreys"
+''')
+    out = tmp_path / "out"
+    run_plan(plan, out)
+    readout = json.loads((out / "readout.json").read_text())
+    primary = readout["metrics"][0]
+    assert primary["kind"] == "jeffreys"
+    rel = [e for e in primary["results"] if e["side"] == "bayes" and e["effect"] == "relative"]
+    assert rel[0]["estimate"] == pytest.approx(_expected(df).rel_lift, rel=1e-9)
+    html = (out / "report.html").read_text()
+    assert "bought" in html and readout["decision"]["verdict"].upper() in html.upper()

@@ -1,0 +1,168 @@
+"""The readout contract: every readout class has its members, and its JSON reads back."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bayeslab.core.decision import Decision, DecisionRule
+from bayeslab.core.errors import DataError
+from bayeslab.core.estimates import Estimate
+from bayeslab.readout.contract import (
+    MEMBERS,
+    BaseReadout,
+    Headline,
+    SavedReadout,
+    readout_from_dict,
+)
+from bayeslab.readout.metric import Readout, compare
+from bayeslab.readout.monitor import monitor
+from bayeslab.readout.monitor_result import MonitorResult
+from bayeslab.readout.observational import PropensityReadout, compare_propensity
+from bayeslab.scenarios import simulate
+
+
+def _conversion_rows(seed=3, n=4000, lift=0.02):
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(["control", "treatment"], n)
+    p = np.where(arm == "control", 0.10, 0.10 + lift)
+    return pd.DataFrame({"arm": arm, "converted": (rng.random(2 * n) < p).astype(int),
+                         "unsub": (rng.random(2 * n) < 0.01).astype(int)})
+
+
+@pytest.fixture(scope="module")
+def conversion():
+    return compare(_conversion_rows(), arm="arm", metric="converted", control="control",
+                   guardrails=["unsub"], margins=0.01)
+
+
+@pytest.fixture(scope="module")
+def propensity():
+    sc = simulate("personalization", rows=3000, seed=2)
+    return compare_propensity(sc.data, arm="received_personalization", metric="made_purchase",
+                              confounders=["engagement_score", "past_purchases"],
+                              sampler="laplace", draws=300)
+
+
+@pytest.fixture(scope="module")
+def looks():
+    rng = np.random.default_rng(0)
+    n = 6000
+    ts = pd.Timestamp("2024-03-01") + pd.to_timedelta(np.sort(rng.uniform(0, 6, n)), unit="D")
+    arm = rng.integers(0, 2, n)
+    y = (rng.random(n) < np.asarray([0.10, 0.125])[arm]).astype(int)
+    return monitor(pd.DataFrame({"ts": ts, "arm": arm, "y": y}), arm="arm", metric="y",
+                   timestamp="ts", fpr_sims=0)
+
+
+def _same_estimates(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x.to_dict() == y.to_dict()
+
+
+@pytest.mark.parametrize("name", ["conversion", "propensity", "looks"])
+def test_every_readout_class_has_the_contract(name, request):
+    r = request.getfixturevalue(name)
+    assert isinstance(r, BaseReadout)
+    for member in MEMBERS:
+        assert hasattr(r, member), f"{type(r).__name__} lacks {member}"
+    assert isinstance(r.headline, Headline)
+    assert isinstance(r.decision, Decision)
+    assert isinstance(r.rule, DecisionRule) or r.TYPE == "monitor"
+    assert r.to_dict()["type"] == r.TYPE
+    b, f = r.headline_estimates()
+    assert b is not None and b.method == r.headline.bayes and b.effect == r.headline.effect
+    assert f is not None and f.method == r.headline.frequentist
+    if r.TYPE == "monitor":                             # a monitor's summary: one row per look
+        assert len(r.summary()) == len(r.table)
+    else:
+        assert list(r.summary()["method"]) == [e.method for e in r.estimates()]
+    html = r._repr_html_()
+    assert r.decision.verdict.upper() in html and "<table" in html
+
+
+@pytest.mark.parametrize("name, cls", [("conversion", Readout),
+                                       ("propensity", PropensityReadout),
+                                       ("looks", MonitorResult)])
+def test_json_reads_back_through_the_class_that_wrote_it(name, cls, request):
+    r = request.getfixturevalue(name)
+    data = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    saved = cls.from_dict(data)
+    assert isinstance(saved, SavedReadout) and saved.TYPE == r.TYPE
+    assert saved.to_dict() == data                      # the exact dict comes back
+    _same_estimates(saved.estimates(), r.estimates())
+    assert saved.headline == r.headline
+    assert saved.decision == r.decision                 # verdict, reasons, blockers all back
+    if r.TYPE != "monitor":                             # a monitor's rules are its own
+        assert saved.rule == r.rule
+    assert saved.rows == r.rows
+    assert saved.warnings == tuple(r.warnings)
+    for live, back in zip(r.headline_estimates(), saved.headline_estimates(), strict=True):
+        assert live.to_dict() == back.to_dict()
+    assert (saved.diagnostics is None) == (r.diagnostics is None)
+    assert saved.guardrail_check() == (None if r.guardrail_check() is None
+                                       else json.loads(json.dumps(r.guardrail_check())))
+    assert str(saved).startswith(f"{r.metric} (")
+    assert readout_from_dict(data).to_dict() == data
+
+
+def test_guardrails_read_back_as_readouts(conversion):
+    saved = Readout.from_dict(conversion.to_dict())
+    pd.testing.assert_frame_equal(saved.arms, conversion.arms.reset_index(drop=True),
+                                  check_dtype=False)
+    (g,) = saved.guardrails
+    assert g.role == "guardrail" and g.margin == pytest.approx(0.01)
+    live = conversion.guardrails[0].guardrail_check()
+    assert g.guardrail_check()["prob_above_margin"] == pytest.approx(live["prob_above_margin"])
+    assert g.decision == conversion.guardrails[0].decision
+
+
+def test_from_dict_refuses_another_class_json(conversion, propensity):
+    with pytest.raises(DataError, match="'propensity' readout, not a 'readout'"):
+        Readout.from_dict(propensity.to_dict())
+    with pytest.raises(DataError, match="'readout' readout, not a 'propensity'"):
+        PropensityReadout.from_dict(conversion.to_dict())
+    with pytest.raises(DataError, match="needs at least 'metric'"):
+        readout_from_dict({"results": []})
+
+
+def test_estimate_round_trip_keeps_nan_and_extra():
+    e = Estimate("frequentist", "welch", "absolute", 1.5, float("nan"), 2.0, arm="b",
+                 p_value=0.03, extra={"estimand": "ate", "rate": "checkout"})
+    back = Estimate.from_dict(json.loads(json.dumps(e.to_dict())))
+    assert math.isnan(back.lower) and back.estimate == 1.5 and back.upper == 2.0
+    assert back.extra == {"estimand": "ate", "rate": "checkout"} and back.arm == "b"
+
+
+def test_decision_reads_back_from_text_only():
+    """Files written before ``reasons`` was saved: the sentences come back from ``text``."""
+    d = Decision("ship", "b", "ship", "ship", ("Ship b: the analyses agree.",
+                                                "Bayes (beta-binomial): P = 0.99.",
+                                                "Rule: ship when P >= 0.95."))
+    old = {k: v for k, v in d.to_dict().items() if k != "reasons"}
+    assert Decision.from_dict(old) == d
+
+
+def test_saved_readout_plots_its_intervals(conversion):
+    import matplotlib.pyplot as plt
+
+    saved = Readout.from_dict(conversion.to_dict())
+    fig = saved.plot()
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+    assert fig.axes and any(labels)
+    plt.close(fig)
+
+
+def test_monitor_decision_reads_the_first_rule_and_the_boundary(looks):
+    first = looks.rules[0]
+    d = looks.decision
+    assert d.bayes == {"success": "ship", "harm": "do not ship", "futility": "inconclusive",
+                       "continue": "continue"}[first.decision]
+    assert d.verdict == d.bayes and d.arm == looks.treatment
+    assert ("crossed at look" in d.text) == (looks.design_stop is not None)
+    assert set(looks.figures()) == {"sequential_path"}
