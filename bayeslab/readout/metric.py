@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, replace
 
 from bayeslab.core.decision import Decision, DecisionRule
 from bayeslab.core.errors import DataError, ModelError
-from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
+from bayeslab.core.estimates import Estimate, jsonable
 from bayeslab.data.sources import open_source
 from bayeslab.readout.contract import BaseReadout, Headline
 from bayeslab.readout.fitters import MetricFit, MetricSpec, fit_metric
+from bayeslab.readout.specs import AnalysisSpec, DecisionSpec, SamplingSpec, SourceSpec, gather
 from bayeslab.readout.verdicts import guardrail_decision, primary_decision, srm_blocker
 
 __all__ = ["Decision", "DecisionRule", "Readout", "compare", "one_scan"]
@@ -238,26 +239,11 @@ def compare(
     metric: str,
     control: str | None = None,
     kind: str = "conversion",
-    guardrails=(),
-    margins=None,
-    prior: tuple[float, float] = (1.0, 1.0),
-    interval: float = DEFAULT_LEVEL,
-    rule: DecisionRule | None = None,
-    planned_split=None,
-    sql: str | None = None,
-    n: str | None = None,
-    unit_id: str | None = None,
-    missing: str = "error",
-    role: str = "primary",
-    seed: int = 0,
-    segments=(),
-    draws: int = 1000,
-    tune: int = 1000,
-    chains: int | None = None,
-    progressbar: bool | None = None,
-    unit: str | None = None,
-    engine: str | None = None,
-    **options,
+    source: SourceSpec | None = None,
+    analysis: AnalysisSpec | None = None,
+    sampling: SamplingSpec | None = None,
+    decision: DecisionSpec | None = None,
+    **shortcuts,
 ) -> Readout:
     """Read out one metric (and its guardrails) with both the Bayesian and frequentist answers.
 
@@ -269,55 +255,27 @@ def compare(
         Arm column and outcome column (for ``kind="ratio"`` with ``stages``, a name for it).
     control : str, optional
         Control arm label (``0`` / ``false`` / ``control`` by default).
-    kind : {"conversion", "continuous", "count", "ratio", "retention"}
-        Metric kind; see :mod:`bayeslab.readout.fitters` for the models of each.
-    guardrails : sequence of str
-        Harmful binary metrics to check (unsubscribes, opt-outs).
-    margins : float or dict of str to float
-        Non-inferiority margin per guardrail: the largest acceptable absolute increase.
-        Required when ``guardrails`` is given.
-    prior : (float, float)
-        Beta prior (alpha, beta) of every arm's rate (conversion metrics and guardrails).
-    interval : float
-        Interval level for both sides.
-    rule : DecisionRule, optional
-    planned_split : sequence of float, optional
-        Planned shares per arm (control first) for the SRM check; equal by default.
-    sql : str, optional
-        DuckDB query giving the table, instead of ``data``.
-    n : str, optional
-        Count column of pre-aggregated input (``metric`` then holds conversions).
-    unit_id : str, optional
-        Unit id column of unit rows, checked for duplicates.
-    missing : {"error", "exclude"}
-        Rows with a missing arm or outcome: raise, or exclude and report.
-    role : {"primary", "secondary"}
-        A secondary metric is read out the same way; its decision is advisory.
-    seed : int
-        Seed of any sampling (MCMC models); closed forms ignore it. The same seed gives the
-        same numbers.
-    segments : str or sequence of str
-        One or two segment columns: adds the segment readout (hierarchical Bayesian model and
-        per-segment tests with Holm / BH and the GLM heterogeneity test) for conversion,
-        continuous and count metrics. Labels of two columns are joined as ``"a x b"``.
-    draws, tune, chains : int
-        MCMC settings of the sampled models (segments; robust / hurdle revenue; formula and
-        custom models; the Bayesian propensity model): draws kept and tuning steps per chain,
-        and chains (defaults 1000, 1000, and 4 chains; 2 for propensity).
-    progressbar : bool, optional
-        Sampling progress bar; by default only when stderr is a terminal.
-    unit : str, optional
-        The metric's unit (``"EUR"``, ``"songs"``) for absolute effects of continuous and count
-        metrics in text, tables and figures (rates are always in percentage points).
-    engine : {"duckdb", "spark"}, optional
-        Where the statistics are computed: DuckDB (default), or Spark for a Parquet path or a
-        Spark table name (a Spark DataFrame always runs on Spark). The readout is the same.
-    **options
-        Kind-specific columns and options of :class:`bayeslab.readout.fitters.MetricSpec`:
-        ``covariate``, ``clip``, ``clip_quantile``, ``model`` (continuous); ``numerator``,
-        ``denominator``, ``stages`` (ratio); ``duration``, ``event``, ``horizon`` (retention);
-        ``thresholds`` (dict for :func:`bayeslab.inference.diagnostics.diagnose`, e.g.
-        ``{"ess_min": 200}``).
+    kind : str
+        Metric kind (:func:`bayeslab.core.kinds.names`: ``conversion``, ``continuous``,
+        ``count``, ``ratio``, ``retention``, ``propensity``, ``formula``, ``custom`` and any
+        registered one); see :mod:`bayeslab.readout.fitters` for the models of each.
+    source : SourceSpec, optional
+        Where the data is: ``sql``, ``engine``, ``n`` (pre-aggregated counts), ``unit_id``,
+        ``missing``.
+    analysis : AnalysisSpec, optional
+        What is estimated: ``prior``, ``interval``, ``segments``, ``unit`` and the kind's
+        ``options`` (``covariate``, ``model``, ``clip``, ``stages``, ``formula``, ...).
+    sampling : SamplingSpec, optional
+        How sampled models run: ``draws``, ``tune``, ``chains``, ``seed``, ``progressbar``,
+        ``thresholds``.
+    decision : DecisionSpec, optional
+        What decides: ``rule``, ``guardrails``, ``margins`` (required with guardrails),
+        ``planned_split`` (SRM), ``role`` (``primary`` or advisory ``secondary``).
+    **shortcuts
+        Any field of the four specs by name, and any kind option, e.g. ``prior=(1, 1)``,
+        ``segments=["country"]``, ``guardrails=["unsub"], margins=0.002``, ``draws=500``,
+        ``covariate="pre_spend"`` (:mod:`bayeslab.readout.specs` lists them). A shortcut may
+        not repeat a value its spec also sets.
 
     Returns
     -------
@@ -329,36 +287,48 @@ def compare(
         Bad input (see :func:`bayeslab.data.stats.sufficient_stats`), or guardrails without a
         margin.
     ModelError
-        Unknown kind or option, segments for a kind without a segment model, more than two
-        segment columns, or bad sampling settings.
+        Unknown kind or option, a value given twice, segments for a kind without a segment
+        model, more than two segment columns, or bad sampling settings.
+
+    Examples
+    --------
+    >>> import bayeslab as bl
+    >>> r = bl.compare("exp.csv", arm="arm", metric="converted", prior=(1, 1),
+    ...                decision=bl.DecisionSpec(guardrails=["unsubscribed"], margins=0.002),
+    ...                sampling=bl.SamplingSpec(seed=7))   # doctest: +SKIP
     """
+    specs = gather({"source": source, "analysis": analysis, "sampling": sampling,
+                    "decision": decision}, shortcuts)
+    src, an, smp, dec = specs["source"], specs["analysis"], specs["sampling"], specs["decision"]
+    options = dict(an.options)
     if kind == "propensity":
-        return _propensity(data, sql=sql, arm=arm, metric=metric, control=control,
-                           interval=interval, rule=rule, seed=seed, missing=missing,
-                           draws=draws, tune=tune, chains=chains, progressbar=progressbar,
-                           guardrails=guardrails, segments=segments, options=options)
-    chains = 4 if chains is None else chains
-    unknown = set(options) - set(MetricSpec.__dataclass_fields__)
-    if unknown:
-        raise ModelError(f"unknown option {sorted(unknown)[0]!r} for compare()")
-    rule = rule or DecisionRule()
-    guardrails = [guardrails] if isinstance(guardrails, str) else list(guardrails)
-    margin_of = _margins(guardrails, margins)
-    source = open_source(data, sql=sql, engine=engine)
-    common = dict(arm=arm, control=control, prior=tuple(prior), interval=interval, n=n,
-                  missing=missing, seed=seed)
-    segments = (segments,) if isinstance(segments, str) else tuple(segments or ())
-    spec = MetricSpec(metric=metric, kind=kind, unit_id=unit_id, segments=segments, draws=draws,
-                      tune=tune, chains=chains, progressbar=progressbar, **common,
+        return _propensity(data, sql=src.sql, arm=arm, metric=metric, control=control,
+                           interval=an.interval, rule=dec.rule, seed=smp.seed,
+                           missing=src.missing, draws=smp.draws, tune=smp.tune,
+                           chains=smp.chains, progressbar=smp.progressbar,
+                           guardrails=dec.guardrails, segments=an.segments, options=options)
+    chains = 4 if smp.chains is None else smp.chains
+    if smp.thresholds is not None:
+        options["thresholds"] = dict(smp.thresholds)
+    rule = dec.rule or DecisionRule()
+    guardrails = [dec.guardrails] if isinstance(dec.guardrails, str) else list(dec.guardrails)
+    margin_of = _margins(guardrails, dec.margins)
+    data_source = open_source(data, sql=src.sql, engine=src.engine)
+    common = dict(arm=arm, control=control, prior=tuple(an.prior), interval=an.interval,
+                  n=src.n, missing=src.missing, seed=smp.seed)
+    segments = (an.segments,) if isinstance(an.segments, str) else tuple(an.segments or ())
+    spec = MetricSpec(metric=metric, kind=kind, unit_id=src.unit_id, segments=segments,
+                      draws=smp.draws, tune=smp.tune, chains=chains,
+                      progressbar=smp.progressbar, **common,
                       **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
     guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
-    one_scan(source, [spec, *guard_specs])
+    one_scan(data_source, [spec, *guard_specs])
     guard_readouts = tuple(
-        _readout(fit_metric(source, g), "guardrail", rule, planned_split,
+        _readout(fit_metric(data_source, g), "guardrail", rule, dec.planned_split,
                  margin=margin_of[g.metric])
         for g in guard_specs)
-    return _readout(fit_metric(source, spec), role, rule, planned_split,
-                    guardrails=guard_readouts, unit=unit)
+    return _readout(fit_metric(data_source, spec), dec.role, rule, dec.planned_split,
+                    guardrails=guard_readouts, unit=an.unit)
 
 
 def _propensity(data, *, sql, arm, metric, control, interval, rule, seed, missing, draws,
