@@ -44,6 +44,11 @@ _EXPORTS = {
     "ConversionTest": "bayeslab.frequentist.conversion",
     "compare": "bayeslab.readout.metric",
     "Readout": "bayeslab.readout.metric",
+    # compare()'s grouped options (every field is also a compare() keyword)
+    "SourceSpec": "bayeslab.readout.specs",
+    "AnalysisSpec": "bayeslab.readout.specs",
+    "SamplingSpec": "bayeslab.readout.specs",
+    "DecisionSpec": "bayeslab.readout.specs",
     "Decision": "bayeslab.core.decision",
     "DecisionRule": "bayeslab.core.decision",
     # the readout contract (one base for every readout; JSON read back by from_dict)

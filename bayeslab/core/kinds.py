@@ -7,14 +7,17 @@ one :func:`register` call with a fitting function (see ``ARCHITECTURE.md``); the
 ``--kind`` choices, plan validation and the per-kind options all read this table.
 
 Options are declared once in :data:`OPTIONS` (name, type, help, CLI flag) and each kind lists the
-ones it accepts. Nothing here imports the models: fitters are named by ``"module:function"`` and
-loaded on use, so ``import bayeslab`` stays light.
+ones it accepts. Nothing here imports the models, so ``import bayeslab`` stays light: a kind
+registered by a user carries its fitting function (a callable); the shipped kinds' fitters are
+the functions of :mod:`bayeslab.readout.fitters` (its ``BUILTIN_FITTERS`` table), which read
+this registry, never the other way round.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bayeslab.core.errors import ModelError
 
@@ -90,10 +93,11 @@ class Kind:
         ``conversion``, ``continuous``, ...
     summary : str
         Bayes model vs frequentist counterpart, in one line.
-    fitter : str
-        ``"module:function"`` fitting both sides: ``f(source, spec) -> dict`` of
-        :class:`~bayeslab.readout.fitters.MetricFit` fields (``None`` for kinds read by their own
-        pipeline, such as propensity).
+    fitter : callable, optional
+        ``f(source, spec) -> dict`` of :class:`~bayeslab.readout.fitters.MetricFit` fields,
+        fitting both sides on the same statistics. ``None`` for the shipped kinds (their
+        fitters are :data:`bayeslab.readout.fitters.BUILTIN_FITTERS`); a ``"module:function"``
+        string from bayeslab 0.1 is still loaded, with a :class:`DeprecationWarning`.
     stats : str
         Statistics it reduces data to: ``binary``, ``continuous``, ``count`` (per arm and
         segment), ``moments`` (with a covariate), ``funnel``, ``survival`` or ``units`` (unit rows).
@@ -106,11 +110,14 @@ class Kind:
     segments, covariates, monitoring, unit_rows : bool
         Whether it has a segment model, takes a covariate, can be monitored look by look, and
         needs unit-level rows.
+    own_pipeline : bool
+        Read by a pipeline of its own rather than a fitter (propensity: the observational
+        readout), so it has no ``--kind`` of the metric command.
     """
 
     name: str
     summary: str
-    fitter: str | None
+    fitter: Callable[[Any, Any], dict] | str | None
     stats: str
     headline_effect: str = "absolute"
     direction: int = 1
@@ -119,14 +126,8 @@ class Kind:
     covariates: bool = False
     monitoring: bool = False
     unit_rows: bool = False
+    own_pipeline: bool = False
     extra: dict = field(default_factory=dict)
-
-    def fit(self, source, spec):
-        """Fit both sides of a metric of this kind (the registered fitter)."""
-        if self.fitter is None:
-            raise ModelError(f"kind {self.name!r} is read by its own pipeline, not fit_metric")
-        module, _, func = self.fitter.partition(":")
-        return getattr(importlib.import_module(module), func)(source, spec)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -140,6 +141,9 @@ def register(kind: Kind) -> Kind:
     ModelError
         An option the table does not declare.
     """
+    if kind.fitter is not None and not callable(kind.fitter) and not isinstance(kind.fitter, str):
+        raise ModelError(f"kind {kind.name!r}: fitter must be a function f(source, spec), got "
+                         f"{type(kind.fitter).__name__}")
     unknown = [o for o in kind.options if o not in OPTIONS]
     if unknown:
         raise ModelError(f"kind {kind.name!r} names undeclared options: {', '.join(unknown)}")
@@ -168,10 +172,10 @@ def get(name: str) -> Kind:
 
 def names(*, fitted: bool | None = None, segments: bool | None = None,
           monitoring: bool | None = None) -> tuple[str, ...]:
-    """Names of the registered kinds, optionally only those with a fitter / segments / monitor."""
+    """Names of the registered kinds; optionally only those with a fitter, segments, a monitor."""
     out = []
     for k in _KINDS.values():
-        if fitted is not None and (k.fitter is not None) != fitted:
+        if fitted is not None and k.own_pipeline == fitted:
             continue
         if segments is not None and k.segments != segments:
             continue
@@ -188,25 +192,24 @@ def option_names(*, fitted: bool | None = None) -> tuple[str, ...]:
 
 
 for _k in (
-    Kind("conversion", "Beta-Binomial (exact) vs two-proportion z-test", "bayeslab.readout.fitters:"
-         "fit_conversion", "binary", segments=True, monitoring=True),
-    Kind("continuous", "Normal / conjugate regression vs Welch / CUPED / ANCOVA",
-         "bayeslab.readout.fitters:fit_continuous", "continuous",
-         options=("covariate", "model", "clip", "clip_quantile"), segments=True,
+    Kind("conversion", "Beta-Binomial (exact) vs two-proportion z-test", None, "binary",
+         segments=True, monitoring=True),
+    Kind("continuous", "Normal / conjugate regression vs Welch / CUPED / ANCOVA", None,
+         "continuous", options=("covariate", "model", "clip", "clip_quantile"), segments=True,
          covariates=True, monitoring=True),
-    Kind("count", "Normal and Gamma-Poisson vs Welch and Poisson Wald",
-         "bayeslab.readout.fitters:fit_continuous", "count", segments=True),
-    Kind("ratio", "Beta per funnel stage vs delta method", "bayeslab.readout.fitters:fit_ratio",
-         "funnel", options=("numerator", "denominator", "stages")),
-    Kind("retention", "piecewise-exponential hazard ratio vs Kaplan-Meier / log-rank",
-         "bayeslab.readout.fitters:fit_retention", "survival", headline_effect="hazard-ratio",
-         direction=-1, options=("duration", "event", "horizon")),
+    Kind("count", "Normal and Gamma-Poisson vs Welch and Poisson Wald", None, "count",
+         segments=True),
+    Kind("ratio", "Beta per funnel stage vs delta method", None, "funnel",
+         options=("numerator", "denominator", "stages")),
+    Kind("retention", "piecewise-exponential hazard ratio vs Kaplan-Meier / log-rank", None,
+         "survival", headline_effect="hazard-ratio", direction=-1,
+         options=("duration", "event", "horizon")),
     Kind("propensity", "Bayesian propensity IPW / doubly robust vs IPW, AIPW, matching", None,
-         "units", options=("confounders", "estimand", "sampler"), unit_rows=True),
-    Kind("formula", "a formula: bambi (PyMC) vs statsmodels OLS with HC1 errors",
-         "bayeslab.readout.custom:fit_formula", "units", options=("formula",), unit_rows=True),
-    Kind("custom", "your own PyMC model (a builder function) vs OLS or your own model",
-         "bayeslab.readout.custom:fit_custom", "units", options=("builder", "effect", "baseline"),
-         unit_rows=True),
+         "units", options=("confounders", "estimand", "sampler"), unit_rows=True,
+         own_pipeline=True),
+    Kind("formula", "a formula: bambi (PyMC) vs statsmodels OLS with HC1 errors", None, "units",
+         options=("formula",), unit_rows=True),
+    Kind("custom", "your own PyMC model (a builder function) vs OLS or your own model", None,
+         "units", options=("builder", "effect", "baseline"), unit_rows=True),
 ):
     register(_k)

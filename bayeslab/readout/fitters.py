@@ -20,7 +20,9 @@ retention  bayes-piecewise-exponential (hazard ratio)   log-rank, kaplan-meier
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +30,9 @@ from bayeslab.core import kinds
 from bayeslab.core.errors import BayeslabWarning, CacheWarning, DataError, ModelError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.cells import Cells, key_array
+
+#: A kind's fitting function: ``f(source, spec) -> dict`` of :class:`MetricFit` fields
+Fitter = Callable[[Any, "MetricSpec"], dict]
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,45 @@ def metric_requests(source, spec: MetricSpec) -> list:
     return []
 
 
+def builtin_fitters() -> dict[str, Fitter]:
+    """The shipped kinds' fitters, by kind name.
+
+    ``formula`` and ``custom`` live in :mod:`bayeslab.readout.custom`, imported on first use.
+    """
+    from bayeslab.readout.custom import fit_custom, fit_formula
+
+    return {"conversion": fit_conversion, "continuous": fit_continuous, "count": fit_continuous,
+            "ratio": fit_ratio, "retention": fit_retention, "formula": fit_formula,
+            "custom": fit_custom}
+
+
+def fitter_of(kind: kinds.Kind) -> Fitter:
+    """The function fitting both sides of ``kind``: its own callable, else the shipped one.
+
+    Raises
+    ------
+    ModelError
+        A kind read by its own pipeline (propensity), or one registered without a fitter.
+    """
+    if callable(kind.fitter):
+        return kind.fitter
+    if isinstance(kind.fitter, str):   # bayeslab 0.1's "module:function"
+        import importlib
+
+        warnings.warn(f"kind {kind.name!r}: a fitter named by a 'module:function' string is "
+                      "deprecated; register the function itself (goes in bayeslab 0.3)",
+                      DeprecationWarning, stacklevel=3)
+        module, _, func = kind.fitter.partition(":")
+        return getattr(importlib.import_module(module), func)
+    if kind.own_pipeline:
+        raise ModelError(f"kind {kind.name!r} is read by its own pipeline, not fit_metric")
+    try:
+        return builtin_fitters()[kind.name]
+    except KeyError:
+        raise ModelError(f"kind {kind.name!r} has no fitter: register it with one, "
+                         "kinds.register(kinds.Kind(name, summary, fit_function, stats))") from None
+
+
 def fit_metric(source, spec: MetricSpec) -> MetricFit:
     """Fit both sides of one metric; statistical warnings are kept as notes (and re-emitted)."""
     kind = kinds.get(spec.kind)
@@ -322,7 +366,7 @@ def fit_metric(source, spec: MetricSpec) -> MetricFit:
                         column=spec.segments[0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", BayeslabWarning)
-        parts = kind.fit(source, spec)
+        parts = fitter_of(kind)(source, spec)
     notes, seen = [], set()
     for w in caught:  # each distinct warning once
         key = (w.category, str(w.message))

@@ -27,8 +27,8 @@ def fit_jeffreys(source, s):
 
 @pytest.fixture
 def jeffreys():
-    kinds.register(kinds.Kind("jeffreys", "Jeffreys Beta-Binomial vs z-test",
-                              "tests.core.test_kinds:fit_jeffreys", "binary"))
+    kinds.register(kinds.Kind("jeffreys", "Jeffreys Beta-Binomial vs z-test", fit_jeffreys,
+                              "binary"))
     yield
     kinds.unregister("jeffreys")
 
@@ -60,6 +60,22 @@ def test_registry_lists_kinds_and_rejects_unknown():
     with pytest.raises(ModelError, match="undeclared options: colour"):
         kinds.register(kinds.Kind("bad", "", None, "binary", options=("colour",)))
     assert "bad" not in kinds.names()
+
+
+def test_fitters_are_callables_and_a_string_still_loads_with_a_warning(table):
+    from bayeslab.readout.fitters import builtin_fitters, fit_conversion, fitter_of
+
+    assert fitter_of(kinds.get("conversion")) is fit_conversion
+    assert set(builtin_fitters()) == set(kinds.names(fitted=True))
+    with pytest.raises(ModelError, match="own pipeline"):
+        fitter_of(kinds.get("propensity"))
+    with pytest.raises(ModelError, match="fitter must be a function"):
+        kinds.register(kinds.Kind("bad", "", 42, "binary"))
+    with pytest.raises(ModelError, match="has no fitter"):
+        fitter_of(kinds.Kind("orphan", "", None, "binary"))
+    old = kinds.Kind("old", "", "tests.core.test_kinds:fit_jeffreys", "binary")
+    with pytest.warns(DeprecationWarning, match="register the function itself"):
+        assert fitter_of(old) is fit_jeffreys
 
 
 def test_registered_kind_reads_out_through_the_api(jeffreys, table):
