@@ -7,8 +7,9 @@ for one choice of metric, segment, look and prior.
 
 Conversion metrics are read out again *exactly* from the saved sufficient statistics (units and
 conversions per arm; per segment cell; per look of the monitor) with
-:class:`~bayeslab.bayes.conversion.BetaBinomial` under the chosen prior and
-:class:`~bayeslab.frequentist.conversion.TwoProportionZTest` (which does not depend on the prior).
+the readout layer's :func:`~bayeslab.readout.fitters.fit_conversion_counts` (the Beta-Binomial
+under the chosen prior beside the z-test, which does not depend on it): the app fits nothing
+itself (an import-linter contract).
 Other metric kinds need the unit rows or MCMC to refit, so their saved results are shown as they
 are.
 """
@@ -191,8 +192,7 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
     ModelError
         A prior parameter that is not positive.
     """
-    from bayeslab.bayes.conversion import BetaBinomial
-    from bayeslab.frequentist.conversion import TwoProportionZTest
+    from bayeslab.readout.fitters import fit_conversion_counts
 
     entry = metric_entry(run, metric)
     saved = readout_from_dict(entry)
@@ -230,10 +230,8 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
                                "the unit rows or sampling, so the app shows the numbers as "
                                "they were).")
     a, b = prior if prior is not None else (plan_prior or (1.0, 1.0))
-    bayes = BetaBinomial(float(a), float(b), interval=level).fit_counts(
-        counts.n, counts.sums, arms=counts.arms, metric=metric)
-    freq = TwoProportionZTest(interval=level).fit_counts(counts.n, counts.sums,
-                                                         arms=counts.arms, metric=metric)
+    bayes, freq = fit_conversion_counts(counts.n, counts.sums, arms=counts.arms, metric=metric,
+                                        prior=(float(a), float(b)), interval=level)
     return MetricView(**common, prior=bayes.prior, recomputed=True, bayes=bayes,
                       frequentist=freq, estimates=[*bayes.estimates(), *freq.estimates()],
                       note=f"Recomputed exactly from the saved counts ({counts.source}): "

@@ -148,6 +148,29 @@ def _segments(stats, s: MetricSpec):
     return fit_segment_readout(stats, s)
 
 
+def fit_conversion_counts(n, conversions, *, arms, metric: str, prior=(1.0, 1.0),
+                          interval: float = 0.95):
+    """Both sides of a conversion metric from counts per arm (control first).
+
+    The Beta-Binomial posterior under ``prior`` and the two-proportion z-test, as
+    :func:`fit_conversion` fits them from data; the app re-reads a saved run's counts with it
+    under another prior or level.
+
+    Returns
+    -------
+    (ConversionPosterior, ConversionTest)
+    """
+    from bayeslab.bayes.conversion import BetaBinomial
+    from bayeslab.frequentist.conversion import TwoProportionZTest
+
+    a, b = prior
+    bayes = BetaBinomial(a, b, interval=interval).fit_counts(n, conversions, arms=arms,
+                                                            metric=metric)
+    freq = TwoProportionZTest(interval=interval).fit_counts(n, conversions, arms=arms,
+                                                          metric=metric)
+    return bayes, freq
+
+
 def fit_continuous(source, s: MetricSpec):
     """Normal (and Gamma-Poisson for counts) vs Welch (and Poisson Wald).
 
