@@ -14,6 +14,8 @@ as ``groupby(dropna=False)`` does in pandas.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -46,6 +48,26 @@ def key_array(values) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
     return out
+
+
+def _factorize(col: np.ndarray) -> tuple[np.ndarray, list]:
+    """Integer codes of ``col`` and its distinct values (``None`` for missing), one pass.
+
+    Numbers go through :func:`numpy.unique` (every ``NaN`` one value, mapped to ``None``);
+    objects through one dict (values equal in Python, such as ``1`` and ``1.0``, share a code,
+    as they share a group in SQL).
+    """
+    if col.dtype.kind in "iub":
+        uniques, codes = np.unique(col, return_inverse=True)
+        return codes.ravel().astype(np.intp), uniques.tolist()
+    if col.dtype.kind == "f":
+        uniques, codes = np.unique(col, return_inverse=True)
+        values = [None if math.isnan(u) else u for u in uniques.tolist()]
+        return codes.ravel().astype(np.intp), values
+    values = [None if is_missing(v) else v for v in col.tolist()]
+    index = {v: i for i, v in enumerate(dict.fromkeys(values))}
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.intp, count=len(values))
+    return codes, list(index)
 
 
 def number_array(values) -> np.ndarray:
@@ -150,26 +172,38 @@ class Cells:
         """Rows in the canonical order of ``keys`` (:func:`sort_key`), whatever order they came in.
 
         An engine returns grouped rows in an order that can change from run to run (threads);
-        sums over cells taken in this order are the same, to the last bit, on every run.
+        sums over cells taken in this order are the same, to the last bit, on every run. Only
+        the distinct values of each key are compared in Python; the rows are ordered by numpy.
         """
-        cols = [self._cols[k] for k in keys]
-        order = sorted(range(len(self)), key=lambda i: tuple(sort_key(c[i]) for c in cols))
-        return self.take(np.asarray(order, dtype=np.intp))
+        if not len(self) or not keys:
+            return self
+        ranks = []
+        for k in keys:
+            codes, uniques = _factorize(self._cols[k])
+            order = sorted(range(len(uniques)), key=lambda i: sort_key(uniques[i]))
+            rank = np.empty(len(uniques), dtype=np.intp)
+            rank[order] = np.arange(len(uniques))
+            ranks.append(rank[codes])
+        order = np.lexsort(ranks[::-1])            # the first key sorts first; stable
+        return self.take(order.astype(np.intp))
 
-    def _group_index(self, keys) -> tuple[np.ndarray, list[int]]:
-        """Group number of each row (first appearance order) and each group's first row."""
-        seen: dict = {}
-        first: list[int] = []
-        inverse = np.empty(len(self), dtype=np.intp)
-        cols = [self._cols[k] for k in keys]
-        for i in range(len(self)):
-            key = tuple(None if is_missing(c[i]) else c[i] for c in cols)
-            g = seen.get(key)
-            if g is None:
-                g = seen[key] = len(first)
-                first.append(i)
-            inverse[i] = g
-        return inverse, first
+    def _group_index(self, keys) -> tuple[np.ndarray, np.ndarray]:
+        """Group number of each row (first appearance order) and each group's first row.
+
+        Each key column is factorized (:func:`_factorize`: missing values form one group), the
+        codes are combined into one integer per row, and numpy groups those.
+        """
+        if not len(self):
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        combined = np.zeros(len(self), dtype=np.int64)
+        for k in keys:
+            codes, uniques = _factorize(self._cols[k])
+            combined = combined * max(len(uniques), 1) + codes
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")   # groups in order of first appearance
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        return rank[inverse.ravel()], first[order]
 
     def has_duplicates(self, keys) -> bool:
         """Whether two rows share their values of ``keys`` (missing values match each other)."""
