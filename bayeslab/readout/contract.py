@@ -1,61 +1,104 @@
 """The one readout contract every readout satisfies, and readouts read back from JSON.
 
-A readout answers one question about one metric with both sides' estimates and a decision. The
-metric readout (:class:`~bayeslab.readout.metric.Readout`), the observational propensity readout
-(:class:`~bayeslab.readout.observational.PropensityReadout`), the sequential monitor
-(:class:`~bayeslab.readout.monitor_result.MonitorResult`) and a user's own model
-(:func:`bayeslab.custom_readout`) all derive from :class:`BaseReadout`, so the runner, the
-report and the app handle them through these members only:
+A readout answers one question about one metric with both sides' estimates and a decision.
+Every readout class derives from :class:`BaseReadout`, an abstract base class whose members are
+the contract, so the runner, the report and the app handle all readouts through these members
+only, without ``getattr`` or ``isinstance``. The readout classes are:
+
+- :class:`~bayeslab.readout.metric.Readout`: a metric readout (``TYPE = "readout"``);
+- :class:`~bayeslab.readout.observational.PropensityReadout`: the observational propensity
+  readout (``"propensity"``);
+- :class:`~bayeslab.readout.monitor_result.MonitorResult`: the sequential monitor's replay of
+  the looks (``"monitor"``);
+- :class:`~bayeslab.readout.custom.CustomReadout`: a user's own PyMC model (``"custom"``);
+- :class:`SavedReadout`: any of these read back from its JSON form.
+
+Required members
+----------------
+Abstract on :class:`BaseReadout`: a class that lacks one cannot be instantiated (``TypeError``
+from :mod:`abc`, and a type checker says so where the class is called).
 
 =====================  =====================================================================
+``TYPE``               class constant: ``"readout"``, ``"propensity"``, ``"monitor"`` or
+                       ``"custom"``, the ``type`` of the JSON form, naming the class that
+                       wrote it
 ``metric``, ``kind``   what is read out (the kind as the registry names it)
-``TYPE``               ``"readout"``, ``"propensity"``, ``"monitor"`` or ``"custom"``: the
-                       ``type`` of the JSON form, naming the class that wrote it
 ``estimates()``        every :class:`~bayeslab.core.estimates.Estimate` of both sides
 ``headline``           :class:`Headline`: the method of each side and the effect scale the
                        decision reads; :meth:`BaseReadout.headline_estimates` picks them
-``decision``, ``rule`` :class:`~bayeslab.core.decision.Decision` under a
-                       :class:`~bayeslab.core.decision.DecisionRule`
+``decision``, ``rule`` :class:`~bayeslab.core.decision.Decision` under its rule (a
+                       :class:`~bayeslab.core.decision.DecisionRule`; a monitor's first
+                       stopping rule)
 ``diagnostics``        MCMC diagnostics (with ``to_dict``) or ``None`` for closed forms
 ``warnings``           statistical warnings and failed checks, one sentence each
-``rows``               :class:`~bayeslab.data.accounting.RowAccount`
+``rows``               :class:`~bayeslab.data.accounting.RowAccount` (``None`` if unknown)
 ``figures()``          every figure by name (matplotlib Figures)
-``to_dict()``          JSON-safe form with ``type``; ``from_dict`` reads it back
-``summary()``          a DataFrame: one row per estimate (a monitor: one per look)
-``plot(ax=None)``      the headline figure; ``__str__``; ``_repr_html_`` for notebooks
+``to_dict()``          JSON-safe form with ``"type": TYPE``; ``from_dict`` reads it back
 =====================  =====================================================================
 
-Optional members have neutral defaults here (``role``, ``unit``, ``margin``, ``segments``,
-``srm``, ``guardrails``, ``balance``, ``arms``, ``notes``, ``prior``, ``estimand``,
-``stats``, ``bayes``, ``guardrail_check()``, ``metric_estimates()``), so a consumer never
-needs ``getattr`` or ``isinstance``.
+Optional members
+----------------
+Each is declared on :class:`BaseReadout` with its type, its documentation and its neutral
+default; a readout class that has the member overrides it with a dataclass field, a property or
+a class attribute:
+
+=====================================  ==========================================================
+``role``                               ``"primary"`` (``secondary``, ``guardrail``, ``monitor``)
+``unit``, ``margin``, ``estimand``     ``None``
+``segments``, ``srm``, ``balance``     ``None`` (sub-results with ``to_dict``)
+``arms``, ``prior``, ``stats``,        ``None``
+``bayes``
+``guardrails``, ``notes``              ``()``
+``metric_estimates()``                 the population-level ``estimates()``
+``guardrail_check()``                  ``None``
+``summary()``, ``plot(ax=...)``,       a DataFrame of the estimates, the intervals figure,
+``headline_estimates()``,              the headline pair, reading a saved form back, the
+``from_dict()``, ``_repr_html_()``     notebook view
+=====================================  ==========================================================
+
+:data:`MEMBERS` lists them all, :data:`REQUIRED` the abstract ones.
+
+How the members are declared
+----------------------------
+The readout classes are frozen dataclasses whose fields carry many of the members (``metric``,
+``decision``, ``role``, ...), while others compute the same member as a property (a monitor's
+``decision``). A plain ``property`` on the base cannot be overridden by a dataclass field:
+:mod:`dataclasses` reads a field's default with ``getattr`` through the MRO (the property would
+become the default) and a frozen ``__init__`` cannot set through a property without a setter.
+So the members are declared with :func:`member`, which a type checker reads as ``property``
+(an abstract one for the required members) and which at run time is a *non-data* descriptor:
+
+- on an instance, a value set by a dataclass ``__init__`` or in ``__init__`` wins (it lives in
+  the instance's ``__dict__``); otherwise the declared default is returned;
+- on a class that declares the member as an annotation (a dataclass field, or an attribute set
+  in ``__init__``), class access raises ``AttributeError``, exactly as for a dataclass field of a
+  plain class: :mod:`dataclasses` then sees no default and :mod:`abc` counts the member as
+  provided; on a class that neither annotates nor defines it, a required member stays abstract.
 
 A readout's JSON keeps its numbers, not its posterior draws: ``Readout.from_dict(d)`` (or
-:func:`readout_from_dict`, which dispatches on ``d["type"]``) returns a :class:`SavedReadout`,
-which satisfies the same contract from the saved numbers (estimates, headline, decision,
-diagnostics, warnings, rows, the intervals figure) and whose ``to_dict()`` is ``d`` again.
+:func:`readout_from_dict`, which reads any type) returns a :class:`SavedReadout`, which
+satisfies the same contract from the saved numbers (estimates, headline, decision, diagnostics,
+warnings, rows, the intervals figure) and whose ``to_dict()`` is ``d`` again.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, NamedTuple
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from bayeslab.core.decision import Decision, DecisionRule
 from bayeslab.core.errors import DataError
 from bayeslab.core.estimates import Estimate
 
-#: Members every readout class provides (checked by the tests for each class).
-MEMBERS = ("metric", "kind", "TYPE", "estimates", "headline", "decision", "rule",
-           "diagnostics", "warnings", "rows", "figures", "to_dict", "from_dict", "summary",
-           "headline_estimates", "plot", "_repr_html_", "role", "unit", "margin", "segments",
-           "srm", "guardrails", "balance", "arms", "notes", "prior", "estimand", "stats",
-           "bayes", "guardrail_check", "metric_estimates")
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-
-#: Optional members of a readout and their value when a readout class does not set them.
-OPTIONAL = {"role": "primary", "unit": None, "margin": None, "segments": None, "srm": None,
-            "guardrails": (), "balance": None, "arms": None, "notes": (), "prior": None,
-            "estimand": None, "stats": None, "bayes": None}
+    from bayeslab.data.accounting import RowAccount
+    from bayeslab.sequential.rules import Rule
 
 
 class Headline(NamedTuple):
@@ -70,28 +113,229 @@ class Headline(NamedTuple):
     rate: str | None = None
 
 
-class BaseReadout:
-    """Base of every readout: the shared members of the contract.
+class Part(Protocol):
+    """A sub-result with a JSON form: SRM check, segment readout, balance, diagnostics."""
 
-    Subclasses provide ``metric``, ``kind``, ``decision``, ``rule``, ``rows``, ``estimates()``,
-    ``headline``, ``diagnostics``, ``warnings``, ``figures()`` and ``to_dict()`` (which must
-    carry ``"type": TYPE``). Everything else has a default here.
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        ...
+
+
+class Fitted(Protocol):
+    """A fitted side of a readout: a model's or a test's result with its estimates."""
+
+    def estimates(self) -> list[Estimate]:
+        """The result's estimates."""
+        ...
+
+
+class _Member:
+    """Run-time form of :func:`member`: a non-data descriptor (see the module docstring)."""
+
+    def __init__(self, fget: Callable[[Any], Any]):
+        self.fget = fget
+        self.name = fget.__name__
+        self.owner: type | None = None
+        self.__doc__ = fget.__doc__
+        self.__isabstractmethod__ = bool(getattr(fget, "__isabstractmethod__", False))
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.owner, self.name = owner, name
+
+    def _annotated_by(self, cls: type) -> bool:
+        """Whether ``cls`` or a class between it and the declaring one annotates the member."""
+        for klass in cls.__mro__:
+            if klass is self.owner:
+                return False
+            if self.name in inspect.get_annotations(klass):
+                return True
+        return False
+
+    def __get__(self, obj: object, cls: type | None = None) -> Any:
+        if obj is None:
+            if cls is not None and self._annotated_by(cls):
+                # a field (or __init__ attribute) of cls: no class-level value, as for any
+                # dataclass field; dataclasses read no default, abc counts it as provided
+                raise AttributeError(f"{cls.__name__}.{self.name} is set per instance")
+            return self
+        if self.__isabstractmethod__:
+            raise AttributeError(f"{type(obj).__name__!r} object declares {self.name!r} but "
+                                 "has not set it")
+        return self.fget(obj)
+
+    def __repr__(self) -> str:
+        state = "required" if self.__isabstractmethod__ else "optional"
+        return f"<{state} readout member {self.name!r}>"
+
+
+if TYPE_CHECKING:
+    member = property
+else:
+    def member(fget):
+        """Declare a contract member: a read-only property to a type checker.
+
+        With ``abstractmethod`` under it, a required member; otherwise an optional one, whose
+        body returns the default. A subclass provides or overrides it with a dataclass field
+        (or an attribute set in ``__init__``, annotated in the class body), a property or a
+        class attribute.
+        """
+        return _Member(fget)
+
+
+class _RequiredConstant:
+    """Run-time value of an abstract class constant (``TYPE``) until a subclass sets it."""
+
+    __isabstractmethod__ = True
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<required class constant {self.name!r}>"
+
+
+def _required_constant(name: str) -> Any:
+    return _RequiredConstant(name)
+
+
+class BaseReadout(ABC):
+    """Base of every readout: the members of the contract.
+
+    Subclasses provide the abstract members (``TYPE``, ``metric``, ``kind``, ``estimates()``,
+    ``headline``, ``decision``, ``rule``, ``diagnostics``, ``warnings``, ``rows``,
+    ``figures()``, ``to_dict()``, which must carry ``"type": TYPE``); every other member has
+    a default here that a subclass overrides where it has the member.
     """
 
-    TYPE: ClassVar[str] = ""
+    #: The ``type`` of the JSON form, naming the readout class that wrote it.
+    TYPE: ClassVar[str] = _required_constant("TYPE")
 
-    def __getattr__(self, name):
-        # Optional members: a subclass's field or property wins; these are the fallbacks (a
-        # class attribute would become a default value of the subclasses' dataclass fields).
-        try:
-            return OPTIONAL[name]
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute "
-                                 f"{name!r}") from None
+    # -- required members ---------------------------------------------------------------------
+    @member
+    @abstractmethod
+    def metric(self) -> str:
+        """The metric's name (its outcome column, or the name a plan gives it)."""
+
+    @member
+    @abstractmethod
+    def kind(self) -> str:
+        """The metric kind, as the registry names it (``conversion``, ``continuous``, ...)."""
+
+    @abstractmethod
+    def estimates(self) -> list[Estimate]:
+        """Every estimate of both sides (population level first, then any segment entries)."""
+
+    @member
+    @abstractmethod
+    def headline(self) -> Headline:
+        """Each side's method and the effect scale the decision reads."""
+
+    @member
+    @abstractmethod
+    def decision(self) -> Decision:
+        """The decision, with each side's verdict, the reasons and any blockers."""
+
+    @member
+    @abstractmethod
+    def rule(self) -> DecisionRule | Rule | None:
+        """The rule the decision follows: a DecisionRule (a monitor: its first stopping rule)."""
+
+    @member
+    @abstractmethod
+    def diagnostics(self) -> Part | None:
+        """MCMC diagnostics of the sampled model the decision reads; ``None`` for closed forms."""
+
+    @member
+    @abstractmethod
+    def warnings(self) -> tuple[str, ...]:
+        """Statistical warnings and failed checks, one sentence each."""
+
+    @member
+    @abstractmethod
+    def rows(self) -> RowAccount | None:
+        """Rows read, used and excluded (with reasons); ``None`` when not known."""
+
+    @abstractmethod
+    def figures(self) -> dict[str, Figure]:
+        """Every figure of the readout, by name (matplotlib Figures; the caller closes them)."""
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, with ``"type": TYPE``; :meth:`from_dict` reads it back."""
+
+    # -- optional members: the defaults ------------------------------------------------------
+    @member
+    def role(self) -> str:
+        """``"primary"``, ``"secondary"``, ``"guardrail"`` or ``"monitor"``; ``"primary"``."""
+        return "primary"
+
+    @member
+    def unit(self) -> str | None:
+        """The metric's unit (``"EUR"``) for absolute effects; ``None``: no unit."""
+        return None
+
+    @member
+    def margin(self) -> float | None:
+        """A guardrail's non-inferiority margin (absolute increase); ``None`` otherwise."""
+        return None
+
+    @member
+    def estimand(self) -> str | None:
+        """The causal estimand (``"ate"``, ``"att"``) of an observational readout, or ``None``."""
+        return None
+
+    @member
+    def segments(self) -> Part | None:
+        """The segment readout (with ``to_dict``), or ``None`` for a readout without segments."""
+        return None
+
+    @member
+    def srm(self) -> Part | None:
+        """The sample ratio mismatch check (with ``to_dict``), or ``None`` where there is none."""
+        return None
+
+    @member
+    def balance(self) -> Part | None:
+        """Covariate balance and overlap (an observational readout's), or ``None``."""
+        return None
+
+    @member
+    def arms(self) -> pd.DataFrame | None:
+        """Units and mean per arm (``arm``, ``n``, ``mean``; control first), or ``None``."""
+        return None
+
+    @member
+    def prior(self) -> Any:
+        """The prior of the headline Bayesian model, as the model states it; or ``None``."""
+        return None
+
+    @member
+    def stats(self) -> Any:
+        """The sufficient statistics both sides were fitted on, or ``None``."""
+        return None
+
+    @member
+    def bayes(self) -> Any:
+        """The Bayesian result holding the headline estimate, or ``None``."""
+        return None
+
+    @member
+    def guardrails(self) -> tuple[BaseReadout, ...]:
+        """Guardrail readouts the decision takes into account (a primary readout's); ``()``."""
+        return ()
+
+    @member
+    def notes(self) -> tuple[str, ...]:
+        """Statistical notes raised while fitting the metric's own models; ``()``."""
+        return ()
 
     def metric_estimates(self) -> list[Estimate]:
         """Population-level estimates of the metric's own models (no segment readout's)."""
         return [e for e in self.estimates() if e.segment is None]
+
+    def guardrail_check(self) -> dict[str, Any] | None:
+        """A guardrail's margin check; ``None`` for a readout that is not a guardrail."""
+        return None
 
     # -- shared behaviour -------------------------------------------------------------------
     def headline_estimates(self, arm: str | None = None) -> tuple[Estimate | None,
@@ -108,18 +352,14 @@ class BaseReadout:
                 and (head.rate is None or e.extra.get("rate") == head.rate)
                 and (arm is None or e.arm is None or e.arm == arm)]
 
-        def first(side, method):
+        def first(side: str, method: str | None) -> Estimate | None:
             if method is None:
                 return None
             return next((e for e in pick if e.side == side and e.method == method), None)
 
         return first("bayes", head.bayes), first("frequentist", head.frequentist)
 
-    def guardrail_check(self) -> dict | None:
-        """A guardrail's margin check; ``None`` for a readout that is not a guardrail."""
-        return None
-
-    def summary(self):
+    def summary(self) -> pd.DataFrame:
         """One row per estimate (both sides), with the metric: a pandas DataFrame."""
         import pandas as pd
 
@@ -127,10 +367,11 @@ class BaseReadout:
         frame.insert(0, "metric", self.metric)
         return frame
 
-    def plot(self, ax=None):
+    def plot(self, *, ax: Axes | None = None) -> Figure:
         """Bayes and frequentist intervals of the headline effect (population level).
 
-        Returns the matplotlib Figure (drawn on ``ax`` when given).
+        Returns the matplotlib Figure (drawn on ``ax`` when given). ``ax`` is keyword-only in
+        the contract: a readout class may take its own positional options first.
         """
         from bayeslab.plots import plot_interval_comparison
 
@@ -139,7 +380,7 @@ class BaseReadout:
             metric=self.metric, kind=self.kind, unit=self.unit, ax=ax)
 
     @classmethod
-    def from_dict(cls, data: dict) -> SavedReadout:
+    def from_dict(cls, data: dict[str, Any]) -> SavedReadout:
         """Read back this class's :meth:`to_dict` form (from ``readout.json``).
 
         Returns
@@ -152,9 +393,10 @@ class BaseReadout:
         DataError
             ``data`` was written by another readout class, or lacks the contract's keys.
         """
+        expected = cls.TYPE if isinstance(cls.TYPE, str) else ""
         found = data.get("type", "readout") if isinstance(data, dict) else None
-        if cls.TYPE and found != cls.TYPE:
-            raise DataError(f"this is a {found!r} readout, not a {cls.TYPE!r} one: read it "
+        if expected and found != expected:
+            raise DataError(f"this is a {found!r} readout, not a {expected!r} one: read it "
                             "with bayeslab.readout.contract.readout_from_dict")
         return SavedReadout(data)
 
@@ -170,16 +412,24 @@ class BaseReadout:
                 f"{table}</div>")
 
 
+#: Every member of the contract, required and optional, in the order declared above.
+MEMBERS: tuple[str, ...] = tuple(name for name in vars(BaseReadout)
+                                 if not name.startswith("_") or name == "_repr_html_")
+
+#: The required members: abstract on :class:`BaseReadout`.
+REQUIRED: frozenset[str] = frozenset(BaseReadout.__abstractmethods__)
+
+
 class _Part:
     """A saved sub-result (diagnostics, SRM check, segment readout): ``to_dict`` and keys."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict[str, Any]):
         self._data = data
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return self._data
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         try:
             return self._data[name]
         except KeyError:
@@ -196,16 +446,38 @@ class SavedReadout(BaseReadout):
     ----------
     data : dict
         The ``to_dict()`` form of any readout (one entry of ``readout.json``).
+
+    Notes
+    -----
+    ``TYPE`` is the saved form's ``type``, set per instance: a saved readout names the class
+    that wrote it. On the class it is ``""``, so ``SavedReadout.from_dict`` reads any type.
     """
 
-    def __init__(self, data: dict):
+    TYPE: ClassVar[str] = ""
+    data: dict[str, Any]
+    metric: str
+    kind: str
+    role: str
+    unit: str | None
+    margin: float | None
+    prior: Any
+    stats: Any
+    decision: Decision
+    rule: DecisionRule | None
+    guardrails: tuple[SavedReadout, ...]
+    srm: Part | None
+    segments: Part | None
+    rows: RowAccount | None
+
+    def __init__(self, data: dict[str, Any]):
         from bayeslab.data.accounting import RowAccount
 
         if not isinstance(data, dict) or "metric" not in data:
             raise DataError("a saved readout needs at least 'metric' (and 'results', "
                             "'decision'); this is not one")
         self.data = data
-        self.TYPE = data.get("type", "readout")
+        # the one per-instance TYPE (see Notes): the class constant of the class that wrote it
+        self.TYPE = data.get("type", "readout")  # type: ignore[misc]
         self.metric = data["metric"]
         self.kind = data.get("kind", "")
         self.role = data.get("role", "primary")
@@ -226,7 +498,7 @@ class SavedReadout(BaseReadout):
             units=rows.get("units"))
 
     @property
-    def arms(self):
+    def arms(self) -> pd.DataFrame | None:
         """The saved per-arm table (``arm``, ``n``, ``mean``) as a DataFrame, or ``None``."""
         if not self.data.get("arms"):
             return None
@@ -246,7 +518,7 @@ class SavedReadout(BaseReadout):
                         h.get("rate"))
 
     @property
-    def diagnostics(self):
+    def diagnostics(self) -> Part | None:
         """The saved MCMC diagnostics (``to_dict()`` and keys as attributes), or ``None``."""
         d = self.data.get("diagnostics")
         return _Part(d) if d else None
@@ -256,15 +528,15 @@ class SavedReadout(BaseReadout):
         """The saved warnings."""
         return tuple(self.data.get("warnings", ()))
 
-    def guardrail_check(self) -> dict | None:
+    def guardrail_check(self) -> dict[str, Any] | None:
         """The saved guardrail check, or ``None``."""
         return self.data.get("guardrail")
 
-    def figures(self) -> dict:
+    def figures(self) -> dict[str, Figure]:
         """The intervals figure, drawn from the saved estimates (posteriors are not saved)."""
         return {"intervals": self.plot()}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The dict this readout was read from, unchanged."""
         return self.data
 
@@ -281,6 +553,6 @@ class SavedReadout(BaseReadout):
         return "\n".join(lines)
 
 
-def readout_from_dict(data: dict) -> BaseReadout:
-    """Read any saved readout back, by its ``type`` (a file without one is a metric readout)."""
+def readout_from_dict(data: dict[str, Any]) -> SavedReadout:
+    """Read any saved readout back, whatever its ``type`` (without one: a metric readout)."""
     return SavedReadout(data)

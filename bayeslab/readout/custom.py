@@ -23,15 +23,21 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from bayeslab.core.decision import Decision, DecisionRule
 from bayeslab.core.errors import DataError, ModelError
 from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
-from bayeslab.readout.contract import BaseReadout, Headline
+from bayeslab.readout.contract import BaseReadout, Fitted, Headline
+
+if TYPE_CHECKING:
+    from bayeslab.bayes.model import ModelPosterior
+    from bayeslab.data.accounting import RowAccount
+    from bayeslab.inference.diagnostics import Diagnostics
 
 
-def formula_columns(formula: str) -> tuple[str, str]:
-    """``(outcome, [columns])`` a formula reads (formulae's parser)."""
+def formula_columns(formula: str) -> tuple[str | None, tuple[str, ...]]:
+    """``(outcome, columns)`` a formula reads (formulae's parser; no outcome: ``None``)."""
     from formulae import model_description
 
     from bayeslab.core.checks import check_formula
@@ -125,6 +131,9 @@ def load_builder(spec: str):
     if not file.is_file():
         raise DataError(f"builder file {path!r} not found", column="builder")
     module_spec = importlib.util.spec_from_file_location(f"bayeslab_user_{file.stem}", file)
+    if module_spec is None or module_spec.loader is None:
+        raise DataError(f"builder file {path} cannot be loaded as a Python module",
+                        column="builder")
     module = importlib.util.module_from_spec(module_spec)
     try:
         module_spec.loader.exec_module(module)
@@ -225,11 +234,11 @@ class CustomReadout(BaseReadout):
 
     metric: str
     kind: str
-    bayes: object = field(repr=False)
-    frequentist: object = field(repr=False)
+    bayes: ModelPosterior = field(repr=False)
+    frequentist: Fitted | None = field(repr=False)
     rule: DecisionRule
     decision: Decision
-    rows: object = None
+    rows: RowAccount | None = None
     unit: str | None = None
 
     TYPE = "custom"
@@ -246,9 +255,10 @@ class CustomReadout(BaseReadout):
         return Headline(self.bayes.method, freq, "absolute")
 
     @property
-    def diagnostics(self):
+    def diagnostics(self) -> Diagnostics:
         """The diagnostics gate of the sampled model."""
-        return self.bayes.diagnostics
+        # ModelPosterior annotates its diagnostics as object; a fit always sets a Diagnostics
+        return cast("Diagnostics", self.bayes.diagnostics)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -265,7 +275,7 @@ class CustomReadout(BaseReadout):
         from bayeslab.plots import plot_effect_posterior, plot_trace
 
         b, f = self.headline_estimates()
-        blocked = None if self.bayes.converged else self.bayes.diagnostics.reason
+        blocked = None if self.bayes.converged else self.diagnostics.reason
         return {"intervals": self.plot(),
                 "effect": plot_effect_posterior(self.bayes.draws, name=self.bayes.effect_name,
                                                 level=self.bayes.interval, metric=self.metric,
@@ -282,7 +292,7 @@ class CustomReadout(BaseReadout):
             "rows": None if self.rows is None else self.rows.to_dict(),
             "results": [e.to_dict() for e in self.estimates()],
             "model": {"effect": b.effect_name, "sampler": b.sampler, "settings": b.settings},
-            "prior": b.prior, "priors": b.priors, "diagnostics": b.diagnostics.to_dict(),
+            "prior": b.prior, "priors": b.priors, "diagnostics": self.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
             "headline": self.headline._asdict(), "warnings": list(self.warnings),
             **({"unit": self.unit} if self.unit else {})})
@@ -299,8 +309,7 @@ class CustomReadout(BaseReadout):
                          f"{fmt.effect(e.estimate, e.effect, self.kind, self.unit)} "
                          f"{fmt.interval(e.lower, e.upper, e.effect, self.kind, self.unit)}  "
                          f"{prob}")
-        lines.append(f"Diagnostics: {self.bayes.diagnostics.verdict} "
-                     f"({self.bayes.diagnostics.reason})")
+        lines.append(f"Diagnostics: {self.diagnostics.verdict} ({self.diagnostics.reason})")
         lines.append(f"Decision: {self.decision.verdict}. {self.decision.text}")
         return "\n".join(lines)
 
@@ -316,12 +325,17 @@ def custom_decision(metric: str, b: Estimate, f: Estimate | None, diagnostics,
     disagreement is inconclusive.
     """
     from bayeslab.core import format as fmt
-    from bayeslab.readout.verdicts import bayes_verdict, frequentist_verdict, verdict_and_head
+    from bayeslab.readout.verdicts import (
+        bayes_verdict,
+        frequentist_verdict,
+        posterior_probs,
+        verdict_and_head,
+    )
 
-    p_pos = b.prob_positive
-    p_neg = b.extra.get("prob_negative", 1 - p_pos)
+    p_pos, p_neg = posterior_probs(b)
     better, worse = (p_pos, p_neg) if direction > 0 else (p_neg, p_pos)
-    loss = b.expected_loss / abs(baseline_mean) if baseline_mean and direction > 0 else None
+    loss = (b.expected_loss / abs(baseline_mean)
+            if baseline_mean and direction > 0 and b.expected_loss is not None else None)
     b_verdict = bayes_verdict(better, worse, loss is None or loss <= rule.loss_threshold, rule)
     loss_text = f", expected loss / control mean {loss:.3%}" if loss is not None else ""
     texts = [f"Bayes ({b.method}): P({metric} better) "
@@ -331,7 +345,7 @@ def custom_decision(metric: str, b: Estimate, f: Estimate | None, diagnostics,
         f_verdict = frequentist_verdict(f.p_value, (f.estimate > 0) == (direction > 0),
                                         rule.alpha)
         texts.append(f"Frequentist ({f.method}): p = {fmt.p_value(f.p_value)}, so {f_verdict}.")
-    blockers = ()
+    blockers: tuple[str, ...] = ()
     if diagnostics is not None and diagnostics.verdict == "fail":
         blockers = (f"the Bayesian model did not converge ({diagnostics.reason}): its numbers "
                     "are not a posterior yet",)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,10 @@ from bayeslab.core import kinds
 from bayeslab.core.errors import BayeslabWarning, CacheWarning, DataError, ModelError
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.cells import Cells, key_array
+
+if TYPE_CHECKING:
+    from bayeslab.readout.contract import Fitted
+    from bayeslab.readout.segments import SegmentReadout
 
 #: A kind's fitting function: ``f(source, spec) -> dict`` of :class:`MetricFit` fields
 Fitter = Callable[[Any, "MetricSpec"], dict]
@@ -116,7 +120,7 @@ class MetricFit:
     stats: object = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
-    segments: object = None
+    segments: SegmentReadout | None = None
 
 
 def _arms_frame(labels, n, mean) -> Cells:
@@ -188,8 +192,8 @@ def fit_continuous(source, s: MetricSpec):
     st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
                           kind="count" if s.kind == "count" else "continuous",
                           n=s.n, unit_id=s.unit_id, missing=s.missing, segments=s.segments)
-    bayes = [bm.normal_means(st, interval=s.interval)]
-    freq = [fm.welch(st, interval=s.interval)]
+    bayes: list[Fitted] = [bm.normal_means(st, interval=s.interval)]
+    freq: list[Fitted] = [fm.welch(st, interval=s.interval)]
     if s.kind == "count":
         bayes.append(bm.gamma_poisson(st, interval=s.interval))
         events = st.by_arm()["sum"].to_numpy(float)
@@ -227,7 +231,7 @@ def fit_revenue(source, s: MetricSpec):
         st = scan_covariates(source, arm=s.arm, metric=s.metric, covariate=s.covariate,
                              control=s.control, missing=s.missing)
         freq = fr.RevenueTests(interval=s.interval).fit(st)
-    bayes = [br.ConjugateRegression(interval=s.interval).fit(st)]
+    bayes: list[Fitted] = [br.ConjugateRegression(interval=s.interval).fit(st)]
     if s.model in ("robust", "hurdle") and len(parse_covariates(s.covariate)) > 1:
         raise ModelError(f"the {s.model} revenue model takes one covariate; got "
                          f"{s.covariate!r} (the conjugate regression and ANCOVA take several)")

@@ -17,6 +17,7 @@ is reported in ``warnings``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from bayeslab.core.decision import Decision, DecisionRule
 from bayeslab.core.errors import DataError, ModelError
@@ -26,6 +27,10 @@ from bayeslab.readout.contract import BaseReadout, Headline
 from bayeslab.readout.fitters import MetricFit, MetricSpec, fit_metric
 from bayeslab.readout.specs import AnalysisSpec, DecisionSpec, SamplingSpec, SourceSpec, gather
 from bayeslab.readout.verdicts import guardrail_decision, primary_decision, srm_blocker
+
+if TYPE_CHECKING:
+    from bayeslab.design.srm import SRMResult
+    from bayeslab.readout.segments import SegmentReadout
 
 __all__ = ["Decision", "DecisionRule", "Readout", "compare", "one_scan"]
 
@@ -60,11 +65,11 @@ class Readout(BaseReadout):
     role: str
     fit: MetricFit = field(repr=False)
     rule: DecisionRule
-    srm: object
+    srm: SRMResult
     decision: Decision
     margin: float | None = None
     guardrails: tuple[Readout, ...] = ()
-    segments: object = None
+    segments: SegmentReadout | None = None
     unit: str | None = None
 
     TYPE = "readout"
@@ -160,7 +165,7 @@ class Readout(BaseReadout):
         ``reason``, ``remedy``) are added; ``diagnostics`` also appears when a revenue model
         sampled.
         """
-        prior = getattr(self.bayes, "prior", None)
+        prior: Any = getattr(self.bayes, "prior", None)
         out = {
             "type": self.TYPE, "metric": self.metric, "kind": self.kind, "role": self.role,
             "control": self.control, "rows": self.rows.to_dict(),
@@ -314,13 +319,15 @@ def compare(
     guardrails = [dec.guardrails] if isinstance(dec.guardrails, str) else list(dec.guardrails)
     margin_of = _margins(guardrails, dec.margins)
     data_source = open_source(data, sql=src.sql, engine=src.engine)
-    common = dict(arm=arm, control=control, prior=tuple(an.prior), interval=an.interval,
-                  n=src.n, missing=src.missing, seed=smp.seed)
+    common: dict[str, Any] = dict(arm=arm, control=control, prior=tuple(an.prior),
+                                  interval=an.interval, n=src.n, missing=src.missing,
+                                  seed=smp.seed)
     segments = (an.segments,) if isinstance(an.segments, str) else tuple(an.segments or ())
+    kind_options: dict[str, Any] = {k: tuple(v) if k == "stages" else v
+                                    for k, v in options.items()}
     spec = MetricSpec(metric=metric, kind=kind, unit_id=src.unit_id, segments=segments,
                       draws=smp.draws, tune=smp.tune, chains=chains,
-                      progressbar=smp.progressbar, **common,
-                      **{k: tuple(v) if k == "stages" else v for k, v in options.items()})
+                      progressbar=smp.progressbar, **common, **kind_options)
     guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
     one_scan(data_source, [spec, *guard_specs])
     guard_readouts = tuple(

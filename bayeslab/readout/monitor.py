@@ -13,6 +13,7 @@ rate under this look schedule (:func:`~bayeslab.sequential.operating.rule_false_
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -67,7 +68,8 @@ def _with_prior(rule: R.Rule, prior) -> R.Rule:
     if isinstance(rule, (R.AnyOf, R.AllOf)):
         return dataclasses.replace(rule, rules=tuple(_with_prior(r, prior) for r in rule.rules))
     if getattr(rule, "prior", "absent") is None and prior is not None:
-        return dataclasses.replace(rule, prior=tuple(prior))
+        # a rule class with a prior field (checked just above; Rule itself has none)
+        return dataclasses.replace(cast(Any, rule), prior=tuple(prior))
     return rule
 
 

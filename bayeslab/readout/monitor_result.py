@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -10,6 +11,11 @@ from bayeslab.core.decision import Decision
 from bayeslab.core.estimates import Estimate, jsonable
 from bayeslab.data.accounting import RowAccount
 from bayeslab.readout.contract import BaseReadout, Headline
+
+if TYPE_CHECKING:
+    from bayeslab.sequential.boundaries import GroupSequentialDesign
+    from bayeslab.sequential.operating import FalsePositiveRate
+    from bayeslab.sequential.rules import Rule
 
 #: A stop's decision in the readout vocabulary (success ships; harm does not; futility is a
 #: stop without a winner).
@@ -36,11 +42,11 @@ class RuleStop:
     """
 
     name: str
-    rule: object
-    decisions: tuple
+    rule: Rule
+    decisions: tuple[str, ...]
     stop_look: int | None
     decision: str
-    false_positive: object = None
+    false_positive: FalsePositiveRate | None = None
 
     def to_dict(self) -> dict:
         """JSON-safe form."""
@@ -84,8 +90,8 @@ class MonitorResult(BaseReadout):
     control: str
     treatment: str
     table: pd.DataFrame
-    rules: tuple
-    design: object
+    rules: tuple[RuleStop, ...]
+    design: GroupSequentialDesign
     design_stop: int | None
     design_decision: str
     rows: RowAccount

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -21,6 +22,12 @@ from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, jsonable
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.units import load_units
 from bayeslab.readout.contract import BaseReadout, Headline
+
+if TYPE_CHECKING:
+    from bayeslab.bayes.propensity import BayesPropensityResult
+    from bayeslab.frequentist.propensity import PropensityResult
+    from bayeslab.inference.diagnostics import Diagnostics
+    from bayeslab.kernels.balance import BalanceReport
 
 KINDS = {"conversion": "binary", "binary": "binary", "continuous": "continuous"}
 PRIMARY = {"frequentist": "aipw", "bayes": "bayes-dr"}
@@ -49,9 +56,9 @@ class PropensityReadout(BaseReadout):
     kind: str
     estimand: str
     confounders: tuple[str, ...]
-    bayes: object = field(repr=False)
-    frequentist: object = field(repr=False)
-    balance: object = field(repr=False)
+    bayes: BayesPropensityResult = field(repr=False)
+    frequentist: PropensityResult = field(repr=False)
+    balance: BalanceReport = field(repr=False)
     rule: DecisionRule
     decision: Decision
     rows: RowAccount
@@ -73,9 +80,10 @@ class PropensityReadout(BaseReadout):
         return self.bayes.prior
 
     @property
-    def diagnostics(self):
+    def diagnostics(self) -> Diagnostics | None:
         """The Bayesian propensity model's MCMC diagnostics (``None`` for a Laplace fit)."""
-        return self.bayes.diagnostics
+        # BayesPropensityResult annotates its diagnostics as object: a Diagnostics or None
+        return cast("Diagnostics | None", self.bayes.diagnostics)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -100,7 +108,7 @@ class PropensityReadout(BaseReadout):
                          "caliper_sd": f.matching.caliper_sd, "caliper": f.matching.caliper,
                          "replacement": False},
             "prior": b.prior.to_dict(), "sampler": b.sampler,
-            "diagnostics": None if b.diagnostics is None else b.diagnostics.to_dict(),
+            "diagnostics": None if self.diagnostics is None else self.diagnostics.to_dict(),
             "rule": self.rule.to_dict(), "decision": self.decision.to_dict(),
             "warnings": list(self.warnings), "headline": self.headline._asdict(),
         })

@@ -13,12 +13,20 @@ warnings).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 import pandas as pd
 
 from bayeslab.core import kinds
 from bayeslab.core.errors import DataError, ModelError
 from bayeslab.core.estimates import Estimate, jsonable
+
+if TYPE_CHECKING:
+    from bayeslab.bayes.segments.result import SegmentFit
+    from bayeslab.core.decision import Decision
+    from bayeslab.data.stats import ArmStats
+    from bayeslab.frequentist.segments import SegmentTests
+    from bayeslab.inference.diagnostics import Diagnostics
 
 MAX_SEGMENT_CELLS = 200
 """Most segments (levels, or level pairs for two columns) a segment readout accepts: the
@@ -66,15 +74,16 @@ class SegmentReadout:
     """
 
     columns: tuple[str, ...]
-    bayes: object
-    frequentist: object
-    decision: object = None
-    stats: object = field(default=None, repr=False)
+    bayes: SegmentFit
+    frequentist: SegmentTests
+    decision: Decision | None = None
+    stats: ArmStats | None = field(default=None, repr=False)
 
     @property
-    def diagnostics(self):
+    def diagnostics(self) -> Diagnostics:
         """:class:`~bayeslab.inference.diagnostics.Diagnostics` of the hierarchical model."""
-        return self.bayes.diagnostics
+        # SegmentFit annotates its diagnostics as object; the fit always sets a Diagnostics
+        return cast("Diagnostics", self.bayes.diagnostics)
 
     @property
     def converged(self) -> bool:
@@ -85,7 +94,7 @@ class SegmentReadout:
     def warnings(self) -> tuple[str, ...]:
         """Failed or warning diagnostics and the automatic remedy, as sentences."""
         d = self.diagnostics
-        out = []
+        out: list[str] = []
         if self.decision is not None:
             out.extend(self.decision.blockers)
         elif not d.ok:

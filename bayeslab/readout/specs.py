@@ -160,9 +160,9 @@ def gather(groups: Mapping[str, Any], shortcuts: Mapping[str, Any]) -> dict[str,
         A group of the wrong type, a shortcut given in its group too, or a keyword that is
         neither a field of a group nor a kind option (the message lists them).
     """
-    out = {}
+    out: dict[str, Any] = {}
     for key, cls in GROUPS.items():
-        spec = groups.get(key)
+        spec: Any = groups.get(key)
         if spec is None:
             spec = cls()
         elif not isinstance(spec, cls):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bayeslab.core.decision import Decision, DecisionRule
+from bayeslab.core.errors import ModelError
 from bayeslab.core.estimates import Estimate
 
 if TYPE_CHECKING:
@@ -50,13 +51,14 @@ def _fmt_p(p: float, complement: float) -> str:
     return prob(p, complement)
 
 
-def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str | None):
+def _headline_estimates(fit: MetricFit, side: str, method: str | None,
+                        arm: str | None) -> dict[str, Estimate]:
     """Headline estimates of one side: for each treatment arm, the first matching entry."""
     if method is None:
         return {}
     results = fit.bayes if side == "bayes" else fit.frequentist
     wanted_rate = fit.extra.get("headline_rate")
-    out = {}
+    out: dict[str, Estimate] = {}
     for result in results:
         for e in result.estimates():
             if e.method != method or e.effect != fit.headline[2] or e.segment is not None:
@@ -66,6 +68,24 @@ def _headline_estimates(fit: MetricFit, side: str, method: str | None, arm: str 
             key = e.arm if e.arm is not None else fit.arms["arm"][1]
             out.setdefault(key, e)
     return out
+
+
+def posterior_probs(e: Estimate) -> tuple[float, float]:
+    """``(P(effect > 0), P(effect < 0))`` of a Bayesian estimate.
+
+    ``P(effect < 0)`` is the estimate's ``extra["prob_negative"]`` where the model states it
+    (exact tails), else the complement.
+
+    Raises
+    ------
+    ModelError
+        The estimate carries no ``prob_positive`` (not a posterior of the effect).
+    """
+    p_pos = e.prob_positive
+    if p_pos is None:
+        raise ModelError(f"the {e.side} estimate {e.method!r} ({e.effect}) has no "
+                         "P(effect > 0): it cannot decide as a Bayesian headline")
+    return p_pos, e.extra.get("prob_negative", 1.0 - p_pos)
 
 
 def _prob_text(e: Estimate, p: float, q: float) -> str:
@@ -126,8 +146,7 @@ class _Side:
 
 
 def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, float]:
-    p_pos = e.prob_positive
-    p_neg = e.extra.get("prob_negative", 1.0 - p_pos)
+    p_pos, p_neg = posterior_probs(e)
     better, worse = (p_pos, p_neg) if fit.direction > 0 else (p_neg, p_pos)
     loss, loss_text = None, "no expected-loss criterion for this kind"
     if fit.spec.kind == "conversion":
@@ -181,7 +200,7 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
     f_est = _headline_estimates(fit, "frequentist", fit.headline[1], None)
     treatments = list(fit.arms["arm"][1:])
     n_treat = len(treatments)
-    sides = {}
+    sides: dict[str, tuple[tuple[_Side, float] | None, _Side | None]] = {}
     for arm in treatments:
         b = _bayes_side(fit, b_est[arm], arm, rule) if arm in b_est else None
         f = _frequentist_side(fit, f_est[arm], arm, rule, n_treat, unit) if arm in f_est else None
@@ -189,9 +208,17 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
     if fit.spec.kind == "conversion" and n_treat > 1:
         arm = treatments[int(np.argmax(fit.bayes[0].prob_best[1:]))]
     elif b_est:
-        arm = max(treatments, key=lambda a: sides[a][0][1] if sides[a][0] else -1)
+        def p_better(a: str) -> float:
+            bayes_side = sides[a][0]
+            return bayes_side[1] if bayes_side else -1
+
+        arm = max(treatments, key=p_better)
     else:
-        arm = min(treatments, key=lambda a: f_est[a].p_value if a in f_est else 1.0)
+        def p_value(a: str) -> float:
+            p = f_est[a].p_value if a in f_est else None
+            return 1.0 if p is None else p
+
+        arm = min(treatments, key=p_value)
     b, f = sides[arm]
     b_verdict = b[0].verdict if b else None
     f_verdict = f.verdict if f else None

@@ -14,6 +14,7 @@ from bayeslab.core.errors import DataError
 from bayeslab.core.estimates import Estimate
 from bayeslab.readout.contract import (
     MEMBERS,
+    REQUIRED,
     BaseReadout,
     Headline,
     SavedReadout,
@@ -166,3 +167,99 @@ def test_monitor_decision_reads_the_first_rule_and_the_boundary(looks):
     assert d.verdict == d.bayes and d.arm == looks.treatment
     assert ("crossed at look" in d.text) == (looks.design_stop is not None)
     assert set(looks.figures()) == {"sequential_path"}
+
+
+# -- the contract as an abstract base class ---------------------------------------------------
+
+_DECISION = Decision("inconclusive", None, "n/a", "n/a", ("Nothing to decide.",))
+
+
+def _readout_class(drop: str | None = None, **extra):
+    """A minimal readout class (a frozen dataclass like ours), lacking member ``drop``."""
+    from dataclasses import dataclass
+
+    fields = {"metric": str, "kind": str, "decision": Decision, "rule": DecisionRule,
+              "rows": object}
+    body = {
+        "TYPE": "minimal",
+        "estimates": lambda self: [],
+        "headline": property(lambda self: Headline(None, None, "absolute")),
+        "diagnostics": property(lambda self: None),
+        "warnings": property(lambda self: ()),
+        "figures": lambda self: {},
+        "to_dict": lambda self: {"type": self.TYPE, "metric": self.metric},
+    }
+    fields.pop(drop, None)
+    body.pop(drop, None)
+    body.update(extra)
+    body["__annotations__"] = {**fields, **body.pop("__annotations__", {})}
+    return dataclass(frozen=True)(type("Minimal", (BaseReadout,), body))
+
+
+def _minimal(cls, **values):
+    base = {"metric": "m", "kind": "conversion", "decision": _DECISION,
+            "rule": DecisionRule(), "rows": None}
+    return cls(**{k: v for k, v in {**base, **values}.items()
+                  if k in cls.__dataclass_fields__})
+
+
+def test_required_members_are_the_abstract_ones():
+    assert REQUIRED == {"TYPE", "metric", "kind", "estimates", "headline", "decision", "rule",
+                        "diagnostics", "warnings", "rows", "figures", "to_dict"}
+    assert REQUIRED <= set(MEMBERS)
+    assert {"role", "unit", "margin", "segments", "srm", "guardrails", "balance", "arms",
+            "notes", "prior", "estimand", "stats", "bayes", "guardrail_check",
+            "metric_estimates", "summary", "plot", "from_dict", "_repr_html_"} <= set(MEMBERS)
+    with pytest.raises(TypeError, match="abstract"):
+        BaseReadout()
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_a_readout_class_lacking_a_required_member_cannot_be_instantiated(name):
+    cls = _readout_class(drop=name)
+    with pytest.raises(TypeError, match=f"abstract method.*'{name}'"):
+        _minimal(cls)
+
+
+def test_optional_members_have_their_defaults():
+    r = _minimal(_readout_class())
+    assert (r.role, r.unit, r.margin, r.estimand) == ("primary", None, None, None)
+    assert (r.segments, r.srm, r.balance, r.arms, r.prior, r.stats, r.bayes) == (None,) * 7
+    assert r.guardrails == () and r.notes == ()
+    assert r.guardrail_check() is None and r.metric_estimates() == []
+    for member in MEMBERS:
+        assert hasattr(r, member), member
+
+
+def test_fields_and_properties_override_members_as_declared():
+    """A member as a dataclass field keeps no default from the base (it stays a plain field)."""
+    from dataclasses import MISSING, field, fields
+
+    cls = _readout_class(__annotations__={"role": str, "margin": float | None},
+                         margin=field(default=None))
+    assert {f.name: f.default for f in fields(cls)}["role"] is MISSING
+    assert [f.name for f in fields(cls)][-2:] == ["role", "margin"]
+    r = _minimal(cls, role="guardrail", margin=0.01)
+    assert (r.role, r.margin, r.metric) == ("guardrail", 0.01, "m")
+    with pytest.raises(AttributeError):      # like any dataclass field without a default
+        cls.metric  # noqa: B018
+    with pytest.raises(TypeError, match="role"):
+        _minimal(cls)                        # role is now a required field of this class
+    prop = _readout_class(unit=property(lambda self: "EUR"))
+    assert _minimal(prop).unit == "EUR"
+
+
+def test_a_required_member_declared_but_not_set_says_so():
+    class Half(SavedReadout):
+        def __init__(self):                 # sets nothing, skips SavedReadout's __init__
+            pass
+
+    with pytest.raises(AttributeError, match="declares 'metric' but has not set it"):
+        Half().metric  # noqa: B018
+
+
+def test_the_live_classes_satisfy_the_contract_statically():
+    from bayeslab.readout.custom import CustomReadout
+
+    for cls in (Readout, PropensityReadout, MonitorResult, CustomReadout, SavedReadout):
+        assert not cls.__abstractmethods__, cls
