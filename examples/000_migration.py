@@ -106,7 +106,8 @@ def conversion(sc, src):
         z = next(e for e in g.estimates() if e.method == "z-test" and e.effect == "absolute")
         truth_line(f"guardrail {g.metric} increase", z.estimate, z.lower, z.upper,
                    truth["metrics"][g.metric]["abs_effect"], "pp",
-                   note=f"margin {fmt.pp(MARGINS[g.metric])}: {g.decision.verdict}")
+                   note=f"margin {fmt.margin(g.margin, g.margin_relative)}: "
+                        f"{g.decision.verdict}")
     return r
 
 
@@ -253,7 +254,7 @@ def summary(sc, conv, rev, mon, fit):
         e = next(x for x in g.estimates() if x.method == "z-test" and x.effect == "absolute")
         print(f"- Guardrail {g.metric}: {fmt.pp(e.estimate)} "
               f"{fmt.interval(e.lower, e.upper, 'absolute', 'conversion')} vs margin "
-              f"{fmt.pp(MARGINS[g.metric])}: {g.decision.verdict} (truth "
+              f"{fmt.margin(g.margin, g.margin_relative)}: {g.decision.verdict} (truth "
               f"{fmt.pp(t['metrics'][g.metric]['abs_effect'])})")
     stop = mon.design_stop
     print(f"- Sequential: the O'Brien-Fleming design crosses at look {stop} of {len(LOOKS)}"

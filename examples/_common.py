@@ -28,9 +28,9 @@ def plan_settings(name: str):
     return load_plan(MODELS / f"{name}.toml")
 
 
-def plan_margins(name: str) -> dict[str, float]:
-    """Guardrail margins of a shipped plan, by metric."""
-    return {m.name: float(m.options["margin"]) for m in plan_settings(name).metrics
+def plan_margins(name: str) -> dict:
+    """Guardrail margins of a shipped plan, by metric, as the plan writes them (0.005, "25%")."""
+    return {m.name: m.options["margin"] for m in plan_settings(name).metrics
             if m.role == "guardrail"}
 
 

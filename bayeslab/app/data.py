@@ -126,21 +126,29 @@ class MetricView:
         return f"{self.prior}, chosen here (the plan used {_beta_text(self.saved_prior)})"
 
     def methods(self, side: str) -> list[str]:
-        """Methods of ``side`` in order, adjusted ones before an unadjusted (naive) one."""
+        """Methods of ``side``: the decision's first, then adjusted ones before a naive one."""
         found = [e for e in self.estimates if e.side == side]
-        ordered = sorted(found, key=lambda e: e.extra.get("estimand") == "unadjusted")
+        head = (self.headline_methods or {}).get(side)
+        ordered = sorted(found, key=lambda e: (e.method != head,
+                                               e.extra.get("estimand") == "unadjusted"))
         return list(dict.fromkeys(e.method for e in ordered))
 
-    def headline(self, side: str, effect: str = "absolute",
+    def headline(self, side: str, effect: str | None = None,
                  method: str | None = None) -> Estimate | None:
-        """The estimate of ``side`` by ``method`` (default the first of :meth:`methods`).
+        """The estimate of ``side`` by ``method`` (default: the one the decision reads).
 
-        On the ``effect`` scale when that method reports it, else its first estimate (a
-        hazard ratio, say); ``None`` when the side has no estimate.
+        On the ``effect`` scale (default: the decision's, e.g. a hazard ratio) when that method
+        reports it, else its first estimate; for a funnel, the stage the decision reads (the
+        saved headline's ``rate``), as the overview shows it. ``None`` when the side has no
+        estimate.
         """
         methods = self.methods(side)
         method = method if method in methods else (methods[0] if methods else None)
+        effect = effect or (self.headline_methods or {}).get("effect") or "absolute"
         found = [e for e in self.estimates if e.side == side and e.method == method]
+        rate = (self.headline_methods or {}).get("rate")
+        if rate is not None:
+            found = [e for e in found if e.extra.get("rate") == rate] or found
         return next((e for e in found if e.effect == effect), found[0] if found else None)
 
     def summary(self) -> pd.DataFrame:

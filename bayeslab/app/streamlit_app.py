@@ -145,6 +145,7 @@ def _estimates_frame(view):
     rows = []
     for e in view.estimates:
         rows.append({"side": e.side, "method": e.method, "effect": e.effect,
+                     "stage": str(e.extra.get("rate") or ""),
                      "segment": fmt.segment_label(e.segment, ()) if e.segment else "",
                      "estimate": _effect(view, e), f"{e.level:.0%} interval": _interval(view, e),
                      "P / p": estimate_prob(e),
@@ -196,10 +197,9 @@ def _overview(run) -> None:
     for name, r in run.readouts.items():
         g = r.guardrail_check()
         if g:
-            p = g["prob_above_margin"]
-            decides = (f"margin {fmt.pp(g['margin'])}: P(increase > margin) = "
-                       f"{fmt.prob(p, 1 - p)}, non-inferiority p = "
-                       f"{fmt.p_value(g['noninferiority_p'])}")
+            t = fmt.guardrail(g)
+            decides = (f"margin {t['margin']}: P(increase > margin) = {t['prob']}, "
+                       f"non-inferiority p = {t['p']}")
         else:
             decides = _headline_text(r)
         rows.append({"metric": name, "role": r.role, "verdict": r.decision.verdict.upper(),
@@ -256,10 +256,10 @@ def _method(view, side: str, label: str) -> str | None:
 
 def _guardrail(view) -> None:
     """A guardrail's margin, P(increase > margin), non-inferiority p and pass/fail."""
-    margin = view.margin
+    margin, rel = view.margin, view.saved.margin_relative
     if view.recomputed:
-        p = float(view.bayes.prob_lift_above(margin))
-        ni = view.frequentist.noninferiority(margin)
+        p = float(view.bayes.prob_lift_above(margin, relative=rel))
+        ni = view.frequentist.noninferiority(margin, relative=rel)
         ni_p = float(ni.p_value)
     else:
         g = view.guardrail or {}
@@ -267,7 +267,7 @@ def _guardrail(view) -> None:
     b_pass = p is not None and p <= 0.05
     f_pass = ni_p is not None and ni_p < 0.025
     cols = st.columns(4)
-    cols[0].metric("Margin (max increase)", fmt.pp(margin))
+    cols[0].metric("Margin (max increase)", fmt.margin(margin, rel))
     cols[1].metric("P(increase > margin)", "n/a" if p is None else fmt.prob(p, 1 - p))
     cols[2].metric("Non-inferiority p", fmt.p_value(ni_p))
     cols[3].metric("Guardrail", "PASS" if b_pass and f_pass else "FAIL")
@@ -315,6 +315,10 @@ def _numbers(view):
                     if rel is not None and rel.effect == "relative" and e is not rel else "")
         if e.side == "bayes" and view.margin is None and e.expected_loss is not None:
             tail = f"expected loss of shipping {fmt.number(e.expected_loss, 3)}"
+        elif e.side == "bayes" and e.effect == "hazard-ratio":
+            from bayeslab.report.tables import prob_value
+
+            tail = f"P(HR < 1) = {prob_value(e, flip=True)}"   # as the tile says it
         elif e.side == "bayes":
             tail = f"P(> 0) = {_prob(e)}"
         else:
@@ -354,8 +358,11 @@ def _figures(view, run):
         ax.axvline(0, color="black", linewidth=0.8)
         ax.axvline(0, color="black", linewidth=0.8)
         if view.margin is not None:
-            ax.axvline(view.margin, color="#d62728", linestyle="--",
-                       label=f"non-inferiority margin {fmt.pp(view.margin)}")
+            rel = view.saved.margin_relative        # drawn at the posterior control mean
+            a0, b0 = view.bayes.alpha_post[0], view.bayes.beta_post[0]
+            line = view.margin * (a0 / (a0 + b0) if rel else 1.0)
+            ax.axvline(line, color="#d62728", linestyle="--",
+                       label=f"non-inferiority margin {fmt.margin(view.margin, rel)}")
         ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:+.2g}")
         ax.set_xlabel(f"absolute lift in {view.metric}, {c.arm} - {view.bayes.control} "
                       "(percentage points)")

@@ -326,8 +326,28 @@ def normal_means(stats: ArmStats, *, prior_mean: float = 0.0, prior_count: float
 
 
 def _check_variation(stats: ArmStats, ybar, sse, prior_rate: float) -> None:
-    """No variation anywhere: an error; in one arm: a warning (that arm is a point mass)."""
-    flat = sse <= 1e-12 * np.maximum(1.0, ybar**2) * np.asarray(stats.by_arm()["n"], float)
+    r"""No variation anywhere: an error; in one arm: a warning (that arm is a point mass).
+
+    "No variation" is judged against the rounding of the sums it comes from:
+    :math:`\mathrm{SSE} = \sum y^2 - n\bar y^2` loses about :math:`\epsilon \sum y^2` to
+    cancellation (:math:`\epsilon = 2^{-52}`), so an arm is flat when its SSE is within 8 such
+    units of zero. Values with a large common offset (``1e7 + N(10, 2)``) keep their variation;
+    when fewer than 6 digits of it survive the cancellation, a warning says so.
+    """
+    n = np.asarray(stats.by_arm()["n"], float)
+    sum_sq = n * ybar**2 + sse
+    noise = 8 * np.finfo(float).eps * np.maximum(sum_sq, 1e-300)
+    flat = sse <= noise
+    if np.any(~flat & (sse < 1e6 * noise)):
+        import warnings
+
+        from bayeslab.core.errors import StatisticalWarning
+
+        warnings.warn(f"{stats.metric!r} varies little around a large mean (mean "
+                      f"{float(np.max(np.abs(ybar))):.6g}): its variance keeps fewer than 6 "
+                      "significant digits through the sums of squares; subtract a constant "
+                      "baseline from the column for full precision", StatisticalWarning,
+                      stacklevel=3)
     if prior_rate > 0 or not np.any(flat):
         return
     if np.all(flat):

@@ -179,8 +179,8 @@ class PyMCModel:
         Raises
         ------
         ModelError
-            ``model`` is not a PyMC model, or the effect / baseline variable is missing or not
-            scalar.
+            ``model`` is not a PyMC model, the effect / baseline variable is missing or not
+            scalar, or it never reaches the likelihood (its posterior would be its prior).
         """
         import pymc as pm
 
@@ -193,6 +193,9 @@ class PyMCModel:
             if name is not None and name not in names:
                 raise ModelError(f"the model has no variable {name!r} for the {role}; it has: "
                                  f"{', '.join(sorted(names))}")
+        _check_informed(model, self.effect, "effect")
+        if self.baseline is not None:
+            _check_informed(model, self.baseline, "baseline")
         # every free variable is checked (a funnel beside the effect blocks the decision too),
         # plus the effect and baseline when they are deterministics
         watch = list(dict.fromkeys([*(v.name for v in model.free_RVs),
@@ -214,3 +217,27 @@ class PyMCModel:
                               sampler=fit.sampler, settings=fit.settings,
                               interval=self.interval, arm=self.arm, prior=self.prior,
                               priors=self.priors, baseline_mean=base_mean)
+
+
+def _check_informed(model, name: str, role: str) -> None:
+    """Refuse a variable the data cannot inform: not an ancestor of any observed variable.
+
+    Sampling it would read back its prior, with every diagnostic passing; there is nothing to
+    decide on.
+    """
+    from pytensor.graph.traversal import ancestors
+
+    data_terms = [*model.observed_RVs, *model.potentials]
+    if not data_terms:
+        raise ModelError("the model has no observed variable (no likelihood): its posterior is "
+                         "its prior; pass the data as observed=... ")
+    var = model.named_vars[name]
+    informed = set(ancestors(data_terms))
+    free = set(model.free_RVs)
+    # a free variable must itself reach the data; a deterministic (mu_t - mu_c) through one of
+    # the free variables it is computed from
+    sources = {var} if var in free else free & set(ancestors([var]))
+    if not sources & informed:
+        raise ModelError(f"the {role} {name!r} does not enter the likelihood (it is no "
+                         "ancestor of an observed variable or potential): its posterior would be "
+                         "its prior; connect it to the data (e.g. mu = base + effect * arm)")

@@ -131,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "frequentist intervals; conversion posteriors and lift; segment forest, "
                    "trace, rank and PPC plots; propensity love and overlap plots")
     p.add_argument("--guardrail", action="append", help="harmful metric to check (repeatable)")
-    p.add_argument("--margin", help="largest acceptable absolute increase of each guardrail "
-                   "(one value, or one per guardrail, comma-separated)")
+    p.add_argument("--margin", help="largest acceptable increase of each guardrail: an "
+                   "absolute rate (0.002 = 0.2 pp) or a share of the control rate (20%%); one "
+                   "value, or one per guardrail, comma-separated")
     p.add_argument("--prior", default="1,1", help="Beta prior A,B of each arm's rate")
     p.add_argument("--interval", type=_LEVEL, default=0.95, help="interval level")
     p.add_argument("--split", help="planned shares per arm for the SRM check, control first")
@@ -174,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="simulate the PS4 to PS5 migration and read it out")
     p.add_argument("--rows", type=int, default=50_000)
     p.add_argument("--seed", type=_seed, default=0)
-    p.add_argument("--margin", type=float, default=0.005,
-                   help="guardrail margin: largest acceptable absolute increase")
+    p.add_argument("--margin", default="25%",
+                   help="guardrail margin: largest acceptable increase, absolute (0.002) or a "
+                        "share of the control rate (25%%, the default)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_demo)
 

@@ -41,10 +41,13 @@ def cmd_compare(args) -> int:
         return _compare_propensity(args)
     prior = floats(args.prior, "--prior", 2)
     margins = None
+    if args.margin is not None and not args.guardrail:
+        raise DataError("--margin applies to guardrails: name them with --guardrail (the "
+                        "primary metric has no margin)", column="--margin")
     if args.guardrail:
         if args.margin is None:
             raise DataError("--guardrail needs --margin: the largest increase you accept")
-        values = floats(args.margin, "--margin")
+        values = [v.strip() for v in str(args.margin).split(",")]   # "0.002" or "20%"
         if len(values) == 1:
             values = values * len(args.guardrail)
         if len(values) != len(args.guardrail):

@@ -171,15 +171,54 @@ def amount(v, unit: str | None = None, *, sign: bool = True, digits: int = 4) ->
     return f"{text} {unit}" if unit and text != "n/a" else text
 
 
+def margin(value, relative: bool = False) -> str:
+    """A guardrail's margin: ``"0.50 pp"`` (absolute) or ``"20% of the control rate"``."""
+    if relative:
+        return f"{number(100 * float(value), 3)}% of the control rate"
+    return pp(value)
+
+
+def guardrail(check: dict) -> dict:
+    """Texts of a guardrail check (``Readout.guardrail_check()``), one formatter for every view.
+
+    Keys ``margin``, ``increase``, ``upper`` (pp for an absolute margin, % of the control rate
+    for a relative one), ``prob`` (P(increase > margin)) and ``p`` (non-inferiority p).
+    """
+    rel = bool(check.get("relative"))
+    show = pct if rel else pp
+    p_harm = check.get("prob_above_margin")
+    return {"margin": margin(check["margin"], rel), "increase": show(check.get("difference")),
+            "upper": show(check.get("upper")),
+            "prob": "n/a" if p_harm is None else prob(p_harm, 1 - p_harm),
+            "p": p_value(check.get("noninferiority_p"))}
+
+
 def scale(effect: str, kind: str) -> str:
     """Which scale an effect is shown on: ``"pp"``, ``"pct"``, ``"ratio"`` or ``"unit"``."""
     if effect == "relative":
         return "pct"
     if effect in RATIO_EFFECTS:
         return "ratio"
-    if effect == "rate" or (effect == "absolute" and kind in RATE_KINDS):
+    if effect == "rate" or (effect == "absolute" and _rate_kind(kind)):
         return "pp" if effect == "absolute" else "rate"
     return "unit"
+
+
+def _rate_kind(kind: str) -> bool:
+    """Whether a kind's absolute effect is a difference of rates, as the registry says.
+
+    A plugin kind declares it (``effect_scale``); a name the registry does not know is not a
+    rate unless it is in :data:`RATE_KINDS`.
+    """
+    if kind in RATE_KINDS:
+        return True
+    from bayeslab.core import kinds
+    from bayeslab.core.errors import ModelError
+
+    try:
+        return kinds.get(kind).rate_effects
+    except ModelError:
+        return False
 
 
 def effect(v, effect: str, kind: str, unit: str | None = None) -> str:

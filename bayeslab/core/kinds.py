@@ -113,6 +113,10 @@ class Kind:
     own_pipeline : bool
         Read by a pipeline of its own rather than a fitter (propensity: the observational
         readout), so it has no ``--kind`` of the metric command.
+    effect_scale : {"rate", "value"}, optional
+        What an absolute effect is: a difference of rates (shown in percentage points) or of
+        values in the metric's unit (money, counts). By default ``rate`` for kinds reducing to
+        ``binary`` or ``funnel`` statistics, ``value`` otherwise.
     """
 
     name: str
@@ -127,7 +131,15 @@ class Kind:
     monitoring: bool = False
     unit_rows: bool = False
     own_pipeline: bool = False
+    effect_scale: str | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def rate_effects(self) -> bool:
+        """Whether its absolute effect is a difference of rates (percentage points)."""
+        if self.effect_scale is not None:
+            return self.effect_scale == "rate"
+        return self.stats in ("binary", "funnel")
 
 
 _KINDS: dict[str, Kind] = {}
@@ -144,6 +156,9 @@ def register(kind: Kind) -> Kind:
     if kind.fitter is not None and not callable(kind.fitter) and not isinstance(kind.fitter, str):
         raise ModelError(f"kind {kind.name!r}: fitter must be a function f(source, spec), got "
                          f"{type(kind.fitter).__name__}")
+    if kind.effect_scale not in (None, "rate", "value"):
+        raise ModelError(f"kind {kind.name!r}: effect_scale must be 'rate' or 'value', got "
+                         f"{kind.effect_scale!r}")
     unknown = [o for o in kind.options if o not in OPTIONS]
     if unknown:
         raise ModelError(f"kind {kind.name!r} names undeclared options: {', '.join(unknown)}")
@@ -156,14 +171,89 @@ def unregister(name: str) -> None:
     _KINDS.pop(name, None)
 
 
+#: entry-point group of installed packages' kinds (``pyproject.toml``:
+#: ``[project.entry-points."bayeslab.kinds"] jeffreys = "mypkg.kinds:JEFFREYS"``)
+ENTRY_POINT_GROUP = "bayeslab.kinds"
+_plugins_loaded = False
+
+
+def _add_plugin(obj, where: str) -> None:
+    """Register what a plugin gives: a Kind, an iterable of them, or a function returning them.
+
+    A module (an entry point without an attribute) registers its kinds when imported.
+    """
+    import types
+
+    if isinstance(obj, types.ModuleType):
+        return
+    if callable(obj) and not isinstance(obj, Kind):
+        obj = obj()
+    items = (obj,) if isinstance(obj, Kind) else tuple(obj or ())
+    for item in items:
+        if not isinstance(item, Kind):
+            raise ModelError(f"{where} gave {type(item).__name__}, not a bayeslab Kind")
+        register(item)
+
+
+def load_plugins() -> None:
+    """Register the kinds installed packages declare under :data:`ENTRY_POINT_GROUP`, once.
+
+    Called on the first :func:`names` or on a :func:`get` of an unknown name, so a plugin kind
+    works from any process: the API, ``bayeslab compare --kind``, plans, reports and the app.
+    A plugin that fails to load is skipped with a :class:`~bayeslab.core.errors.BayeslabWarning`
+    naming it (one broken package must not stop every command).
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    import warnings
+    from importlib.metadata import entry_points
+
+    from bayeslab.core.errors import BayeslabWarning
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            _add_plugin(ep.load(), f"plugin {ep.name!r} ({ep.value})")
+        except Exception as exc:  # noqa: BLE001  (a broken plugin is named, then skipped)
+            warnings.warn(f"plugin kind {ep.name!r} ({ep.value}) was not loaded: "
+                          f"{type(exc).__name__}: {exc}", BayeslabWarning, stacklevel=2)
+
+
+def import_plugins(modules) -> None:
+    """Import modules that register kinds (a plan's ``plugins = ["mypkg.kinds"]``).
+
+    Raises
+    ------
+    ModelError
+        A name that is not a dotted module name, or a module that fails to import (the
+        message names it and the error in one line).
+    """
+    import importlib
+    import re
+
+    for name in modules:
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
+            raise ModelError(f"plugins: {name!r} is not a module name (like 'mypkg.kinds'); "
+                             "a plugin is an installed or importable module, not a path")
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001  (any failure is one line for the user)
+            raise ModelError(f"plugins: module {name!r} could not be imported: "
+                             f"{type(exc).__name__}: {exc}") from None
+        _add_plugin(getattr(module, "KINDS", module), f"plugins: module {name!r}")
+
+
 def get(name: str) -> Kind:
-    """The kind called ``name``.
+    """The kind called ``name`` (installed plugin kinds included).
 
     Raises
     ------
     ModelError
         An unknown name (the message lists the known ones).
     """
+    if name not in _KINDS:
+        load_plugins()
     try:
         return _KINDS[name]
     except KeyError:
@@ -173,6 +263,7 @@ def get(name: str) -> Kind:
 def names(*, fitted: bool | None = None, segments: bool | None = None,
           monitoring: bool | None = None) -> tuple[str, ...]:
     """Names of the registered kinds; optionally only those with a fitter, segments, a monitor."""
+    load_plugins()
     out = []
     for k in _KINDS.values():
         if fitted is not None and k.own_pipeline == fitted:

@@ -34,17 +34,28 @@ def bar(iterable: Iterable, *, total: int | None = None, desc: str | None = None
 
 @contextlib.contextmanager
 def stage(name: str, *, show: bool | None = None, stream=None) -> Iterator[dict]:
-    """Time a stage and print ``name ... 1.2 s`` on one line when it ends (when shown).
+    """Time a stage: ``name ...`` when it starts, ``name  1.2 s`` when it ends (when shown).
 
-    The yielded dict may get a ``"note"`` entry, printed after the time.
+    The start line means a long compile or a slow figure is never a silent gap; each line ends
+    with a newline, so a progress bar drawn in between never glues to it. The yielded dict may
+    get a ``"note"`` entry, printed after the time.
     """
     info: dict = {}
+    shown = enabled(show)
+    out = stream or sys.stderr
+    if shown:
+        print(f"  {name:<28}    ...", file=out, flush=True)
     t0 = time.perf_counter()
     yield info
-    if enabled(show):
-        out = stream or sys.stderr
+    if shown:
         note = f"  ({info['note']})" if info.get("note") else ""
         print(f"  {name:<28} {time.perf_counter() - t0:6.1f} s{note}", file=out, flush=True)
+
+
+def end_bar(shown: bool) -> None:
+    """End a sampler's progress bar with a newline, so the next line starts on its own."""
+    if shown:
+        print(file=sys.stderr, flush=True)
 
 
 def show_progress(progressbar: bool | None) -> bool:

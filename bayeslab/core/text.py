@@ -65,12 +65,11 @@ def render_readout(readout, *, width: int = 100) -> str:
     out.append(render_table(rows, header))
     check = readout.guardrail_check() if hasattr(readout, "guardrail_check") else None
     if check is not None:
-        p = check["prob_above_margin"]
+        g = fmt.guardrail(check)
         out.append(textwrap.fill(
-                   f"Guardrail check: margin {fmt.pp(check['margin'])}, increase "
-                   f"{fmt.pp(check['difference'])} (upper bound {fmt.pp(check['upper'])}), "
-                   f"P(increase > margin) = {fmt.prob(p, 1 - p)}, non-inferiority p = "
-                   f"{fmt.p_value(check['noninferiority_p'])}: {check['verdict'].upper()}",
+                   f"Guardrail check: margin {g['margin']}, increase {g['increase']} (upper "
+                   f"bound {g['upper']}), P(increase > margin) = {g['prob']}, non-inferiority "
+                   f"p = {g['p']}: {check['verdict'].upper()}",
                    width=width, subsequent_indent="  "))
     out.append(str(readout.srm))
 

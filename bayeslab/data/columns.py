@@ -34,6 +34,10 @@ def numeric_expression(source: Source, column: str) -> str:
     """``column`` as DOUBLE; raises DataError naming rows where it is text that is not a number."""
     col = quote(column)
     typ = source.type_of(column).upper()
+    if typ == "BOOLEAN":
+        # not CAST: DuckDB pushes a cast of a CSV column into the reader, which then parses
+        # "True" as a number and fails; CASE keeps the reader's own boolean parsing
+        return f"(CASE WHEN {col} THEN 1.0 WHEN NOT {col} THEN 0.0 END)"
     if typ in _NUMERIC or typ.startswith("DECIMAL"):
         return f"CAST({col} AS DOUBLE)"
     if typ == "VARCHAR":

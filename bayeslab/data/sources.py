@@ -132,6 +132,8 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         source = _describe(con, relation, str(path))
     except duckdb.Error as exc:
         raise DataError(f"cannot read {path}: {engine_message(exc)}") from None
+    if target is None and len(source.columns) == 1:
+        _check_ragged(path, next(iter(source.columns)))
     if target is not None:
         source = Source(con=con, relation=relation, label=source.label,
                         columns=source.columns, parquet=target)
@@ -186,6 +188,29 @@ def _check_csv_header(con, path: Path) -> None:
     except (OSError, csv.Error):
         return
     check_duplicate_columns([h.strip() for h in header], str(path))
+
+
+def _check_ragged(path: Path, only: str) -> None:
+    """A CSV read as one column named like ``"arm,y"``: find the row whose field count differs.
+
+    DuckDB's sniffer gives up on the delimiter when rows have different numbers of fields and
+    reads each line as one text column; the error then names the first such row.
+    """
+    import csv
+    import gzip
+
+    delim = next((d for d in (",", ";", "\t", "|") if d in only), None)
+    if delim is None:
+        return
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=delim)
+        header = next(reader, [])
+        for line, row in enumerate(reader, start=2):
+            if row and len(row) != len(header):
+                raise DataError(f"{path} is a ragged CSV: line {line:,} has {len(row)} fields "
+                                f"where the header has {len(header)} ({', '.join(header)}); "
+                                "fix that row, or quote a value that holds the delimiter")
 
 
 def _dataset_glob(path: Path) -> str:

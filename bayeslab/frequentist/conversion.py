@@ -117,10 +117,16 @@ class ProportionComparison:
 class NoninferiorityTest:
     r"""One-sided Wald test that a harmful metric rose by less than ``margin``.
 
-    :math:`H_0: p_T - p_C \ge m` against :math:`H_1: p_T - p_C < m`, with
+    Absolute margin: :math:`H_0: p_T - p_C \ge m` against :math:`H_1: p_T - p_C < m`, with
     :math:`z = (\hat d - m) / \widehat{se}` (unpooled) and p-value :math:`\Phi(z)`.
     ``upper`` is the upper bound of the two-sided ``level`` Wald interval of the difference
     (the one-sided bound at level (1 + ``level``) / 2).
+
+    Relative margin (``relative=True``): :math:`H_0: p_T / p_C - 1 \ge m`, tested on the log
+    risk ratio, :math:`z = (\log \widehat{RR} - \log(1 + m)) / se`,
+    :math:`se^2 = (1 - \hat p_T)/x_T + (1 - \hat p_C)/x_C` (with 0.5 added to every count of
+    a pair with no conversions in an arm); ``diff`` and ``upper`` are then on the relative
+    scale (:math:`\widehat{RR} - 1` and its upper bound).
     """
 
     arm: str
@@ -130,6 +136,7 @@ class NoninferiorityTest:
     p_value: float
     upper: float
     level: float
+    relative: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,9 +182,31 @@ class ConversionTest:
                 return c
         raise ModelError(f"unknown treatment arm {arm!r}")
 
-    def noninferiority(self, margin: float, arm: str | None = None) -> NoninferiorityTest:
-        """Test that the treatment raised this (harmful) rate by less than ``margin``."""
+    def noninferiority(self, margin: float, arm: str | None = None, *,
+                       relative: bool = False) -> NoninferiorityTest:
+        """Test that the treatment raised this (harmful) rate by less than ``margin``.
+
+        ``relative=True`` reads ``margin`` as a fraction of the control rate (0.2: a rise of
+        at most 20 %), tested on the log risk ratio (:class:`NoninferiorityTest`).
+        """
         c = self.comparison(arm)
+        if relative:
+            k = self.arms.index(c.arm)
+            x_t, n_t, x_c, n_c = (float(self.conversions[k]), float(self.n[k]),
+                                  float(self.conversions[0]), float(self.n[0]))
+            if x_t == 0 or x_c == 0:     # Haldane-Anscombe: the log ratio needs both counts
+                x_t, n_t, x_c, n_c = x_t + 0.5, n_t + 0.5, x_c + 0.5, n_c + 0.5
+            p_t, p_c = x_t / n_t, x_c / n_c
+            log_rr = math.log(p_t / p_c)
+            se = math.sqrt(max((1 - p_t) / x_t + (1 - p_c) / x_c, 0.0))
+            zc = norm_ppf((1 + self.interval) / 2)
+            z = ((log_rr - math.log1p(margin)) / se if se > 0 else
+                 (-math.inf if log_rr < math.log1p(margin) else math.inf))
+            return NoninferiorityTest(arm=c.arm, margin=float(margin),
+                                      diff=float(math.expm1(log_rr)), z=float(z),
+                                      p_value=float(norm_cdf(z)),
+                                      upper=float(math.expm1(log_rr + zc * se)),
+                                      level=self.interval, relative=True)
         if c.se_unpooled == 0:
             z = -math.inf if c.diff < margin else math.inf
         else:

@@ -55,7 +55,7 @@ def sample_nutpie_model(nutpie_model, *, draws=1000, tune=1000, chains=4, seed=0
     ModelError
         A chain's process failed.
     """
-    from bayeslab.core.progress import show_progress
+    from bayeslab.core.progress import end_bar, show_progress
 
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
@@ -64,6 +64,7 @@ def sample_nutpie_model(nutpie_model, *, draws=1000, tune=1000, chains=4, seed=0
     if not _is_pyfunc(nutpie_model):
         out = _nutpie_run(nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
                           target_accept=target_accept, cores=cores, progress_bar=bar)
+        end_bar(bar)
         return out, time.perf_counter() - t1
     seeds = chain_seeds(seed, chains)
     workers = min(chains, os.cpu_count() or 1) if cores is None else max(1, int(cores))
@@ -74,6 +75,7 @@ def sample_nutpie_model(nutpie_model, *, draws=1000, tune=1000, chains=4, seed=0
                                target_accept=target_accept, cores=1, progress_bar=show)
 
     out = run_chains(one_chain, seeds, workers=workers, progressbar=bar)
+    end_bar(bar)
     return out, time.perf_counter() - t1
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bayeslab.core import kinds
-from bayeslab.core.errors import BayeslabError
+from bayeslab.core.errors import BayeslabError, ModelError
 
 ROLES = ("primary", "secondary", "guardrail")
 
@@ -31,7 +31,7 @@ _SECTIONS = {
     "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
                    "spending": str, "fpr_sims": int},
 }
-_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": float,
+_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": (float, str),
                 "label": str, "draws": int, "tune": int, "chains": int, "unit": str,
                 "covariates": list}
 
@@ -153,7 +153,7 @@ def read_plan_text(path: Path) -> str:
     except OSError as exc:
         raise PlanError(f"cannot read the plan {path}: {exc.strerror or exc}") from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")   # a byte-order mark (Windows editors) is not content
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         raise PlanError(f"{path}: not UTF-8 text (byte {exc.start + 1}, line {line}); save the "
@@ -206,6 +206,14 @@ def load_plan(path) -> Plan:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{path}: not valid TOML: {exc}") from None
+    plugins = raw.pop("plugins", [])
+    if not isinstance(plugins, list):
+        raise PlanError(f"{path}: plugins{_line_of(text, 'plugins')} must be a list of module "
+                        "names, e.g. plugins = [\"mypkg.kinds\"]")
+    try:
+        kinds.import_plugins(plugins)     # before the metrics: their kinds may come from these
+    except ModelError as exc:
+        raise PlanError(f"{path}: {exc}{_line_of(text, 'plugins')}") from None
     for section in raw:
         if section not in _SECTIONS and section != "metrics":
             raise PlanError(f"{path}: unknown section [{section}]{_line_of(text, '', section)}; "
@@ -264,6 +272,17 @@ def load_plan(path) -> Plan:
                             f"must be one of {', '.join(ROLES)}, got {role!r}")
         if role == "guardrail" and "margin" not in m:
             raise PlanError(f"{path}: guardrail {m['name']!r} needs a margin{where}")
+        if "margin" in m:
+            from bayeslab.readout.metric import parse_margin
+
+            line = _line_of(text, "margin", "metrics", i)
+            if role != "guardrail":
+                raise PlanError(f"{path}: metrics[{i}].margin{line} is for guardrails; "
+                                f"{m['name']!r} is {role}")
+            try:
+                parse_margin(m["margin"], f"metrics[{i}].margin")
+            except BayeslabError as exc:
+                raise PlanError(f"{path}: {exc}{line}") from None
         if "prior" in m:
             _check_prior(m["prior"], f"{path}: metrics[{i}].prior"
                          f"{_line_of(text, 'prior', 'metrics', i)}")
@@ -297,7 +316,6 @@ def load_plan(path) -> Plan:
                             f"must name a metric of the plan ({', '.join(names)}), got "
                             f"{seq['metric']!r}")
         if "spending" in seq:
-            from bayeslab.core.errors import ModelError
             from bayeslab.sequential.spending import parse_spending
 
             try:

@@ -45,7 +45,7 @@ def plot_beta_posteriors(fit, ax=None):
 
 
 def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=None,
-                         ax=None):
+                         margin_relative=False, ax=None):
     r"""Exact posterior density of the absolute lift :math:`p_T - p_C` with the decision marked.
 
     The density is the convolution integral of the two Beta posteriors
@@ -67,6 +67,10 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=N
         Decision threshold on the absolute lift (0: any improvement); ignored with ``margin``.
     margin : float, optional
         Guardrail non-inferiority margin (largest acceptable absolute increase).
+    margin_relative : bool
+        ``margin`` is a fraction of the control rate: the probability shown is the exact
+        :math:`P(p_T / p_C - 1 > m)`, and the line on this absolute axis is drawn at
+        :math:`m\,E[p_C]` (marked "~").
     verdict : str, optional
         The guardrail's verdict (``"pass"`` / ``"fail"``), for the title.
     ax : matplotlib Axes, optional
@@ -80,10 +84,14 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=N
     c = fit.comparison(arm)
     x, dens = fit.lift_density(c.arm)
     line = threshold if margin is None else margin
+    if margin is not None and margin_relative:
+        k0 = 0
+        line = margin * fit.alpha_post[k0] / (fit.alpha_post[k0] + fit.beta_post[k0])
     if line == 0:
         p_text = fmt.prob(c.prob_positive, c.prob_negative)
     else:
-        p_above = fit.prob_lift_above(line, arm=c.arm)
+        p_above = (fit.prob_lift_above(margin, relative=True, arm=c.arm) if margin_relative
+                   else fit.prob_lift_above(line, arm=c.arm))
         p_text = fmt.prob(p_above, 1.0 - p_above)
     fig, ax_ = _axes(ax, figsize=(7, 3.8))
     ax_.plot(x, dens, color=BAYES_COLOR, linewidth=1.8)
@@ -96,11 +104,12 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=N
     else:
         ax_.fill_between(x[above], dens[above], color=FREQ_COLOR, alpha=0.3,
                          label=f"P(increase > margin) = {p_text}")
-        ax_.axvline(margin, color=FREQ_COLOR, linestyle="--", linewidth=1.6,
-                    label=f"non-inferiority margin {fmt.pp(margin)}")
+        where = f" (~{fmt.pp(line)} here)" if margin_relative else ""
+        ax_.axvline(line, color=FREQ_COLOR, linestyle="--", linewidth=1.6,
+                    label=f"non-inferiority margin {fmt.margin(margin, margin_relative)}{where}")
         ax_.axvline(0, color="0.5", linewidth=0.8)
         lo, hi = ax_.get_xlim()
-        ax_.set_xlim(min(lo, 0.0), max(hi, margin + 0.1 * (hi - lo)))
+        ax_.set_xlim(min(lo, 0.0), max(hi, line + 0.1 * (hi - lo)))
     ax_.hlines(0, c.abs_lower, c.abs_upper, color="black", linewidth=5,
                label=f"{fit.interval:.0%} interval "
                      f"{fmt.interval(c.abs_lower, c.abs_upper, 'absolute', 'conversion')}")
@@ -116,8 +125,9 @@ def plot_conversion_lift(fit, *, arm=None, threshold=0.0, margin=None, verdict=N
                  f"(relative {fmt.pct(c.rel_lift)})")
     else:
         status = f": {verdict.upper()}" if verdict else ""
-        title = (f"{fit.metric} (guardrail){status} at margin {fmt.pp(margin)}: posterior of "
-                 f"the increase, mean {fmt.pp(c.abs_diff)}")
+        title = (f"{fit.metric} (guardrail){status} at margin "
+                 f"{fmt.margin(margin, margin_relative)}: posterior of the increase, mean "
+                 f"{fmt.pp(c.abs_diff)}")
     ax_.set_title(title, fontsize=10)
     ax_.legend(fontsize=8, loc="upper left")
     return _finish(fig, ax)

@@ -44,7 +44,7 @@ a class attribute:
 
 =====================================  ==========================================================
 ``role``                               ``"primary"`` (``secondary``, ``guardrail``, ``monitor``)
-``unit``, ``margin``, ``estimand``     ``None``
+``unit``, ``margin``, ``estimand``     ``None`` (``margin_relative``: ``False``)
 ``segments``, ``srm``, ``balance``     ``None`` (sub-results with ``to_dict``)
 ``arms``, ``prior``, ``stats``,        ``None``
 ``bayes``
@@ -276,8 +276,13 @@ class BaseReadout(ABC):
 
     @member
     def margin(self) -> float | None:
-        """A guardrail's non-inferiority margin (absolute increase); ``None`` otherwise."""
+        """A guardrail's non-inferiority margin; ``None`` otherwise."""
         return None
+
+    @member
+    def margin_relative(self) -> bool:
+        """Whether the margin is a fraction of the control rate (else an absolute increase)."""
+        return False
 
     @member
     def estimand(self) -> str | None:
@@ -460,6 +465,7 @@ class SavedReadout(BaseReadout):
     role: str
     unit: str | None
     margin: float | None
+    margin_relative: bool
     prior: Any
     stats: Any
     decision: Decision
@@ -483,6 +489,7 @@ class SavedReadout(BaseReadout):
         self.role = data.get("role", "primary")
         self.unit = data.get("unit")
         self.margin = data.get("margin")
+        self.margin_relative = bool(data.get("margin_relative", False))
         self.prior = data.get("prior")
         self.stats = data.get("stats")
         self.decision = Decision.from_dict(data["decision"]) if data.get("decision") else \

@@ -107,8 +107,12 @@ def fit_formula(source, s):
     _refuse_arm_interactions(s.formula, s.arm)
     mf = model_frame(source, arm=s.arm, metric=s.metric, columns=columns, control=s.control,
                      missing=s.missing, what="a formula model (MCMC)")
-    bayes = BambiFormula(s.formula, treatment=s.arm, interval=s.interval, arm=mf.treatment,
-                         **_sampling(s)).fit(mf.frame)
+    from bayeslab.core.progress import stage
+
+    sampling = _sampling(s)
+    with stage("formula model: compile and sample", show=sampling["progressbar"]):
+        bayes = BambiFormula(s.formula, treatment=s.arm, interval=s.interval,
+                             arm=mf.treatment, **sampling).fit(mf.frame)
     freq = OLSFormula(s.formula, treatment=s.arm, interval=s.interval,
                       arm=mf.treatment).fit(mf.frame)
     return dict(bayes=(bayes,), frequentist=(freq,), rows=mf.rows, arms=mf.arm_table(),
@@ -199,12 +203,15 @@ def fit_custom(source, s):
     if not isinstance(model, pm.Model):
         raise ModelError(f"builder {s.builder} must return a pymc.Model (or (model, "
                          f"frequentist)), got {type(model).__name__}")
+    from bayeslab.core.progress import stage
+
     effect = s.effect or "effect"
-    bayes = PyMCModel(effect=effect, baseline=s.baseline, interval=s.interval,
-                      arm=mf.treatment,
-                      prior=f"priors as written in {Path(s.builder.rpartition(':')[0]).name}",
-                      priors=model_priors(model),
-                      **_sampling(s)).fit(model)
+    sampling = _sampling(s)
+    with stage("your model: compile and sample", show=sampling["progressbar"]):
+        bayes = PyMCModel(effect=effect, baseline=s.baseline, interval=s.interval,
+                          arm=mf.treatment,
+                          prior=f"priors as written in {Path(s.builder.rpartition(':')[0]).name}",
+                          priors=model_priors(model), **sampling).fit(model)
     if freq is None:
         freq = OLSFormula(f"{s.metric} ~ {s.arm}", treatment=s.arm, interval=s.interval,
                           arm=mf.treatment).fit(mf.frame)

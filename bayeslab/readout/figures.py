@@ -34,7 +34,7 @@ def figures(readout, *, only: str | None = None) -> dict:
         for arm in treatments:
             name = "lift" if len(treatments) == 1 else f"lift_{arm}"
             figs[name] = plots.plot_conversion_lift(
-                post, arm=arm, margin=readout.margin,
+                post, arm=arm, margin=readout.margin, margin_relative=readout.margin_relative,
                 verdict=readout.decision.verdict if readout.margin is not None else None)
     if hasattr(readout.bayes, "effect_name"):   # a formula's or a user's own sampled model
         b, f = readout.headline_estimates()

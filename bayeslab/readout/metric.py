@@ -51,7 +51,10 @@ class Readout(BaseReadout):
     srm : SRMResult
     decision : Decision
     margin : float, optional
-        Guardrail non-inferiority margin (absolute increase).
+        Guardrail non-inferiority margin: the largest acceptable increase.
+    margin_relative : bool
+        Whether ``margin`` is a fraction of the control rate (0.2: at most +20 %) rather than
+        an absolute increase of the rate.
     guardrails : tuple of Readout
         Guardrail readouts (primary readout only).
     segments : SegmentReadout, optional
@@ -68,6 +71,7 @@ class Readout(BaseReadout):
     srm: SRMResult
     decision: Decision
     margin: float | None = None
+    margin_relative: bool = False
     guardrails: tuple[Readout, ...] = ()
     segments: SegmentReadout | None = None
     unit: str | None = None
@@ -177,6 +181,8 @@ class Readout(BaseReadout):
         }
         if self.margin is not None:
             out["margin"] = self.margin
+            if self.margin_relative:
+                out["margin_relative"] = True
             out["guardrail"] = self.guardrail_check()
         if self.unit is not None:
             out["unit"] = self.unit
@@ -218,9 +224,11 @@ class Readout(BaseReadout):
         worst = None
         for arm in arms[1:]:
             which = arm if len(arms) > 2 else None
-            p_harm = float(bayes.prob_lift_above(self.margin, arm=which))
-            ni = freq.noninferiority(self.margin, arm=which)
-            item = {"arm": arm, "margin": float(self.margin), "prob_above_margin": p_harm,
+            rel = self.margin_relative
+            p_harm = float(bayes.prob_lift_above(self.margin, relative=rel, arm=which))
+            ni = freq.noninferiority(self.margin, arm=which, relative=rel)
+            item = {"arm": arm, "margin": float(self.margin), "relative": rel,
+                    "prob_above_margin": p_harm,
                     "noninferiority_p": float(ni.p_value), "difference": float(ni.diff),
                     "upper": float(ni.upper), "verdict": self.decision.verdict,
                     "bayes": self.decision.bayes, "frequentist": self.decision.frequentist}
@@ -332,7 +340,7 @@ def compare(
     one_scan(data_source, [spec, *guard_specs])
     guard_readouts = tuple(
         _readout(fit_metric(data_source, g), "guardrail", rule, dec.planned_split,
-                 margin=margin_of[g.metric])
+                 margin=margin_of[g.metric][0], margin_relative=margin_of[g.metric][1])
         for g in guard_specs)
     return _readout(fit_metric(data_source, spec), dec.role, rule, dec.planned_split,
                     guardrails=guard_readouts, unit=an.unit)
@@ -375,8 +383,35 @@ def one_scan(source, specs, extra=()) -> None:
         pass
 
 
+def parse_margin(value, where: str) -> tuple[float, bool]:
+    """``(margin, relative)`` of a guardrail from a number or a percentage.
+
+    A number is an absolute increase of the rate (0.002 = 0.2 pp); a string ending in ``%`` a
+    fraction of the control rate (``"20%"``: at most +20 %).
+
+    Raises
+    ------
+    DataError
+        Anything else, or a margin that is not a positive, finite increase.
+    """
+    import math
+
+    relative = isinstance(value, str) and value.strip().endswith("%")
+    try:
+        m = float(value.strip()[:-1]) / 100 if relative else float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{where} must be a number (an absolute increase, 0.002 = 0.2 pp) or a "
+                        f"percentage of the control rate (\"20%\"), got {value!r}") from None
+    if not (m > 0 and math.isfinite(m)):
+        raise DataError(f"{where} must be a positive increase, got {value!r}")
+    return m, relative
+
+
 def _margins(guardrails, margins) -> dict:
     if not guardrails:
+        if margins is not None:
+            raise DataError("margins are for guardrails: name them with guardrails=[...] (the "
+                            "primary metric has no margin)")
         return {}
     if margins is None:
         raise DataError(f"guardrail {guardrails[0]!r} needs a non-inferiority margin "
@@ -385,16 +420,25 @@ def _margins(guardrails, margins) -> dict:
         missing = [g for g in guardrails if g not in margins]
         if missing:
             raise DataError(f"no margin given for guardrail {missing[0]!r}")
-        out = {g: float(margins[g]) for g in guardrails}
-    else:
-        out = {g: float(margins) for g in guardrails}
-    for g, m in out.items():
-        if not m > 0:
-            raise DataError(f"margin of guardrail {g!r} must be a positive increase, got {m!r}")
-    return out
+        return {g: parse_margin(margins[g], f"margin of guardrail {g!r}") for g in guardrails}
+    return {g: parse_margin(margins, f"margin of guardrail {g!r}") for g in guardrails}
 
 
-def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
+def _margin_note(fit: MetricFit, margin: float) -> str | None:
+    """A note when an absolute margin cannot bite: at or above the control arm's rate."""
+    if "mean" not in fit.arms or not len(fit.arms):
+        return None
+    control_rate = float(fit.arms["mean"][0])
+    if not margin >= control_rate:
+        return None
+    from bayeslab.core import format as fmt
+
+    return (f"the margin {fmt.margin(margin)} is at or above the control rate "
+            f"({fmt.rate(control_rate)}): the guardrail fails only if the rate more than "
+            "doubles; a relative margin (margin = \"20%\": at most +20% of the control rate) bites")
+
+
+def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None, margin_relative=False,
              guardrails=(), unit=None) -> Readout:
     from bayeslab.design.srm import srm_check
 
@@ -405,7 +449,16 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
     srm = srm_check(arms["n"].astype(int).tolist(), planned_split,
                     threshold=rule.srm_threshold, arms=tuple(arms["arm"]))
     if role == "guardrail":
-        decision = guardrail_decision(fit, rule, srm, margin)
+        note = None if margin_relative else _margin_note(fit, margin)
+        if note is not None:
+            import warnings
+
+            from bayeslab.core.errors import StatisticalWarning
+
+            warnings.warn(f"guardrail {fit.spec.metric!r}: {note}", StatisticalWarning,
+                          stacklevel=3)
+            fit = replace(fit, notes=(*fit.notes, note))
+        decision = guardrail_decision(fit, rule, srm, margin, margin_relative)
     else:
         decision = primary_decision(fit, rule, srm, guardrails, unit)
     segments = fit.segments
@@ -415,5 +468,6 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None,
         segments = replace(segments, decision=segment_decision(
             segments, rule, Decision, blockers=srm_blocker(srm)))
     return Readout(metric=fit.spec.metric, kind=fit.spec.kind, role=role, fit=fit, rule=rule,
-                   srm=srm, decision=decision, margin=margin, guardrails=guardrails,
+                   srm=srm, decision=decision, margin=margin,
+                   margin_relative=bool(margin_relative), guardrails=guardrails,
                    segments=segments, unit=unit)

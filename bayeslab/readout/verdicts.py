@@ -129,6 +129,15 @@ def verdict_and_head(metric: str, arm: str | None, b_verdict: str | None,
     if verdicts == {"ship"} and failed_guardrails:
         return "hold", (f"Hold{which}: the primary metric improved but guardrail "
                         f"{', '.join(repr(g.metric) for g in failed_guardrails)} did not pass.")
+    if len(verdicts) == 1 and (b_verdict is None or f_verdict is None):
+        verdict = verdicts.pop()              # one side only: never "the analyses agree"
+        who, other = (("the Bayesian analysis", "frequentist") if f_verdict is None
+                      else ("the frequentist analysis", "Bayesian"))
+        alone = f" (alone: there is no {other} counterpart to confirm it)"
+        return verdict, {
+            "ship": f"Ship{which}: {who} finds {metric} improved{alone}.",
+            "do not ship": f"Do not ship{which}: {who} finds {metric} worse{alone}.",
+            "inconclusive": f"Inconclusive: {who} is not sure {metric} moved{alone}."}[verdict]
     if len(verdicts) == 1:
         verdict = verdicts.pop()
         return verdict, {
@@ -238,31 +247,35 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
                     blockers=tuple(blockers))
 
 
-def guardrail_decision(fit: MetricFit, rule, srm, margin) -> Decision:
+def guardrail_decision(fit: MetricFit, rule, srm, margin, relative: bool = False) -> Decision:
     r"""Decision of a guardrail against its non-inferiority margin.
 
     It passes when, for every treatment arm,
     :math:`P(\Delta > m) \le 1 - \text{prob\_threshold}` (Bayes) and the one-sided
-    non-inferiority p-value is below ``alpha / 2`` (frequentist), ``m`` the margin.
+    non-inferiority p-value is below ``alpha / 2`` (frequentist), ``m`` the margin. With
+    ``relative=True`` the increase is :math:`\Delta = p_T / p_C - 1` and ``m`` a fraction of
+    the control rate; otherwise :math:`\Delta = p_T - p_C`.
     """
     from bayeslab.core import format as fmt
 
     bayes, freq = fit.bayes[0], fit.frequentist[0]
     arms = list(fit.arms["arm"])
+    show = fmt.pct if relative else fmt.pp
     verdicts, b_parts, f_parts = [], [], []
     for arm in arms[1:]:
         which = arm if len(arms) > 2 else None
-        p_harm = bayes.prob_lift_above(margin, arm=which)
-        ni = freq.noninferiority(margin, arm=which)
+        p_harm = bayes.prob_lift_above(margin, relative=relative, arm=which)
+        ni = freq.noninferiority(margin, arm=which, relative=relative)
         verdicts.append(((1 - p_harm) >= rule.prob_threshold, ni.p_value < rule.alpha / 2))
         b_parts.append(f"P(increase in {arm} > margin) = {_fmt_p(p_harm, 1 - p_harm)}")
-        f_parts.append(f"non-inferiority p = {fmt.p_value(ni.p_value)} (difference "
-                       f"{fmt.pp(ni.diff)}, upper bound {fmt.pp(ni.upper)})")
+        f_parts.append(f"non-inferiority p = {fmt.p_value(ni.p_value)} ("
+                       f"{'relative increase' if relative else 'difference'} {show(ni.diff)}, "
+                       f"upper bound {show(ni.upper)})")
     b_pass = all(b for b, _ in verdicts)
     f_pass = all(f for _, f in verdicts)
     blockers = srm_blocker(srm)
     verdict = "blocked" if blockers else ("pass" if b_pass and f_pass else "fail")
-    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {fmt.pp(margin)} "
+    reasons = (f"Guardrail {fit.spec.metric!r} {verdict} at margin {fmt.margin(margin, relative)} "
                f"(largest acceptable increase).",
                "Bayes: " + "; ".join(b_parts) + f" -> {'pass' if b_pass else 'fail'}.",
                "Frequentist: " + "; ".join(f_parts) + f" -> {'pass' if f_pass else 'fail'}.")

@@ -76,9 +76,8 @@ def guardrail_table(readout) -> Table | None:
     check = readout.guardrail_check()
     if check is None:
         return None
-    p = check["prob_above_margin"]
-    row = (fmt.pp(check["margin"]), fmt.pp(check["difference"]), fmt.pp(check["upper"]),
-           fmt.prob(p, 1 - p), fmt.p_value(check["noninferiority_p"]),
+    g = fmt.guardrail(check)
+    row = (g["margin"], g["increase"], g["upper"], g["prob"], g["p"],
            check["bayes"], check["frequentist"], check["verdict"].upper())
     return Table(("margin (largest acceptable increase)", "increase", "upper 95% bound",
                   "P(increase > margin)", "non-inferiority p", "Bayes", "frequentist",
@@ -107,9 +106,9 @@ def overview_table(readouts) -> Table:
         f_text = (f"{fmt.effect(f.estimate, f.effect, kind, unit)} "
                   f"{fmt.interval(f.lower, f.upper, f.effect, kind, unit)}" if f else "")
         if check is not None:
-            p = check["prob_above_margin"]
-            b_dec = f"P(increase > margin {fmt.pp(check['margin'])}) = {fmt.prob(p, 1 - p)}"
-            f_dec = f"non-inferiority p = {fmt.p_value(check['noninferiority_p'])}"
+            g = fmt.guardrail(check)
+            b_dec = f"P(increase > margin {g['margin']}) = {g['prob']}"
+            f_dec = f"non-inferiority p = {g['p']}"
         else:
             b_dec = estimate_prob(b).replace("P(> 0)", "P(lift > 0)") if b is not None else ""
             f_dec = f"p = {fmt.p_value(f.p_value)}" if f is not None and f.p_value is not None \

@@ -128,3 +128,119 @@ kind = "jeffreys"
     assert rel[0]["estimate"] == pytest.approx(_expected(df).rel_lift, rel=1e-9)
     html = (out / "report.html").read_text()
     assert "bought" in html and readout["decision"]["verdict"].upper() in html.upper()
+
+
+_PLUGIN = '''"""A plugin package's kinds: Jeffreys Beta-Binomial, a rate kind."""
+from bayeslab.core import kinds
+
+
+def fit_jeffreys(source, s):
+    from bayeslab.bayes.conversion import BetaBinomial
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.frequentist.conversion import TwoProportionZTest
+
+    st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
+                          kind="binary", missing=s.missing)
+    return dict(bayes=(BetaBinomial(0.5, 0.5, interval=s.interval).fit(st),),
+                frequentist=(TwoProportionZTest(interval=s.interval).fit(st),), rows=st.rows,
+                arms=st.arm_table(), control=st.control,
+                headline=("beta-binomial", "z-test", "relative"), stats=st)
+
+
+JEFFREYS = kinds.Kind("jeffreys", "Jeffreys Beta-Binomial vs z-test", fit_jeffreys, "binary",
+                      effect_scale="rate")
+KINDS = [JEFFREYS]
+'''
+
+
+def _plugin_env(tmp_path, entry_point=True):
+    """A plugin package on PYTHONPATH, declared (or not) under the bayeslab.kinds entry points."""
+    import os
+
+    site = tmp_path / "site"
+    (site / "jeffreys_kind").mkdir(parents=True)
+    (site / "jeffreys_kind" / "__init__.py").write_text(_PLUGIN)
+    if entry_point:
+        dist = site / "jeffreys_kind-0.1.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: jeffreys-kind\n"
+                                       "Version: 0.1\n")
+        (dist / "entry_points.txt").write_text("[bayeslab.kinds]\n"
+                                               "jeffreys = jeffreys_kind:JEFFREYS\n")
+    return dict(os.environ, PYTHONPATH=str(site))
+
+
+def _run(args, env, cwd):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "bayeslab.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_an_installed_plugin_kind_works_from_a_fresh_cli_process(table, tmp_path):
+    df, path = table
+    env = _plugin_env(tmp_path)
+    out = _run(["compare", str(path), "--arm", "arm", "--metric", "bought", "--kind",
+                "jeffreys", "--format", "json"], env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    rel = [e for e in payload["results"] if e["side"] == "bayes" and e["effect"] == "relative"]
+    assert rel[0]["estimate"] == pytest.approx(_expected(df).rel_lift, rel=1e-9)
+    table_out = _run(["compare", str(path), "--arm", "arm", "--metric", "bought", "--kind",
+                      "jeffreys"], env, tmp_path)
+    assert " pp" in table_out.stdout          # the kind declared its absolute effect a rate
+
+
+def test_a_plan_names_its_plugin_module_and_reads_out_in_a_fresh_process(table, tmp_path):
+    df, path = table
+    env = _plugin_env(tmp_path, entry_point=False)      # not installed: the plan imports it
+    plan = tmp_path / "plan.toml"
+    body = f'''[experiment]
+name = "plugin kind"
+
+[data]
+path = "{path.as_posix()}"
+
+[columns]
+arm = "arm"
+control = "0"
+
+[[metrics]]
+name = "bought"
+role = "primary"
+kind = "jeffreys"
+'''
+    plan.write_text('plugins = ["jeffreys_kind"]\n' + body)
+    out = _run(["run", str(plan), "--out", str(tmp_path / "out")], env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    readout = json.loads((tmp_path / "out" / "readout.json").read_text())
+    rel = [e for e in readout["metrics"][0]["results"]
+           if e["side"] == "bayes" and e["effect"] == "relative"]
+    assert rel[0]["estimate"] == pytest.approx(_expected(df).rel_lift, rel=1e-9)
+    plan.write_text('plugins = ["no_such_kind_module"]\n' + body)
+    bad = _run(["run", str(plan), "--out", str(tmp_path / "out2")], env, tmp_path)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "plugins: module 'no_such_kind_module' could not be imported" in bad.stderr
+    plan.write_text('plugins = ["../evil.py"]\n' + body)
+    bad = _run(["run", str(plan), "--out", str(tmp_path / "out3")], env, tmp_path)
+    assert bad.returncode == 2 and "is not a module name" in bad.stderr
+
+
+def test_a_broken_installed_plugin_is_named_and_skipped(tmp_path, monkeypatch):
+    import warnings
+    from importlib import metadata
+
+    class Broken:
+        name, value = "broken", "nowhere:thing"
+
+        def load(self):
+            raise ImportError("no module named nowhere")
+
+    monkeypatch.setattr(kinds, "_plugins_loaded", False)
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [Broken()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert "conversion" in kinds.names()
+    assert any("plugin kind 'broken' (nowhere:thing) was not loaded" in str(w.message)
+               for w in caught)

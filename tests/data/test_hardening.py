@@ -241,3 +241,26 @@ def test_unit_level_models_refuse_above_their_size_with_advice():
     with pytest.raises(DataError, match="USING SAMPLE 10 ROWS"):
         unit_rows(df, arm="arm", metric="x", covariate="z", max_rows=10, what="the model")
     assert load_units(df, arm="arm", metric="y", confounders=["x"]).n == 50
+
+
+def test_csv_true_false_outcomes_read_as_one_and_zero(tmp_path):
+    from bayeslab.data.sources import open_source
+    from bayeslab.data.stats import sufficient_stats
+
+    path = tmp_path / "tf.csv"
+    path.write_text("arm,y\n0,True\n0,False\n0,False\n1,True\n1,True\n1,False\n")
+    st = sufficient_stats(open_source(path), arm="arm", metric="y", kind="binary")
+    table = st.arm_table()
+    assert table["n"].tolist() == [3, 3]
+    assert table["mean"].tolist() == pytest.approx([1 / 3, 2 / 3], rel=1e-12)
+
+
+def test_a_ragged_csv_names_its_first_bad_line(tmp_path):
+    from bayeslab.core.errors import DataError
+    from bayeslab.data.sources import open_source
+
+    path = tmp_path / "rag.csv"
+    path.write_text("arm,y\n0,1\n0,0,5\n1,1\n")
+    with pytest.raises(DataError, match=r"ragged CSV: line 3 has 3 fields where the header "
+                                        r"has 2 \(arm, y\)"):
+        open_source(path)

@@ -197,3 +197,34 @@ def test_segments_need_columns(tmp_path):
     plan = GOOD + "\n[segments]\ncolumns = []\n"
     with pytest.raises(PlanError, match="segments.columns"):
         load_plan(write(tmp_path, plan))
+
+
+def test_a_plan_saved_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert load_plan(path).primary.name == "ps5_purchase_30d"
+
+
+@pytest.mark.parametrize("margin, message", [
+    ('"20%"', None), ("0.004", None), ('"lots"', "must be a number"),
+    ('"-3%"', "positive increase")])
+def test_guardrail_margins_absolute_or_relative(tmp_path, margin, message):
+    text = GOOD + f'''
+[[metrics]]
+name = "unsubscribe_flag"
+role = "guardrail"
+margin = {margin}
+'''
+    if message is None:
+        plan = load_plan(write(tmp_path, text))
+        assert [m.options["margin"] for m in plan.metrics if m.role == "guardrail"][-1] == (
+            margin.strip('"') if margin.startswith('"') else float(margin))
+    else:
+        with pytest.raises(PlanError, match=rf"metrics\[2\]\.margin .*{message}.*\(line \d+\)"):
+            load_plan(write(tmp_path, text))
+
+
+def test_a_margin_on_a_metric_that_is_not_a_guardrail_is_refused(tmp_path):
+    text = GOOD.replace('role = "primary"', 'role = "primary"\nmargin = 0.01')
+    with pytest.raises(PlanError, match=r"metrics\[0\]\.margin \(line \d+\) is for guardrails"):
+        load_plan(write(tmp_path, text))
