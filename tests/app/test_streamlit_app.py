@@ -85,12 +85,12 @@ def test_prior_look_and_metric(run_dir, plan_data, monkeypatch):
     assert [s.key for s in at.selectbox] == ["metric", "frequentist_method_optout_flag"]
     n, x = counts(plan_data, "optout_flag")
     guard = BetaBinomial().fit_counts(n, x)
-    p_above = guard.prob_lift_above(0.005)
-    ni = TwoProportionZTest().fit_counts(n, x).noninferiority(0.005)
+    p_above = guard.prob_lift_above(0.25, relative=True)      # the plan's margin: "25%"
+    ni = TwoProportionZTest().fit_counts(n, x).noninferiority(0.25, relative=True)
     want = expected(n, x)
     want["P(increase > 0)"] = want.pop("P(lift > 0)")
     # a guardrail shows what decides it: margin, P(increase > margin), non-inferiority p, verdict
-    want.update({"Margin (max increase)": "+0.500 pp",
+    want.update({"Margin (max increase)": "25.0% of the control rate",
                  "P(increase > margin)": format_prob(p_above, 1 - p_above),
                  "Non-inferiority p": f"{ni.p_value:.3g}", "Guardrail": "FAIL"})
     assert shown(at) == want
@@ -164,3 +164,62 @@ def test_a_malformed_readout_entry_is_one_message(run_dir, tmp_path, monkeypatch
     assert not at.exception
     assert "metrics[0] (or one of its guardrails) has no 'metric' name" in plain(
         at.error[0].value)
+
+
+#: the shipped plans besides migration (its run is the session's ``run_dir``)
+OTHER_PLANS = ("campaign", "homepage", "musicstream", "personalization")
+
+
+@pytest.fixture(scope="module")
+def plan_runs(run_dir, tmp_path_factory):
+    from bayeslab.plan.runner import run_plan
+
+    from .conftest import MODELS
+
+    out = {"migration": run_dir}
+    for name in OTHER_PLANS:
+        out[name] = tmp_path_factory.mktemp(name) / "out"
+        run_plan(MODELS / f"{name}.toml", out[name])
+    return out
+
+
+def _overview_numbers(readout) -> dict:
+    """What the overview (report) shows for a metric: the contract's headline estimates."""
+    from bayeslab.report.tables import estimate_prob
+
+    kind, unit = readout.kind, readout.unit
+    b, f = readout.headline_estimates()
+    out = {}
+    if b is not None:
+        out["Bayes estimate"] = fmt.effect(b.estimate, b.effect, kind, unit)
+        out["bayes P"] = estimate_prob(b)
+    if f is not None:
+        out["Frequentist estimate"] = fmt.effect(f.estimate, f.effect, kind, unit)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("plan", ("migration", *OTHER_PLANS))
+def test_tiles_match_the_overview_for_every_metric(plan, plan_runs, monkeypatch):
+    """Funnel stages, hazard ratios, money: each tile is the number the overview decides on."""
+    from bayeslab.app.data import list_metrics, load_run
+
+    run = load_run(plan_runs[plan])
+    at = start(plan_runs[plan], monkeypatch)
+    metrics = list_metrics(run)
+    assert len(at.selectbox(key="metric").options) == len(metrics) >= 1
+    for metric in metrics:
+        readout = run.readouts[metric]
+        at.selectbox(key="metric").select(metric).run()
+        assert not at.exception, (plan, metric, at.exception)
+        tiles, want = shown(at), _overview_numbers(readout)
+        for label in ("Bayes estimate", "Frequentist estimate"):
+            if label in want:
+                assert tiles[label] == want[label], (plan, metric, label)
+        b, _ = readout.headline_estimates()
+        if b is not None and b.effect == "hazard-ratio":
+            from bayeslab.report.tables import prob_value
+
+            assert tiles["P(HR < 1)"] == prob_value(b, flip=True), (plan, metric)
+            text = " ".join(plain(m.value) for m in at.markdown)
+            assert f"P(HR < 1) = {prob_value(b, flip=True)}" in text      # never P(> 0)

@@ -131,3 +131,29 @@ def test_prior_specs_validate_and_read_as_before():
     assert jeffreys.to_dict() == old
     assert str(jeffreys) == fmt.prior(old) == fmt.prior(jeffreys)
     assert str(jeffreys).startswith("Jeffreys prior")
+
+
+def test_a_large_common_offset_is_variation_not_a_constant():
+    """1e7 + N(10, 2): read out (with a precision warning), matching Welch on centered data."""
+    import warnings
+
+    import pandas as pd
+    from scipy import stats as sps
+
+    import bayeslab as bl
+    from bayeslab.core.errors import StatisticalWarning
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    arm = np.repeat([0, 1], n // 2)
+    y = rng.normal(10, 2, n) + 0.5 * arm
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = bl.compare(pd.DataFrame({"arm": arm, "y": 1e7 + y}), arm="arm", metric="y",
+                       kind="continuous")
+    assert any(issubclass(w.category, StatisticalWarning) and "large mean" in str(w.message)
+               for w in caught)
+    ref = sps.ttest_ind(y[arm == 1], y[arm == 0], equal_var=False)
+    welch = next(e for e in r.estimates() if e.method == "welch" and e.effect == "absolute")
+    assert welch.estimate == pytest.approx(y[arm == 1].mean() - y[arm == 0].mean(), rel=1e-6)
+    assert welch.p_value == pytest.approx(ref.pvalue, rel=0.05)   # variance to ~4 digits here
