@@ -69,7 +69,7 @@ def test_package_graph_has_no_upward_import_and_the_diagram_matches():
 
 #: tests at the top of tests/ cross every package: the layout, golden plan runs, the examples
 TOP_LEVEL = {"test_architecture.py", "test_import_cycles.py", "test_golden_readouts.py",
-             "test_examples.py", "test_public_api.py"}
+             "test_examples.py", "test_public_api.py", "test_readme.py"}
 
 
 def test_tests_mirror_the_packages():
