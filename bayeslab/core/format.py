@@ -433,7 +433,9 @@ def estimate_prob(e, *, effect: str | None = None) -> str:
             return f"{name} {_equals(prob_value(e, flip=True))}"
         return f"P(> 0) {_equals(prob_value(e))}"
     if e.p_value is not None:
-        return f"p = {p_value(e.p_value)}"
+        adjust = (e.extra if isinstance(e.extra, dict) else {}).get("adjust")
+        label = {"holm": "p (Holm-adjusted)", "bh": "p (BH-adjusted)"}.get(adjust, "p")
+        return f"{label} = {p_value(e.p_value)}"
     return ""
 
 

@@ -77,7 +77,9 @@ def render_readout(readout, *, width: int = 100) -> str:
         return textwrap.fill(s, width=width, subsequent_indent="  ")
 
     out += [wrap("Blocked: " + b) for b in readout.decision.blockers]
-    out.append(wrap(f"Decision: {readout.decision.verdict.upper()}. "
+    label = ("Advisory verdict (secondary metric)" if readout.role == "secondary"
+             else "Decision")
+    out.append(wrap(f"{label}: {readout.decision.verdict.upper()}. "
                     + " ".join(readout.decision.reasons)))
     out += [wrap("Note: " + fmt.one_line(n)) for n in readout.fit.notes]
     text = "\n".join(out)

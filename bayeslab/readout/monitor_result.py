@@ -124,10 +124,13 @@ class MonitorResult(BaseReadout):
         if first is not None:
             where = (f"stopped at look {first.stop_look} ({first.decision})" if first.stop_look
                      else f"has not stopped after {len(self.table)} looks")
-            reasons.append(f"Stopping rule {first.name} ({first.rule.describe()}) {where}.")
+            named = f" {first.name!r}" if first.name != "rule" else ""
+            reasons.append(f"The stopping rule{named} ({first.rule.describe()}) {where}.")
         where = (f"crossed at look {self.design_stop} ({self.design_decision})"
                  if self.design_stop else "was not crossed")
-        reasons.append(f"The group-sequential boundary ({self.design.spending} spending, "
+        spending = {"obf": "O'Brien-Fleming", "pocock": "Pocock"}.get(self.design.spending,
+                                                                     self.design.spending)
+        reasons.append(f"The group-sequential boundary ({spending} spending, "
                        f"alpha {self.design.alpha:g}) {where}.")
         return Decision(verdict=_VERDICT.get(rule, rule), arm=self.treatment,
                         bayes=_VERDICT.get(rule, rule),

@@ -78,7 +78,10 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
     """
     d = readout.decision
     paragraphs = [f"Blocked: {b}" for b in d.blockers]
-    paragraphs += [f"Decision: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows)]
+    # a secondary metric informs; only the primary metric (with its guardrails) decides
+    label = ("Advisory verdict (a secondary metric does not decide the experiment)"
+             if readout.role == "secondary" else "Decision")
+    paragraphs += [f"{label}: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows)]
     if readout.srm is not None:
         paragraphs.append(str(readout.srm).splitlines()[0])
     paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.notes]
@@ -93,7 +96,8 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
              "secondary": "Secondary metric"}.get(readout.role, readout.role)
     unit = f", {readout.unit}" if readout.unit else ""
     unit += f", {readout.estimand}" if readout.estimand else ""
-    margin = f", margin {fmt.pp(readout.margin)}" if readout.margin is not None else ""
+    margin = (f", margin {fmt.margin(readout.margin, readout.margin_relative)}"
+              if readout.margin is not None else "")
     return Section(key=key or f"metric-{readout.metric}",
                    title=f"{title}: {readout.metric} ({readout.kind}{unit}{margin})",
                    paragraphs=tuple(paragraphs), tables=tuple(tables), figures=tuple(figs))
@@ -189,9 +193,19 @@ def _diagnostics_section(result) -> Section | None:
                          str(d.get("reason", ""))))
     paragraphs = ["Conjugate models (Beta-Binomial, Normal-Inverse-Gamma regression, "
                   "Gamma-Poisson) are exact and need no sampling diagnostics."]
+    laplace = [part.metric for part in result.readouts if part is not None
+               and any(isinstance(e.extra, dict) and e.extra.get("sampler") == "laplace"
+                       for e in part.estimates())]
+    if laplace:
+        paragraphs.append(
+            f"Laplace approximation ({', '.join(laplace)}): the Bayesian propensity model's "
+            "posterior is the normal approximation at its mode (Newton's method), not MCMC "
+            "draws; no sampling diagnostics apply, and its intervals are as good as that "
+            "approximation (methods marked \"(Laplace)\" in the tables).")
     if not rows:
+        what = "No other model" if laplace else "No model"
         return Section(key="diagnostics", title="Sampling diagnostics",
-                       paragraphs=(*paragraphs, "No model in this plan was sampled by MCMC."))
+                       paragraphs=(*paragraphs, f"{what} in this plan was sampled by MCMC."))
     return Section(key="diagnostics", title="Sampling diagnostics", paragraphs=tuple(paragraphs),
                    tables=(Table(("metric", "verdict", "max R-hat", "min bulk ESS",
                                   "min tail ESS", "divergences", "reason"), tuple(rows)),))
@@ -231,10 +245,29 @@ def _monitor_figure(mon) -> Figure:
 
 def _monitor_section(mon, figure: Figure | None = None) -> Section:
     paragraphs = [str(mon).splitlines()[0]]
-    fpr = mon.false_positive_rate
-    if fpr is not None:
-        paragraphs.append(f"Simulated false-positive rate of the stopping rule under this look "
-                          f"schedule: {fpr}")
+    first = mon.rules[0] if mon.rules else None
+    if first is not None:
+        # which rule governs: the posterior rule decides; the boundary is its counterpart
+        named = f"'{first.name}' " if first.name != "rule" else ""
+        spending = {"obf": "O'Brien-Fleming", "pocock": "Pocock"}.get(mon.design.spending,
+                                                                     mon.design.spending)
+        paragraphs.append(
+            f"Which rule governs: the monitor's decision follows the posterior stopping rule "
+            f"{named}({first.rule.describe()}); its column (\"{first.name}\") says what that "
+            f"rule concluded at each look. The group-sequential boundary ({spending} spending, "
+            f"alpha {mon.design.alpha:g}) is the frequentist counterpart shown beside it: a "
+            "frequentist reader stops only where |z| crosses the boundary column, so a look can "
+            "be a success for the posterior rule while z is far inside the boundary. "
+            + " ".join(mon.decision.reasons))
+        fp = first.false_positive
+        if fp is not None:
+            paragraphs.append(
+                f"Simulated false-positive rate of the posterior stopping rule under this look "
+                f"schedule: "
+                f"{fp.rate:.1%} (Monte Carlo standard error {fp.mc_se:.1%}, {fp.n_sims:,} "
+                f"simulated A/A experiments; a rerun with more simulations, such as the "
+                f"command line's default of 10,000, agrees within about two such errors). The "
+                f"boundary's own false-positive rate is its alpha, {mon.design.alpha:g}.")
     return Section(key="sequential", title="Sequential monitoring",
                    paragraphs=tuple(paragraphs),
                    tables=(looks_table(mon),),

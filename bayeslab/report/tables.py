@@ -43,12 +43,17 @@ def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Ta
         loss = e.expected_loss
         segment = (fmt.segment_label(e.segment, columns) if e.segment is not None
                    else ("population (pooled model)" if segments else ""))
-        rows.append((e.side, e.method, e.arm or "", segment, _effect_name(e),
+        laplace = isinstance(e.extra, dict) and e.extra.get("sampler") == "laplace"
+        method = f"{e.method} (Laplace)" if laplace else e.method
+        rows.append((e.side, method, e.arm or "", segment, _effect_name(e),
                      *fmt.estimate_text(e, kind, unit),
                      estimate_prob(e), "" if loss is None else f"{loss:.3g}"))
     level = ests[0].level if ests else 0.95
-    columns_ = ("side", "method", "arm", "segment", "effect", "estimate",
-                f"{level:.0%} interval", "P / p", "expected loss")
+    adjusted = any(isinstance(e.extra, dict) and e.extra.get("adjust") in ("holm", "bh")
+                   for e in ests)
+    interval = f"{level:.0%} interval" + (" (unadjusted)" if adjusted else "")
+    columns_ = ("side", "method", "arm", "segment", "effect", "estimate", interval, "P / p",
+                "expected loss")
     return drop_empty(Table(columns=columns_, rows=tuple(rows), caption=caption))
 
 
