@@ -37,7 +37,7 @@ ENGINES = ("duckdb", "spark")
 
 
 def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
-                engine: str | None = None) -> Source:
+                engine: str | None = None, base: str | Path | None = None) -> Source:
     """Open a table for scanning.
 
     Parameters
@@ -56,6 +56,9 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
         files an SQL query names) and locked.
     allowed : sequence of str or pathlib.Path
         Extra folders an SQL query may read (a plan's folder), besides the files it names.
+    base : str or pathlib.Path, optional
+        Folder that relative file names in ``sql`` are resolved against (a plan's folder, as
+        its ``data.path`` is), instead of the working folder.
     engine : {"duckdb", "spark"}, optional
         Where the queries run. DuckDB by default; ``"spark"`` reads ``data`` as a Parquet path
         or a Spark table name through PySpark (:mod:`bayeslab.data.spark`). A Spark DataFrame
@@ -95,6 +98,8 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
     if sql is not None:
         if not isinstance(sql, str):
             raise TypeError(f"sql must be a string, got {type(sql).__name__}")
+        if base is not None:
+            sql = _resolve_paths(sql, Path(base))
         if con is None:
             con = _connection(read=_named_paths(sql), folders=allowed)
         query = single_select(con, sql)
@@ -188,6 +193,21 @@ def _check_csv_header(con, path: Path) -> None:
     except (OSError, csv.Error):
         return
     check_duplicate_columns([h.strip() for h in header], str(path))
+
+
+def _resolve_paths(sql: str, base: Path) -> str:
+    """``sql`` with each relative file it names made absolute against ``base``.
+
+    ``read_csv('data.csv')`` in a plan reads the plan folder's file, as ``data.path`` does;
+    absolute paths and URLs (``s3://``) stay as written.
+    """
+    for name in dict.fromkeys(_named_paths(sql)):
+        if not name or Path(name).is_absolute() or "://" in name:
+            continue
+        full = (base / name).resolve().as_posix()
+        for q in ("'", '"'):
+            sql = sql.replace(f"{q}{name}{q}", f"{q}{full}{q}")
+    return sql
 
 
 def _check_ragged(path: Path, only: str) -> None:

@@ -170,7 +170,8 @@ def load_plan_data(plan: Plan, engine: str | None = None):
             return open_source(spark_session().createDataFrame(frame))
         return frame
     if "sql" in plan.data:
-        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine)
+        return open_source(sql=plan.data["sql"], allowed=[plan.path.parent], engine=engine,
+                           base=plan.path.parent)
     if "table" in plan.data:
         return open_source(plan.data["table"], engine=engine)
     path = plan.data_path()

@@ -228,3 +228,35 @@ def test_a_margin_on_a_metric_that_is_not_a_guardrail_is_refused(tmp_path):
     text = GOOD.replace('role = "primary"', 'role = "primary"\nmargin = 0.01')
     with pytest.raises(PlanError, match=r"metrics\[0\]\.margin \(line \d+\) is for guardrails"):
         load_plan(write(tmp_path, text))
+
+
+def test_plan_sql_reads_files_relative_to_the_plan_folder(tmp_path, monkeypatch):
+    """read_csv('data.csv') in a plan's SQL reads the plan folder's file, as data.path does."""
+    import numpy as np
+    import pandas as pd
+
+    plan_dir, cwd = tmp_path / "plan", tmp_path / "elsewhere"
+    plan_dir.mkdir()
+    cwd.mkdir()
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"arm": np.repeat([0, 1], 500),
+                          "y": (rng.random(1000) < 0.2).astype(int)})
+    frame.to_csv(plan_dir / "data.csv", index=False)
+    frame.assign(y=0).to_csv(cwd / "data.csv", index=False)       # a decoy in the working folder
+    (plan_dir / "plan.toml").write_text('''[experiment]
+name = "sql"
+
+[data]
+sql = "SELECT * FROM read_csv('data.csv')"
+
+[columns]
+arm = "arm"
+
+[[metrics]]
+name = "y"
+role = "primary"
+''')
+    monkeypatch.chdir(cwd)
+    result = run_plan(plan_dir / "plan.toml", tmp_path / "out")
+    assert result.primary.arms["mean"].tolist() == pytest.approx(
+        frame.groupby("arm")["y"].mean().tolist(), rel=1e-12)
