@@ -227,6 +227,13 @@ def _check_informed(model, name: str, role: str) -> None:
     """
     from pytensor.graph.traversal import ancestors
 
+    discrete = [v.name for v in model.free_RVs if "int" in str(v.dtype)]
+    if discrete:
+        raise ModelError(f"the model has a discrete free variable ({', '.join(discrete)}): NUTS "
+                         "samples continuous variables only; marginalize it out (for a mixture, "
+                         "pm.Mixture) or make it observed")
+    if not model.free_RVs:
+        raise ModelError("the model has no free variable: there is nothing to sample")
     data_terms = [*model.observed_RVs, *model.potentials]
     if not data_terms:
         raise ModelError("the model has no observed variable (no likelihood): its posterior is "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 from bayeslab.core import kinds
@@ -45,7 +46,7 @@ def looks_arg(text: str | None):
     if text is None or text == "daily":
         return "daily"
     parts = [t.strip() for t in text.split(",") if t.strip()]
-    if all(t.isdigit() for t in parts):
+    if all(re.fullmatch(r"[+-]?\d+", t) for t in parts):   # -3: a bad count, not a date
         values = [int(t) for t in parts]
         return values[0] if len(values) == 1 else values
     return parts

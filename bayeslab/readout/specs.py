@@ -23,6 +23,7 @@ group (keyword)            fields
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -31,6 +32,27 @@ from bayeslab.core import kinds
 from bayeslab.core.decision import DecisionRule
 from bayeslab.core.errors import ModelError
 from bayeslab.core.estimates import DEFAULT_LEVEL
+
+
+def _bad(name: str, expected: str, got) -> ModelError:
+    return ModelError(f"compare(): {name} must be {expected}, got {got!r}")
+
+
+def _optional_str(name: str, value) -> None:
+    if value is not None and not isinstance(value, str):
+        raise _bad(name, "a column name (str)", value)
+
+
+def _names_or_one(name: str, value) -> None:
+    if isinstance(value, str):
+        return
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise _bad(name, "a column name or a list of them", value)
+
+
+def _count(name: str, value, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise _bad(name, f"a whole number of at least {minimum}", value)
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,16 @@ class SourceSpec:
     unit_id: str | None = None
     missing: str = "error"
 
+    def __post_init__(self):
+        if self.sql is not None and not isinstance(self.sql, str):
+            raise _bad("sql", "one SELECT statement (str)", self.sql)
+        if self.engine not in (None, "duckdb", "spark"):
+            raise _bad("engine", "'duckdb' or 'spark'", self.engine)
+        _optional_str("n", self.n)
+        _optional_str("unit_id", self.unit_id)
+        if self.missing not in ("error", "exclude"):
+            raise _bad("missing", "'error' or 'exclude'", self.missing)
+
 
 @dataclass(frozen=True)
 class AnalysisSpec:
@@ -83,6 +115,22 @@ class AnalysisSpec:
     segments: str | Sequence[str] = ()
     unit: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        import math
+
+        prior = self.prior
+        if (isinstance(prior, (str, bytes)) or not isinstance(prior, Sequence) or len(prior) != 2
+                or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                           and math.isfinite(v) and v > 0 for v in prior)):
+            raise _bad("prior", "two positive numbers (alpha, beta)", prior)
+        level = self.interval
+        if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < level < 1:
+            raise _bad("interval", "a level between 0 and 1 (0.95)", level)
+        _names_or_one("segments", self.segments)
+        _optional_str("unit", self.unit)
+        if not isinstance(self.options, Mapping):
+            raise _bad("options", "a mapping of kind options", self.options)
 
 
 @dataclass(frozen=True)
@@ -112,6 +160,19 @@ class SamplingSpec:
     progressbar: bool | None = None
     thresholds: Mapping[str, float] | None = None
 
+    def __post_init__(self):
+        _count("draws", self.draws)
+        _count("tune", self.tune, minimum=0)
+        if self.chains is not None:
+            _count("chains", self.chains)
+        if (isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral)
+                or not 0 <= self.seed < 2**32):
+            raise _bad("seed", "a whole number from 0 to 2**32 - 1", self.seed)
+        if self.progressbar is not None and not isinstance(self.progressbar, bool):
+            raise _bad("progressbar", "True, False or None", self.progressbar)
+        if self.thresholds is not None and not isinstance(self.thresholds, Mapping):
+            raise _bad("thresholds", "a mapping such as {'ess_min': 200}", self.thresholds)
+
 
 @dataclass(frozen=True)
 class DecisionSpec:
@@ -134,9 +195,16 @@ class DecisionSpec:
 
     rule: DecisionRule | None = None
     guardrails: str | Sequence[str] = ()
-    margins: float | Mapping[str, float] | None = None
+    margins: float | str | Mapping[str, float | str] | None = None
     planned_split: Sequence[float] | None = None
     role: str = "primary"
+
+    def __post_init__(self):
+        if self.rule is not None and not isinstance(self.rule, DecisionRule):
+            raise _bad("rule", "a DecisionRule", self.rule)
+        _names_or_one("guardrails", self.guardrails)
+        if self.role not in ("primary", "secondary"):
+            raise _bad("role", "'primary' or 'secondary'", self.role)
 
 
 #: the groups of compare(), by keyword

@@ -49,7 +49,8 @@ def as_date(value, name="looks"):
     """``value`` as a :class:`datetime.date`; a ``DataError`` naming ``name`` if it is none."""
     try:
         return pd.Timestamp(value).date()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, NotImplementedError):
+        # pandas reads "-3" as the year -3, which has no datetime.date
         raise DataError(f"{name}: {value!r} is not a date", column=name) from None
 
 

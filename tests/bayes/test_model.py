@@ -38,3 +38,17 @@ def test_a_derived_effect_of_informed_variables_is_accepted():
     from bayeslab.bayes.model import _check_informed
 
     _check_informed(_model(), "effect", "effect")      # mt - mc: both reach the data
+
+
+def test_discrete_or_no_free_variables_are_refused_before_sampling():
+    with pm.Model() as m:
+        k = pm.Poisson("k", 3)
+        effect = pm.Normal("effect", 0, 1)
+        pm.Normal("y", effect + k, 1, observed=np.zeros(5))
+    with pytest.raises(ModelError, match=r"discrete free variable \(k\)"):
+        PyMCModel(effect="effect", draws=10, tune=10, chains=1).fit(m)
+    with pm.Model() as none:
+        pm.Normal("y", 0, 1, observed=np.zeros(5))
+        pm.Deterministic("effect", pm.math.constant(0.0))
+    with pytest.raises(ModelError, match="no free variable"):
+        PyMCModel(effect="effect", draws=10, tune=10, chains=1).fit(none)

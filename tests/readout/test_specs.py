@@ -60,3 +60,26 @@ def test_every_field_is_one_groups_only():
     specs = gather({}, {"seed": 3, "covariate": "pre", "sql": "select 1"})
     assert specs["sampling"].seed == 3 and specs["source"].sql == "select 1"
     assert dict(specs["analysis"].options) == {"covariate": "pre"}
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("prior", "a", "prior must be two positive numbers"), ("prior", (1, -1), "prior must be"),
+    ("interval", "x", "interval must be a level between 0 and 1"), ("interval", 2, "interval"),
+    ("draws", "many", "draws must be a whole number"), ("chains", -1, "chains must be"),
+    ("seed", "s", "seed must be a whole number"), ("segments", 5, "segments must be a column"),
+    ("guardrails", 3, "guardrails must be a column"), ("rule", "strict", "rule must be a "
+                                                                        "DecisionRule"),
+    ("unit", 5, "unit must be"), ("missing", "drop", "missing must be"),
+    ("engine", "pandas", "engine must be"), ("role", "tertiary", "role must be"),
+    ("progressbar", "yes", "progressbar must be"), ("thresholds", 3, "thresholds must be")])
+def test_options_of_the_wrong_type_are_one_clear_error(campaign, option, value, message):
+    with pytest.raises(ModelError, match=f"compare\\(\\): {message}"):
+        bl.compare(campaign, arm="arm", metric="converted", control="control", **{option: value})
+
+
+def test_numpy_numbers_are_numbers():
+    import numpy as np
+
+    specs = gather({}, {"seed": np.int64(3), "draws": np.int32(10), "prior": (np.float64(1), 2),
+                        "interval": np.float32(0.9)})
+    assert specs["sampling"].seed == 3 and specs["analysis"].prior[0] == 1.0
