@@ -31,9 +31,9 @@ _SECTIONS = {
     "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
                    "spending": str, "fpr_sims": int},
 }
-_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict), "margin": (float, str),
-                "label": str, "draws": int, "tune": int, "chains": int, "unit": str,
-                "covariates": list}
+_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict),
+                "margin": (float, str), "label": str, "draws": int, "tune": int, "chains": int,
+                "unit": str, "covariates": list}
 
 
 def _metric_keys() -> dict:
