@@ -406,15 +406,54 @@ class BaseReadout(ABC):
         return SavedReadout(data)
 
     def _repr_html_(self) -> str:
-        """Notebook view: the decision and the estimates table (plain HTML, no figures)."""
+        """Notebook view: decision, blockers, estimates and guardrails in the metric's units.
+
+        Every number goes through :mod:`bayeslab.core.format` (pp for rates, % for relative
+        effects, the metric's unit for money and counts, probabilities never 1 or 0), as in the
+        terminal and the report; the table is as wide as its content (no raw floats).
+        """
         from html import escape
 
+        from bayeslab.core import format as fmt
+
+        def table(head, rows) -> str:
+            cells = "".join(f"<th style='text-align:left'>{escape(h)}</th>" for h in head)
+            body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>"
+                           for r in rows)
+            return (f"<table style='width:auto;font-size:90%'><tr>{cells}</tr>{body}</table>")
+
         d = self.decision
-        blockers = "".join(f"<p><b>Blocked:</b> {escape(b)}</p>" for b in d.blockers)
-        table = self.summary().to_html(index=False, na_rep="", float_format="{:.4g}".format)
-        return (f"<div><h4>{escape(self.metric)} ({escape(str(self.kind))}): "
-                f"{escape(d.verdict.upper())}</h4>{blockers}<p>{escape(d.text)}</p>"
-                f"{table}</div>")
+        kind, unit = str(self.kind), self.unit
+        rows = []
+        for e in self.metric_estimates():
+            value, interval = fmt.estimate_text(e, kind, unit)
+            loss = "" if e.expected_loss is None else fmt.number(e.expected_loss, 3)
+            rows.append((e.side, e.method, e.arm or "", fmt.effect_name(e), value, interval,
+                         fmt.estimate_prob(e), loss))
+        level = rows and self.metric_estimates()[0].level or 0.95
+        head = ("side", "method", "arm", "effect", "estimate", f"{level:.0%} interval", "P / p",
+                "expected loss")
+        keep = [i for i in range(len(head)) if any(r[i] for r in rows)]
+        parts = [f"<h4>{escape(self.metric)} ({escape(kind)}): {escape(d.verdict.upper())}</h4>"]
+        parts += [f"<p><b>Blocked:</b> {escape(b)}</p>" for b in d.blockers]
+        parts.append(f"<p>{escape(d.text)}</p>")
+        parts.append(table([head[i] for i in keep], [[r[i] for i in keep] for r in rows]))
+        checks = [(g.metric, g.guardrail_check()) for g in self.guardrails]
+        if self.guardrail_check() is not None:
+            checks.insert(0, (self.metric, self.guardrail_check()))
+        guard_rows = []
+        for name, check in checks:
+            if check is None:
+                continue
+            t = fmt.guardrail(check)
+            guard_rows.append((name, t["margin"], t["increase"], t["prob"], t["p"],
+                               str(check.get("verdict", "")).upper()))
+        if guard_rows:
+            parts.append("<p><b>Guardrails</b></p>" + table(
+                ("guardrail", "margin", "increase", "P(increase > margin)",
+                 "non-inferiority p", "verdict"), guard_rows))
+        parts += [f"<p><i>Note:</i> {escape(fmt.one_line(n))}</p>" for n in self.notes]
+        return "<div style='max-width:60em'>" + "".join(parts) + "</div>"
 
 
 #: Every member of the contract, required and optional, in the order declared above.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -263,3 +264,29 @@ def test_the_live_classes_satisfy_the_contract_statically():
 
     for cls in (Readout, PropensityReadout, MonitorResult, CustomReadout, SavedReadout):
         assert not cls.__abstractmethods__, cls
+
+
+NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
+
+
+def raw_float(text: str) -> str | None:
+    """A number printed with 6 or more significant digits (0.0379971...): not formatted."""
+    for m in NUMBER.finditer(text):
+        digits = m.group(0).lstrip("-").replace(".", "").lstrip("0")
+        if len(digits) >= 6:
+            return m.group(0)
+    return None
+
+PROB_ONE = re.compile(r"P\([^)]*\)\s*(?:=\s*)?(?:1|0)(?:\.0+)?(?![\d.e])")   # P(> 0) = 1.000
+
+
+@pytest.mark.parametrize("name", ["conversion", "propensity", "looks"])
+def test_notebook_and_terminal_views_go_through_the_formatter(name, request):
+    """_repr_html_ and str(): units, no raw floats, no probability shown as exactly 1 or 0."""
+    r = request.getfixturevalue(name)
+    saved = readout_from_dict(json.loads(json.dumps(r.to_dict(), allow_nan=False)))
+    for view in (r._repr_html_(), saved._repr_html_(), str(r)):
+        assert raw_float(view) is None, raw_float(view)
+        assert not PROB_ONE.search(view), PROB_ONE.search(view).group(0)
+    if name == "conversion":
+        assert " pp" in r._repr_html_() and "%" in r._repr_html_()
