@@ -114,6 +114,10 @@ def open_source(data=None, *, sql: str | None = None, con=None, allowed=(),
     path = Path(data)
     if not path.exists():
         raise DataError(f"data file not found: {path}")
+    if not (path.is_file() or path.is_dir()):
+        raise DataError(f"{path} is not a regular file (a named pipe, socket or device): a file "
+                        "is read more than once (its header and types, then the scan), which a "
+                        "stream cannot give; save it to a file first")
     name = path.name.lower()
     target = None
     if path.is_dir():

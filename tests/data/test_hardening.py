@@ -264,3 +264,15 @@ def test_a_ragged_csv_names_its_first_bad_line(tmp_path):
     with pytest.raises(DataError, match=r"ragged CSV: line 3 has 3 fields where the header "
                                         r"has 2 \(arm, y\)"):
         open_source(path)
+
+
+def test_a_named_pipe_is_refused_at_once_not_read(tmp_path):
+    import os
+
+    from bayeslab.core.errors import DataError
+    from bayeslab.data.sources import open_source
+
+    fifo = tmp_path / "stream.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="is not a regular file"):
+        open_source(fifo)
