@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from bayeslab.data.columns import not_finite_sql, numeric_expression
 
+#: counts at or above this are not exact in double precision (and not accepted)
+MAX_EXACT = 2**53
+
 
 def aggregated_aggs(source, metric, kind, n, sum_sq):
     """Aggregates of pre-aggregated rows, the invalid-value checks, and the unusable-row test."""
@@ -22,6 +25,9 @@ def aggregated_aggs(source, metric, kind, n, sum_sq):
     invalid = [
         (f"{ok} AND {nn} < 0", n, "is a negative count"),
         (f"{ok} AND {nn} <> floor({nn})", n, "is not a whole number"),
+        # a double holds whole numbers exactly only below 2**53: 2**53 + 1 would read as 2**53
+        (f"{ok} AND {nn} >= {float(MAX_EXACT)!r}", n,
+         f"is at or above 2**53 ({MAX_EXACT:,}), beyond the counts a double holds exactly"),
     ]
     if kind in ("binary", "count", "ratio"):
         invalid.append((f"{ok} AND {y} < 0", metric, "is negative"))

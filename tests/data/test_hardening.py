@@ -276,3 +276,13 @@ def test_a_named_pipe_is_refused_at_once_not_read(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(DataError, match="is not a regular file"):
         open_source(fifo)
+
+
+@pytest.mark.parametrize("count", [2**53, 2**53 + 1, 2**62])
+def test_aggregated_counts_beyond_exact_doubles_are_refused(count):
+    import bayeslab as bl
+    from bayeslab.core.errors import DataError
+
+    frame = pd.DataFrame({"arm": [0, 1], "n": [10**6, count], "x": [100, 120]})
+    with pytest.raises(DataError, match=r"column 'n' is at or above 2\*\*53 .* in 1 row \(row 2"):
+        bl.compare(frame, arm="arm", metric="x", n="n")
