@@ -190,6 +190,31 @@ def _looks(looks, ratio) -> np.ndarray:
 
 # simulations are vectorized over all experiments at once: memory grows with n_sims x looks
 MAX_SIMS = 1_000_000
+#: experiments per call of a rule: small enough that Ctrl-C (checked between calls) stops a
+#: million-experiment simulation within a fraction of a second
+CHUNK = 250_000
+
+
+def _apply_in_chunks(rule, stats, m_act: int) -> np.ndarray:
+    """``rule(stats)`` over the running experiments, ``CHUNK`` at a time (elementwise rules)."""
+    from dataclasses import fields, replace
+
+    if m_act <= CHUNK:
+        out = [np.asarray(rule(stats))]
+        sizes = [m_act]
+    else:
+        arrays = [f.name for f in fields(stats)
+                  if isinstance(getattr(stats, f.name), np.ndarray)
+                  and getattr(stats, f.name).shape == (m_act,)]
+        out, sizes = [], []
+        for lo in range(0, m_act, CHUNK):
+            part = replace(stats, **{a: getattr(stats, a)[lo:lo + CHUNK] for a in arrays})
+            out.append(np.asarray(rule(part)))
+            sizes.append(min(CHUNK, m_act - lo))
+    for d, size in zip(out, sizes, strict=True):
+        if d.shape != (size,):
+            raise ModelError(f"the rule returned shape {d.shape}, expected ({size},)")
+    return out[0] if len(out) == 1 else np.concatenate(out)
 
 
 def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
@@ -278,9 +303,7 @@ def simulate(rule: Rule, looks, *, effect: float = 0.0, baseline: float = 0.1,
                           sum_control=sums[0, idx], sum_treatment=sums[1, idx],
                           sumsq_control=sumsq[0, idx], sumsq_treatment=sumsq[1, idx],
                           metric="binary" if metric == "binary" else "normal")
-        dec = np.asarray(rule(stats))
-        if dec.shape != (m_act,):
-            raise ModelError(f"the rule returned shape {dec.shape}, expected ({m_act},)")
+        dec = _apply_in_chunks(rule, stats, m_act)
         stop = dec != CONTINUE if look < k - 1 else np.ones(m_act, dtype=bool)
         stopping = idx[stop]
         decision[stopping] = dec[stop]

@@ -118,3 +118,51 @@ def test_errors():
         simulate(rule, [100, 200], n_sims=10)
     with pytest.raises(ModelError, match="shape"):
         simulate(lambda s: np.zeros(3), LOOKS, n_sims=10)
+
+
+def test_chunked_rule_calls_give_the_same_simulation(monkeypatch):
+    import numpy as np
+
+    from bayeslab.sequential import operating as op
+    from bayeslab.sequential.rules import ProbPositive
+
+    looks = np.linspace(500, 5000, 4).astype(int)
+    whole = op.simulate(ProbPositive(), looks, n_sims=30_000, seed=5)
+    monkeypatch.setattr(op, "CHUNK", 7_000)
+    parts = op.simulate(ProbPositive(), looks, n_sims=30_000, seed=5)
+    assert np.array_equal(whole.decision, parts.decision)
+    assert np.array_equal(whole.stop_look, parts.stop_look)
+    assert np.array_equal(whole.estimate_at_stop, parts.estimate_at_stop)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_million_experiment_simulation_within_a_second(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    flag = tmp_path / "started"
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        from bayeslab.sequential.operating import simulate
+        from bayeslab.sequential.rules import ProbPositive
+        open({str(flag)!r}, "w").close()
+        try:
+            simulate(ProbPositive(), np.linspace(1000, 10000, 10).astype(int), n_sims=1_000_000)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not flag.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)                       # well inside the simulation (several seconds long)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert time.monotonic() - t0 < 1.5
