@@ -65,6 +65,41 @@ CASES = [
      "'{tmp}/f.csv'\" --arm arm --metric y", "exactly one SELECT statement"),
     ("sql-not-a-select", "compare --sql \"COPY (SELECT 1) TO '{tmp}/f.csv'\" --arm arm "
      "--metric y", "got a COPY statement"),
+    # --- issue 23's hostile corpus, exact inputs: formulas that run code or read a wrong effect
+    ("formula-runs-code", "compare {bad}/formula.csv --arm arm --metric rev --kind formula "
+     "--formula \"rev ~ arm + I(x + bmb.models.np.sign(bmb.models.pd.io.common.os.system("
+     "'touch pwned')))\"", "formula"),
+    ("formula-writes-the-data", "compare {bad}/formula.csv --arm arm --metric rev --kind formula "
+     "--formula 'rev ~ arm + I(frame.x.add(0, fill_value=frame.to_csv(\"pwned\")))'", "formula"),
+    ("formula-arm-interaction", "compare {bad}/formula.csv --arm arm --metric rev --kind formula "
+     "--formula 'rev ~ arm * x'", "interaction"),
+    # options that were ignored or out of range
+    ("margin-without-guardrail", "compare {bad}/good.csv --arm arm --metric y --margin 0.01",
+     "--margin applies to guardrails"),
+    ("margin-not-a-number", "compare {bad}/good.csv --arm arm --metric y --guardrail y "
+     "--margin lots", "must be a number"),
+    ("loss-threshold-nan", "compare {bad}/good.csv --arm arm --metric y --loss-threshold nan",
+     "--loss-threshold"),
+    ("rhat-zero", "compare {bad}/good.csv --arm arm --metric y --rhat-max 0", "--rhat-max"),
+    ("ess-negative", "compare {bad}/good.csv --arm arm --metric y --ess-min=-5", "--ess-min"),
+    ("monitor-interval-2", "monitor {bad}/good.csv --arm arm --metric y --interval 2",
+     "--interval"),
+    ("monitor-negative-looks", "monitor {bad}/good.csv --arm arm --metric y --looks=-3",
+     "looks must be a positive number"),
+    ("outcome-is-the-arm", "compare {bad}/good.csv --arm arm --metric arm",
+     "is the arm column"),
+    ("segment-is-the-arm", "compare {bad}/good.csv --arm arm --metric y --segment arm",
+     "is the arm column"),
+    ("segment-twice", "compare {bad}/formula.csv --arm arm --metric rev --kind continuous "
+     "--segment x --segment x", "given twice"),
+    ("simulate-1e13-rows", "simulate migration --rows 10000000000000 --out {tmp}/s.csv",
+     "rows"),
+    # data that is not what it seems
+    ("ragged-csv", "compare {bad}/ragged.csv --arm arm --metric y", "ragged CSV: line 3"),
+    ("complex-outcome", "compare {bad}/complex.csv --arm arm --metric y --kind continuous",
+     "is not numeric"),
+    ("count-beyond-2p53", "compare {bad}/count_2p53.csv --arm arm --metric x --n n",
+     "at or above 2**53"),
 ]
 
 
