@@ -237,17 +237,25 @@ class ConversionPosterior:
         return plot_beta_posteriors(self, ax=ax)
 
     def __str__(self) -> str:
+        from bayeslab.core import format as fmt
+
         lines = [f"Beta-Binomial posterior of {self.metric!r}, prior {self.prior}, "
                  f"{self.interval:.0%} credible intervals"]
-        for r in self.arm_cells().records():
-            lines.append(f"  {r['arm']:>12}  n={r['n']:>10,}  rate={r['mean']:.4%} "
-                         f"[{r['lower']:.4%}, {r['upper']:.4%}]  P(best)={r['prob_best']:.3f}")
+        records = self.arm_cells().records()
+        for i, r in enumerate(records):
+            # the complement from the other arms' own (tail-accurate) probabilities
+            others = sum(o["prob_best"] for j, o in enumerate(records) if j != i)
+            lines.append(f"  {r['arm']:>12}  n={fmt.count(r['n']):>10}  rate "
+                         f"{fmt.rate(r['mean'])} [{fmt.rate(r['lower'])}, {fmt.rate(r['upper'])}]"
+                         + (f"  P(best) = {fmt.prob(r['prob_best'], others)}"
+                            if len(records) > 1 else ""))
         for c in self.comparisons:
-            lines.append(f"  {c.arm} vs {self.control}: diff {c.abs_diff:+.4%} "
-                         f"[{c.abs_lower:+.4%}, {c.abs_upper:+.4%}], lift {c.rel_lift:+.2%} "
-                         f"[{c.rel_lower:+.2%}, {c.rel_upper:+.2%}], "
-                         f"P(>0) {format_prob(c.prob_positive, c.prob_negative)}, "
-                         f"loss {c.expected_loss:.2e}")
+            lines.append(f"  {c.arm} vs {self.control}: difference {fmt.pp(c.abs_diff)} "
+                         f"{fmt.interval(c.abs_lower, c.abs_upper, 'absolute', 'conversion')}, "
+                         f"lift {fmt.pct(c.rel_lift)} "
+                         f"{fmt.interval(c.rel_lower, c.rel_upper, 'relative', 'conversion')}, "
+                         f"P(> 0) = {format_prob(c.prob_positive, c.prob_negative)}, "
+                         f"expected loss {fmt.number(c.expected_loss, 3)}")
         return "\n".join(lines)
 
 

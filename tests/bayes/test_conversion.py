@@ -112,3 +112,14 @@ def test_bad_counts(kwargs, match):
 def test_bad_model_options(kwargs):
     with pytest.raises(ModelError):
         BetaBinomial(**kwargs)
+
+
+def test_printed_posterior_speaks_the_unit_language():
+    """Differences in pp, lifts in %, P(best) never 1.000 / 0.000 (the complement is kept)."""
+    post = BetaBinomial(1, 1).fit_counts(np.array([25_000, 25_000]), np.array([4310, 5260]),
+                                         arms=("0", "1"), metric="m")
+    text = str(post)
+    assert "difference +3.800 pp [+3.111, +4.489] pp" in text
+    assert "lift +22.06%" in text and "P(> 0) = 1 - 1.6e-27" in text
+    assert "P(best) = 1 - 1.6e-27" in text and "P(best) = 1.6e-27" in text
+    assert "1.000" not in text and "0.000 " not in text
