@@ -145,11 +145,17 @@ class SampleSizeResult:
         return pd.DataFrame([self.to_dict()])
 
     def __str__(self) -> str:
+        from bayeslab.core import format as fmt
+
         share = self.ratio / (1 + self.ratio)
         rel = "" if self.mde_relative is None else f" ({100 * self.mde_relative:.3g}% relative)"
+        prop = self.metric == "proportion"
+        base = fmt.rate(self.baseline) if prop and self.baseline is not None else (
+            f"{self.baseline:g}" if self.baseline is not None else "n/a")
+        mde = fmt.pp(self.mde) if prop else f"{self.mde:g}"
         return (f"Sample size, {self.metric} ({self.method}), {self.sides}-sided alpha="
                 f"{self.alpha:g}, power {self.power:g}\n"
-                f"baseline {self.baseline:g}, mde {self.mde:g}{rel}"
+                f"baseline {base}, mde {mde}{rel}"
                 + (f", sd {self.sd:g}" if self.sd is not None else "")
                 + f", treatment share {100 * share:.3g}%\n"
                 f"n_control {self.n_control:,}  n_treatment {self.n_treatment:,}  "

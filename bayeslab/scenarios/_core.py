@@ -96,15 +96,34 @@ class Scenario:
                  f"  {head}",
                  f"  arm {self.roles['arm']!r} (control {self.roles['control']!r}), "
                  f"metric {self.roles['metric']!r}"]
+        from bayeslab.core import format as fmt
+
         for col, m in self.truth["metrics"].items():
+            rate = self._is_rate(col)
+
+            def diff(v, rate=rate):
+                return fmt.pp(v) if rate else fmt.number(v, sign=True)
+
+            def level(v, rate=rate):
+                return fmt.rate(v) if rate else fmt.number(v)
+
             if "ate" in m:
-                lines.append(f"  {col:<22} ATE {m['ate']:+.4f}  ATT {m['att']:+.4f}  naive "
-                             f"difference {m['naive_difference']:+.4f}")
+                lines.append(f"  {col:<22} ATE {diff(m['ate'])}  ATT {diff(m['att'])}  naive "
+                             f"difference {diff(m['naive_difference'])}")
             else:
-                lines.append(f"  {col:<22} control {m['control']:>10.4f}  treatment "
-                             f"{m['treatment']:>10.4f}  effect {m['abs_effect']:+.4f} "
-                             f"({m['rel_effect']:+.1%})")
+                lines.append(f"  {col:<22} control {level(m['control']):>10}  treatment "
+                             f"{level(m['treatment']):>10}  effect {diff(m['abs_effect'])} "
+                             f"({fmt.pct(m['rel_effect'], 1)})")
         return "\n".join(lines)
+
+    def _is_rate(self, column: str) -> bool:
+        """Whether a truth column is a 0/1 outcome (its effects are shown in pp)."""
+        import numpy as np
+
+        if column not in self.data:
+            return False
+        values = self.data[column].dropna()
+        return bool(len(values)) and bool(np.isin(values.unique(), (0, 1)).all())
 
 
 # --------------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_sql_source(data_csv, capsys):
     ("dup", ["--unit-id", "user_id"], "duplicated unit ids"),
     (None, ["--guardrail", "g"], "--guardrail needs --margin"),
     (None, ["--prior", "1"], "--prior needs 2 numbers"),
-    (None, ["--prior", "0,1"], "prior alpha must be a positive number"),
+    (None, ["--prior", "0,1"], "prior must be two positive numbers"),
     ("missing_file", [], "data file not found"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, data_csv, capsys, edit, extra, match):
