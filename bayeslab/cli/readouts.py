@@ -109,6 +109,7 @@ def _compare_propensity(args) -> int:
 
 def cmd_demo(args) -> int:
     """Simulate the PS4 to PS5 migration and print its conversion and guardrail readouts."""
+    from bayeslab.core import format as fmt
     from bayeslab.readout.metric import compare
     from bayeslab.scenarios import simulate
 
@@ -121,8 +122,8 @@ def cmd_demo(args) -> int:
              "True effects (treatment minus control, population):"]
     for col in [roles["metric"], *roles["guardrails"]]:
         m = sc.truth["metrics"][col]
-        lines.append(f"  {col}: {m['control']:.4%} -> {m['treatment']:.4%} "
-                     f"({m['abs_effect'] * 100:+.3f}pp, {m['rel_effect']:+.1%})")
+        lines.append(f"  {col}: {fmt.rate(m['control'])} -> {fmt.rate(m['treatment'])} "
+                     f"({fmt.pp(m['abs_effect'])}, {fmt.pct(m['rel_effect'], 1)})")
     head = "\n".join(lines) + "\n"
     emit({"scenario": "migration", "truth": sc.truth, "readout": readout.to_dict()},
           head + "\n" + str(readout), args.format)
