@@ -4,7 +4,8 @@ Run: PYTHONPATH=. python benchmarks/sequential.py
 
 The conjugate rule is :class:`bayeslab.sequential.rules.ProbPositive` (success at
 P(p_T > p_C) >= 0.95, futility at <= 0.10), computed exactly from the Beta(1 + x, 1 + n - x)
-posteriors by the fixed-node kernel (:mod:`bayeslab.kernels.beta_fast`, 40 nodes, error < 1e-6).
+posteriors by the Beta kernel's simulation rule (:mod:`bayeslab.kernels.beta`,
+``accuracy="simulation"``: 40 nodes, error < 1e-6).
 The simulator hands the rule only the experiments still running, so the cost is proportional to
 the experiment-looks actually evaluated, which is printed too. A success-only rule (no futility)
 keeps most null experiments running to the end: its time is the worst case per evaluation.

@@ -250,19 +250,20 @@ def metric_view(run: RunFolder, metric: str, *, prior=None, segment: str | None 
 def rate_densities(view: MetricView, points: int = 300) -> pd.DataFrame:
     """Posterior density of each arm's rate on a grid: columns ``x`` and one per arm.
 
-    Empty when the view was not recomputed (no conjugate posterior to draw).
+    Empty when the view was not recomputed (no conjugate posterior to draw). Quantiles and
+    densities from the Beta kernel (:func:`bayeslab.kernels.beta.ppf`, ``pdf``: numpy only).
     """
-    from scipy import stats as sps
+    from bayeslab.kernels import beta as K
 
     if view.bayes is None:
         return pd.DataFrame()
     a, b = view.bayes.alpha_post, view.bayes.beta_post
-    lo = min(sps.beta.ppf(1e-4, a, b))
-    hi = max(sps.beta.ppf(1 - 1e-4, a, b))
+    lo = min(K.ppf(1e-4, a, b))
+    hi = max(K.ppf(1 - 1e-4, a, b))
     x = np.linspace(lo, hi, points)
     out = {"x": x}
     for arm, ak, bk in zip(view.bayes.arms, a, b, strict=True):
-        out[arm] = sps.beta.pdf(x, ak, bk)
+        out[arm] = K.pdf(x, ak, bk)
     return pd.DataFrame(out)
 
 

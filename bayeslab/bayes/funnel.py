@@ -14,7 +14,7 @@ rate "reached stage :math:`j` given stage :math:`i`" is exactly
 :math:`\mathrm{Beta}(\sum_{c \ge j} \alpha_c, \sum_{i \le c < j} \alpha_c)`, the step rates are
 independent, and :math:`CVR = CTR \times PCVR` holds as an identity between posteriors (the
 CVR Beta is the distribution of the product of the CTR and PCVR Betas). Differences between arms
-are summarized by one-dimensional quadrature (:mod:`bayeslab.kernels.difference`). With the
+are summarized by the exact Beta kernel (:func:`bayeslab.kernels.beta.compare`). With the
 default :math:`\gamma = 1` (uniform on the simplex) the prior of CTR is Beta(2, 1), of PCVR
 Beta(1, 1) and of CVR Beta(1, 2) for a two-stage funnel.
 
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from bayeslab.core.checks import check_interval
 from bayeslab.core.errors import ModelError
@@ -36,7 +35,7 @@ from bayeslab.core.estimates import Estimate, EstimatesMixin
 from bayeslab.data.accounting import RowAccount
 from bayeslab.data.funnel import FunnelStats
 from bayeslab.data.summaries import funnel_rates
-from bayeslab.kernels.difference import compare
+from bayeslab.kernels import beta as K
 
 
 @dataclass(frozen=True)
@@ -79,11 +78,14 @@ class FunnelPosterior(EstimatesMixin):
         return self.arms[0]
 
     def posterior(self, rate: str, arm: str):
-        """Frozen scipy Beta posterior of ``rate`` in ``arm``."""
+        """Frozen scipy Beta posterior of ``rate`` in ``arm`` (``bayeslab.kernels.beta.frozen``).
+
+        For the user to draw or plot; the comparisons come from the exact Beta kernel.
+        """
         row = self.per_arm[(self.per_arm["rate"] == rate) & (self.per_arm["arm"] == arm)]
         if row.empty:
             raise ModelError(f"no rate {rate!r} for arm {arm!r}")
-        return st.beta(a=float(row["a"].iloc[0]), b=float(row["b"].iloc[0]))
+        return K.frozen(a=float(row["a"].iloc[0]), b=float(row["b"].iloc[0]))
 
     def estimates(self, rate: str | None = None) -> list[Estimate]:
         """Absolute and relative effects per rate and treatment arm (``extra["rate"]``)."""
@@ -149,13 +151,12 @@ def funnel(fs: FunnelStats, *, prior_concentration: float = 1.0,
     for name, j, i in rates:
         a = tail_sums[:, j]
         b = tail_sums[:, i] - tail_sums[:, j]
-        posts = [st.beta(a=a[m], b=b[m]) for m in range(len(fs.arms))]
         for m, arm in enumerate(fs.arms):
             per_arm.append({"rate": name, "arm": arm, "a": a[m], "b": b[m],
                             "mean": a[m] / (a[m] + b[m])})
         for m in range(1, len(fs.arms)):
             comps.append({"rate": name, "arm": fs.arms[m],
-                          **compare(posts[m], posts[0], interval=interval)})
+                          **K.compare(a[m], b[m], a[0], b[0], interval=interval)})
     return FunnelPosterior(stages=fs.stages, arms=fs.arms, alpha=alpha, rates=rates,
                            per_arm=pd.DataFrame(per_arm), comparisons=pd.DataFrame(comps),
                            prior={"dirichlet_concentration": prior_concentration},

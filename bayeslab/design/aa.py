@@ -6,7 +6,8 @@ out the way :func:`bayeslab.readout.metric.compare` reads one: the pooled two-pr
 (:math:`P(p_T > p_C) \ge` ``prob_threshold`` and relative expected loss
 :math:`E[(1 - p_T/p_C)^+] \le` ``loss_threshold``; "do not ship" when
 :math:`P(p_T < p_C) \ge` ``prob_threshold``), with Beta posteriors computed exactly
-(:mod:`bayeslab.kernels.beta_fast`). The sample ratio mismatch check is applied too.
+(:mod:`bayeslab.kernels.beta`, ``accuracy="simulation"``). The sample ratio mismatch check is
+applied too.
 
 Units are split between the arms by
 
@@ -134,7 +135,7 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
     from scipy.special import ndtr
 
     from bayeslab.core.decision import DecisionRule
-    from bayeslab.kernels import beta_fast as F
+    from bayeslab.kernels import beta as K
 
     rule = rule or DecisionRule()
     n_c, x_c, n_t, x_t = (np.asarray(v, dtype=float) for v in (n_c, x_c, n_t, x_t))
@@ -146,10 +147,11 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
     p_value = 2 * ndtr(-np.abs(z))
     a0, b0 = prior
     params = (a0 + x_t, b0 + n_t - x_t, a0 + x_c, b0 + n_c - x_c)
-    prob = np.atleast_1d(F.prob_greater(*params))
+    prob = np.atleast_1d(K.prob_greater(*params, accuracy="simulation"))
     ship = prob >= rule.prob_threshold
     if ship.any():
-        loss = np.atleast_1d(F.expected_loss(*(p[ship] for p in params), relative=True))
+        loss = np.atleast_1d(K.expected_loss(*(p[ship] for p in params), relative=True,
+                                             accuracy="simulation"))
         ship[np.flatnonzero(ship)] = loss <= rule.loss_threshold
     return {"z_reject": p_value < rule.alpha, "z_ship": (p_value < rule.alpha) & (diff > 0),
             "bayes_ship": ship, "bayes_no_ship": 1 - prob >= rule.prob_threshold}

@@ -20,6 +20,10 @@ in the tests.
 A :math:`P(A > B)` within 1e-9 of 0 or 1 is recomputed in the tail on the log scale
 (:func:`prob_tail`), so it keeps its digits (1e-40 prints as 1e-40, not as 0).
 
+Two Beta posteriors are handed to the Beta kernel (:mod:`bayeslab.kernels.beta`, exact, the one
+definition of :math:`P(p_T > p_C)` in the package) by every function here; this module
+integrates only the other families (and a Beta beside one of them).
+
 A posterior with zero scale (a Normal-model arm whose values are all equal) is a point mass;
 :func:`compare` then answers in closed form (the difference is the other posterior shifted, or a
 constant when both are point masses) instead of integrating a density that does not exist.
@@ -35,6 +39,7 @@ import numpy as np
 from scipy import integrate, optimize, stats
 
 from bayeslab.core.errors import ModelError
+from bayeslab.kernels import beta as K
 
 _TAIL = 1e-13
 _MAX_EXPAND = 80  # bracket doublings: 2**80 times the starting width
@@ -81,6 +86,20 @@ def _quad_adaptive(fun, dist) -> float:
     return total
 
 
+def _beta_params(dist) -> tuple[float, float] | None:
+    """``(a, b)`` of a frozen standard ``scipy.stats.beta`` (loc 0, scale 1), else ``None``."""
+    if getattr(getattr(dist, "dist", None), "name", None) != "beta":
+        return None
+    (a, b), loc, scale = dist.dist._parse_args(*dist.args, **dist.kwds)
+    return (float(a), float(b)) if loc == 0 and scale == 1 else None
+
+
+def _beta_pair(a, b) -> tuple[float, float, float, float] | None:
+    """``(a_T, b_T, a_C, b_C)`` when both posteriors are Betas (for the Beta kernel)."""
+    pa, pb = _beta_params(a), _beta_params(b)
+    return (*pa, *pb) if pa is not None and pb is not None else None
+
+
 def partial_below(dist, u: float) -> float:
     """Closed-form :math:`E[(u - A)^+]` for a frozen Student-t, Normal, Gamma or Beta ``dist``."""
     name = dist.dist.name
@@ -97,14 +116,16 @@ def partial_below(dist, u: float) -> float:
         a, scale = dist.kwds["a"], dist.kwds["scale"]
         return u * stats.gamma.cdf(u, a, scale=scale) - a * scale * stats.gamma.cdf(
             u, a + 1, scale=scale)
-    if name == "beta":
-        a, b = dist.kwds["a"], dist.kwds["b"]
-        return u * stats.beta.cdf(u, a, b) - a / (a + b) * stats.beta.cdf(u, a + 1, b)
+    if name == "beta" and _beta_params(dist) is not None:
+        a, b = _beta_params(dist)
+        return u * K.cdf(u, a, b) - a / (a + b) * K.cdf(u, a + 1, b)
     raise ValueError(f"no partial expectation for distribution {name!r}")
 
 
 def diff_cdf(d: float, a, b) -> float:
     r""":math:`P(A - B \le d)` for independent frozen distributions ``a`` and ``b``."""
+    if (p := _beta_pair(a, b)) is not None:
+        return K.diff_cdf(d, *p)
     return min(max(_quad(lambda u: b.pdf(u) * a.cdf(d + u), b), 0.0), 1.0)
 
 
@@ -147,6 +168,8 @@ def _solve(cdf, q: float, guess: float, width: float) -> float:
 
 def diff_quantile(q: float, a, b) -> float:
     """Quantile ``q`` of :math:`A - B` for independent frozen distributions."""
+    if (p := _beta_pair(a, b)) is not None:
+        return K.diff_quantile(q, *p)
     guess = float(a.median() - b.median())
     width = 6 * math.hypot(_spread(a), _spread(b)) + 1e-300
     return _solve(lambda z: diff_cdf(z, a, b), q, guess, width)
@@ -158,6 +181,9 @@ def _spread(dist) -> float:
 
 def ratio_cdf(r: float, a, b) -> float:
     r""":math:`P(A / B \le r)`, integrating over both signs of :math:`B`."""
+    if (p := _beta_pair(a, b)) is not None:
+        return K.ratio_cdf(r, *p)
+
     def fun(u):
         p = a.cdf(r * u)
         return b.pdf(u) * np.where(u > 0, p, 1.0 - p)
@@ -166,6 +192,8 @@ def ratio_cdf(r: float, a, b) -> float:
 
 def ratio_quantile(q: float, a, b) -> float:
     """Quantile ``q`` of :math:`A / B` for independent frozen distributions."""
+    if (p := _beta_pair(a, b)) is not None:
+        return K.ratio_quantile(q, *p)
     mb = float(b.median())
     guess = float(a.median()) / mb if mb else 0.0
     width = 6 * abs(guess) * math.hypot(_spread(a) / (abs(float(a.median())) or 1.0),
@@ -175,6 +203,8 @@ def ratio_quantile(q: float, a, b) -> float:
 
 def expected_loss(a, b) -> float:
     r""":math:`E[\max(B - A, 0)]`: expected loss of shipping the treatment ``a``."""
+    if (p := _beta_pair(a, b)) is not None:
+        return K.expected_loss(*p)
     return _quad(lambda u: b.pdf(u) * partial_below(a, u), b)
 
 
@@ -190,8 +220,8 @@ def prob_tail(a, b, *, upper: bool) -> float:
     :func:`bayeslab.kernels.beta.prob_greater_pair` does), so a tail of 1e-40 keeps its digits.
     Below :data:`bayeslab.kernels.beta.TAIL_FLOOR` (1e-300) the result is 0.0: "below 1e-300".
     """
-    from bayeslab.kernels.beta import _log_tail_integral
-
+    if (p := _beta_pair(a, b)) is not None:
+        return K.prob_greater_pair(*p)[0 if upper else 1]
     spread = max(_spread(a), _spread(b))
     meds = (float(a.median()), float(b.median()))
     lo, hi = min(meds) - 40 * spread, max(meds) + 40 * spread
@@ -203,7 +233,7 @@ def prob_tail(a, b, *, upper: bool) -> float:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.maximum(b.logpdf(u) + inner(u), -1e300)
 
-    return _log_tail_integral(log_f, lo, hi, min(_spread(a), _spread(b)))
+    return K._log_tail_integral(log_f, lo, hi, min(_spread(a), _spread(b)))
 
 
 def point_mass(dist) -> float | None:
@@ -277,6 +307,8 @@ def compare(a, b, *, interval: float = 0.95) -> dict:
     ModelError
         If a quantile cannot be bracketed (an improper or degenerate posterior).
     """
+    if (p := _beta_pair(a, b)) is not None:
+        return K.compare(*p, interval=interval)
     pa, pb = point_mass(a), point_mass(b)
     if pa is not None or pb is not None:
         return _compare_point_mass(a, b, pa, pb, interval)

@@ -2,8 +2,8 @@ r"""Posteriors of the lift at one look, vectorized over simulated experiments.
 
 Conversion (``LookStats.metric == "binary"``): independent
 :math:`p_k \sim \mathrm{Beta}(\alpha_0 + x_k, \beta_0 + n_k - x_k)`, every quantity an exact
-one-dimensional integral (:mod:`bayeslab.kernels.beta_fast` for many experiments,
-:mod:`bayeslab.kernels.beta` for up to 16 at once). Continuous (``"normal"``): the conjugate
+one-dimensional integral of :mod:`bayeslab.kernels.beta` (``accuracy="simulation"`` for many
+experiments, the exact default for up to 16 at once). Continuous (``"normal"``): the conjugate
 normal posterior of the lift with the sampling variance plugged in. The stopping rules of
 :mod:`bayeslab.sequential.rules` read these.
 """
@@ -96,12 +96,11 @@ def prob_positive(stats: LookStats, prior=None) -> np.ndarray:
     r"""Posterior :math:`P(\Delta > 0)` per experiment."""
     if stats.metric == "binary":
         from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
 
         params = _beta_params(stats, prior)
         if _exact(stats):
             return np.atleast_1d(np.vectorize(lambda *p: K.prob_greater_pair(*p)[0])(*params))
-        return _unique_apply(F.prob_greater, *params)
+        return _unique_apply(lambda *p: K.prob_greater(*p, accuracy="simulation"), *params)
     m, s = normal_posterior(stats, prior)
     return special.ndtr(m / s)
 
@@ -114,14 +113,14 @@ def expected_losses(stats: LookStats, prior=None, relative: bool = False):
     """
     if stats.metric == "binary":
         from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
 
         a_t, b_t, a_c, b_c = _beta_params(stats, prior)
         if _exact(stats):
             ship = np.atleast_1d(np.vectorize(
                 lambda *p: K.expected_loss(*p, relative=relative))(a_t, b_t, a_c, b_c))
         else:
-            ship = _unique_apply(lambda *p: F.expected_loss(*p, relative=relative),
+            ship = _unique_apply(lambda *p: K.expected_loss(*p, relative=relative,
+                                                            accuracy="simulation"),
                                  a_t, b_t, a_c, b_c)
         mu_t = a_t / (a_t + b_t)
         if relative:  # E[p_T/p_C] - 1 + E[(1 - p_T/p_C)^+]
@@ -142,12 +141,11 @@ def lift_cdf(stats: LookStats, d: float, prior=None) -> np.ndarray:
     r"""Posterior :math:`P(\Delta \le d)` per experiment."""
     if stats.metric == "binary":
         from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
 
         params = _beta_params(stats, prior)
         if _exact(stats):
             return np.atleast_1d(np.vectorize(lambda *p: K.diff_cdf(d, *p))(*params))
-        return _unique_apply(lambda *p: F.diff_cdf(d, *p), *params)
+        return _unique_apply(lambda *p: K.diff_cdf(d, *p, accuracy="simulation"), *params)
     m, s = normal_posterior(stats, prior)
     return special.ndtr((d - m) / s)
 
@@ -157,14 +155,13 @@ def lift_interval(stats: LookStats, level: float = 0.95, prior=None):
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     if stats.metric == "binary":
         from bayeslab.kernels import beta as K
-        from bayeslab.kernels import beta_fast as F
 
         params = _beta_params(stats, prior)
         if _exact(stats):
             f = np.vectorize(K.diff_quantile)
             return np.atleast_1d(f(lo_q, *params)), np.atleast_1d(f(hi_q, *params))
-        return (np.atleast_1d(F.diff_quantile(lo_q, *params)),
-                np.atleast_1d(F.diff_quantile(hi_q, *params)))
+        return (np.atleast_1d(K.diff_quantile(lo_q, *params, accuracy="simulation")),
+                np.atleast_1d(K.diff_quantile(hi_q, *params, accuracy="simulation")))
     m, s = normal_posterior(stats, prior)
     z = special.ndtri(hi_q)
     return m - z * s, m + z * s

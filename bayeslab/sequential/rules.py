@@ -14,8 +14,8 @@ Posteriors (the lift :math:`\Delta` is treatment minus control):
 * conversion (``LookStats.metric == "binary"``): independent
   :math:`p_k \sim \mathrm{Beta}(\alpha_0 + x_k, \beta_0 + n_k - x_k)`, prior ``(alpha0, beta0)``
   (default (1, 1)); every quantity is an exact one-dimensional integral
-  (:mod:`bayeslab.kernels.beta_fast` for many experiments, :mod:`bayeslab.kernels.beta` for up to
-  16 at once, e.g. a real look);
+  (:mod:`bayeslab.kernels.beta`: ``accuracy="simulation"`` for many experiments, the exact
+  default for up to 16 at once, e.g. a real look);
 * continuous (``"normal"``): the conjugate normal posterior of :math:`\Delta` with the sampling
   variance plugged in, :math:`\hat\Delta \sim N(\Delta, s^2)`, :math:`s^2 = v_C/n_C + v_T/n_T`,
   and prior :math:`\Delta \sim N(\mu_0, \sigma_0^2)` (``prior=(mu0, sigma0)``; flat by default):

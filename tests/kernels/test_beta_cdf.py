@@ -10,8 +10,9 @@ import pytest
 from scipy import special
 
 from bayeslab.kernels import beta as K
-from bayeslab.kernels import beta_cdf as C
-from bayeslab.kernels.beta_density import betaln
+from bayeslab.kernels.beta import _cdf as C
+from bayeslab.kernels.beta import _multi as M
+from bayeslab.kernels.beta import betaln
 
 # (a, b, relative tolerance in the tails); scipy's betainc is itself trustworthy to about 1e-13
 # up to a + b of 1e7 (not for Beta(2, b) with b from 1e4: see the closed-form test). The tail
@@ -124,18 +125,18 @@ def test_betaln_against_mpmath(a):
 def test_prob_best_and_expected_max_match_adaptive_quadrature():
     for params in ([(101, 901), (121, 881), (115, 887)], [(3, 40), (2, 300), (5001, 45001)],
                    [(1, 30), (2, 29), (1, 1)]):
-        np.testing.assert_allclose(K.prob_best(params), K._prob_best_adaptive(params),
+        np.testing.assert_allclose(K.prob_best(params), M._prob_best_adaptive(params),
                                    atol=1e-11)
-        ref = K._quad(lambda x, p=params: 1.0 - np.prod([special.betainc(a, b, x)
+        ref = M._quad(lambda x, p=params: 1.0 - np.prod([special.betainc(a, b, x)
                                                          for a, b in p], axis=0),
-                      points=K._all_points(params))
+                      points=M._all_points(params))
         assert K.expected_max(params) == pytest.approx(ref, abs=1e-11)
 
 
 def test_bracketed_root():
-    assert K._bracketed_root(lambda v: v**3 - 2.0, 0.0, 5.0) == pytest.approx(2 ** (1 / 3),
+    assert M._bracketed_root(lambda v: v**3 - 2.0, 0.0, 5.0) == pytest.approx(2 ** (1 / 3),
                                                                              abs=1e-12)
-    assert K._bracketed_root(lambda v: np.tanh(50 * (v - 0.3)), -1.0, 1.0) == pytest.approx(
+    assert M._bracketed_root(lambda v: np.tanh(50 * (v - 0.3)), -1.0, 1.0) == pytest.approx(
         0.3, abs=1e-12)
 
 
@@ -154,3 +155,39 @@ def test_two_arm_readout_imports_no_scipy():
     out = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _mp_quantile(q, a, b):
+    """Quantile of Beta(a, b) by Newton in log x on mpmath's regularized incomplete beta (40
+    digits), started at the small-x closed form x = (q a B(a, b))^(1/a)."""
+    with mp.workdps(40):
+        q, a, b = mp.mpf(q), mp.mpf(a), mp.mpf(b)
+        t0 = (mp.log(q) + mp.log(a) + mp.log(mp.beta(a, b))) / a
+        t = mp.findroot(lambda t: mp.log(mp.betainc(a, b, 0, mp.exp(t), regularized=True))
+                        - mp.log(q), t0)
+        return mp.exp(t)
+
+
+@pytest.mark.parametrize("a,b", [(0.5, 0.5), (0.5, 100.5), (0.1, 20.0), (0.3, 1e8),
+                                 (0.1, 1e12 + 0.1), (1.0, 1e13), (0.9, 3.0)],
+                         ids=lambda v: f"{v:g}")
+def test_quantile_below_1_at_tiny_levels_against_mpmath(a, b):
+    """A parameter below 1 at q <= 1e-30 used to raise OverflowError (exp of the logit's
+    minus, 1e-300 deep). Now: 1e-13 relative where the quantile is a normal double, a
+    subnormal or 0.0 where it lies below the smallest one (never an error)."""
+    for q in (1e-10, 1e-30, 1e-31, 1e-60, 1e-100, 1e-200, 1e-300):
+        ref = _mp_quantile(q, a, b)
+        got = C.ppf(q, a, b)
+        if ref > mp.mpf("1e-300"):
+            assert got == pytest.approx(float(ref), rel=1e-12), (q, got, ref)
+        else:
+            assert 0.0 <= got <= 1e-300
+            assert got == pytest.approx(float(ref), abs=1e-310)
+    assert K.ppf(1e-300, a, b) == C.ppf(1e-300, a, b)  # the public path is this one
+
+
+@pytest.mark.parametrize("a,b", [(3.0, 0.5), (100.5, 0.5), (0.5, 0.5)])
+def test_quantile_with_b_below_1_near_1_against_mpmath(a, b):
+    for q in (1e-12, 1e-6, 0.3):
+        ref = 1 - _mp_quantile(q, b, a)  # the upper quantile of Beta(a, b)
+        assert C.ppf(1 - q, a, b) == pytest.approx(float(ref), rel=1e-12, abs=1e-15)

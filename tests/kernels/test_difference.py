@@ -87,3 +87,32 @@ def test_small_tails_keep_their_digits_gamma(shape_a, shape_b):
     out = D.compare(stats.gamma(a=shape_a, scale=1 / 200), stats.gamma(a=shape_b, scale=1 / 200))
     assert out["prob_negative"] == pytest.approx(special.betainc(shape_a, shape_b, 0.5),
                                                  rel=1e-9)
+
+
+# --- two Betas go to the Beta kernel (issue 22: one definition of P(p_T > p_C)) -------------
+
+def test_two_betas_are_handed_to_the_beta_kernel(monkeypatch):
+    from bayeslab.kernels import beta as K
+
+    a, b = stats.beta(a=57, b=346), stats.beta(42, 361)
+    p = (57.0, 346.0, 42.0, 361.0)
+    monkeypatch.setattr(D, "_quad", lambda *_, **__: pytest.fail("quadrature on two Betas"))
+    assert D.compare(a, b, interval=0.9) == K.compare(*p, interval=0.9)
+    assert D.diff_cdf(0.01, a, b) == K.diff_cdf(0.01, *p)
+    assert D.diff_quantile(0.3, a, b) == K.diff_quantile(0.3, *p)
+    assert D.ratio_cdf(1.2, a, b) == K.ratio_cdf(1.2, *p)
+    assert D.ratio_quantile(0.7, a, b) == K.ratio_quantile(0.7, *p)
+    assert D.expected_loss(a, b) == K.expected_loss(*p)
+    assert D.prob_tail(a, b, upper=False) == K.prob_greater_pair(*p)[1]
+    out = D.compare(a, b)
+    assert out["prob_positive"] == pytest.approx(1 - D.diff_cdf(0.0, a, b), abs=1e-12)
+
+
+def test_a_beta_beside_another_family_keeps_the_quadrature():
+    """A shifted Beta is not the kernel's; a Beta beside a Normal is integrated here, its
+    partial expectation from the kernel's CDF."""
+    a, b = stats.beta(a=200, b=1800), stats.norm(0.09, 0.01)
+    assert D._beta_pair(a, b) is None and D._beta_pair(stats.beta(2, 3, loc=1), a) is None
+    ref = D._quad_adaptive(lambda u: b.pdf(u) * (u * stats.beta.cdf(u, 200, 1800) - 0.1 * stats
+                                                 .beta.cdf(u, 201, 1800)), b)
+    assert D.expected_loss(a, b) == pytest.approx(ref, rel=1e-8)

@@ -47,9 +47,9 @@ import math
 
 import numpy as np
 
-from bayeslab.kernels import beta_cdf
-from bayeslab.kernels.beta_density import log_pdf
-from bayeslab.kernels.beta_outer import diff_bounds, narrower_is_control, weighted_nodes
+from bayeslab.kernels.beta import _cdf as beta_cdf
+from bayeslab.kernels.beta._density import log_pdf
+from bayeslab.kernels.beta._rules import diff_bounds, narrower_is_control, weighted_nodes
 from bayeslab.kernels.distributions import norm_ppf
 
 _NEWTON_TOL = 1e-13  # a step this small (relative to max(1, |v|)): converged

@@ -1,11 +1,15 @@
-"""The fixed-node Beta kernels against the closed form and the full-accuracy scalar kernels."""
+"""The Beta kernel's two accuracies: ``accuracy="simulation"`` (40 fixed nodes, vectorized over
+experiments) against the closed form, adaptive quadrature and ``accuracy="exact"``; the documented
+bounds of :mod:`bayeslab.kernels.beta` are what these tests measure."""
 
 import numpy as np
 import pytest
 from scipy import integrate, special
 
 from bayeslab.kernels import beta as K
-from bayeslab.kernels import beta_fast as F
+from bayeslab.kernels.beta import _pair, _rules
+
+SIM = {"accuracy": "simulation"}
 
 
 def miller(a_t, b_t, a_c, b_c):
@@ -36,9 +40,9 @@ def test_prob_greater_within_1e6_of_closed_form():
     c = grid()
     small = c[:, 0] < 3000  # the closed form sums a_t terms
     ref = np.array([miller(*r) for r in c[small]])
-    np.testing.assert_allclose(F.prob_greater(*c[small].T), ref, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(K.prob_greater(*c[small].T, **SIM), ref, atol=1e-6, rtol=0)
     ref_all = np.array([K.prob_greater_pair(*r)[0] for r in c])
-    np.testing.assert_allclose(F.prob_greater(*c.T), ref_all, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(K.prob_greater(*c.T, **SIM), ref_all, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("relative", [False, True])
@@ -48,7 +52,7 @@ def test_expected_loss_matches_scalar_kernel(relative):
     c = grid()
     for cc in (c, c[:, [2, 3, 0, 1]]):
         ref = np.array([K.expected_loss(*r, relative=relative) for r in cc])
-        np.testing.assert_allclose(F.expected_loss(*cc.T, relative=relative), ref,
+        np.testing.assert_allclose(K.expected_loss(*cc.T, relative=relative, **SIM), ref,
                                    rtol=1e-5, atol=1e-9)
 
 
@@ -72,7 +76,7 @@ def test_diff_cdf_and_quantile_against_adaptive_quadrature():
     c = grid()[::3]
     moderate = c.min(axis=1) >= 20
     for q in (0.025, 0.5, 0.975):
-        got = F.diff_quantile(q, *c.T)
+        got = K.diff_quantile(q, *c.T, **SIM)
         ref_cdf = np.array([quad_diff_cdf(d, *r) for d, r in zip(got, c, strict=True)])
         np.testing.assert_allclose(ref_cdf, q, atol=1e-6)
         ref = np.array([K.diff_quantile(q, *r) for r in c[moderate]])
@@ -81,12 +85,64 @@ def test_diff_cdf_and_quantile_against_adaptive_quadrature():
 
 def test_singular_parameters_fall_back_to_the_exact_kernel():
     p = np.array([[0.5, 30.0, 1.5, 40.0], [3.0, 40.0, 2.0, 30.0]])
-    got = F.prob_greater(*p.T)
+    got = K.prob_greater(*p.T, **SIM)
     assert got[0] == pytest.approx(K.prob_greater_pair(*p[0])[0], abs=1e-10)
     assert got[1] == pytest.approx(miller(*p[1]), abs=1e-7)
-    assert F.expected_loss(*p[0]) == pytest.approx(K.expected_loss(*p[0]), rel=1e-8)
+    assert K.expected_loss(*p.T, **SIM)[0] == pytest.approx(K.expected_loss(*p[0]), rel=1e-8)
+    assert K.diff_quantile(0.5, *p.T, **SIM)[0] == pytest.approx(K.diff_quantile(0.5, *p[0]),
+                                                                abs=1e-12)
 
 
 def test_scalars_give_floats():
-    assert isinstance(F.prob_greater(101, 901, 91, 911), float)
-    assert isinstance(F.expected_loss(101, 901, 91, 911), float)
+    for fn in (K.prob_greater, K.expected_loss):
+        assert isinstance(fn(101, 901, 91, 911, **SIM), float)
+    assert isinstance(K.diff_cdf(0.01, 101, 901, 91, 911, **SIM), float)
+    assert isinstance(K.diff_quantile(0.5, 101, 901, 91, 911, **SIM), float)
+
+
+def test_prob_greater_and_diff_cdf_within_1e6_for_large_arms():
+    """1e6 and 1e8 control units, allocations 1:1, 9:1, 1:9 (the grid above stops at 1e5)."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for p in (0.001, 0.01, 0.1, 0.5):
+        for n_c in (1e6, 1e8):
+            for ratio in (1.0, 9.0, 1 / 9):
+                n_t = round(n_c * ratio)
+                x_c, x_t = rng.binomial(int(n_c), p), rng.binomial(n_t, p * (1 + 1e-3))
+                rows.append((1 + x_t, 1 + n_t - x_t, 1 + x_c, 1 + n_c - x_c))
+    c = np.array(rows, dtype=float)
+    ref = np.array([K.prob_greater_pair(*r)[0] for r in c])
+    np.testing.assert_allclose(K.prob_greater(*c.T, **SIM), ref, atol=1e-6, rtol=0)
+    d = 1e-4
+    ref = np.array([K.diff_cdf(d, *r) for r in c])
+    np.testing.assert_allclose(K.diff_cdf(d, *c.T, **SIM), ref, atol=1e-6, rtol=0)
+
+
+def test_an_unknown_accuracy_is_refused():
+    with pytest.raises(ValueError, match="accuracy must be one of"):
+        K.prob_greater(101, 901, 91, 911, accuracy="fast")
+    assert K.ACCURACIES == ("exact", "simulation")
+
+
+def test_diff_cdf_simulation_against_exact():
+    """P(p_T - p_C <= d) at several d: within 1e-6 of the exact kernel, with either arm the
+    narrower one (the treatment-outer and the control-outer integrands)."""
+    c = grid()[::2]
+    for cc in (c, c[:, [2, 3, 0, 1]]):
+        for d in (-0.01, 0.0, 0.002):
+            ref = np.array([K.diff_cdf(d, *r) for r in cc])
+            np.testing.assert_allclose(K.diff_cdf(d, *cc.T, **SIM), ref, atol=1e-6, rtol=0)
+
+
+def test_the_two_rules_are_one_integrand_on_two_node_sets():
+    """With the exact rule's nodes the simulation's vectorized integrand (scipy's CDF inside)
+    gives the exact kernel's numbers: only the node counts and the inner CDF differ."""
+    c = grid()[::3]
+    c = c[c[:, :2].sum(axis=1) < 1e5]  # scipy's betainc is trustworthy to 1e-13 here
+    scipy_exact = _rules.Rule("check", 96, 32, 8.0, 40.0, 1e4, exact_cdf=False)
+    got = _pair._prob_greater(*c.T, rule=scipy_exact)
+    ref = np.array([K.prob_greater(*r) for r in c])
+    np.testing.assert_allclose(got, ref, atol=1e-12, rtol=0)
+    got = _pair._expected_loss(*c.T, False, rule=scipy_exact)
+    ref = np.array([K.expected_loss(*r) for r in c])
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-15)

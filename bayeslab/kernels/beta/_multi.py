@@ -1,6 +1,6 @@
 r"""Several Beta arms, the far-tail integral and a bracketed root finder, numpy only.
 
-Companions of :mod:`bayeslab.kernels.beta` (re-exported there). For independent
+Part of :mod:`bayeslab.kernels.beta` (re-exported there). For independent
 :math:`p_k \sim \mathrm{Beta}(a_k, b_k)`:
 
 .. math::
@@ -9,7 +9,7 @@ Companions of :mod:`bayeslab.kernels.beta` (re-exported there). For independent
     E[\max_k p_k] = \int_0^1 \Bigl(1 - \prod_k F_k(x)\Bigr)\, dx,
 
 on fixed composite Gauss-Legendre panels around every arm (:func:`_union_nodes`). The CDFs come
-from :mod:`bayeslab.kernels.beta_cdf`. A parameter below 1 (a density singular at a boundary)
+from :mod:`bayeslab.kernels.beta._cdf`. A parameter below 1 (a density singular at a boundary)
 falls back to adaptive quadrature (``scipy.integrate``, imported only there).
 """
 
@@ -19,25 +19,15 @@ import math
 
 import numpy as np
 
-from bayeslab.kernels import beta_cdf
-from bayeslab.kernels.beta_density import log_pdf
+from bayeslab.kernels.beta import _cdf as beta_cdf
+from bayeslab.kernels.beta._density import log_pdf
+from bayeslab.kernels.beta._one import cdf as _cdf
+from bayeslab.kernels.beta._one import singular as _singular
 
 
 def _moments(a, b):
     m = a / (a + b)
     return m, math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1.0)))
-
-
-def _singular(*params) -> bool:
-    return any(np.any(np.asarray(p) < 1.0) for p in params)
-
-
-def _cdf(x, a, b):
-    if _singular(a, b):
-        from scipy import special
-
-        return special.betainc(a, b, np.clip(x, 0.0, 1.0))
-    return beta_cdf.cdf(x, a, b)
 
 
 TAIL_FLOOR = 1e-300
