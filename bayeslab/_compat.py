@@ -47,6 +47,13 @@ MOVED = {
     "bayeslab.sequential.monitor_result": "bayeslab.readout.monitor_result",
     "bayeslab.runner": "bayeslab.plan.runner",
     "bayeslab.output": "bayeslab.plan.output",
+    # the Beta kernel's modules, now one package (their public functions are its names)
+    "bayeslab.kernels.beta_fast": "bayeslab.kernels.beta",
+    "bayeslab.kernels.beta_cdf": "bayeslab.kernels.beta",
+    "bayeslab.kernels.beta_density": "bayeslab.kernels.beta",
+    "bayeslab.kernels.beta_multi": "bayeslab.kernels.beta",
+    "bayeslab.kernels.beta_outer": "bayeslab.kernels.beta",
+    "bayeslab.kernels.beta_quantile": "bayeslab.kernels.beta",
 }
 
 

@@ -19,7 +19,7 @@ def plot_beta_posteriors(fit, ax=None):
     -------
     matplotlib.figure.Figure
     """
-    from scipy import stats
+    from bayeslab.kernels import beta as K
 
     table = fit.arm_table()
     a, b = fit.alpha_post, fit.beta_post
@@ -28,7 +28,7 @@ def plot_beta_posteriors(fit, ax=None):
                     600)
     fig, ax_ = _axes(ax, figsize=(7, 3.8))
     for k, arm in enumerate(fit.arms):
-        dens = stats.beta.pdf(x, a[k], b[k])
+        dens = K.pdf(x, a[k], b[k])
         lo, hi = table["lower"].iloc[k], table["upper"].iloc[k]
         color = f"C{k}"
         ax_.plot(x, dens, color=color, linewidth=1.8,

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayeslab.kernels import beta as beta_kernel
 from bayeslab.scenarios._core import (
     Scenario,
     check_rows,
@@ -46,7 +47,7 @@ def _pz_models(eng, past, desktop, tenured):
 def _pz_population():
     """Quadrature cells over engagement (Gauss-Legendre), past purchases, device and tenure."""
     x, wx = np.polynomial.legendre.leggauss(_PZ_QUAD)
-    eng, wx = (x + 1) / 2, wx / 2 * stats.beta.pdf((x + 1) / 2, *_PZ_BETA)
+    eng, wx = (x + 1) / 2, wx / 2 * beta_kernel.pdf((x + 1) / 2, *_PZ_BETA)
     k = np.arange(_PZ_KMAX + 1)
     dev = np.arange(3)
     ten = np.array([0, 1])

@@ -62,3 +62,22 @@ def test_a_kernel_that_cannot_reach_its_accuracy_raises():
 
     with pytest.raises(ConvergenceError, match="did not reach its accuracy"):
         control_expectation(wild, 0.5, 0.5)
+
+
+def test_jeffreys_prior_with_no_conversions_beside_a_converting_arm():
+    """0 of 900 under Beta(0.5, 0.5) beside 90 of 1000: the control's tail spans 55 decades of
+    its quantile scale; split geometrically it converges (it raised ConvergenceError)."""
+    from scipy import integrate, stats
+
+    from bayeslab.kernels import beta as K
+
+    gt, _ = K.prob_greater_pair(0.5, 901, 91, 911)
+    ref = integrate.quad(lambda x: stats.beta.pdf(x, 0.5, 901) * stats.beta.cdf(x, 91, 911),
+                         0, 1, points=[0.01, 0.05, 0.09, 0.12], limit=500, epsabs=0,
+                         epsrel=1e-12)[0]
+    assert gt == pytest.approx(ref, rel=1e-9)
+    lo, hi = K.diff_quantiles([0.025, 0.975], 0.5, 901, 91, 911)
+    draws = stats.beta.rvs(0.5, 901, size=400_000, random_state=1) \
+        - stats.beta.rvs(91, 911, size=400_000, random_state=2)
+    assert lo == pytest.approx(np.quantile(draws, 0.025), abs=1e-3)
+    assert hi == pytest.approx(np.quantile(draws, 0.975), abs=1e-3)

@@ -23,14 +23,9 @@ KERNEL = PKG / "kernels" / "beta"
 PATTERNS = re.compile(r"\bstats\.beta\b|\bsps\.beta\b|\bst\.beta\b|betainc"
                       r"|from\s+scipy\.stats\s+import\s+(?:\([^)]*)?\bbeta\b")
 
-#: modules outside the kernel that still use scipy's Beta, each with its reason; an entry must
-#: keep failing the scan (remove it once the module is routed through bayeslab.kernels.beta)
-KNOWN = {
-    "bayeslab/plots/conversion.py": "posterior density figure: scipy.stats.beta.pdf, to become "
-                                    "bayeslab.kernels.beta.pdf (not part of the issue-22 change)",
-    "bayeslab/scenarios/personalization.py": "a simulated data set's Beta engagement weights "
-                                             "(quadrature of a prior, no posterior comparison)",
-}
+#: modules outside the kernel allowed to use scipy's Beta, each with its reason (none today: the
+#: figures and the personalization scenario's weights now use bayeslab.kernels.beta.pdf)
+KNOWN: dict[str, str] = {}
 
 #: the modules the issue names as users of the one kernel path
 USERS = ["bayeslab/bayes/conversion.py", "bayeslab/bayes/funnel.py",
@@ -103,9 +98,9 @@ def test_no_module_outside_the_kernel_uses_scipys_beta():
     assert not bad, f"scipy's Beta outside bayeslab/kernels/beta/: {bad}"
 
 
-@pytest.mark.parametrize("rel", sorted(KNOWN))
-def test_known_exceptions_are_still_needed(rel):
-    assert _violations(ROOT / rel), f"{rel} no longer uses scipy's Beta: drop it from KNOWN"
+def test_known_exceptions_are_still_needed():
+    stale = [rel for rel in KNOWN if not _violations(ROOT / rel)]
+    assert not stale, f"{stale} no longer use scipy's Beta: drop them from KNOWN"
 
 
 def test_the_scan_catches_what_it_is_meant_to(tmp_path):

@@ -12,6 +12,8 @@ level); quantiles of the difference and the ratio are bracketed roots of their C
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from bayeslab.kernels.beta import _cdf
@@ -88,7 +90,14 @@ def control_expectation(g, a_c, b_c, kinks=(), atol: float = 0.0) -> float:
         if abs(fine - coarse) <= max(tol * (hi - lo), 1e-3 * tol, 1e-300):
             total += fine
         elif depth < 40 and budget > 0:
-            mid = 0.5 * (lo + hi)
+            # a piece spanning decades of u (the tail of a narrow control beside a singular
+            # treatment) is split geometrically: halving [1e-55, 1] would need 180 levels
+            if lo > 0.0 and hi > 1e3 * lo:
+                mid = math.sqrt(lo * hi)
+            elif hi < 1.0 and (1.0 - lo) > 1e3 * (1.0 - hi):
+                mid = 1.0 - math.sqrt((1.0 - lo) * (1.0 - hi))
+            else:
+                mid = 0.5 * (lo + hi)
             todo += [(x, y, depth + 1, _gauss(g, a_c, b_c, x, y, _GL_PAIR[1]))
                      for x, y in ((lo, mid), (mid, hi))]
         elif abs(fine - coarse) <= tol:  # a 1e-12 sliver at a singular end: within budget
