@@ -94,7 +94,7 @@ def test_app_guardrail(browser, app_url, shots):
     page.get_by_text("P(increase > margin)", exact=True).first.wait_for()
     page.screenshot(path=str(shots / "app_guardrail.png"))
     text = visible_text(page)
-    assert "+0.500 pp" in text and "FAIL" in text
+    assert "25.0% of the control rate" in text and "FAIL" in text
     assert "expected loss of shipping" not in text
     assert_clean_text(text)
     assert_fits_viewport(page)

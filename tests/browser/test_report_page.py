@@ -29,7 +29,7 @@ def test_migration_report(browser, migration_run, shots):
     assert_clean_text(text)
     assert_fits_viewport(page)
     # guardrails show what decides them: the margin, P(increase > margin), non-inferiority p
-    assert "P(increase > margin +0.500 pp) = 0.1599" in text
+    assert "P(increase > margin 25.0% of the control rate) = 0.9987" in text
     assert "non-inferiority p" in text and "FAIL" in text
     assert "+9.702 EUR" in text                        # money in the plan's unit
     assert "1e+04" not in text and "10,000 rows" in text
