@@ -97,7 +97,7 @@ def test_example_000_reads_the_migration_plan_settings():
 
     plan = load_plan(ROOT / "models" / "migration.toml")
     margins = {m.name: m.options["margin"] for m in plan.metrics if m.role == "guardrail"}
-    assert mod.MARGINS == margins == {"unsubscribe_flag": 0.005, "optout_flag": 0.005}
+    assert mod.MARGINS == margins == {"unsubscribe_flag": "25%", "optout_flag": "25%"}
     args = parser("x", plan="migration").parse_args([])
     assert (args.rows, args.seed) == (plan.data["simulate"]["rows"], plan.data["simulate"]["seed"])
 

@@ -24,7 +24,6 @@ def test_the_snippets_are_the_ones_this_test_knows():
 def test_readme_snippets_run_and_agree(tmp_path, monkeypatch, capsys):
     import pandas as pd
 
-    import bayeslab as bl
 
     monkeypatch.chdir(tmp_path)
     code = blocks()
