@@ -35,7 +35,8 @@ def test_migration_report(browser, migration_run, shots):
     assert "1e+04" not in text and "10,000 rows" in text
     assert "ps_plus_member=1 x spend_tier=S4_vhigh" in text
     # no bare "tau" row: the migration model's components all have fixed spreads (fewer than
-    # four free contrasts each), so no spread row is printed; naming: tests/report/test_presentation.py
+    # four free contrasts each), so no spread row is printed; naming:
+    # tests/report/test_presentation.py
     assert "\ntau\t" not in text and "\ntau " not in text
     assert "none); ." not in text                      # no empty tau clause
     assert "Normal(0, 0.5) on the treatment effect (log-odds)" in text
