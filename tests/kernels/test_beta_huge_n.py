@@ -94,3 +94,38 @@ def test_zero_vs_full_conversion_is_exact_or_reported_below_1e300(n):
         assert (gt, lt) == (1.0, 0.0)
     else:
         assert lt == pytest.approx(float(exact), rel=1e-8)
+
+
+@pytest.mark.parametrize("n", [1e10, 1e11, 1e12, 1e13])
+def test_rates_near_one_keep_the_smaller_tail(n):
+    """Rates near 1 are read through q = 1 - p ~ Beta(b, a): P(p_T < p_C) = P(q_T > q_C).
+
+    Reference: with a = n - f >> b = f + 1 failures, q ~ Gamma(b) / n up to O(b / n), so
+    P(q_T > q_C) = P(G_T / (G_T + G_C) > 1/2), a Beta(b_T, b_C) tail (relative error about
+    6 b / n). Before the mirror the relative error was 2e-5 at 1e10 and 1.6e-2 at 1e13.
+    """
+    from scipy import stats
+
+    from bayeslab.kernels import beta as K
+
+    f_c, f_t = 1000.0, 850.0
+    a_t, b_t, a_c, b_c = n - f_t + 1, f_t + 1, n - f_c + 1, f_c + 1
+    gt, lt = K.prob_greater_pair(a_t, b_t, a_c, b_c)
+    ref = stats.beta.sf(0.5, b_t, b_c)
+    assert lt == pytest.approx(ref, rel=max(1e-9, 10 * b_c / n))
+    assert gt + lt == pytest.approx(1.0, abs=1e-15)
+    assert K.prob_greater(a_t, b_t, a_c, b_c) == pytest.approx(gt, abs=1e-15)
+
+
+@pytest.mark.parametrize("n", [1e15, 1e17, 1e18])
+def test_tiny_rates_at_1e17_units(n):
+    """5 vs 9 conversions of 1e17-1e18 units: p ~ Gamma(x + 1) / n, so P(T > C) is a Beta(6, 10)
+    tail; a side of the CDF table divided by 1 - t = 0 (ZeroDivisionError) before."""
+    from scipy import stats
+
+    import bayeslab as bl
+
+    post = bl.BetaBinomial(1, 1).fit_counts(np.array([n, n]), np.array([5, 9]), arms=("a", "b"),
+                                            metric="m")
+    assert post.comparisons[0].prob_positive == pytest.approx(stats.beta.cdf(0.5, 6, 10),
+                                                              rel=1e-9)

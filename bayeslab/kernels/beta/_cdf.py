@@ -124,7 +124,9 @@ def _anchors(a: float, b: float, mode: float) -> list[float]:
     while drop < _DROP and len(anchors) < _MAX_ANCHORS:
         t = 1.0 / (1.0 + e) if w > -700 else 0.0
         s = a - n * t
-        step = 1.0 / sqrt(n * t * (1.0 - t)) if t > 0 else 1.0 / sqrt(a)
+        # 1 - t as e / (1 + e): near t = 1 (a side of Beta(6, 1e17)) 1 - t rounds to 0
+        var = n * t * (e / (1.0 + e)) if t > 0 else 0.0
+        step = 1.0 / sqrt(var) if var > 0 else 1.0 / sqrt(a)
         if s > 0:
             step = min(step, _STEP / s)
         step = min(step, 0.5 * hypot(w, pi))  # poles of g at w = i pi (2k + 1)

@@ -257,11 +257,16 @@ def prob_greater(a_t, b_t, a_c, b_c, accuracy: str = "exact"):
     rule = _rule(accuracy)
     if rule is EXACT and _scalars(a_t, b_t, a_c, b_c):
         a_t, b_t, a_c, b_c = (float(v) for v in (a_t, b_t, a_c, b_c))
-        if singular(a_t, b_t, a_c, b_c):
+        if singular(a_t, b_t, a_c, b_c) or _near_one(a_t, b_t, a_c, b_c):
             return prob_greater_pair(a_t, b_t, a_c, b_c)[0]
         return float(_prob_greater(a_t, b_t, a_c, b_c))
     return _vectorized(lambda *p: _prob_greater(*p, rule=rule),
                        lambda *p: prob_greater_pair(*p)[0], a_t, b_t, a_c, b_c)
+
+
+def _near_one(a_t: float, b_t: float, a_c: float, b_c: float) -> bool:
+    """Both posteriors' means above 1/2: the mirrored parameters keep more digits."""
+    return a_t > b_t and a_c > b_c
 
 
 def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
@@ -273,6 +278,11 @@ def prob_greater_pair(a_t, b_t, a_c, b_c) -> tuple[float, float]:
     exactly 0.0 and its complement as 1.0: read it as "below 1e-300".
     """
     a_t, b_t, a_c, b_c = (float(v) for v in (a_t, b_t, a_c, b_c))
+    if _near_one(a_t, b_t, a_c, b_c):
+        # rates near 1 have 1 - p resolved to only about 1e-16 absolute: read the mirror,
+        # q = 1 - p ~ Beta(b, a), where P(p_T > p_C) = P(q_T < q_C)
+        gt_q, lt_q = prob_greater_pair(b_t, a_t, b_c, a_c)
+        return lt_q, gt_q
     if singular(a_t, b_t, a_c, b_c):
         kinks = _S.kinks(a_t, b_t)
         gt = _S.control_expectation(lambda x: sf(x, a_t, b_t), a_c, b_c, kinks)
