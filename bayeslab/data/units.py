@@ -26,7 +26,9 @@ from bayeslab.data.stats import (
 )
 
 OUTCOME_KINDS = ("binary", "continuous")
-_CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM")
+#: read as text: labels, and dates and times (ISO text, e.g. "2024-01-31"; a custom model's
+#: builder sees every column, and a date it never uses must not refuse the data)
+_CATEGORICAL_TYPES = ("VARCHAR", "BOOLEAN", "ENUM", "DATE", "TIMESTAMP", "TIME", "INTERVAL")
 
 
 @dataclass(frozen=True, eq=False)

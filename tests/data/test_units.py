@@ -60,3 +60,19 @@ def test_constant_level_in_one_arm_and_bad_arm():
         load_units(df, arm="t", metric="y2", confounders=["x"])
     with pytest.raises(DataError, match="not found"):
         load_units(df, arm="t", metric="y", confounders=["nope"])
+
+
+def test_date_columns_are_read_as_text_not_refused(tmp_path):
+    """A custom model's builder sees every column: a DATE it never uses must not refuse the
+    data (it was "not numeric"); dates come as ISO text."""
+    from bayeslab.data.model_rows import model_frame
+    from bayeslab.data.sources import open_source
+
+    path = tmp_path / "dates.csv"
+    path.write_text("arm,rev,day\n0,10,2024-01-01\n1,12,2024-01-02\n0,9,2024-01-03\n"
+                    "1,14,2024-01-04\n")
+    source = open_source(path)
+    assert source.type_of("day").upper() == "DATE"
+    mf = model_frame(source, arm="arm", metric="rev", columns=list(source.columns))
+    assert list(mf.frame["day"]) == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    assert mf.rows.read == 4 and mf.rows.used == 4
