@@ -109,12 +109,14 @@ def fit_formula(source, s):
                      missing=s.missing, what="a formula model (MCMC)")
     from bayeslab.core.progress import stage
 
+    # the frequentist side first: it takes a second, and a formula it cannot fit (a random
+    # slope such as (x | seg)) is refused before minutes of compiling and sampling
+    freq = OLSFormula(s.formula, treatment=s.arm, interval=s.interval,
+                      arm=mf.treatment).fit(mf.frame)
     sampling = _sampling(s)
     with stage("formula model: compile and sample", show=sampling["progressbar"]):
         bayes = BambiFormula(s.formula, treatment=s.arm, interval=s.interval,
                              arm=mf.treatment, **sampling).fit(mf.frame)
-    freq = OLSFormula(s.formula, treatment=s.arm, interval=s.interval,
-                      arm=mf.treatment).fit(mf.frame)
     return dict(bayes=(bayes,), frequentist=(freq,), rows=mf.rows, arms=mf.arm_table(),
                 control=mf.control, headline=("bambi", "ols-hc1", "absolute"),
                 extra={"formula": s.formula})

@@ -71,6 +71,8 @@ CASES = [
      "'touch pwned')))\"", "formula"),
     ("formula-writes-the-data", "compare {bad}/formula.csv --arm arm --metric rev --kind formula "
      "--formula 'rev ~ arm + I(frame.x.add(0, fill_value=frame.to_csv(\"pwned\")))'", "formula"),
+    ("formula-random-slope", "compare {bad}/slope.csv --arm arm --metric rev --kind formula "
+     "--formula 'rev ~ arm + (x | seg)'", "(x | seg) has no counterpart"),
     ("formula-arm-interaction", "compare {bad}/formula.csv --arm arm --metric rev --kind formula "
      "--formula 'rev ~ arm * x'", "interaction"),
     # options that were ignored or out of range
