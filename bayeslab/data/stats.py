@@ -407,6 +407,7 @@ def finish_stats(source, raw, keys, metric, control, kind, missing, problems, *,
     (_, arm_sql), seg_keys = keys[0], keys[1:]
     arm = _unquote(arm_sql)
     segments = tuple(name for name, _ in seg_keys)
+    _note_relabelled_arms(arm, raw["arm"])
     raw["arm"] = key_array([arm_label(v) for v in raw["arm"]])
     if raw.has_duplicates(["arm", *segments]):  # e.g. NULL and NaN arms: one group
         raw = raw.group(["arm", *segments])
@@ -472,3 +473,25 @@ def _exclude_or_raise(source, excluded, missing, column, what, cond, count):
 
 def _unquote(sql_name: str) -> str:
     return sql_name[1:-1].replace('""', '"')
+
+
+def _note_relabelled_arms(arm: str, values) -> None:
+    """Say so when arm values become labels that differ from how they look.
+
+    Decimals 0.0 / 1.0 become ``0`` / ``1``; text with surrounding spaces stays as written (it
+    is not trimmed, so ``" B"`` and ``"B"`` are two arms).
+    """
+    import warnings
+
+    from bayeslab.core.errors import DataWarning
+
+    shown = []
+    for v in dict.fromkeys(v for v in values.tolist() if v is not None):
+        if isinstance(v, float) and v == v and v.is_integer():
+            shown.append(f"{v!r} as {arm_label(v)!r}")
+        elif isinstance(v, str) and v != v.strip():
+            shown.append(f"{v!r} (with its spaces) as a label of its own")
+    if shown:
+        warnings.warn(f"arm column {arm!r}: read {', '.join(shown[:4])}"
+                      + (f" and {len(shown) - 4} more" if len(shown) > 4 else ""),
+                      DataWarning, stacklevel=3)

@@ -286,3 +286,21 @@ def test_aggregated_counts_beyond_exact_doubles_are_refused(count):
     frame = pd.DataFrame({"arm": [0, 1], "n": [10**6, count], "x": [100, 120]})
     with pytest.raises(DataError, match=r"column 'n' is at or above 2\*\*53 .* in 1 row \(row 2"):
         bl.compare(frame, arm="arm", metric="x", n="n")
+
+
+def test_relabelled_arms_are_noted():
+    import warnings
+
+    import bayeslab as bl
+    from bayeslab.core.errors import DataWarning
+
+    frame = pd.DataFrame({"arm": np.repeat([0.0, 1.0], 50), "y": np.tile([0, 1], 50)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = bl.compare(frame, arm="arm", metric="y")
+    assert any(issubclass(w.category, DataWarning) for w in caught)
+    assert "arm column 'arm': read 0.0 as '0', 1.0 as '1'" in r.notes
+    padded = pd.DataFrame({"arm": np.repeat([" B", "A"], 50), "y": np.tile([0, 1], 50)})
+    r = bl.compare(padded, arm="arm", metric="y", control="A")
+    assert list(r.arms["arm"]) == ["A", " B"]
+    assert any("' B' (with its spaces) as a label of its own" in n for n in r.notes)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslab.core.errors import DataError
+from bayeslab.core.errors import DataError, DataWarning
 from bayeslab.data.sources import open_source
 from bayeslab.data.stats import sufficient_stats
 from tests.conftest import make_conversion_frame
@@ -69,7 +69,8 @@ def test_labels_boolean_and_float_arms():
     df = make_conversion_frame(n=1000)
     s = stats_of(df.assign(arm=df.arm.astype(bool)))
     assert s.arms == ("false", "true")
-    s = stats_of(df.assign(arm=df.arm.astype(float)))
+    with pytest.warns(DataWarning, match=r"read 0.0 as '0', 1.0 as '1'"):
+        s = stats_of(df.assign(arm=df.arm.astype(float)))
     assert s.arms == ("0", "1")
     lab = df.assign(arm=np.where(df.arm == 1, "Treatment", "Control"))
     assert stats_of(lab).control == "Control"
@@ -82,7 +83,8 @@ def test_exclusions_are_counted_with_reasons():
     df = make_conversion_frame(n=1000).astype({"y": float, "arm": float})
     df.loc[[3, 4, 5], "y"] = np.nan
     df.loc[[7], "arm"] = np.nan
-    s = stats_of(df, missing="exclude")
+    with pytest.warns(DataWarning, match="read 0.0 as '0'"):
+        s = stats_of(df, missing="exclude")
     assert s.rows.read == 1000 and s.rows.used == 996
     assert s.rows.excluded == {"arm is missing": 1, "y is missing or not finite": 3}
     d = s.rows.to_dict()
