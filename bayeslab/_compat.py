@@ -86,6 +86,31 @@ class _Finder:
         return importlib.util.spec_from_loader(name, _Alias(new))
 
 
+def forward(package: str, module: str, public: set[str]):
+    """A package's ``__getattr__`` that serves the names of the module it replaced.
+
+    ``public`` names come back as they are; any other function or class defined in ``module``
+    comes back with a :class:`DeprecationWarning` naming its new path; anything else (a
+    submodule not imported yet, a private name) is an ``AttributeError``, so ``from package
+    import submodule`` still imports the submodule.
+    """
+
+    def __getattr__(name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        target = importlib.import_module(module)
+        if name in public:
+            return getattr(target, name)
+        obj = vars(target).get(name)
+        if not name.startswith("_") and getattr(obj, "__module__", None) == target.__name__:
+            warnings.warn(f"{package}.{name} moved to {module}.{name}; the old path goes in "
+                          "bayeslab 0.3", DeprecationWarning, stacklevel=2)
+            return obj
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 def install() -> None:
     """Put the finder on ``sys.meta_path`` once (``import bayeslab`` does it)."""
     if not any(isinstance(f, _Finder) for f in sys.meta_path):

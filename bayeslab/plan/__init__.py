@@ -13,22 +13,7 @@ replaced); its other names are read from :mod:`bayeslab.plan.schema` with a
 
 from __future__ import annotations
 
-_PUBLIC = {"load_plan", "Plan", "MetricPlan", "PlanError"}
+from bayeslab._compat import forward
 
-
-def __getattr__(name: str):
-    import importlib
-
-    if name.startswith("__"):
-        raise AttributeError(name)
-    schema = importlib.import_module("bayeslab.plan.schema")
-    if name in _PUBLIC:
-        return getattr(schema, name)
-    obj = vars(schema).get(name)
-    if not name.startswith("_") and getattr(obj, "__module__", None) == schema.__name__:
-        import warnings
-
-        warnings.warn(f"bayeslab.plan.{name} moved to bayeslab.plan.schema.{name}; the old path "
-                      "goes in the next release", DeprecationWarning, stacklevel=2)
-        return obj
-    raise AttributeError(f"module 'bayeslab.plan' has no attribute {name!r}")
+__getattr__ = forward("bayeslab.plan", "bayeslab.plan.schema",
+                      {"load_plan", "Plan", "MetricPlan", "PlanError"})

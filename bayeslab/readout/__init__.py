@@ -19,22 +19,6 @@ replaced); every other name of that module is read from :mod:`bayeslab.readout.m
 
 from __future__ import annotations
 
-_PUBLIC = {"compare", "Readout"}
+from bayeslab._compat import forward
 
-
-def __getattr__(name: str):
-    import importlib
-
-    if name.startswith("__"):
-        raise AttributeError(name)
-    metric = importlib.import_module("bayeslab.readout.metric")
-    if name in _PUBLIC:
-        return getattr(metric, name)
-    obj = vars(metric).get(name)
-    if not name.startswith("_") and getattr(obj, "__module__", None) == metric.__name__:
-        import warnings
-
-        warnings.warn(f"bayeslab.readout.{name} moved to bayeslab.readout.metric.{name}; the old "
-                      "path goes in the next release", DeprecationWarning, stacklevel=2)
-        return obj
-    raise AttributeError(f"module 'bayeslab.readout' has no attribute {name!r}")
+__getattr__ = forward("bayeslab.readout", "bayeslab.readout.metric", {"compare", "Readout"})
