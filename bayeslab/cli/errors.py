@@ -30,10 +30,11 @@ def install_interrupt_handler(args):
 
     if threading.current_thread() is not threading.main_thread():
         return None
+    # imported now, not in the handler: an import inside a signal handler can meet the import
+    # machinery mid-way through another module and raise something other than an exit
+    from bayeslab.plan.output import discard_staging
 
     def on_interrupt(signum, frame):
-        from bayeslab.plan.output import discard_staging
-
         report_interrupt(args)
         discard_staging()
         exit_interrupted()

@@ -156,7 +156,7 @@ def test_ctrl_c_exits_130_with_one_line_at_once(tmp_path):
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert time.monotonic() - sent < 10
     assert err.strip().splitlines() == ["bayeslab: interrupted"]
 
