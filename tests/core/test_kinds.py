@@ -98,17 +98,14 @@ def test_registered_kind_from_the_cli(jeffreys, table, capsys):
     assert rel[0]["estimate"] == pytest.approx(_expected(df).rel_lift, rel=1e-9)
 
 
-def test_registered_kind_in_a_plan_and_its_report(jeffreys, table, tmp_path):
-    from bayeslab.plan.runner import run_plan
-
-    df, path = table
-    plan = tmp_path / "plan.toml"
-    plan.write_text(f'''[experiment]
+def plan_text(data_path) -> str:
+    """A one-metric plan reading ``bought`` of ``data_path`` with kind ``jeffreys``."""
+    return f'''[experiment]
 name = "jeffreys kind"
 seed = 1
 
 [data]
-path = "{path.as_posix()}"
+path = "{data_path.as_posix()}"
 
 [columns]
 arm = "arm"
@@ -118,7 +115,15 @@ control = "0"
 name = "bought"
 role = "primary"
 kind = "jeffreys"
-''')
+'''
+
+
+def test_registered_kind_in_a_plan_and_its_report(jeffreys, table, tmp_path):
+    from bayeslab.plan.runner import run_plan
+
+    df, path = table
+    plan = tmp_path / "plan.toml"
+    plan.write_text(plan_text(path))
     out = tmp_path / "out"
     run_plan(plan, out)
     readout = json.loads((out / "readout.json").read_text())
@@ -196,21 +201,7 @@ def test_a_plan_names_its_plugin_module_and_reads_out_in_a_fresh_process(table, 
     df, path = table
     env = _plugin_env(tmp_path, entry_point=False)      # not installed: the plan imports it
     plan = tmp_path / "plan.toml"
-    body = f'''[experiment]
-name = "plugin kind"
-
-[data]
-path = "{path.as_posix()}"
-
-[columns]
-arm = "arm"
-control = "0"
-
-[[metrics]]
-name = "bought"
-role = "primary"
-kind = "jeffreys"
-'''
+    body = plan_text(path)
     plan.write_text('plugins = ["jeffreys_kind"]\n' + body)
     out = _run(["run", str(plan), "--out", str(tmp_path / "out")], env, tmp_path)
     assert out.returncode == 0, out.stderr
