@@ -157,6 +157,10 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
             "bayes_ship": ship, "bayes_no_ship": 1 - prob >= rule.prob_threshold}
 
 
+#: experiments per call of the vectorized decisions (see aa_simulation)
+_CHUNK = 250_000
+
+
 def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_000,
                   share: float = 0.5, rule=None, prior=(1.0, 1.0), assignment: str = "fixed",
                   salt: str = "aa", seed: int | None = 0) -> AAResult:
@@ -220,7 +224,10 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
         raise ModelError("an arm got no units: increase n or move the share away from 0 and 1")
     x_c = rng.binomial(n_c, baseline)
     x_t = rng.binomial(n_t, baseline)
-    dec = decisions(n_c, x_c, n_t, x_t, rule, prior)
+    # 250,000 experiments a call: Ctrl-C (checked between calls) stops at once, same numbers
+    parts = [decisions(n_c[i:i + _CHUNK], x_c[i:i + _CHUNK], n_t[i:i + _CHUNK],
+                       x_t[i:i + _CHUNK], rule, prior) for i in range(0, n_sims, _CHUNK)]
+    dec = {k: np.concatenate([d[k] for d in parts]) for k in parts[0]}
     expected_t = n * share
     chi2 = (n_t - expected_t) ** 2 / expected_t + (n_c - (n - expected_t)) ** 2 / (n - expected_t)
     srm = chdtrc(1, chi2) < rule.srm_threshold
