@@ -158,7 +158,7 @@ def decisions(n_c, x_c, n_t, x_t, rule=None, prior=(1.0, 1.0)) -> dict:
 
 
 #: experiments per call of the vectorized decisions (see aa_simulation)
-_CHUNK = 250_000
+_CHUNK = 50_000
 
 
 def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_000,
@@ -224,7 +224,7 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
         raise ModelError("an arm got no units: increase n or move the share away from 0 and 1")
     x_c = rng.binomial(n_c, baseline)
     x_t = rng.binomial(n_t, baseline)
-    # 250,000 experiments a call: Ctrl-C (checked between calls) stops at once, same numbers
+    # 50,000 experiments a call: Ctrl-C (checked between calls) stops at once, same numbers
     parts = [decisions(n_c[i:i + _CHUNK], x_c[i:i + _CHUNK], n_t[i:i + _CHUNK],
                        x_t[i:i + _CHUNK], rule, prior) for i in range(0, n_sims, _CHUNK)]
     dec = {k: np.concatenate([d[k] for d in parts]) for k in parts[0]}

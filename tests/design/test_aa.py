@@ -80,8 +80,9 @@ def test_decisions_in_chunks_give_the_same_rates(monkeypatch):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_a_million_simulation_aa_at_once(tmp_path):
-    """SIGINT during `design aa --sims 1000000` (fixed assignment): exit 130 within a second
-    (it took 8-9 s when all million experiments were decided in one vectorized call)."""
+    """SIGINT during `design aa --sims 1000000` (fixed assignment): exit 130 at once (0.02-0.33 s
+    on a quiet machine, 2026-12-07; the bound leaves room for a loaded CI machine). It took
+    8-9 s when all million experiments were decided in one vectorized call."""
     import signal
     import subprocess
     import sys
@@ -96,4 +97,4 @@ def test_ctrl_c_stops_a_million_simulation_aa_at_once(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert time.monotonic() - sent < 1.5
+    assert time.monotonic() - sent < 3.0
