@@ -43,3 +43,21 @@ def migration_plan_run(tmp_path_factory):
 def migration_run(migration_plan_run):
     """Output folder of the session's migration plan run (read only)."""
     return migration_plan_run[0]
+
+
+def interrupt_cli(args, *, after: float) -> tuple[int, float, str]:
+    """Run ``bayeslab ARGS`` in a fresh process, send SIGINT ``after`` seconds in (it must still
+    be running then), and return ``(exit code, seconds from the signal to the exit, stderr)``."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(after)
+    assert proc.poll() is None, "the command ended before the signal"
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, time.monotonic() - sent, err

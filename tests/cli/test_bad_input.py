@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bayeslab.cli import main
+from tests.conftest import interrupt_cli
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
@@ -148,16 +149,11 @@ def test_one_case_through_a_real_process(tmp_path):
 
 def test_ctrl_c_exits_130_with_one_line_at_once(tmp_path):
     """SIGINT to a long command (hash-assignment A/A simulation): exit 130 within seconds."""
-    proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "design", "aa", "--n",
-                             "200000", "--baseline", "0.1", "--sims", "100000", "--assignment",
-                             "hash"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # imports done, simulating
-    assert proc.poll() is None
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert time.monotonic() - sent < 10
+    code, seconds, err = interrupt_cli(  # after 4 s: imports done, simulating
+        ["design", "aa", "--n", "200000", "--baseline", "0.1", "--sims", "100000",
+         "--assignment", "hash"], after=4)
+    assert code == 130, err
+    assert seconds < 10
     assert err.strip().splitlines() == ["bayeslab: interrupted"]
 
 

@@ -83,18 +83,10 @@ def test_ctrl_c_stops_a_million_simulation_aa_at_once(tmp_path):
     """SIGINT during `design aa --sims 1000000` (fixed assignment): exit 130 at once (0.02-0.33 s
     on a quiet machine, 2026-12-07; the bound leaves room for a loaded CI machine). It took
     8-9 s when all million experiments were decided in one vectorized call."""
-    import signal
-    import subprocess
-    import sys
-    import time
+    from tests.conftest import interrupt_cli
 
-    proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "design", "aa", "--n",
-                             "20000", "--baseline", "0.1", "--sims", "1000000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)          # imports done (a few seconds under load), deciding the experiments
-    assert proc.poll() is None
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert time.monotonic() - sent < 3.0
+    # after 8 s: imports done (a few seconds under load), deciding the experiments
+    code, seconds, err = interrupt_cli(["design", "aa", "--n", "20000", "--baseline", "0.1",
+                                        "--sims", "1000000"], after=8)
+    assert code == 130, err
+    assert seconds < 3.0
