@@ -115,7 +115,7 @@ def revenue(sc, src):
     """Revenue per user with the pre-period spend as covariate (CUPED / ANCOVA)."""
     roles = sc.roles
     r = bl.compare(src, arm=roles["arm"], metric=roles["revenue"], kind="continuous",
-                   covariate=roles["covariate"])
+                   covariate=roles["covariate"], unit="EUR")
     print(r)
     section("Revenue vs truth")
     t = sc.truth["metrics"][roles["revenue"]]
@@ -247,9 +247,11 @@ def summary(sc, conv, rev, mon, fit):
           f"treatment {conv.arms['mean'].iloc[1]:.2%}, lift {fmt.pp(comp.abs_diff)} "
           f"[{fmt.pp(comp.abs_lower)}, {fmt.pp(comp.abs_upper)}], P(lift > 0) = "
           f"{prob_text(comp.prob_negative)} (truth {fmt.pp(t['abs_lift'])})")
-    print(f"- Revenue (ANCOVA on pre-period spend): {cuped.estimate:+.2f} per user "
-          f"[{cuped.lower:+.2f}, {cuped.upper:+.2f}] (truth "
-          f"{t['metrics']['revenue_60d']['abs_effect']:+.2f})")
+    truth_rev = t["metrics"]["revenue_60d"]["abs_effect"]
+    print(f"- Revenue (ANCOVA on pre-period spend): "
+          f"{fmt.effect(cuped.estimate, 'absolute', 'continuous', rev.unit)} per user "
+          f"{fmt.interval(cuped.lower, cuped.upper, 'absolute', 'continuous', rev.unit)} (truth "
+          f"{fmt.effect(truth_rev, 'absolute', 'continuous', rev.unit)})")
     for g in conv.guardrails:
         e = next(x for x in g.estimates() if x.method == "z-test" and x.effect == "absolute")
         print(f"- Guardrail {g.metric}: {fmt.pp(e.estimate)} "

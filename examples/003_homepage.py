@@ -75,7 +75,8 @@ def funnel(sc, src):
             continue
         rate = e.extra["rate"]
         t = truth["metrics"][RATES[rate]] if rate != "pcvr" else truth["pcvr"]
-        note = (f"P(>0) = {e.prob_positive:.4f}" if e.side == "bayes"
+        note = (f"P(>0) = {fmt.prob(e.prob_positive, e.extra.get('prob_negative'))}"
+                if e.side == "bayes"
                 else f"p = {e.p_value:.3g}")
         truth_line(f"{rate.upper()} lift ({e.side}, {e.method})", e.estimate, e.lower, e.upper,
                    t["abs_effect"], "pp", note=note)
@@ -84,7 +85,7 @@ def funnel(sc, src):
         c = bl.compare(src, arm=roles["arm"], control=roles["control"], metric=col)
         comp = c.bayes.comparison()
         exact = prob_text(comp.prob_negative) if comp.prob_positive > 0.5 \
-            else f"{comp.prob_positive:.4f}"
+            else fmt.prob(comp.prob_positive, comp.prob_negative)
         value_line(f"P({col} lift > 0), Beta-Binomial", exact + (
             " (exact; a Monte Carlo estimate would print 1.0)" if comp.prob_negative < 1e-4
             else " (exact)"))

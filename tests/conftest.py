@@ -45,6 +45,47 @@ def migration_run(migration_plan_run):
     return migration_plan_run[0]
 
 
+#: the plans shipped in models/ besides migration (its run is ``migration_run``)
+OTHER_PLANS = ("campaign", "homepage", "musicstream", "personalization")
+
+
+@pytest.fixture(scope="session")
+def shipped_results(migration_plan_run, tmp_path_factory):
+    """``(folder, RunResult)`` of each shipped plan, by name, run once per session (read only)."""
+    from pathlib import Path
+
+    from bayeslab.plan.runner import run_plan
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    out = {"migration": migration_plan_run}
+    for name in OTHER_PLANS:
+        folder = tmp_path_factory.mktemp(name) / "out"
+        out[name] = folder, run_plan(models / f"{name}.toml", folder)
+    return out
+
+
+@pytest.fixture(scope="session")
+def shipped_runs(shipped_results):
+    """Output folder of each shipped plan, by name (read only)."""
+    return {name: folder for name, (folder, _) in shipped_results.items()}
+
+
+def overview_numbers(readout) -> dict:
+    """What the overview (report, app) shows for a saved metric: its headline estimates."""
+    from bayeslab.core import format as fmt
+    from bayeslab.report.tables import estimate_prob
+
+    kind, unit = readout.kind, readout.unit
+    b, f = readout.headline_estimates()
+    out = {}
+    if b is not None:
+        out["Bayes estimate"] = fmt.effect(b.estimate, b.effect, kind, unit)
+        out["bayes P"] = estimate_prob(b)
+    if f is not None:
+        out["Frequentist estimate"] = fmt.effect(f.estimate, f.effect, kind, unit)
+    return out
+
+
 def interrupt_cli(args, *, after: float) -> tuple[int, float, str]:
     """Run ``bayeslab ARGS`` in a fresh process, send SIGINT ``after`` seconds in (it must still
     be running then), and return ``(exit code, seconds from the signal to the exit, stderr)``."""

@@ -5,6 +5,7 @@ be given in the environment variable ``BAYESLAB_APP_RUN_DIR`` (which wins over t
 The user picks a metric, a segment or a look of the monitor, and the Beta prior of conversion
 metrics; the posterior and the frequentist results are computed again from the saved counts
 (:func:`bayeslab.app.data.metric_view`). Other metric kinds show the run's saved results.
+A link can open one metric: ``http://127.0.0.1:8501/?metric=NAME`` (an unknown name is ignored).
 """
 
 from __future__ import annotations
@@ -213,6 +214,9 @@ def _sidebar(run):
     st.sidebar.header("Read out")
     metrics = D.list_metrics(run)
     entries = run.entries
+    asked = st.query_params.get("metric")      # a link to one metric: ?metric=NAME
+    if asked in metrics and "metric" not in st.session_state:
+        st.session_state["metric"] = asked
     metric = st.sidebar.selectbox(
         "Metric", metrics, key="metric",
         format_func=lambda m: f"{m} ({entries[m].get('role', '?')}, {entries[m].get('kind')})")

@@ -457,8 +457,9 @@ def effect_name(e) -> str:
 
 def estimate_text(e, kind: str, unit: str | None = None) -> tuple[str, str]:
     """(value, interval) of an estimate in its unit; tau and log-odds as plain numbers."""
-    if e.effect in ("tau", "log-odds"):
-        return (number(e.estimate, sign=e.effect != "tau"),
-                f"[{number(e.lower)}, {number(e.upper)}]")
+    if e.effect in ("tau", "log-odds"):      # a scale (unsigned) or a difference (signed)
+        signed = e.effect != "tau"
+        return (number(e.estimate, sign=signed),
+                f"[{number(e.lower, sign=signed)}, {number(e.upper, sign=signed)}]")
     return effect(e.estimate, e.effect, kind, unit), interval(e.lower, e.upper, e.effect, kind,
                                                                unit)

@@ -225,7 +225,7 @@ class MonitorResult(BaseReadout):
         rows = [[str(r.look), str(r.label), fmt.count(r.n_control), fmt.count(r.n_treatment),
                  rate(r.mean_control), rate(r.mean_treatment),
                  fmt.prob(r.prob_positive, r.prob_negative),
-                 f"{r.expected_loss:.3g}",
+                 fmt.number(r.expected_loss, 3),
                  fmt.interval(r.lift_lower, r.lift_upper, "absolute",
                               "conversion" if conv else self.kind),
                  f"{r.z:+.2f}", f"{r.fraction:.2f}", f"{r.upper:.2f}"]
@@ -235,7 +235,16 @@ class MonitorResult(BaseReadout):
                 "P(lift>0)", "exp. loss", f"{self.interval:.0%} interval", "z", "t", "bound"]
         head += [r.name for r in self.rules]
         out = [f"Monitor: {self.metric} ({self.kind}), {self.treatment!r} vs control "
-               f"{self.control!r}, {len(t)} looks", str(self.rows), render_table(rows, head)]
+               f"{self.control!r}, {len(t)} looks: {self.decision.verdict.upper()}",
+               str(self.rows)]
+        for e in self.headline_estimates():             # what the decision reads: the last look
+            if e is not None:
+                tail = [fmt.estimate_prob(e), (e.extra or {}).get("interval_note") or ""]
+                out.append(f"  last look, {e.side} ({e.method}): "
+                           f"{fmt.effect(e.estimate, e.effect, self.kind, self.unit)} "
+                           f"{fmt.interval(e.lower, e.upper, e.effect, self.kind, self.unit)}"
+                           + "".join(f", {t}" for t in tail if t))
+        out.append(render_table(rows, head))
         for r in self.rules:
             where = (f"stops at look {r.stop_look} ({r.decision})" if r.stop_look
                      else "never stops")

@@ -134,6 +134,8 @@ class PropensityReadout(BaseReadout):
                 "love": self.plot("love"), "overlap": self.plot("overlap")}
 
     def __str__(self) -> str:
+        from bayeslab.core import format as fmt
+
         f = self.frequentist
         lines = [f"Observational readout of {self.metric!r}: {f.treatment} vs {f.control}, "
                  f"adjusting for {', '.join(self.confounders)}", str(self.rows), "",
@@ -142,7 +144,8 @@ class PropensityReadout(BaseReadout):
             if e.effect != "absolute":
                 continue
             lines.append(f"{e.method:17s} {e.side:12s} {e.extra['estimand']:10s} "
-                         f"{e.estimate:+10.4g}  [{e.lower:+.4g}, {e.upper:+.4g}]")
+                         f"{fmt.effect(e.estimate, e.effect, self.kind, self.unit):>10s}  "
+                         f"{fmt.interval(e.lower, e.upper, e.effect, self.kind, self.unit)}")
         lines += ["", "Balance (standardized mean differences):", str(self.balance), "",
                   f"Decision: {self.decision.verdict}. {self.decision.text}"]
         return "\n".join(lines)

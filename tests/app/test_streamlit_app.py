@@ -17,6 +17,7 @@ from bayeslab.bayes.conversion import BetaBinomial, format_prob  # noqa: E402
 from bayeslab.core import format as fmt  # noqa: E402
 from bayeslab.frequentist.conversion import TwoProportionZTest  # noqa: E402
 
+from ..conftest import OTHER_PLANS, overview_numbers  # noqa: E402
 from .conftest import PRIMARY  # noqa: E402
 from .test_data import counts  # noqa: E402
 
@@ -166,53 +167,21 @@ def test_a_malformed_readout_entry_is_one_message(run_dir, tmp_path, monkeypatch
         at.error[0].value)
 
 
-#: the shipped plans besides migration (its run is the session's ``run_dir``)
-OTHER_PLANS = ("campaign", "homepage", "musicstream", "personalization")
-
-
-@pytest.fixture(scope="module")
-def plan_runs(run_dir, tmp_path_factory):
-    from bayeslab.plan.runner import run_plan
-
-    from .conftest import MODELS
-
-    out = {"migration": run_dir}
-    for name in OTHER_PLANS:
-        out[name] = tmp_path_factory.mktemp(name) / "out"
-        run_plan(MODELS / f"{name}.toml", out[name])
-    return out
-
-
-def _overview_numbers(readout) -> dict:
-    """What the overview (report) shows for a metric: the contract's headline estimates."""
-    from bayeslab.report.tables import estimate_prob
-
-    kind, unit = readout.kind, readout.unit
-    b, f = readout.headline_estimates()
-    out = {}
-    if b is not None:
-        out["Bayes estimate"] = fmt.effect(b.estimate, b.effect, kind, unit)
-        out["bayes P"] = estimate_prob(b)
-    if f is not None:
-        out["Frequentist estimate"] = fmt.effect(f.estimate, f.effect, kind, unit)
-    return out
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("plan", ("migration", *OTHER_PLANS))
-def test_tiles_match_the_overview_for_every_metric(plan, plan_runs, monkeypatch):
+def test_tiles_match_the_overview_for_every_metric(plan, shipped_runs, monkeypatch):
     """Funnel stages, hazard ratios, money: each tile is the number the overview decides on."""
     from bayeslab.app.data import list_metrics, load_run
 
-    run = load_run(plan_runs[plan])
-    at = start(plan_runs[plan], monkeypatch)
+    run = load_run(shipped_runs[plan])
+    at = start(shipped_runs[plan], monkeypatch)
     metrics = list_metrics(run)
     assert len(at.selectbox(key="metric").options) == len(metrics) >= 1
     for metric in metrics:
         readout = run.readouts[metric]
         at.selectbox(key="metric").select(metric).run()
         assert not at.exception, (plan, metric, at.exception)
-        tiles, want = shown(at), _overview_numbers(readout)
+        tiles, want = shown(at), overview_numbers(readout)
         for label in ("Bayes estimate", "Frequentist estimate"):
             if label in want:
                 assert tiles[label] == want[label], (plan, metric, label)

@@ -6,8 +6,13 @@ The browser binary is ``$BAYESLAB_CHROMIUM``, else the first of ``chromium`` /
 ``chromium-browser`` / ``google-chrome`` on ``PATH``.
 """
 
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +73,35 @@ def shots():
     folder = Path(os.environ.get("BAYESLAB_SCREENSHOTS") or "/tmp/bayeslab-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextlib.contextmanager
+def serve_app(folder, home):
+    """``bayeslab app FOLDER`` served on a free local port; yields its URL, stops it after."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "app", str(folder),
+                             "--port", str(port), "--headless"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "HOME": str(home)})
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not _listening(port):
+            if proc.poll() is not None:
+                pytest.fail(f"bayeslab app exited: {proc.stderr.read().decode()[-500:]}")
+            time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

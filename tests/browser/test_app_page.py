@@ -1,14 +1,10 @@
 """``bayeslab app`` served for real and opened in headless Chromium."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
 
-from .conftest import VIEWPORT
+from .conftest import VIEWPORT, serve_app
 from .pages import (
     assert_clean_text,
     assert_fits_viewport,
@@ -20,34 +16,10 @@ from .pages import (
 pytest.importorskip("streamlit")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 @pytest.fixture(scope="module")
 def app_url(migration_run, tmp_path_factory):
-    port = _free_port()
-    home = tmp_path_factory.mktemp("home")
-    proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "app", str(migration_run),
-                             "--port", str(port), "--headless"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "HOME": str(home)})
-    deadline = time.time() + 120
-    while time.time() < deadline and not _listening(port):
-        if proc.poll() is not None:
-            pytest.fail(f"bayeslab app exited: {proc.stderr.read().decode()[-500:]}")
-        time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=30)
+    with serve_app(migration_run, tmp_path_factory.mktemp("home")) as url:
+        yield url
 
 
 def _open(browser, url, shots, name, select=None):

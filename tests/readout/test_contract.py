@@ -277,7 +277,8 @@ def raw_float(text: str) -> str | None:
             return m.group(0)
     return None
 
-PROB_ONE = re.compile(r"P\([^)]*\)\s*(?:=\s*)?(?:1|0)(?:\.0+)?(?![\d.e])")   # P(> 0) = 1.000
+#: P(> 0) = 1.000 or = 0 (but "1 - 3.8e-06", a tail written beside the 1, is right)
+PROB_ONE = re.compile(r"P\([^)]*\)\s*(?:=\s*)?(?:1|0)(?:\.0+)?(?![\d.e]|\s*-\s*\d)")
 
 
 @pytest.mark.parametrize("name", ["conversion", "propensity", "looks"])
