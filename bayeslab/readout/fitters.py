@@ -248,6 +248,7 @@ def fit_revenue(source, s: MetricSpec):
     extra = {}
     if getattr(freq, "clipping", None) is not None:
         extra["clipping"] = freq.clipping
+    _preperiod(st, extra)
     segments = None
     if s.segments:  # the segment models read per-cell means (the covariate is not used there)
         seg_stats = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
@@ -257,6 +258,22 @@ def fit_revenue(source, s: MetricSpec):
     return dict(bayes=tuple(bayes), frequentist=(freq,), rows=st.rows, arms=st.arm_cells(),
                 control=st.control, headline=("bayes-regression", "ancova-hc", "absolute"),
                 stats=st, extra=extra, segments=segments)
+
+
+def _preperiod(st, extra: dict) -> None:
+    """Add the pre-period bias check of the covariate (same scan) to ``extra``; warn if flagged.
+
+    See :mod:`bayeslab.readout.preperiod`: the flag becomes a note of the readout.
+    """
+    from bayeslab.core.errors import StatisticalWarning
+    from bayeslab.readout.preperiod import preperiod_check
+
+    check = preperiod_check(st)
+    if check is None:
+        return
+    extra["preperiod"] = check
+    if check.flagged:
+        warnings.warn(check.text, StatisticalWarning, stacklevel=3)
 
 
 def fit_ratio(source, s: MetricSpec):

@@ -438,6 +438,25 @@ def _margin_note(fit: MetricFit, margin: float) -> str | None:
             "doubles; a relative margin (margin = \"20%\": at most +20% of the control rate) bites")
 
 
+def _preperiod_gate(fit: MetricFit, decision: Decision) -> Decision:
+    """Block a decision whose headline compares unadjusted means under a large pre-period
+    imbalance (:func:`bayeslab.readout.preperiod.unadjusted_blocker`).
+
+    A covariate metric's headline is already the adjusted one (``bayes-regression``,
+    ``ancova-hc``), which corrects the imbalance: its decision stands.
+    """
+    from bayeslab.readout.preperiod import unadjusted_blocker
+    from bayeslab.readout.verdicts import verdict_and_head
+
+    extra = unadjusted_blocker(fit.extra.get("preperiod"), fit.headline)
+    if not extra:
+        return decision
+    blockers = (*decision.blockers, *extra)
+    _, head = verdict_and_head(fit.spec.metric, decision.arm, None, None, blockers)
+    return replace(decision, verdict="blocked", reasons=(head, *decision.reasons[1:]),
+                   blockers=blockers)
+
+
 def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None, margin_relative=False,
              guardrails=(), unit=None) -> Readout:
     from bayeslab.design.srm import srm_check
@@ -460,7 +479,7 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None, margin_r
             fit = replace(fit, notes=(*fit.notes, note))
         decision = guardrail_decision(fit, rule, srm, margin, margin_relative)
     else:
-        decision = primary_decision(fit, rule, srm, guardrails, unit)
+        decision = _preperiod_gate(fit, primary_decision(fit, rule, srm, guardrails, unit))
     segments = fit.segments
     if segments is not None:
         from bayeslab.readout.segments import segment_decision

@@ -84,7 +84,13 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
     paragraphs += [f"{label}: {d.verdict.upper()}. " + " ".join(d.reasons), str(readout.rows)]
     if readout.srm is not None:
         paragraphs.append(str(readout.srm).splitlines()[0])
-    paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.notes]
+    from bayeslab.readout.preperiod import preperiod_of
+
+    pre = preperiod_of(readout)
+    if pre is not None:
+        paragraphs.append(f"Pre-period check: {fmt.one_line(pre['text'])}")
+    paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.notes
+                   if pre is None or w != pre["text"]]
     tables = [t for t in (guardrail_table(readout),) if t is not None]
     tables.append(estimates_table(readout, "Bayes and frequentist estimates"))
     if readout.arms is not None:
