@@ -141,9 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit-id", help="unit id column; duplicated ids are an error")
     p.add_argument("--missing", choices=("error", "exclude"), default="error",
                    help="rows with a missing arm or outcome: fail (default) or exclude")
-    p.add_argument("--prob-threshold", type=_LEVEL, default=0.95)
+    p.add_argument("--prob-threshold", type=_LEVEL, default=None,
+                   help="Bayes: ship when P(lift > 0) >= this (default 1 - alpha/2, 0.975)")
     p.add_argument("--loss-threshold", type=_LOSS, default=0.0025)
-    p.add_argument("--alpha", type=_LEVEL, default=0.05)
+    p.add_argument("--alpha", type=_LEVEL, default=None,
+                   help="frequentist: ship when two-sided p < this (default 2 x (1 - "
+                        "prob-threshold), else 0.05)")
     p.add_argument("--engine", **engine)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_compare)
@@ -253,9 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", type=float, default=0.5, help="treatment share")
     p.add_argument("--allocation", help="control,treatment shares, e.g. 0.9,0.1")
     p.add_argument("--assignment", choices=("fixed", "bernoulli", "hash"), default="fixed")
-    p.add_argument("--prob-threshold", type=_LEVEL, default=0.95)
+    p.add_argument("--prob-threshold", type=_LEVEL, default=None,
+                   help="Bayes: ship when P(lift > 0) >= this (default 1 - alpha/2, 0.975)")
     p.add_argument("--loss-threshold", type=_LOSS, default=0.0025)
-    p.add_argument("--alpha", type=_LEVEL, default=0.05)
+    p.add_argument("--alpha", type=_LEVEL, default=None,
+                   help="frequentist: ship when two-sided p < this (default 2 x (1 - "
+                        "prob-threshold), else 0.05)")
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_design_aa)

@@ -331,10 +331,12 @@ def custom_decision(metric: str, b: Estimate, f: Estimate | None, diagnostics,
     Bayes ships when :math:`P(\text{better}) \ge` ``prob_threshold`` and, given the control
     mean, the expected loss over it is at most ``loss_threshold``; the frequentist side when the
     two-sided p-value is below ``alpha`` in the good direction. Agreement gives the verdict,
-    disagreement is inconclusive.
+    differing verdicts are inconclusive, and the headline says whether the sides read the same
+    evidence (:math:`P` against :math:`1 - p/2`; :func:`~bayeslab.readout.verdicts.split_head`).
     """
     from bayeslab.core import format as fmt
     from bayeslab.readout.verdicts import (
+        Evidence,
         bayes_verdict,
         frequentist_verdict,
         posterior_probs,
@@ -349,16 +351,22 @@ def custom_decision(metric: str, b: Estimate, f: Estimate | None, diagnostics,
     loss_text = f", expected loss / control mean {loss:.3%}" if loss is not None else ""
     texts = [f"Bayes ({b.method}): P({metric} better) "
              f"{fmt.prob_is(better, worse, b.extra.get('draws'))}{loss_text}, so {b_verdict}."]
-    f_verdict = None
+    f_verdict, evidence = None, None
     if f is not None and f.p_value is not None:
-        f_verdict = frequentist_verdict(f.p_value, (f.estimate > 0) == (direction > 0),
-                                        rule.alpha)
+        good = (f.estimate > 0) == (direction > 0)
+        f_verdict = frequentist_verdict(f.p_value, good, rule.alpha)
+        evidence = Evidence(prob_better=better, prob_worse=worse, p_value=f.p_value,
+                            good=bool(good), ok_loss=loss is None or loss <= rule.loss_threshold,
+                            rule=rule, alpha=rule.alpha, what=f"{metric} better",
+                            what_worse=f"{metric} worse",
+                            models=f"{b.method}, against {f.method}")
         texts.append(f"Frequentist ({f.method}): p = {fmt.p_value(f.p_value)}, so {f_verdict}.")
     blockers: tuple[str, ...] = ()
     if diagnostics is not None and diagnostics.verdict == "fail":
         blockers = (f"the Bayesian model did not converge ({diagnostics.reason}): its numbers "
                     "are not a posterior yet",)
-    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers)
+    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers,
+                                     evidence=evidence)
     return Decision(verdict=verdict, arm=arm, bayes=b_verdict, frequentist=f_verdict or "n/a",
                     reasons=(head, *texts, "Rule: " + rule.describe() + "."), blockers=blockers)
 

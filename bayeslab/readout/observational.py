@@ -348,14 +348,21 @@ def _decide(units, freq, bayes, balance, rule, kind="conversion") -> Decision:
                 "inconclusive": "Inconclusive: neither adjusted analysis is sure the effect "
                                 "is non-zero."}[verdict]
     else:
+        from bayeslab.readout.verdicts import Evidence, split_head
+
         verdict = "inconclusive"
-        head = (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, frequentist "
-                f"says {f_verdict}).")
+        evidence = Evidence(prob_better=b.prob_positive, prob_worse=1 - b.prob_positive,
+                            p_value=f.p_value, good=bool(f.diff > 0),
+                            ok_loss=loss_rel <= rule.loss_threshold, rule=rule,
+                            alpha=rule.alpha, what="effect > 0", what_worse="effect < 0",
+                            models=f"doubly robust {b.estimand.upper()}, against AIPW "
+                                   f"{f.estimand.upper()}")
+        head = split_head(b_verdict, f_verdict, evidence)
     rule_text = (f"Rule: ship when P(effect > 0) >= {rule.prob_threshold:g} and relative expected "
                  f"loss <= {rule.loss_threshold:.2%} (Bayes, doubly robust) and when two-sided "
                  f"p < {rule.alpha:g} with a positive estimate (frequentist, AIPW); no decision "
                  "with |SMD| above the threshold after weighting, poor overlap or an "
-                 "unconverged sampler.")
+                 "unconverged sampler" + (f"; {rule.mismatch()}." if rule.mismatch() else "."))
     reasons = (head, b_text, f_text, n_text, *balance.notes, rule_text)
     return Decision(verdict=verdict, arm=arm, bayes=b_verdict, frequentist=f_verdict,
                     reasons=reasons, blockers=tuple(blockers))

@@ -115,12 +115,115 @@ def frequentist_verdict(p_value: float | None, good: bool, alpha: float) -> str:
     return "inconclusive"
 
 
+#: Largest gap :math:`|P - (1 - p/2)|` between the two sides' one-sided evidence that is read
+#: as the same evidence (the flat-prior identity :math:`P = 1 - p/2` holds to this in the
+#: shipped kinds' large-sample readouts; a prior that matters or another model moves it more).
+SAME_EVIDENCE_TOL = 0.01
+
+
+@dataclass(frozen=True)
+class Evidence:
+    r"""Both sides' evidence for one arm on one scale, to say why their verdicts differ.
+
+    The frequentist side's one-sided evidence in a direction is :math:`1 - p/2` (``p``
+    two-sided) when the estimate points that way, else :math:`p/2`; under a flat prior it is
+    the Bayesian :math:`P` of that direction.
+
+    Attributes
+    ----------
+    prob_better, prob_worse : float
+        The Bayesian :math:`P(\text{better})` and :math:`P(\text{worse})`.
+    p_value : float or None
+        The frequentist two-sided p-value.
+    good : bool
+        The frequentist estimate points the good way.
+    ok_loss : bool
+        The Bayesian expected-loss criterion holds.
+    rule : DecisionRule
+        The rule applied.
+    alpha : float
+        The frequentist level applied (``rule.alpha`` after any Bonferroni division).
+    what, what_worse : str
+        What ``P(...)`` is of in each direction, e.g. ``"ctr better in B"`` and
+        ``"ctr worse in B"``.
+    models : str
+        The two sides' models, e.g. ``"beta-binomial, Beta(1, 1) prior, against z-test"``.
+    """
+
+    prob_better: float
+    prob_worse: float
+    p_value: float | None
+    good: bool
+    ok_loss: bool
+    rule: DecisionRule
+    alpha: float
+    what: str
+    what_worse: str
+    models: str
+
+    def directed(self, worse: bool) -> tuple[float, float, float, str]:
+        """``(P, P's complement, frequentist one-sided evidence, its label)`` in one direction."""
+        b, b_c = ((self.prob_worse, self.prob_better) if worse
+                  else (self.prob_better, self.prob_worse))
+        p = float(self.p_value)
+        toward = self.good != worse
+        return (b, b_c, 1.0 - p / 2 if toward else p / 2, "1 - p/2" if toward else "p/2")
+
+
+def split_head(b_verdict: str, f_verdict: str, ev: Evidence | None) -> str:
+    r"""Headline when the sides' verdicts differ (the verdict is inconclusive either way).
+
+    With the evidence of both sides it says why: the same evidence (:math:`|P - (1 - p/2)| \le`
+    :data:`SAME_EVIDENCE_TOL`, or both between the two thresholds) judged by thresholds that
+    differ or that it straddles; the Bayesian loss criterion; or evidence that really differs
+    (a prior that matters, another model), named with both numbers.
+    """
+    from bayeslab.core import format as fmt
+
+    said = f"Bayes says {b_verdict}, frequentist says {f_verdict}"
+    if ev is None or ev.p_value is None:
+        return f"Inconclusive: the analyses disagree ({said})."
+    worse = "do not ship" in (b_verdict, f_verdict)
+    b, b_c, f1, label = ev.directed(worse)
+    what = ev.what_worse if worse else ev.what
+    nums = f"P({what}) = {fmt.prob(b, b_c)}, {label} = {fmt.prob(f1, 1.0 - f1)}"
+    t_b, t_f = ev.rule.prob_threshold, 1.0 - ev.alpha / 2
+    b_name = f"the Bayesian threshold {t_b:g}"
+    f_name = f"the frequentist alpha {ev.alpha:g}"
+    if {b_verdict, f_verdict} != {"ship", "do not ship"}:
+        if (not worse and b_verdict == "inconclusive" and b >= t_b and not ev.ok_loss):
+            return (f"Inconclusive: the frequentist analysis finds an improvement and the "
+                    f"Bayesian P meets its threshold {t_b:g} too ({nums}), but the Bayesian "
+                    f"expected loss of shipping is above the {ev.rule.loss_threshold:.2%} the "
+                    "rule accepts.")
+        lo, hi = min(t_b, t_f), max(t_b, t_f)
+        if abs(b - f1) <= SAME_EVIDENCE_TOL or (lo <= b <= hi and lo <= f1 <= hi):
+            met, unmet = (b_name, f_name) if b_verdict != "inconclusive" else (f_name, b_name)
+            if abs(t_b - t_f) <= 1e-9:
+                return (f"Inconclusive: both analyses read the same evidence ({nums}), "
+                        f"which lies at their shared threshold (P >= {t_b:g}, two-sided p < "
+                        f"{ev.alpha:g}): it just meets {met} and just misses {unmet}.")
+            word = "laxer" if t_b < t_f else "stricter"
+            same = ("both analyses read the same evidence" if abs(b - f1) <= SAME_EVIDENCE_TOL
+                    else "the analyses differ only in their thresholds")
+            return (f"Inconclusive: {same} ({nums}); it meets {met} but not {unmet}: the "
+                    f"Bayesian threshold is {word} than the frequentist alpha, which matches "
+                    f"P >= {t_f:g}.")
+    surer = "the Bayesian side is surer" if b > f1 else "the frequentist side is surer"
+    not_rule = "not the thresholds" if abs(t_b - t_f) <= 1e-9 else "more than the thresholds"
+    return (f"Inconclusive: the analyses disagree ({said}): they read different "
+            f"evidence, {surer} ({nums}, apart by more than {SAME_EVIDENCE_TOL:g}); the cause "
+            f"is the prior or the model ({ev.models}), {not_rule}.")
+
+
 def verdict_and_head(metric: str, arm: str | None, b_verdict: str | None,
-                     f_verdict: str | None, blockers, failed_guardrails=()) -> tuple[str, str]:
+                     f_verdict: str | None, blockers, failed_guardrails=(), *,
+                     evidence: Evidence | None = None) -> tuple[str, str]:
     """The readout's verdict from both sides' and its headline sentence.
 
     A blocker blocks; a shipped winner with a failed guardrail is ``hold``; sides that agree
-    give their verdict; sides that disagree are inconclusive.
+    give their verdict; sides whose verdicts differ are inconclusive, and with ``evidence``
+    the headline says whether they read the same evidence (:func:`split_head`).
     """
     verdicts = {v for v in (b_verdict, f_verdict) if v is not None}
     which = f" {arm}" if arm is not None else ""
@@ -144,14 +247,14 @@ def verdict_and_head(metric: str, arm: str | None, b_verdict: str | None,
             "ship": f"Ship{which}: the analyses agree that {metric} improved.",
             "do not ship": f"Do not ship{which}: the analyses find {metric} worse.",
             "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
-    return "inconclusive", (f"Inconclusive: the analyses disagree (Bayes says {b_verdict}, "
-                            f"frequentist says {f_verdict}).")
+    return "inconclusive", split_head(b_verdict, f_verdict, evidence)
 
 
 @dataclass(frozen=True)
 class _Side:
     verdict: str
     text: str
+    facts: dict            # what the headline needs to say why the sides differ
 
 
 def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, float]:
@@ -175,11 +278,17 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
     loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
     if fit.headline[2] == "hazard-ratio":
         what = f"hazard ratio of {fit.spec.metric} < 1 in {arm}"
+        what_worse = f"hazard ratio of {fit.spec.metric} > 1 in {arm}"
     else:
-        word = "better" if fit.direction > 0 else "better (lower)"
+        word, bad = ("better", "worse") if fit.direction > 0 else ("better (lower)",
+                                                                    "worse (higher)")
         what = f"{fit.spec.metric} {word} in {arm}"
+        what_worse = f"{fit.spec.metric} {bad} in {arm}"
+    facts = {"prob_better": better, "prob_worse": worse, "what": what, "what_worse": what_worse,
+             "ok_loss": loss is None or loss <= rule.loss_threshold, "how": how}
     return _Side(verdict, f"Bayes ({how}): P({what}) "
-                          f"{_prob_text(e, better, worse)}{loss_part}, so {verdict}."), better
+                          f"{_prob_text(e, better, worse)}{loss_part}, so {verdict}.",
+                 facts), better
 
 
 def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int,
@@ -192,8 +301,20 @@ def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: i
     from bayeslab.core import format as fmt
 
     effect = fmt.effect(e.estimate, fit.headline[2], fit.spec.kind, unit)
+    facts = {"p_value": e.p_value, "good": bool(good), "alpha": alpha, "how": e.method}
     return _Side(verdict, f"Frequentist ({e.method}): p = {fmt.p_value(e.p_value)}{bonf}, "
-                          f"{fit.headline[2].replace('-', ' ')} {effect}, so {verdict}.")
+                          f"{fit.headline[2].replace('-', ' ')} {effect}, so {verdict}.", facts)
+
+
+def _evidence(b: _Side | None, f: _Side | None, rule: DecisionRule) -> Evidence | None:
+    """Both sides' evidence for the headline, when both sides read the arm."""
+    if b is None or f is None:
+        return None
+    return Evidence(prob_better=b.facts["prob_better"], prob_worse=b.facts["prob_worse"],
+                    p_value=f.facts["p_value"], good=f.facts["good"],
+                    ok_loss=b.facts["ok_loss"], rule=rule, alpha=f.facts["alpha"],
+                    what=b.facts["what"], what_worse=b.facts["what_worse"],
+                    models=f"{b.facts['how']}, against {f.facts['how']}")
 
 
 def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decision:
@@ -238,7 +359,8 @@ def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decisi
     blockers = list(srm_blocker(srm))
     blockers += unconverged_blocker(fit.bayes[0] if fit.bayes else None)
     failed = [g for g in guardrails if g.decision.verdict != "pass"]
-    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers, failed)
+    verdict, head = verdict_and_head(metric, arm, b_verdict, f_verdict, blockers, failed,
+                                     evidence=_evidence(b[0] if b else None, f, rule))
     reasons = [head, *texts]
     reasons += [f"Guardrail {g.metric!r}: {g.decision.verdict}." for g in guardrails]
     reasons.append("Rule: " + rule.describe() + ".")
