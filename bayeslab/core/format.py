@@ -434,7 +434,8 @@ def estimate_prob(e, *, effect: str | None = None) -> str:
         return f"P(> 0) {_equals(prob_value(e))}"
     if e.p_value is not None:
         adjust = (e.extra if isinstance(e.extra, dict) else {}).get("adjust")
-        label = {"holm": "p (Holm-adjusted)", "bh": "p (BH-adjusted)"}.get(adjust, "p")
+        label = {"holm": "p (Holm-adjusted)", "bh": "p (BH-adjusted)",
+                 "bonferroni": "p (Bonferroni-adjusted)"}.get(adjust, "p")
         return f"{label} = {p_value(e.p_value)}"
     return ""
 

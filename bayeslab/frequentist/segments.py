@@ -22,7 +22,7 @@ from bayeslab.core.errors import ModelError
 from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate
 from bayeslab.core.format import cell_label
 
-ADJUST = ("holm", "bh", "none")
+ADJUST = ("holm", "bh", "bonferroni", "none")
 
 
 def holm(p) -> np.ndarray:
@@ -187,7 +187,7 @@ class SegmentTests:
         GLM likelihood-ratio test (binary metrics with at least two segments).
     test : str
         ``"z-test"`` or ``"welch"``.
-    adjust : {"holm", "bh", "none"}
+    adjust : {"holm", "bh", "bonferroni", "none"}
         Which adjusted p-value ``estimates()`` reports as ``p_value``.
     interval : float
     """
@@ -201,11 +201,13 @@ class SegmentTests:
 
     def estimates(self) -> list[Estimate]:
         """Per-segment entries (absolute, relative) and population entries (segment ``None``)."""
-        col = {"holm": "p_holm", "bh": "p_bh", "none": "p_raw"}[self.adjust]
+        col = self.p_column
         out = []
         for r in self.table.itertuples(index=False):
             extra = {"p_raw": r.p_raw, "p_holm": r.p_holm, "p_bh": r.p_bh, "adjust": self.adjust,
                      "n_control": r.n_control, "n_treatment": r.n_treatment}
+            if self.adjust == "bonferroni":
+                extra["p_bonferroni"] = r.p_bonferroni
             for eff, key in (("absolute", "abs"), ("relative", "rel")):
                 out.append(Estimate(side="frequentist", method=self.test, effect=eff,
                                     estimate=getattr(r, key), lower=getattr(r, f"{key}_lower"),
@@ -219,6 +221,12 @@ class SegmentTests:
                                 level=self.interval, arm=r.arm, p_value=r.p_value,
                                 extra={"heterogeneity": het} if het else {}))
         return out
+
+    @property
+    def p_column(self) -> str:
+        """The table column holding the p-value ``adjust`` names (``p_holm``, ..., ``p_raw``)."""
+        return {"holm": "p_holm", "bh": "p_bh", "bonferroni": "p_bonferroni",
+                "none": "p_raw"}[self.adjust]
 
     def summary(self) -> pd.DataFrame:
         """Return the per-segment table."""
@@ -261,8 +269,9 @@ class PerSegmentTests:
     ----------
     interval : float
         Confidence level.
-    adjust : {"holm", "bh", "none"}
-        Adjusted p-value reported as ``p_value`` (all three are in the table).
+    adjust : {"holm", "bh", "bonferroni", "none"}
+        Adjusted p-value reported as ``p_value`` (Holm and BH are always in the table,
+        Bonferroni when chosen).
 
     Raises
     ------
@@ -311,6 +320,8 @@ class PerSegmentTests:
                                   "n_treatment": n1, **r})
             frame["p_holm"] = holm(frame["p_raw"])
             frame["p_bh"] = benjamini_hochberg(frame["p_raw"])
+            if self.adjust == "bonferroni":   # min(1, m p) over the arm's m segments
+                frame["p_bonferroni"] = np.minimum(frame["p_raw"] * len(frame), 1.0)
             rows.append(frame)
             w = seg_n.reindex(both).to_numpy(float)
             w = w / w.sum()

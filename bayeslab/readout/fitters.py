@@ -46,7 +46,8 @@ class MetricSpec:
     ``segments`` (one or two columns) adds the segment readout; ``draws``, ``tune``, ``chains``,
     ``progressbar`` and ``thresholds`` (passed to :func:`bayeslab.inference.diagnostics.diagnose`)
     set the MCMC models (segments, robust and hurdle revenue). ``progressbar=None`` shows a bar only
-    when stderr is a terminal.
+    when stderr is a terminal. ``segment_adjust`` (``"holm"``, ``"bh"``, ``"bonferroni"``,
+    ``"none"``) adjusts the per-segment tests' p-values over each arm's segments.
     """
 
     metric: str
@@ -79,6 +80,7 @@ class MetricSpec:
     chains: int = 4
     progressbar: bool | None = None
     thresholds: dict = field(default_factory=dict)
+    segment_adjust: str = "holm"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from bayeslab.core.errors import DataError, ModelError
 from bayeslab.core.estimates import Estimate, jsonable
 from bayeslab.data.sources import open_source
 from bayeslab.readout.contract import BaseReadout, Headline
+from bayeslab.readout.corrections import AdjustedResult, Correction, adjust_family
 from bayeslab.readout.fitters import MetricFit, MetricSpec, fit_metric
 from bayeslab.readout.specs import AnalysisSpec, DecisionSpec, SamplingSpec, SourceSpec, gather
 from bayeslab.readout.verdicts import guardrail_decision, primary_decision, srm_blocker
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
     from bayeslab.design.srm import SRMResult
     from bayeslab.readout.segments import SegmentReadout
 
-__all__ = ["Decision", "DecisionRule", "Readout", "compare", "one_scan"]
+__all__ = ["Decision", "DecisionRule", "Readout", "compare", "correct_across", "corrected_fit",
+           "one_scan"]
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,7 @@ def compare(
     if smp.thresholds is not None:
         options["thresholds"] = dict(smp.thresholds)
     rule = dec.rule or DecisionRule()
+    correction = Correction.parse(dec.correction)
     guardrails = [dec.guardrails] if isinstance(dec.guardrails, str) else list(dec.guardrails)
     margin_of = _margins(guardrails, dec.margins)
     data_source = open_source(data, sql=src.sql, engine=src.engine)
@@ -335,15 +338,18 @@ def compare(
                                     for k, v in options.items()}
     spec = MetricSpec(metric=metric, kind=kind, unit_id=src.unit_id, segments=segments,
                       draws=smp.draws, tune=smp.tune, chains=chains,
-                      progressbar=smp.progressbar, **common, **kind_options)
+                      progressbar=smp.progressbar, **common, **kind_options,
+                      segment_adjust=correction.method if correction.spans("segments")
+                      else "none")
     guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
     one_scan(data_source, [spec, *guard_specs])
     guard_readouts = tuple(
         _readout(fit_metric(data_source, g), "guardrail", rule, dec.planned_split,
                  margin=margin_of[g.metric][0], margin_relative=margin_of[g.metric][1])
         for g in guard_specs)
-    return _readout(fit_metric(data_source, spec), dec.role, rule, dec.planned_split,
-                    guardrails=guard_readouts, unit=an.unit)
+    fit = corrected_fit(fit_metric(data_source, spec), correction)
+    return _readout(fit, dec.role, rule, dec.planned_split, guardrails=guard_readouts,
+                    unit=an.unit)
 
 
 def _propensity(data, *, sql, arm, metric, control, interval, rule, seed, missing, draws,
@@ -359,12 +365,23 @@ def _propensity(data, *, sql, arm, metric, control, interval, rule, seed, missin
     if unknown:
         raise ModelError(f"unknown option {sorted(unknown)[0]!r} for kind 'propensity' "
                          f"(it takes {', '.join(sorted(allowed))})")
-    return compare_propensity(
-        data, sql=sql, arm=arm, metric=metric, confounders=options.get("confounders", ()),
-        estimand=options.get("estimand", "ate"), kind=options.get("model") or "conversion",
-        control=control, interval=interval, rule=rule, seed=seed, missing=missing,
-        draws=draws, tune=tune, chains=2 if chains is None else chains,
-        sampler=options.get("sampler", "nuts"), progressbar=progressbar)
+    try:
+        return compare_propensity(
+            data, sql=sql, arm=arm, metric=metric, confounders=options.get("confounders", ()),
+            estimand=options.get("estimand", "ate"), kind=options.get("model") or "conversion",
+            control=control, interval=interval, rule=rule, seed=seed, missing=missing,
+            draws=draws, tune=tune, chains=2 if chains is None else chains,
+            sampler=options.get("sampler", "nuts"), progressbar=progressbar)
+    except DataError as exc:
+        text = str(exc)
+        if getattr(exc, "column", None) != arm or "exactly two arms" not in text:
+            raise
+        # the unit-row loader's count of the arms, after "it has"
+        arms = text.rpartition("; it has ")[2] or "more than two"
+        raise DataError(f"kind 'propensity' reads a binary treatment (one treated group against "
+                        f"control), not several variants: column {arm!r} has {arms}; read "
+                        "each variant against control on its own rows (sql=... WHERE)",
+                        column=arm) from None
 
 
 def one_scan(source, specs, extra=()) -> None:
@@ -439,8 +456,9 @@ def _margin_note(fit: MetricFit, margin: float) -> str | None:
 
 
 def _preperiod_gate(fit: MetricFit, decision: Decision) -> Decision:
-    """Block a decision whose headline compares unadjusted means under a large pre-period
-    imbalance (:func:`bayeslab.readout.preperiod.unadjusted_blocker`).
+    """Block a decision whose headline compares unadjusted means under a large imbalance.
+
+    See :func:`bayeslab.readout.preperiod.unadjusted_blocker`.
 
     A covariate metric's headline is already the adjusted one (``bayes-regression``,
     ``ancova-hc``), which corrects the imbalance: its decision stands.
@@ -490,3 +508,76 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None, margin_r
                    srm=srm, decision=decision, margin=margin,
                    margin_relative=bool(margin_relative), guardrails=guardrails,
                    segments=segments, unit=unit)
+
+
+def _headline_tests(fit: MetricFit) -> dict:
+    """The frequentist headline estimate of each treatment arm (unadjusted), by arm label."""
+    from bayeslab.readout.verdicts import _headline_estimates
+
+    raw = tuple(r.result if isinstance(r, AdjustedResult) else r for r in fit.frequentist)
+    return _headline_estimates(replace(fit, frequentist=raw), "frequentist", fit.headline[1],
+                               None)
+
+
+def headline_pvalues(readout) -> list[tuple[str, str, float]]:
+    """The ship-deciding tests of a readout: ``(metric, arm, unadjusted p)`` per treatment arm.
+
+    Empty for a guardrail, a readout that is not a :class:`Readout` (propensity) and a kind
+    without a frequentist headline p-value.
+    """
+    if not isinstance(readout, Readout) or readout.role == "guardrail":
+        return []
+    return [(readout.metric, arm, e.p_value) for arm, e in _headline_tests(readout.fit).items()
+            if e.p_value is not None]
+
+
+def corrected_fit(fit: MetricFit, correction: Correction, adjusted=None) -> MetricFit:
+    """``fit`` with its frequentist headline p-values adjusted for multiplicity.
+
+    ``adjusted`` maps arm labels to :class:`~bayeslab.readout.corrections.Adjusted`
+    (:mod:`~bayeslab.readout.corrections`); by default
+    the family is this metric's treatment arms when the correction spans ``"variants"``. The
+    fit records the correction in ``extra["correction"]`` (the readout's JSON ``correction``).
+    """
+    raw = tuple(r.result if isinstance(r, AdjustedResult) else r for r in fit.frequentist)
+    fit = replace(fit, frequentist=raw, extra={**fit.extra, "correction": correction.to_dict()})
+    heads = _headline_tests(fit)
+    if adjusted is None:
+        tests = [(fit.spec.metric, arm, e.p_value) for arm, e in heads.items()
+                 if e.p_value is not None]
+        adjusted = {arm: a for (_, arm), a in adjust_family(tests, correction).items()}
+    keys = {(e.method, e.effect, e.arm, e.extra.get("rate")): adjusted[arm]
+            for arm, e in heads.items() if arm in adjusted}
+    if not keys:
+        return fit
+
+    def holds(result) -> bool:
+        return any((e.method, e.effect, e.arm, e.extra.get("rate")) in keys and e.segment is None
+                   for e in result.estimates())
+
+    return replace(fit, frequentist=tuple(AdjustedResult(r, keys) if holds(r) else r
+                                          for r in raw))
+
+
+def correct_across(readouts, correction: Correction) -> list:
+    """Readouts re-decided on p-values adjusted over the correction's whole family.
+
+    The family is the ship-deciding tests (:func:`headline_pvalues`) of every primary and
+    secondary :class:`Readout` of ``readouts``, grouped by the correction's scope
+    (:func:`~bayeslab.readout.corrections.adjust_family`): with ``"metrics"`` in the scope it
+    crosses metrics. Guardrails and other readouts come back as they are; a re-decided
+    readout keeps its guardrails, SRM check and segment decision.
+    """
+    tests = [t for r in readouts for t in headline_pvalues(r)]
+    adjusted = adjust_family(tests, correction)
+    out = []
+    for r in readouts:
+        if not headline_pvalues(r):
+            out.append(r)
+            continue
+        mine = {arm: a for (metric, arm), a in adjusted.items() if metric == r.metric}
+        fit = corrected_fit(r.fit, correction, mine)
+        decision = _preperiod_gate(fit, primary_decision(fit, r.rule, r.srm, r.guardrails,
+                                                         r.unit))
+        out.append(replace(r, fit=fit, decision=decision))
+    return out

@@ -158,9 +158,11 @@ class SegmentReadout:
             value, interval = fmt.estimate_text(e, kind)
             extra = e.extra if isinstance(e.extra, dict) else {}
             p = fmt.estimate_prob(e)
-            if extra.get("p_holm") is not None:
+            name = {"holm": "Holm", "bh": "BH", "bonferroni": "Bonferroni"}.get(
+                extra.get("adjust"))
+            if name is not None and extra.get("p_raw") is not None:
                 p = (f"p = {fmt.p_value(extra.get('p_raw'))} raw, "
-                     f"{fmt.p_value(extra['p_holm'])} Holm")
+                     f"{fmt.p_value(e.p_value)} {name}")
             rows.append([where, e.side, e.method, fmt.effect_name(e), value, interval, p])
         level = self.estimates()[0].level if self.estimates() else 0.95
         lines.append(render_table(rows, ["segment", "side", "method", "effect", "estimate",
@@ -211,7 +213,8 @@ def fit_segment_readout(stats, spec) -> SegmentReadout:
                                  tune=spec.tune, chains=spec.chains,
                                  progressbar=spec.progressbar,
                                  thresholds=dict(spec.thresholds) or None).fit(stats)
-    freq = PerSegmentTests(interval=spec.interval).fit(stats)
+    freq = PerSegmentTests(interval=spec.interval,
+                           adjust=getattr(spec, "segment_adjust", "holm")).fit(stats)
     return SegmentReadout(columns=tuple(stats.segments), bayes=bayes, frequentist=freq,
                           stats=stats)
 
@@ -221,7 +224,7 @@ def segment_decision(seg: SegmentReadout, rule, decision_cls, blockers=()):
 
     Per segment and treatment arm, Bayes calls a lift clear when :math:`P(\text{lift} > 0)`
     is at least ``rule.prob_threshold`` (or at most one minus it); the frequentist side when the
-    Holm-adjusted p-value is below ``rule.alpha``. The verdict is ``"blocked"`` when the
+    adjusted p-value (Holm unless the correction says otherwise) is below ``rule.alpha``. The verdict is ``"blocked"`` when the
     hierarchical model's diagnostics fail (nothing is concluded from that fit), else the
     heterogeneity test's answer at ``rule.alpha``. ``blockers`` (e.g. a sample ratio mismatch)
     block the segment decision too.
@@ -245,8 +248,11 @@ def segment_decision(seg: SegmentReadout, rule, decision_cls, blockers=()):
     pos = t[t["prob_positive"] >= rule.prob_threshold]
     neg = t[t["prob_positive"] <= 1 - rule.prob_threshold]
     ft = f.table
-    f_pos = ft[(ft["p_holm"] < rule.alpha) & (ft["abs"] > 0)]
-    f_neg = ft[(ft["p_holm"] < rule.alpha) & (ft["abs"] < 0)]
+    p_col = getattr(f, "p_column", "p_holm")
+    f_pos = ft[(ft[p_col] < rule.alpha) & (ft["abs"] > 0)]
+    f_neg = ft[(ft[p_col] < rule.alpha) & (ft["abs"] < 0)]
+    adjusted = {"holm": "Holm-adjusted p", "bh": "BH-adjusted p",
+                "bonferroni": "Bonferroni-adjusted p"}.get(f.adjust, "unadjusted p")
     n = len(t)
 
     from bayeslab.core.format import segment_label
@@ -257,7 +263,7 @@ def segment_decision(seg: SegmentReadout, rule, decision_cls, blockers=()):
 
     b_text = (f"{len(pos)} of {n} segment lifts positive with P >= {rule.prob_threshold:g} "
               f"({names(pos)}), {len(neg)} negative ({names(neg)})")
-    f_text = (f"{len(f_pos)} of {len(ft)} positive at Holm-adjusted p < {rule.alpha:g} "
+    f_text = (f"{len(f_pos)} of {len(ft)} positive at {adjusted} < {rule.alpha:g} "
               f"({names(f_pos)}), {len(f_neg)} negative ({names(f_neg)})")
     het = f.heterogeneity
     if het is None:

@@ -17,7 +17,7 @@ group (keyword)            fields
 :class:`SamplingSpec`      ``draws``, ``tune``, ``chains``, ``seed``, ``progressbar``,
 (``sampling=``)            ``thresholds``
 :class:`DecisionSpec`      ``rule``, ``guardrails``, ``margins``, ``planned_split``, ``role``
-(``decision=``)
+(``decision=``)            ``correction``
 =========================  ==============================================================
 """
 
@@ -191,6 +191,11 @@ class DecisionSpec:
         Planned shares per arm (control first) for the SRM check; equal by default.
     role : {"primary", "secondary"}
         A secondary metric is read out the same way; its decision is advisory.
+    correction : str or Correction, optional
+        Multiple-testing correction of the frequentist headline p-values over the treatment
+        arms (:mod:`bayeslab.readout.corrections`): ``"holm"`` (default), ``"bh"``,
+        ``"bonferroni"`` or ``"none"``, or a :class:`~bayeslab.readout.corrections.Correction`
+        (its ``"segments"`` scope also sets the per-segment tests' adjustment).
     """
 
     rule: DecisionRule | None = None
@@ -198,10 +203,18 @@ class DecisionSpec:
     margins: float | str | Mapping[str, float | str] | None = None
     planned_split: Sequence[float] | None = None
     role: str = "primary"
+    correction: Any = None
 
     def __post_init__(self):
         if self.rule is not None and not isinstance(self.rule, DecisionRule):
             raise _bad("rule", "a DecisionRule", self.rule)
+        if self.correction is not None:
+            from bayeslab.readout.corrections import Correction
+
+            try:
+                Correction.parse(self.correction)
+            except ModelError as exc:
+                raise ModelError(f"compare(): {exc}") from None
         _names_or_one("guardrails", self.guardrails)
         if self.role not in ("primary", "secondary"):
             raise _bad("role", "'primary' or 'secondary'", self.role)

@@ -2,7 +2,8 @@
 
 :func:`primary_decision` reads the headline estimates of both sides (the ones the kind registry
 names), applies the :class:`~bayeslab.core.decision.DecisionRule` to each (Bayes: P(better) and the
-expected loss; frequentist: the p-value, Bonferroni over several treatment arms), and combines
+expected loss; frequentist: the p-value, adjusted for multiplicity as
+:mod:`bayeslab.readout.corrections` says), and combines
 them with the guardrails and the sample ratio check into one
 :class:`~bayeslab.core.decision.Decision`.
 :func:`guardrail_decision` judges a guardrail against its non-inferiority margin.
@@ -293,12 +294,20 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
 
 def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: int,
                       unit=None) -> _Side:
-    alpha = rule.alpha / n_treat
+    from bayeslab.core import format as fmt
+    from bayeslab.readout.corrections import adjustment_text
+
+    # a fit read through a Correction (compare, plans) carries adjusted p-values: they meet
+    # alpha itself; a bare fit of several arms keeps the Bonferroni level alpha / arms
+    corrected = fit.extra.get("correction") is not None
+    alpha = rule.alpha if corrected else rule.alpha / n_treat
     good = e.estimate > 0 if fit.headline[2] != "hazard-ratio" else e.estimate < 1
     good = good if fit.direction > 0 or fit.headline[2] == "hazard-ratio" else not good
     verdict = frequentist_verdict(e.p_value, good, alpha)
-    bonf = f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if n_treat > 1 else ""
-    from bayeslab.core import format as fmt
+    how = adjustment_text(e.extra)
+    bonf = (f" ({how})" if how else
+            f" (alpha {alpha:.3g} after Bonferroni over {n_treat} arms)" if alpha < rule.alpha
+            else "")
 
     effect = fmt.effect(e.estimate, fit.headline[2], fit.spec.kind, unit)
     facts = {"p_value": e.p_value, "good": bool(good), "alpha": alpha, "how": e.method}

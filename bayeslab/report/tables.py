@@ -49,7 +49,8 @@ def estimates_table(readout, caption: str = "", *, segments: bool = False) -> Ta
                      *fmt.estimate_text(e, kind, unit),
                      estimate_prob(e), "" if loss is None else f"{loss:.3g}"))
     level = ests[0].level if ests else 0.95
-    adjusted = any(isinstance(e.extra, dict) and e.extra.get("adjust") in ("holm", "bh")
+    adjusted = any(isinstance(e.extra, dict)
+                   and e.extra.get("adjust") in ("holm", "bh", "bonferroni")
                    for e in ests)
     interval = f"{level:.0%} interval" + (" (unadjusted)" if adjusted else "")
     columns_ = ("side", "method", "arm", "segment", "effect", "estimate", interval, "P / p",
