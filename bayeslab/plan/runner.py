@@ -64,6 +64,38 @@ class RunResult:
         """The primary metric's decision (the plan's decision)."""
         return self.primary.decision
 
+    def correction(self) -> dict:
+        """The plan's multiple-testing correction and the p-values it adjusted.
+
+        ``method`` and ``scope`` (:mod:`bayeslab.readout.corrections`), ``excluded`` (what is
+        never in the family) and ``tests``: one entry per ship-deciding test (``metric``,
+        ``arm``, ``p_raw``, ``p_value``, and ``adjust``, ``tests``, ``family`` when adjusted).
+        """
+        from bayeslab.readout.corrections import Correction
+
+        corr = Correction.from_plan(self.plan.decision)
+        tests = []
+        for r in (self.primary, *self.secondary):
+            if not hasattr(r, "metric_estimates"):
+                continue
+            f_method, effect = r.fit.headline[1], r.fit.headline[2]
+            rate = r.fit.extra.get("headline_rate")
+            for e in r.metric_estimates():
+                if (e.side != "frequentist" or e.method != f_method or e.effect != effect
+                        or e.p_value is None or (rate and e.extra.get("rate") != rate)):
+                    continue
+                item = {"metric": r.metric, "arm": e.arm or r.fit.arms["arm"][1],
+                        "p_raw": e.extra.get("p_raw", e.p_value), "p_value": e.p_value}
+                if "adjust" in e.extra:
+                    item.update(adjust=e.extra["adjust"], tests=e.extra.get("adjust_tests"),
+                                family=e.extra.get("adjust_family"))
+                if not any(t["metric"] == item["metric"] and t["arm"] == item["arm"]
+                           for t in tests):
+                    tests.append(item)
+        return {**corr.to_dict(), "tests": tests,
+                "excluded": "guardrails' non-inferiority p-values, the other methods' p-values, "
+                            "propensity readouts"}
+
     def warnings(self) -> list[str]:
         """Every warning of every part, primary first, without repeats."""
         out = []
@@ -85,7 +117,7 @@ class RunResult:
         out = {
             "plan": str(self.plan.path), "name": self.plan.name, "seed": self.plan.seed,
             "bayeslab": __version__, "decision": self.decision.to_dict(),
-            "warnings": self.warnings(), "metrics": metrics,
+            "correction": self.correction(), "warnings": self.warnings(), "metrics": metrics,
         }
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
@@ -218,7 +250,14 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         planned_split=cols.get("planned_split"), n=plan.data.get("n"),
         unit_id=cols.get("unit_id") if role == "primary" else None,
         missing=plan.data.get("missing", "error"), role=role, seed=plan.seed,
-        unit=metric.options.get("unit"), **options)
+        unit=metric.options.get("unit"), correction=_correction(plan), **options)
+
+
+def _correction(plan: Plan):
+    """The plan's multiple-testing correction (``[decision] correction``, ``scope``)."""
+    from bayeslab.readout.corrections import Correction
+
+    return Correction.from_plan(plan.decision)
 
 
 def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
@@ -296,6 +335,11 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
         for m in plan.by_role("secondary"):
             with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
                 secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+        correction = _correction(plan)
+        if correction.spans("metrics"):   # one family across the ship-deciding metrics
+            from bayeslab.readout.metric import correct_across
+
+            primary, *secondary = correct_across([primary, *secondary], correction)
         secondary = tuple(secondary)
         mon = None
         if plan.sequential:

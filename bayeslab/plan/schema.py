@@ -25,7 +25,8 @@ _SECTIONS = {
              "engine": str},
     "columns": {"arm": str, "control": (str, int), "unit_id": str, "timestamp": str,
                 "planned_split": list},
-    "decision": {"prob_threshold": float, "loss_threshold": float, "alpha": float,
+    "decision": {"correction": str, "scope": list,
+                 "prob_threshold": float, "loss_threshold": float, "alpha": float,
                  "srm_threshold": float, "interval": float},
     "segments": {"columns": list, "metric": str, "draws": int, "tune": int, "chains": int},
     "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
@@ -177,6 +178,24 @@ def _check_prior(prior, where: str) -> None:
             raise PlanError(f"{where}: alpha and beta must be positive numbers, got {v!r}")
 
 
+def _correction(decision: dict, path: Path, text: str) -> None:
+    """Check ``decision.correction`` / ``decision.scope`` and fill in their defaults.
+
+    Afterwards ``decision["correction"]`` is a method name (default ``"holm"``) and
+    ``decision["scope"]`` a list in canonical order (default ``["variants", "segments"]``);
+    :mod:`bayeslab.readout.corrections` says what they mean.
+    """
+    from bayeslab.readout.corrections import Correction
+
+    try:
+        corr = Correction.from_plan(decision)
+    except ModelError as exc:
+        key = "correction" if "correction must" in str(exc) else "scope"
+        raise PlanError(f"{path}: decision.{key}{_line_of(text, key, 'decision')}: "
+                        f"{exc}") from None
+    decision["correction"], decision["scope"] = corr.method, list(corr.scope)
+
+
 def load_plan(path) -> Plan:
     """Read and validate a plan.
 
@@ -187,7 +206,9 @@ def load_plan(path) -> Plan:
         ``path``, ``sql``, ``simulate = {scenario, rows, seed}``), ``[columns]`` (``arm``,
         ``control``, ...), ``[decision]``, one ``[[metrics]]`` table per metric (``name``,
         ``kind``, ``role``; ``margin`` for guardrails; ``covariate``, ``prior``, ...), and
-        optionally ``[segments]`` and ``[sequential]``.
+        optionally ``[segments]`` and ``[sequential]``. ``[decision]`` may name the
+        multiple-testing ``correction`` and its ``scope``; both are filled in with their
+        defaults (:mod:`bayeslab.readout.corrections`).
 
     Returns
     -------
@@ -323,6 +344,7 @@ def load_plan(path) -> Plan:
             except ModelError as exc:
                 raise PlanError(f"{path}: sequential.spending"
                                 f"{_line_of(text, 'spending', 'sequential')}: {exc}") from None
+    _correction(out["decision"], path, text)
     exp = out["experiment"]
     if not 0 <= exp.get("seed", 0) <= 2**32 - 1:
         raise PlanError(f"{path}: experiment.seed{_line_of(text, 'seed', 'experiment')} must be "
