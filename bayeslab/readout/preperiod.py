@@ -1,4 +1,4 @@
-r"""Pre-period bias check of a randomized readout: is the covariate balanced between arms?
+r"""Pre-period bias check of a randomized readout: is the covariate balanced between arms.
 
 A metric read out with a pre-period covariate :math:`x` (``covariate = "pre_revenue"``) gets
 this check for free: the per-arm sums :math:`n_a`, :math:`\sum x` and :math:`\sum x^2` are
@@ -42,10 +42,10 @@ error already covers chance imbalance of that size: its conditional bias is
 * **large** (the unadjusted difference may not decide) when :math:`p < 10^{-6}`, or
   :math:`|\mathrm{SMD}| > 0.25` with :math:`p < 0.001`. A clean experiment is large with
   probability at most 0.1 % at any size and about :math:`10^{-6}` once
-  :math:`0.25 / \sqrt{1/n_T + 1/n_C} > 4.89` (190 units per arm). At :math:`|t| > 4.89` the
+  :math:`0.25 / \sqrt{1/n_T + 1/n_C} > 4.89` (770 units per arm). At :math:`|t| > 4.89` the
   unadjusted difference is off by :math:`4.9 \rho` of its standard errors (two for a
-  covariate with :math:`\rho = 0.4`), and 0.25 is Rubin's (2001) cut beyond which an
-  unadjusted comparison is not credible.
+  covariate with :math:`\rho = 0.4`); 0.25 is the usual cut of a large imbalance, beyond
+  which a comparison of unadjusted means is not credible (Stuart 2010, after Rubin 2001).
 
 Several treatment arms are compared with the control one at a time (each at these levels, not
 corrected: a pre-period check should rather over-warn).
@@ -99,8 +99,9 @@ def imbalance(n_c, mean_c, var_c, n_t, mean_t, var_t, *, smd_threshold: float = 
     -------
     dict of numpy.ndarray
         ``diff`` (:math:`d`), ``se``, ``df`` (:math:`\nu`), ``t``, ``smd``, ``p_value``
-        (two-sided Welch), ``prob_imbalance``, ``smd_lower`` / ``smd_upper`` (95 % posterior
-        interval of the SMD), ``flagged``, ``large``.
+        (two-sided Welch), ``prob_imbalance`` and its complement ``prob_balanced``,
+        ``smd_lower`` / ``smd_upper`` (95 % posterior interval of the SMD), ``flagged``,
+        ``large``.
     """
     n_c, n_t = np.asarray(n_c, float), np.asarray(n_t, float)
     var_c, var_t = np.asarray(var_c, float), np.asarray(var_t, float)
@@ -114,19 +115,23 @@ def imbalance(n_c, mean_c, var_c, n_t, mean_t, var_t, *, smd_threshold: float = 
         t = d / se
         p = 2 * sps.t.sf(np.abs(t), df)
         cut = smd_threshold * sp
-        prob = sps.t.sf((cut - d) / se, df) + sps.t.cdf((-cut - d) / se, df)
+        hi, lo = (cut - d) / se, (-cut - d) / se
+        prob = sps.t.sf(hi, df) + sps.t.cdf(lo, df)
+        # P(|delta| / s_p <= tau), from the nearer tails (no cancellation when prob is near 1)
+        balanced = np.where(d >= 0, sps.t.cdf(hi, df) - sps.t.cdf(lo, df),
+                            sps.t.sf(lo, df) - sps.t.sf(hi, df))
         q = sps.t.ppf(0.975, df)
         lo, hi = (d - q * se) / sp, (d + q * se) / sp
     flagged = (p < FLAG_P) | ((np.abs(smd) > smd_threshold) & (p < FLAG_P_WITH_SMD))
     large = (p < LARGE_P) | ((np.abs(smd) > LARGE_SMD) & (p < FLAG_P))
     return {"diff": d, "se": se, "df": df, "t": t, "smd": smd, "p_value": p,
-            "prob_imbalance": prob, "smd_lower": lo, "smd_upper": hi,
+            "prob_imbalance": prob, "prob_balanced": balanced, "smd_lower": lo, "smd_upper": hi,
             "flagged": flagged, "large": large}
 
 
 @dataclass(frozen=True)
 class PrePeriodCheck:
-    """The pre-period balance of a covariate between arms (the worst comparison).
+    r"""The pre-period balance of a covariate between arms (the worst comparison).
 
     Attributes
     ----------
@@ -141,7 +146,9 @@ class PrePeriodCheck:
     p_value : float
         Welch's two-sided p-value of the difference of means.
     prob_imbalance : float
-        Posterior :math:`P(|\\mathrm{SMD}| > \\tau)`, :math:`\\tau` = ``smd_threshold``.
+        Posterior :math:`P(|\mathrm{SMD}| > \tau)`, :math:`\tau` = ``smd_threshold``.
+    prob_balanced : float, optional
+        Its complement, computed without cancellation (for the text near 1).
     flagged, large : bool
         Above the flag / the blocking threshold (module docstring).
     means : (float, float)
@@ -162,6 +169,7 @@ class PrePeriodCheck:
     large: bool
     means: tuple[float, float]
     smd_threshold: float = SMD_THRESHOLD
+    prob_balanced: float | None = None
     checks: tuple = field(default=(), repr=False)
 
     @property
@@ -172,7 +180,8 @@ class PrePeriodCheck:
         which = f" ({self.arm} vs {self.control})" if self.checks and len(
             {c["arm"] for c in self.checks}) > 1 else ""
         nums = (f"SMD {fmt.number(self.smd, 2, sign=True)} (p = {fmt.p_value(self.p_value)}, "
-                f"P(|SMD| > {self.smd_threshold:g}) = {fmt.prob(self.prob_imbalance)})")
+                f"P(|SMD| > {self.smd_threshold:g}) = "
+                f"{fmt.prob(self.prob_imbalance, self.prob_balanced)})")
         if not self.flagged:
             return f"pre-period {self.covariate} is balanced between arms{which}: {nums}"
         text = (f"pre-period {self.covariate} differs between arms{which}: {nums}; the "
@@ -183,11 +192,15 @@ class PrePeriodCheck:
         return text
 
     def to_dict(self) -> dict:
-        """JSON-safe form: ``covariate``, ``smd``, ``p_value``, ``prob_imbalance``,
-        ``flagged``, ``large``, ``text`` and the details."""
+        """JSON-safe form.
+
+        ``covariate``, ``smd``, ``p_value``, ``prob_imbalance``, ``flagged``, ``large``,
+        ``text`` and the details (arm, means, SMD interval, thresholds, every comparison).
+        """
         out = {"covariate": self.covariate, "arm": self.arm, "control": self.control,
                "smd": self.smd, "smd_interval": list(self.smd_interval),
                "p_value": self.p_value, "prob_imbalance": self.prob_imbalance,
+               "prob_balanced": self.prob_balanced,
                "flagged": self.flagged, "large": self.large, "means": list(self.means),
                "smd_threshold": self.smd_threshold,
                "thresholds": {"flag": f"p < {FLAG_P:g}, or |SMD| > {SMD_THRESHOLD:g} with "
@@ -223,14 +236,14 @@ def _summaries(st):
 
 
 def preperiod_check(st, *, smd_threshold: float = SMD_THRESHOLD) -> PrePeriodCheck | None:
-    """The pre-period check of a covariate readout's statistics (no new scan).
+    r"""The pre-period check of a covariate readout's statistics (no new scan).
 
     Parameters
     ----------
     st : ArmStats or CovariateMoments
         The statistics the covariate readout was fitted on (``sum_x``, ``sum_xx`` per arm).
     smd_threshold : float
-        :math:`\\tau` of the flag and of ``prob_imbalance``.
+        :math:`\tau` of the flag and of ``prob_imbalance``.
 
     Returns
     -------
@@ -253,6 +266,7 @@ def preperiod_check(st, *, smd_threshold: float = SMD_THRESHOLD) -> PrePeriodChe
                            "smd_interval": [float(r["smd_lower"]), float(r["smd_upper"])],
                            "p_value": float(r["p_value"]),
                            "prob_imbalance": float(r["prob_imbalance"]),
+                           "prob_balanced": float(r["prob_balanced"]),
                            "flagged": bool(r["flagged"]), "large": bool(r["large"]),
                            "means": [float(mean[0]), float(mean[k])]})
     if not checks:
@@ -264,6 +278,7 @@ def preperiod_check(st, *, smd_threshold: float = SMD_THRESHOLD) -> PrePeriodChe
                           p_value=worst["p_value"], prob_imbalance=worst["prob_imbalance"],
                           flagged=worst["flagged"], large=worst["large"],
                           means=tuple(worst["means"]), smd_threshold=smd_threshold,
+                          prob_balanced=worst["prob_balanced"],
                           checks=tuple(checks) if len(checks) > 1 else ())
 
 
