@@ -172,6 +172,11 @@ def _decision(run) -> None:
         st.error(f"Blocked: {_md(fmt.one_line(b))}")
     box = getattr(st, _BOX.get(verdict, "info"))
     box(f"## Decision: {_md(verdict.upper())}\n\n{_md(head)}")
+    oc = run.readout.get("operating_characteristics") or {}
+    if isinstance(oc, dict) and isinstance(oc.get("sentence"), str):
+        st.markdown(f"**The rule's error rate.** {_md(oc['sentence'])}")
+    elif isinstance(oc, dict) and isinstance(oc.get("not_simulated"), str):
+        st.caption(_md(f"The rule's error rates were not simulated: {oc['not_simulated']}."))
     notes = [w for w in run.readout.get("warnings", []) if w not in blockers]
     if notes:
         with st.expander(f"Notes ({len(notes)})"):

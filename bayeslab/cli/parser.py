@@ -12,7 +12,7 @@ from bayeslab.cli.design import (
     cmd_design_srm,
 )
 from bayeslab.cli.errors import EXIT_BAD_INPUT
-from bayeslab.cli.plans import cmd_app, cmd_init, cmd_run
+from bayeslab.cli.plans import cmd_app, cmd_init, cmd_oc, cmd_run
 from bayeslab.cli.readouts import cmd_compare, cmd_demo, cmd_monitor, cmd_simulate
 from bayeslab.core import kinds
 
@@ -161,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "data.engine, else duckdb)")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("oc", help="simulate a plan's whole decision rule: false-ship rate, "
+                                  "power and expected sample size, per side")
+    p.add_argument("plan", help="plan file, e.g. models/campaign.toml")
+    p.add_argument("--sims", type=int, default=None,
+                   help="simulated experiments per hypothesis (default: the plan's [design] "
+                        "sims, else 10,000)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=None,
+                   help="where the data's statistics are computed (default: the plan's)")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_oc)
 
     p = sub.add_parser("init", help="write a commented starter plan")
     p.add_argument("path", nargs="?", default="plan.toml")

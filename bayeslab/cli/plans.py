@@ -25,6 +25,30 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_oc(args) -> int:
+    """Simulate the plan's whole rule (and calibrate it when the plan sets a target)."""
+    from bayeslab.core import format as fmt
+    from bayeslab.plan.oc import plan_oc_from_data
+
+    oc, calibration = plan_oc_from_data(args.plan, n_sims=args.sims, engine=args.engine)
+    payload = oc.to_dict()
+    lines = [oc.sentence()]
+    for side in ("bayes", "frequentist", "combined"):
+        s = oc[side]
+        se = s.mc_se
+        lines.append(f"  {side:12s} false-ship {fmt.pct(s.false_ship_rate)} (± "
+                     f"{fmt.pct(se['false_ship_rate'])}), any metric declared a win "
+                     f"{fmt.pct(s.family_wise_rate)}, power {fmt.pct(s.power)} (± "
+                     f"{fmt.pct(se['power'])}), expected units {s.expected_n:,.0f} (null "
+                     f"{s.expected_n_null:,.0f})")
+    lines += [f"  note: {n}" for n in oc.design.notes]
+    if calibration is not None:
+        payload["calibration"] = calibration.to_dict()
+        lines.append(calibration.sentence())
+    emit(payload, "\n".join(lines), args.format)
+    return 0
+
+
 def cmd_init(args) -> int:
     """Write a commented starter plan."""
     from pathlib import Path

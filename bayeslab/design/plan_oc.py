@@ -26,8 +26,8 @@ that procedure as it will be run, ``n_sims`` experiments at once, on sufficient 
   :math:`P(\Delta > 0) \ge` the monitor's success threshold (or at or below its futility
   threshold), the frequentist side where :math:`z` crosses the group-sequential boundary
   (alpha split over the correction's family by Bonferroni); the last look decides by the rule
-  above, as the run's readout does. A variant that ships stops the experiment; secondaries and guardrails are judged at that
-  look.
+  above, as the run's readout does. A variant that ships stops the experiment; secondaries and
+  guardrails are judged at that look.
 * **Combined.** The plan ships when both sides ship (a disagreement is inconclusive).
 
 Under the null no variant moves any metric: the share of experiments that ship is the
@@ -182,10 +182,12 @@ class PlanDesign:
 
     @property
     def primary(self) -> MetricDesign:
+        """The primary metric."""
         return next(m for m in self.metrics if m.role == "primary")
 
     @property
     def sequential(self) -> bool:
+        """More than one look."""
         return self.looks.shape[0] > 1
 
     def default_mde(self, power: float = 0.8) -> float:
@@ -218,6 +220,7 @@ class SideOC:
                 "family_wise_rate": se(self.family_wise_rate)}
 
     def to_dict(self) -> dict:
+        """JSON form (``readout.json``)."""
         return {"false_ship_rate": self.false_ship_rate, "power": self.power,
                 "expected_n": self.expected_n, "expected_n_null": self.expected_n_null,
                 "family_wise_rate": self.family_wise_rate, "mc_se": self.mc_se,
@@ -254,6 +257,7 @@ class PlanOC:
                 f"{se['power']:.1%}; {c.n_sims:,} simulated experiments).")
 
     def to_dict(self) -> dict:
+        """JSON form: per side, the combined figures on top, and the plan as simulated."""
         d = self.design
         out = {side: oc.to_dict() for side, oc in self.sides.items()}
         out.update({
@@ -664,6 +668,7 @@ class Calibration:
     check: PlanOC
 
     def sentence(self) -> str:
+        """The thresholds found and the re-simulated rates, in one sentence."""
         c = self.check
         return (f"Calibrated to a false-ship rate of {self.target:.1%} per side: Bayesian "
                 f"threshold P >= {self.prob_threshold:.4f}, frequentist alpha "
@@ -673,6 +678,7 @@ class Calibration:
                 f"{c['frequentist'].mc_se['false_ship_rate']:.1%}).")
 
     def to_dict(self) -> dict:
+        """JSON form."""
         return {"target_false_ship": self.target, "prob_threshold": self.prob_threshold,
                 "alpha": self.alpha, "check": self.check.to_dict(), "sentence": self.sentence()}
 

@@ -15,7 +15,7 @@ made safe by :mod:`bayeslab.core.paths`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bayeslab.core import kinds
@@ -45,6 +45,9 @@ class RunResult:
     secondary: tuple = ()
     monitor: object = None
     files: dict = field(default_factory=dict)
+    #: the plan's whole rule simulated (:mod:`bayeslab.plan.oc`): a PlanOC, or a str saying
+    #: why it was not simulated
+    oc: object = None
 
     @property
     def segments(self):
@@ -76,8 +79,8 @@ class RunResult:
         corr = Correction.from_plan(self.plan.decision)
         tests = []
         for r in (self.primary, *self.secondary):
-            if not hasattr(r, "metric_estimates"):
-                continue
+            if not hasattr(r, "metric_estimates") or not hasattr(r, "fit"):
+                continue                        # propensity readouts are not in the family
             f_method, effect = r.fit.headline[1], r.fit.headline[2]
             rate = r.fit.extra.get("headline_rate")
             for e in r.metric_estimates():
@@ -119,6 +122,9 @@ class RunResult:
             "bayeslab": __version__, "decision": self.decision.to_dict(),
             "correction": self.correction(), "warnings": self.warnings(), "metrics": metrics,
         }
+        if self.oc is not None:
+            out["operating_characteristics"] = (
+                {"not_simulated": self.oc} if isinstance(self.oc, str) else self.oc.to_dict())
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
             block = _monitor_stats(self.monitor)
@@ -346,17 +352,29 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
             with stage("monitor", show=show):
                 mon = _monitor(data, plan)
         result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        with stage("operating characteristics", show=show):
+            result = replace(result, oc=_operating_characteristics(result))
         if out is not None:
             with stage("figures and report", show=show):
                 written = _write(result, staging)
                 publish(staging, out)
-            result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon,
-                               files={k: out / Path(v).relative_to(staging)
-                                      for k, v in written.files.items()})
+            result = replace(result, files={k: out / Path(v).relative_to(staging)
+                                            for k, v in written.files.items()})
     finally:  # failed or interrupted: nothing reaches out_dir
         if staging is not None:
             release_staging(staging)
     return result
+
+
+def _operating_characteristics(result: RunResult):
+    """The plan's rule simulated on this run's baselines, or why it was not."""
+    from bayeslab.core.errors import BayeslabError
+    from bayeslab.plan.oc import operating_characteristics
+
+    try:
+        return operating_characteristics(result.plan, result)
+    except BayeslabError as exc:
+        return str(exc)
 
 
 def _metric_spec(plan: Plan, metric: MetricPlan):

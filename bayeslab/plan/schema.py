@@ -27,10 +27,14 @@ _SECTIONS = {
                 "planned_split": list},
     "decision": {"correction": str, "scope": list,
                  "prob_threshold": float, "loss_threshold": float, "alpha": float,
-                 "srm_threshold": float, "interval": float},
+                 "srm_threshold": float, "interval": float,
+                 "target_false_ship": float},
     "segments": {"columns": list, "metric": str, "draws": int, "tune": int, "chains": int},
     "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
                    "spending": str, "fpr_sims": int},
+    # the whole rule's simulation (bayeslab.plan.oc): values before data exists, or overrides
+    "design": {"units": int, "baselines": dict, "sds": dict, "mde": (float, str),
+               "correlation": float, "sims": int},
 }
 _METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict),
                 "margin": (float, str), "label": str, "draws": int, "tune": int, "chains": int,
@@ -66,8 +70,9 @@ class Plan:
         The TOML file (relative data paths are resolved against its folder).
     name : str
     seed : int
-    data, columns, decision, segments, sequential : dict
-        The plan's sections as written (validated).
+    data, columns, decision, segments, sequential, design : dict
+        The plan's sections as written (validated); ``design`` feeds the simulation of the
+        whole rule (:mod:`bayeslab.plan.oc`).
     metrics : tuple of MetricPlan
         Primary first.
     """
@@ -82,6 +87,7 @@ class Plan:
     segments: dict = field(default_factory=dict)
     sequential: dict = field(default_factory=dict)
     description: str = ""
+    design: dict = field(default_factory=dict)
 
     @property
     def primary(self) -> MetricPlan:
@@ -352,4 +358,4 @@ def load_plan(path) -> Plan:
     return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
                 description=exp.get("description", ""), data=data, columns=out["columns"],
                 decision=out["decision"], metrics=tuple(plans), segments=out["segments"],
-                sequential=out["sequential"])
+                sequential=out["sequential"], design=out["design"])

@@ -224,7 +224,8 @@ def segment_decision(seg: SegmentReadout, rule, decision_cls, blockers=()):
 
     Per segment and treatment arm, Bayes calls a lift clear when :math:`P(\text{lift} > 0)`
     is at least ``rule.prob_threshold`` (or at most one minus it); the frequentist side when the
-    adjusted p-value (Holm unless the correction says otherwise) is below ``rule.alpha``. The verdict is ``"blocked"`` when the
+    adjusted p-value (Holm unless the correction says otherwise) is below ``rule.alpha``. The
+    verdict is ``"blocked"`` when the
     hierarchical model's diagnostics fail (nothing is concluded from that fit), else the
     heterogeneity test's answer at ``rule.alpha``. ``blockers`` (e.g. a sample ratio mismatch)
     block the segment decision too.

@@ -329,16 +329,60 @@ def run_document(result) -> Document:
         sections.append(segments_section(seg, rendered[id(seg)]))
     if result.monitor is not None:
         sections.append(_monitor_section(result.monitor, mon_fig))
+    sections.append(_oc_section(result))
     sections.append(_diagnostics_section(result))
     sections.append(_data_section(result))
     sections.append(_settings_section(result))
     d = result.decision
     blockers, notes = _split_warnings(result.readouts)
-    return Document(title=f"{result.plan.name}: experiment readout", headline=d.reasons[0],
+    oc = getattr(result, "oc", None)
+    headline = d.reasons[0] + (f" {oc.sentence()}" if oc is not None and not isinstance(oc, str)
+                               else "")
+    return Document(title=f"{result.plan.name}: experiment readout", headline=headline,
                     verdict=d.verdict, warnings=blockers, notes=notes,
                     sections=tuple(s for s in sections if s is not None),
                     footer=f"bayeslab plan {result.plan.path}, seed {result.plan.seed}. "
                            + _versions())
+
+
+def _oc_section(result) -> Section | None:
+    """The whole rule's error rates: false-ship rate, family-wise rate, power, per side."""
+    oc = getattr(result, "oc", None)
+    if oc is None:
+        return None
+    if isinstance(oc, str):
+        return Section(key="operating-characteristics", title="The rule's error rates",
+                       paragraphs=(f"Not simulated: {oc}.",))
+    rows = []
+    for side in ("bayes", "frequentist", "combined"):
+        s = oc[side]
+        se = s.mc_se
+        rows.append((side, f"{s.false_ship_rate:.2%} ± {se['false_ship_rate']:.2%}",
+                     f"{s.family_wise_rate:.2%} ± {se['family_wise_rate']:.2%}",
+                     f"{s.power:.1%} ± {se['power']:.1%}", f"{s.expected_n:,.0f}",
+                     f"{s.expected_n_null:,.0f}"))
+    d = oc.design
+    paragraphs = [oc.sentence(),
+                  "Simulated as the plan runs it: every look, variant, guardrail and secondary, "
+                  f"the decision thresholds P >= {d.prob_threshold:g} (Bayes) and alpha "
+                  f"{d.alpha:g} (frequentist, {d.correction} over {', '.join(d.scope)}), on "
+                  "this run's baselines; 'combined' ships only when both sides ship. A "
+                  "Bayesian rule peeked at many looks ships more often than its threshold "
+                  "suggests: the posterior is right at every look, but stopping at the first "
+                  "look that crosses is a different rule, with its own error rate."]
+    paragraphs += [f"Note: {n}." for n in d.notes]
+    table = Table(columns=("side", "false-ship rate (null)", "any metric declared a win (null)",
+                           f"power at {_oc_mde(oc)}", "expected units (MDE)",
+                           "expected units (null)"), rows=tuple(rows),
+                  caption=f"{oc['combined'].n_sims:,} simulated experiments per hypothesis, "
+                          f"seed {oc.seed}; ± one Monte Carlo standard error")
+    return Section(key="operating-characteristics", title="The rule's error rates",
+                   paragraphs=tuple(paragraphs), tables=(table,))
+
+
+def _oc_mde(oc) -> str:
+    p = oc.design.primary
+    return (f"{fmt.pp(oc.mde)}" if p.kind == "conversion" else fmt.number(oc.mde, sign=True))
 
 
 def segments_section(readout, rendered: dict | None = None) -> Section:
