@@ -73,9 +73,10 @@ class DecisionRule:
     build a new rule to have one derived again.
     """
 
-    prob_threshold: float | None = None
+    # None: derived in __post_init__, so both always hold a float after construction
+    prob_threshold: float = None  # type: ignore[assignment]
     loss_threshold: float = 0.0025
-    alpha: float | None = None
+    alpha: float = None  # type: ignore[assignment]
     srm_threshold: float = 0.001
     derived: str | None = field(default=None, init=False, compare=False)
 

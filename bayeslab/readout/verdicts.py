@@ -149,6 +149,11 @@ class Evidence:
         ``"ctr worse in B"``.
     models : str
         The two sides' models, e.g. ``"beta-binomial, Beta(1, 1) prior, against z-test"``.
+    alpha_note : str
+        How ``alpha`` was reached when it is not ``rule.alpha`` (``"after Bonferroni over 2
+        arms"``, ``"Holm-adjusted over 2 tests"``): with a multiple-testing correction
+        ``p_value`` is the unadjusted p and ``alpha`` the level it meets,
+        :math:`\alpha\, p_{raw} / p_{adj}`.
     """
 
     prob_better: float
@@ -161,12 +166,13 @@ class Evidence:
     what: str
     what_worse: str
     models: str
+    alpha_note: str = ""
 
     def directed(self, worse: bool) -> tuple[float, float, float, str]:
         """``(P, P's complement, frequentist one-sided evidence, its label)`` in one direction."""
         b, b_c = ((self.prob_worse, self.prob_better) if worse
                   else (self.prob_better, self.prob_worse))
-        p = float(self.p_value)
+        p = float(self.p_value) if self.p_value is not None else 1.0
         toward = self.good != worse
         return (b, b_c, 1.0 - p / 2 if toward else p / 2, "1 - p/2" if toward else "p/2")
 
@@ -190,7 +196,8 @@ def split_head(b_verdict: str, f_verdict: str, ev: Evidence | None) -> str:
     nums = f"P({what}) = {fmt.prob(b, b_c)}, {label} = {fmt.prob(f1, 1.0 - f1)}"
     t_b, t_f = ev.rule.prob_threshold, 1.0 - ev.alpha / 2
     b_name = f"the Bayesian threshold {t_b:g}"
-    f_name = f"the frequentist alpha {ev.alpha:g}"
+    f_name = f"the frequentist alpha {ev.alpha:.3g}" + (f" ({ev.alpha_note})"
+                                                         if ev.alpha_note else "")
     if {b_verdict, f_verdict} != {"ship", "do not ship"}:
         if (not worse and b_verdict == "inconclusive" and b >= t_b and not ev.ok_loss):
             return (f"Inconclusive: the frequentist analysis finds an improvement and the "
@@ -203,13 +210,13 @@ def split_head(b_verdict: str, f_verdict: str, ev: Evidence | None) -> str:
             if abs(t_b - t_f) <= 1e-9:
                 return (f"Inconclusive: both analyses read the same evidence ({nums}), "
                         f"which lies at their shared threshold (P >= {t_b:g}, two-sided p < "
-                        f"{ev.alpha:g}): it just meets {met} and just misses {unmet}.")
+                        f"{ev.alpha:.3g}): it just meets {met} and just misses {unmet}.")
             word = "laxer" if t_b < t_f else "stricter"
             same = ("both analyses read the same evidence" if abs(b - f1) <= SAME_EVIDENCE_TOL
                     else "the analyses differ only in their thresholds")
             return (f"Inconclusive: {same} ({nums}); it meets {met} but not {unmet}: the "
                     f"Bayesian threshold is {word} than the frequentist alpha, which matches "
-                    f"P >= {t_f:g}.")
+                    f"P >= {t_f:.4g}.")
     surer = "the Bayesian side is surer" if b > f1 else "the frequentist side is surer"
     not_rule = "not the thresholds" if abs(t_b - t_f) <= 1e-9 else "more than the thresholds"
     return (f"Inconclusive: the analyses disagree ({said}): they read different "
@@ -248,7 +255,7 @@ def verdict_and_head(metric: str, arm: str | None, b_verdict: str | None,
             "ship": f"Ship{which}: the analyses agree that {metric} improved.",
             "do not ship": f"Do not ship{which}: the analyses find {metric} worse.",
             "inconclusive": f"Inconclusive: no analysis is sure {metric} moved."}[verdict]
-    return "inconclusive", split_head(b_verdict, f_verdict, evidence)
+    return "inconclusive", split_head(str(b_verdict), str(f_verdict), evidence)
 
 
 @dataclass(frozen=True)
@@ -310,7 +317,16 @@ def _frequentist_side(fit, e: Estimate, arm: str, rule: DecisionRule, n_treat: i
             else "")
 
     effect = fmt.effect(e.estimate, fit.headline[2], fit.spec.kind, unit)
-    facts = {"p_value": e.p_value, "good": bool(good), "alpha": alpha, "how": e.method}
+    # the evidence on the P scale is the unadjusted p; an adjusted p meets alpha where the
+    # unadjusted one meets alpha * p_raw / p_adj (the level the correction applied to it)
+    p_raw, note = e.extra.get("p_raw"), how.split(";")[0] if how else ""
+    level = alpha
+    if p_raw is not None and e.p_value and e.extra.get("adjust") not in (None, "none"):
+        level = alpha * min(1.0, float(p_raw) / float(e.p_value))
+    elif alpha < rule.alpha:
+        note = f"after Bonferroni over {n_treat} arms"
+    facts = {"p_value": e.p_value if p_raw is None else p_raw, "good": bool(good),
+             "alpha": level, "alpha_note": note, "how": e.method}
     return _Side(verdict, f"Frequentist ({e.method}): p = {fmt.p_value(e.p_value)}{bonf}, "
                           f"{fit.headline[2].replace('-', ' ')} {effect}, so {verdict}.", facts)
 
@@ -323,7 +339,8 @@ def _evidence(b: _Side | None, f: _Side | None, rule: DecisionRule) -> Evidence 
                     p_value=f.facts["p_value"], good=f.facts["good"],
                     ok_loss=b.facts["ok_loss"], rule=rule, alpha=f.facts["alpha"],
                     what=b.facts["what"], what_worse=b.facts["what_worse"],
-                    models=f"{b.facts['how']}, against {f.facts['how']}")
+                    models=f"{b.facts['how']}, against {f.facts['how']}",
+                    alpha_note=f.facts["alpha_note"])
 
 
 def primary_decision(fit: MetricFit, rule, srm, guardrails, unit=None) -> Decision:

@@ -207,6 +207,22 @@ def test_a_prior_that_matters_still_disagrees_and_names_the_cause():
            "against z-test), not the thresholds." in head
 
 
+def test_a_multiple_testing_correction_is_a_threshold_not_a_disagreement():
+    """Three arms: the z-test's Holm-adjusted p (0.067, unadjusted 0.0335) misses alpha while
+    P = 0.9832 meets 0.975. The evidence is the unadjusted p's (1 - 0.0335/2 = 0.9832); the
+    correction is a stricter frequentist level (0.05 x 0.0335 / 0.067 = 0.025, P >= 0.9875)."""
+    df = pd.DataFrame({"arm": ["A", "t1", "t2"], "y": [1000, 1000, 1092], "n": [10000] * 3})
+    d = compare(df, arm="arm", metric="y", n="n", control="A").decision
+    ref_prob, ref_p = reference(1000, 10000, 1092, 10000)
+    assert (d.verdict, d.arm, d.bayes, d.frequentist) == ("inconclusive", "t2", "ship",
+                                                          "inconclusive")
+    assert d.reasons[0] == (
+        f"Inconclusive: both analyses read the same evidence (P(y better in t2) = "
+        f"{ref_prob:.4f}, 1 - p/2 = {1 - ref_p / 2:.4f}); it meets the Bayesian threshold "
+        "0.975 but not the frequentist alpha 0.025 (Holm-adjusted over 2 tests: 2 variants): "
+        "the Bayesian threshold is laxer than the frequentist alpha, which matches P >= 0.9875.")
+
+
 def test_split_head_cases():
     """Every branch of the sentence, from stated numbers."""
     def ev(prob, p, rule=None, ok_loss=True, good=True):

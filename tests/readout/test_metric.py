@@ -26,7 +26,7 @@ def test_clear_win_ships_and_both_sides_are_present():
     assert sides == {("bayes", "beta-binomial", "absolute"), ("bayes", "beta-binomial", "relative"),
                      ("frequentist", "z-test", "absolute"), ("frequentist", "newcombe", "absolute"),
                      ("frequentist", "log-ratio", "relative")}
-    assert "Rule: ship when P(lift > 0) >= 0.95" in r.decision.text
+    assert "Rule: ship when P(lift > 0) >= 0.975" in r.decision.text
 
 
 def test_no_difference_is_inconclusive():
