@@ -99,6 +99,16 @@ class RunResult:
                 "excluded": "guardrails' non-inferiority p-values, the other methods' p-values, "
                             "propensity readouts"}
 
+    def _correction_json(self) -> dict:
+        """:meth:`correction` for ``readout.json``: which tests, and how adjusted.
+
+        Their two p-values are in each metric's ``results`` (``p_value`` adjusted, ``p_raw``).
+        """
+        out = self.correction()
+        out["tests"] = [{k: v for k, v in t.items() if k not in ("p_raw", "p_value")}
+                        for t in out["tests"]]
+        return out
+
     def warnings(self) -> list[str]:
         """Every warning of every part, primary first, without repeats."""
         out = []
@@ -120,7 +130,8 @@ class RunResult:
         out = {
             "plan": str(self.plan.path), "name": self.plan.name, "seed": self.plan.seed,
             "bayeslab": __version__, "decision": self.decision.to_dict(),
-            "correction": self.correction(), "warnings": self.warnings(), "metrics": metrics,
+            "correction": self._correction_json(), "warnings": self.warnings(),
+            "metrics": metrics,
         }
         if self.oc is not None:
             out["operating_characteristics"] = (
