@@ -71,6 +71,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -121,15 +122,15 @@ class Correction:
         if isinstance(scope, (str, bytes)) or not isinstance(scope, Iterable):
             raise ModelError(f"scope must be a list of {', '.join(map(repr, SCOPES))}, "
                              f"got {scope!r}")
-        scope = list(scope)
-        for s in scope:
+        given = list(scope)
+        for s in given:
             if not isinstance(s, str) or s not in SCOPES:
                 raise ModelError(f"scope entries must be {', '.join(map(repr, SCOPES))}, "
                                  f"got {s!r}")
-        if len(set(scope)) != len(scope):
-            raise ModelError(f"scope names {next(s for s in scope if scope.count(s) > 1)!r} "
+        if len(set(given)) != len(given):
+            raise ModelError(f"scope names {next(s for s in given if given.count(s) > 1)!r} "
                              "twice")
-        object.__setattr__(self, "scope", tuple(s for s in SCOPES if s in scope))
+        object.__setattr__(self, "scope", tuple(s for s in SCOPES if s in given))
 
     @classmethod
     def parse(cls, value) -> Correction:
@@ -293,7 +294,7 @@ class AdjustedResult:
     fields added; every other attribute is the wrapped result's.
     """
 
-    result: object
+    result: Any
     adjusted: Mapping[tuple, Adjusted] = field(default_factory=dict)
 
     def __getattr__(self, name):

@@ -159,7 +159,7 @@ class SegmentReadout:
             extra = e.extra if isinstance(e.extra, dict) else {}
             p = fmt.estimate_prob(e)
             name = {"holm": "Holm", "bh": "BH", "bonferroni": "Bonferroni"}.get(
-                extra.get("adjust"))
+                str(extra.get("adjust")))
             if name is not None and extra.get("p_raw") is not None:
                 p = (f"p = {fmt.p_value(extra.get('p_raw'))} raw, "
                      f"{fmt.p_value(e.p_value)} {name}")

@@ -76,11 +76,15 @@ def test_guardrail_needs_a_margin():
         compare(frame(1000, (.1, .1), guard=(.01, .01)), arm="arm", metric="y", guardrails=["g"])
 
 
-def test_three_arms_use_bonferroni_and_best_arm():
+def test_three_arms_use_holm_and_best_arm():
+    """Issue 24: the arms are one family, Holm by default (Bonferroni on request)."""
     df = make_conversion_frame(n=60_000, p=(0.10, 0.10, 0.125), arm_labels=("c", "t1", "t2"))
     r = compare(df, arm="arm", metric="y", control="c")
     assert r.decision.arm == "t2" and r.decision.verdict == "ship"
-    assert "Bonferroni over 2 arms" in r.decision.text
+    assert "Holm-adjusted over 2 tests: 2 variants" in r.decision.text
+    r = compare(df, arm="arm", metric="y", control="c", correction="bonferroni")
+    assert r.decision.arm == "t2" and r.decision.verdict == "ship"
+    assert "Bonferroni-adjusted over 2 tests: 2 variants" in r.decision.text
 
 
 def test_json_shape_and_round_trip():
