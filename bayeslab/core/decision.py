@@ -114,8 +114,8 @@ class DecisionRule:
     def describe(self) -> str:
         """The rule in one sentence."""
         tie = ("" if not self.consistent else
-               f" (P >= {self.prob_threshold:g} is 1 - alpha/2: both sides have the same "
-               f"one-sided false-ship rate, {self.alpha / 2:g})")
+               f", the same evidence on both sides ({self.prob_threshold:g} = 1 - alpha/2: "
+               f"one-sided false-ship rate {self.alpha / 2:g} each)")
         note = f"; {self.mismatch()}" if not self.consistent else ""
         return (f"ship when P(lift > 0) >= {self.prob_threshold:g} and relative expected loss "
                 f"<= {self.loss_threshold:.2%} (Bayes), and when two-sided p < {self.alpha:g} "

@@ -177,8 +177,8 @@ def aa_simulation(n: int = 10_000, baseline: float = 0.1, *, n_sims: int = 10_00
     share : float
         Planned treatment share (0.1 for a 90/10 split).
     rule : DecisionRule, optional
-        Thresholds (default ``DecisionRule()``: P >= 0.95, relative loss <= 0.25%, alpha 0.05,
-        SRM threshold 0.001).
+        Thresholds (default ``DecisionRule()``: P >= 0.975 = 1 - alpha/2, relative loss
+        <= 0.25%, alpha 0.05, SRM threshold 0.001).
     prior : (float, float)
         Beta prior of each arm's rate.
     assignment : {"fixed", "bernoulli", "hash"}
