@@ -240,6 +240,59 @@ def operating_characteristics(plan: Plan, result=None, stats=None, *, n_sims=Non
                                           seed=plan.seed if seed is None else seed)
 
 
+def _measured(plan: Plan, source):
+    """Per-metric statistics and the monitor's looks read from ``source`` (no model fitted)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from bayeslab.data.stats import sufficient_stats
+    from bayeslab.plan.runner import _control, _monitor
+
+    cols, stats = plan.columns, {}
+    for m in plan.metrics:
+        if m.kind not in SIMULATED_KINDS:
+            continue
+        column = m.options["stages"][-1] if m.kind == "ratio" else m.name
+        kind = {"conversion": "binary", "ratio": "binary"}.get(m.kind, m.kind)
+        stats[m.name] = sufficient_stats(
+            source, arm=cols["arm"], metric=column, control=_control(plan), kind=kind,
+            covariate=m.options.get("covariate"), n=plan.data.get("n"),
+            missing=plan.data.get("missing", "error"))
+    mon = None
+    if plan.sequential:
+        mon = _monitor(source, replace(plan, sequential={**plan.sequential, "fpr_sims": 0}))
+    return SimpleNamespace(readouts=[], monitor=mon), stats
+
+
+def calibrated_plan(plan: Plan, source):
+    """The plan with its thresholds calibrated to ``[decision] target_false_ship``.
+
+    Both sides' thresholds are found by :func:`bayeslab.design.plan_oc.calibrate` on the
+    data's baselines; the plan's ``prob_threshold`` and ``alpha`` (and its monitor's success
+    threshold) are replaced by them.
+
+    Returns
+    -------
+    (Plan, Calibration)
+    """
+    from dataclasses import replace
+
+    from bayeslab.design.plan_oc import DEFAULT_SIMS, calibrate
+
+    result, stats = _measured(plan, source)
+    design = plan_design(plan, result=result, stats=stats)
+    sims = int((plan.design or {}).get("sims", DEFAULT_SIMS))
+    cal = calibrate(design, float(plan.decision["target_false_ship"]), n_sims=sims,
+                    seed=plan.seed)
+    decision = {**plan.decision, "prob_threshold": cal.prob_threshold, "alpha": cal.alpha}
+    seq = dict(plan.sequential or {})
+    rule = seq.get("rule")
+    if seq and (rule is None or rule.get("type", "prob_positive") == "prob_positive"):
+        seq["rule"] = {**(rule or {"type": "prob_positive", "futility": 0.10}),
+                       "success": cal.prob_threshold}
+    return replace(plan, decision=decision, sequential=seq), cal
+
+
 def plan_oc_from_data(path, *, n_sims=None, engine=None):
     """``bayeslab oc``: the plan's rule simulated, calibrated when the plan sets a target.
 
@@ -250,11 +303,10 @@ def plan_oc_from_data(path, *, n_sims=None, engine=None):
     -------
     (PlanOC, Calibration or None)
     """
-    from dataclasses import replace
     from types import SimpleNamespace
 
     from bayeslab.design.plan_oc import DEFAULT_SIMS, calibrate, plan_operating_characteristics
-    from bayeslab.plan.runner import _control, _monitor, load_plan_data
+    from bayeslab.plan.runner import load_plan_data
     from bayeslab.plan.schema import load_plan
 
     plan = load_plan(path)
@@ -262,25 +314,11 @@ def plan_oc_from_data(path, *, n_sims=None, engine=None):
     needs_data = design.get("units") is None or any(
         m.name not in (design.get("baselines") or {}) for m in plan.metrics
         if m.kind in SIMULATED_KINDS)
-    stats, mon = {}, None
+    result, stats = SimpleNamespace(readouts=[], monitor=None), {}
     if needs_data:
         from bayeslab.data.sources import open_source
-        from bayeslab.data.stats import sufficient_stats
 
-        source = open_source(load_plan_data(plan, engine))
-        cols = plan.columns
-        for m in plan.metrics:
-            if m.kind not in SIMULATED_KINDS:
-                continue
-            column = m.options["stages"][-1] if m.kind == "ratio" else m.name
-            kind = {"conversion": "binary", "ratio": "binary"}.get(m.kind, m.kind)
-            stats[m.name] = sufficient_stats(
-                source, arm=cols["arm"], metric=column, control=_control(plan), kind=kind,
-                covariate=m.options.get("covariate"), n=plan.data.get("n"),
-                missing=plan.data.get("missing", "error"))
-        if plan.sequential:
-            mon = _monitor(source, replace(plan, sequential={**plan.sequential, "fpr_sims": 0}))
-    result = SimpleNamespace(readouts=[], monitor=mon)
+        result, stats = _measured(plan, open_source(load_plan_data(plan, engine)))
     pd_ = plan_design(plan, result=result, stats=stats)
     sims = int(n_sims or design.get("sims", DEFAULT_SIMS))
     oc = plan_operating_characteristics(pd_, n_sims=sims, seed=plan.seed)

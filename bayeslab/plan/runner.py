@@ -48,6 +48,8 @@ class RunResult:
     #: the plan's whole rule simulated (:mod:`bayeslab.plan.oc`): a PlanOC, or a str saying
     #: why it was not simulated
     oc: object = None
+    #: the thresholds found for ``[decision] target_false_ship`` (a Calibration), if set
+    calibration: object = None
 
     @property
     def segments(self):
@@ -136,6 +138,8 @@ class RunResult:
         if self.oc is not None:
             out["operating_characteristics"] = (
                 {"not_simulated": self.oc} if isinstance(self.oc, str) else self.oc.to_dict())
+            if self.calibration is not None:
+                out["operating_characteristics"]["calibration"] = self.calibration.to_dict()
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
             block = _monitor_stats(self.monitor)
@@ -344,6 +348,12 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
         with stage("data", show=show):
             data = open_source(load_plan_data(plan, engine))  # one Source: one scan
             _one_scan(data, plan)
+        calibration = None
+        if plan.decision.get("target_false_ship") is not None:
+            from bayeslab.plan.oc import calibrated_plan
+
+            with stage("calibrating the thresholds", show=show):
+                plan, calibration = calibrated_plan(plan, data)
         with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
                    show=show):
             primary = _read_metric(data, plan, plan.primary,
@@ -364,7 +374,8 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
                 mon = _monitor(data, plan)
         result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
         with stage("operating characteristics", show=show):
-            result = replace(result, oc=_operating_characteristics(result))
+            result = replace(result, oc=_operating_characteristics(result),
+                             calibration=calibration)
         if out is not None:
             with stage("figures and report", show=show):
                 written = _write(result, staging)

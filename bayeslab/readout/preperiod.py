@@ -102,7 +102,7 @@ def imbalance(n_c, mean_c, var_c, n_t, mean_t, var_t, *, smd_threshold: float = 
         ``smd_lower`` / ``smd_upper`` (95 % posterior interval of the SMD), ``flagged``,
         ``large``.
     """
-    from scipy import stats as sps      # here: a conversion readout imports no scipy
+    from scipy import stats as sps  # here: a conversion readout imports no scipy
 
     n_c, n_t = np.asarray(n_c, float), np.asarray(n_t, float)
     var_c, var_t = np.asarray(var_c, float), np.asarray(var_t, float)

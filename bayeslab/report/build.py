@@ -371,6 +371,10 @@ def _oc_section(result) -> Section | None:
                   "suggests: the posterior is right at every look, but stopping at the first "
                   "look that crosses is a different rule, with its own error rate."]
     paragraphs += [f"Note: {n}." for n in d.notes]
+    cal = getattr(result, "calibration", None)
+    if cal is not None:
+        paragraphs.insert(1, "The thresholds in use were calibrated for this plan ([decision] "
+                             f"target_false_ship = {cal.target:g}): {cal.sentence()}")
     table = Table(columns=("side", "false-ship rate (null)", "any metric declared a win (null)",
                            f"power at {_oc_mde(oc)}", "expected units (MDE)",
                            "expected units (null)"), rows=tuple(rows),

@@ -116,3 +116,106 @@ def test_bad_design_values_are_one_line(tmp_path, capsys):
     plan.write_text(DESIGN_PLAN.format(decision="").replace('mde = "10%"', 'mde = "ten"'))
     assert main(["oc", str(plan)]) == 2
     assert "mde must be a number or a percentage" in capsys.readouterr().err
+
+
+def test_a_run_with_a_target_uses_the_calibrated_thresholds_and_says_so(tmp_path):
+    from bayeslab.plan.runner import run_plan
+
+    text = (MODELS / "musicstream.toml").read_text()
+    assert "alpha = 0.05" in text
+    plan = tmp_path / "plan.toml"
+    plan.write_text(text.replace("alpha = 0.05", "alpha = 0.05\ntarget_false_ship = 0.05", 1)
+                    .replace("[experiment]", "[design]\nsims = 4000\n\n[experiment]", 1))
+    run_plan(plan, tmp_path / "out")
+    doc = json.loads((tmp_path / "out" / "readout.json").read_text())
+    cal = doc["operating_characteristics"]["calibration"]
+    # one look, one primary: the one-sided 5 % rule is P >= 0.95 (flat prior) and alpha 0.10
+    assert cal["prob_threshold"] == pytest.approx(0.95, abs=0.006)
+    assert cal["alpha"] == pytest.approx(0.10, abs=0.012)
+    assert doc["metrics"][0]["rule"]["prob_threshold"] == pytest.approx(cal["prob_threshold"])
+    assert doc["metrics"][0]["rule"]["alpha"] == pytest.approx(cal["alpha"])
+    sides = doc["operating_characteristics"]
+    for side in ("bayes", "frequentist"):
+        got = sides[side]
+        assert abs(got["false_ship_rate"] - 0.05) < 3.5 * got["mc_se"]["false_ship_rate"]
+    assert "were calibrated for this plan" in (tmp_path / "out" / "report.md").read_text()
+
+
+FIVE_BY_THREE = """
+[experiment]
+name = "five metrics, three variants"
+seed = 2
+
+[data]
+path = "data.csv"
+
+[columns]
+arm = "arm"
+control = "control"
+
+[decision]
+correction = "{correction}"
+scope = ["variants", "metrics"]
+
+[design]
+sims = 4000
+
+[[metrics]]
+name = "conv"
+role = "primary"
+kind = "conversion"
+
+[[metrics]]
+name = "clicks"
+role = "secondary"
+kind = "conversion"
+
+[[metrics]]
+name = "rev"
+role = "secondary"
+kind = "continuous"
+
+[[metrics]]
+name = "minutes"
+role = "secondary"
+kind = "continuous"
+
+[[metrics]]
+name = "unsub"
+role = "guardrail"
+kind = "conversion"
+margin = "50%"
+"""
+
+
+@pytest.mark.parametrize("correction", ["holm", "none"])
+def test_five_metrics_three_variants_report_their_family_wise_rate(correction, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from bayeslab.plan.runner import run_plan
+
+    rng = np.random.default_rng(8)
+    n = 8000
+    pd.DataFrame({"arm": np.repeat(["control", "a", "b", "c"], n // 4),
+                  "conv": (rng.random(n) < 0.1).astype(int),
+                  "clicks": (rng.random(n) < 0.3).astype(int),
+                  "rev": rng.gamma(2.0, 5.0, n), "minutes": rng.normal(30, 10, n),
+                  "unsub": (rng.random(n) < 0.02).astype(int)}).to_csv(tmp_path / "data.csv",
+                                                                         index=False)
+    (tmp_path / "plan.toml").write_text(FIVE_BY_THREE.format(correction=correction))
+    result = run_plan(tmp_path / "plan.toml", tmp_path / "out")
+    oc = json.loads((tmp_path / "out" / "readout.json").read_text())["operating_characteristics"]
+    f = oc["frequentist"]
+    assert oc["plan"]["variants"] == 3 and len(oc["plan"]["metrics"]) == 5
+    assert oc["plan"]["correction"] == correction
+    if correction == "holm":
+        assert f["family_wise_rate"] <= 0.05 + 3 * f["mc_se"]["family_wise_rate"]
+    else:
+        assert f["family_wise_rate"] > 0.2          # 12 uncorrected one-sided claims
+    import re
+
+    report = re.sub(r"\\(.)", r"\1", (tmp_path / "out" / "report.md").read_text())
+    assert "any metric declared a win" in report
+    assert f"{f['family_wise_rate']:.2%}" in report
+    assert result.oc.design.correction == correction
