@@ -46,10 +46,11 @@ from bayeslab.scenarios.homepage import HOMEPAGE_SALT, simulate_homepage
 from bayeslab.scenarios.migration import simulate_campaign, simulate_migration
 from bayeslab.scenarios.musicstream import simulate_musicstream
 from bayeslab.scenarios.personalization import simulate_personalization
+from bayeslab.scenarios.portfolio import Portfolio, simulate_portfolio
 
-__all__ = ["HOMEPAGE_SALT", "MIN_ROWS", "SCENARIOS", "Scenario", "simulate", "simulate_campaign",
-           "simulate_homepage", "simulate_migration", "simulate_musicstream",
-           "simulate_personalization"]
+__all__ = ["HOMEPAGE_SALT", "MIN_ROWS", "SCENARIOS", "Portfolio", "Scenario", "simulate",
+           "simulate_campaign", "simulate_homepage", "simulate_migration", "simulate_musicstream",
+           "simulate_personalization", "simulate_portfolio"]
 
 
 _GENERATORS = {"migration": simulate_migration, "campaign": simulate_campaign,
