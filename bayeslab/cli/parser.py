@@ -12,6 +12,7 @@ from bayeslab.cli.design import (
     cmd_design_srm,
 )
 from bayeslab.cli.errors import EXIT_BAD_INPUT
+from bayeslab.cli.library import cmd_library_import, cmd_library_list
 from bayeslab.cli.plans import cmd_app, cmd_init, cmd_oc, cmd_run
 from bayeslab.cli.readouts import cmd_compare, cmd_demo, cmd_monitor, cmd_simulate
 from bayeslab.core import kinds
@@ -276,4 +277,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_design_aa)
+
+    library = sub.add_parser("library", help="the experiment library: past experiments' "
+                             "estimates in a DuckDB file (import, list)")
+    lsub = library.add_subparsers(dest="library_command", required=True, parser_class=_Parser)
+    lib_help = "the library file (DuckDB; created by the first write)"
+
+    p = lsub.add_parser("import", help="add past experiments from another tool's CSV (columns "
+                        "name, metric, estimate, se, shipped; optional scale, arm, control, "
+                        "kind, unit, n_control, n_treatment, date, verdict)")
+    p.add_argument("file", help="CSV file of past experiments, one row per experiment, metric "
+                   "and arm")
+    p.add_argument("--library", required=True, metavar="PATH", help=lib_help)
+    p.add_argument("--scale", choices=("absolute", "relative"), default="absolute",
+                   help="scale of estimate and se where the CSV has no 'scale' value: absolute "
+                   "(treatment minus control, the default) or relative (treatment / control - 1)")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_library_import)
+
+    p = lsub.add_parser("list", help="show the library's rows, oldest first")
+    p.add_argument("--library", required=True, metavar="PATH", help=lib_help)
+    p.add_argument("--metric", help="only this metric's rows")
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_library_list)
     return parser
