@@ -310,3 +310,11 @@ def test_history_checks_the_scale(tmp_path):
     lib = ExperimentLibrary(tmp_path / "lib.duckdb")
     with pytest.raises(DataError, match=r"^scale must be 'absolute' or 'relative', got 'log'$"):
         lib.history("conversion", scale="log")
+
+
+def test_the_example_file_is_what_its_generator_writes(tmp_path):
+    out = tmp_path / "past.csv"
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "make_past_experiments.py"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == EXAMPLE.read_text()
