@@ -168,7 +168,8 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     :math:`N(\mu + B_i(y_i - \mu), B_i s_i^2)` with :math:`B_i = \tau^2/(\tau^2 + s_i^2)`, and
     under the spike it is 0 with probability
     :math:`\pi N(y_i \mid 0, s_i) / (\pi N(y_i \mid 0, s_i) + (1 - \pi) N(y_i \mid \mu,
-    \sqrt{\tau^2 + s_i^2}))`. The Student-t family keeps :math:`\theta_i` non-centered.
+    \sqrt{\tau^2 + s_i^2}))`. The Student-t family keeps :math:`\theta_i` as latent variables, centered when the
+    estimates pin them and non-centered otherwise (:func:`student_centered`).
     Sampled with :func:`~bayeslab.inference.sampling.sample_with_remedy` (nutpie) and checked
     over every free variable.
 
@@ -275,10 +276,25 @@ def build_model(family: str, y, s, scale: float):
             pm.Potential("estimate", (top + pt.log1p(pt.exp(-pt.abs(null - slab)))).sum())
         else:
             nu = pm.Gamma("nu", 2.0, 0.1)
-            z = pm.StudentT("z", nu, 0.0, 1.0, dims="experiment")
-            theta = pm.Deterministic("theta", mu + tau * z, dims="experiment")
+            if student_centered(y, s):
+                theta = pm.StudentT("theta", nu=nu, mu=mu, sigma=tau, dims="experiment")
+            else:
+                z = pm.StudentT("z", nu=nu, mu=0.0, sigma=1.0, dims="experiment")
+                theta = pm.Deterministic("theta", mu + tau * z, dims="experiment")
             pm.Normal("estimate", theta, s_d, observed=y_d, dims="experiment")
     return model
+
+
+def student_centered(y, s) -> bool:
+    r"""Centered Student-t effects when the estimates pin them: moment spread above median se.
+
+    With :math:`\hat\tau^2 = \max(0, \operatorname{var}(y) - \overline{s^2})`, centered when
+    :math:`\hat\tau > \operatorname{median}(s)` (each likelihood then constrains its
+    :math:`\theta_i` more than the population does: the non-centered form mixed slowly in
+    :math:`\tau`, bulk ESS 116 of 2,000 draws on 200 experiments), else non-centered.
+    """
+    tau2 = max(float(np.var(y, ddof=1) - np.mean(s ** 2)), 0.0)
+    return bool(np.sqrt(tau2) > np.median(s))
 
 
 def _fit_one(family, y, s, scale, *, draws, tune, chains, seed, sampler, cores, progressbar,
@@ -290,7 +306,9 @@ def _fit_one(family, y, s, scale, *, draws, tune, chains, seed, sampler, cores, 
     free = [v.name for v in model.free_RVs]
     run = sample_with_remedy(model, draws=draws, tune=tune, chains=chains, seed=seed,
                              sampler=sampler, cores=cores, progressbar=progressbar,
-                             var_names=free, key=("history", family, y.size),
+                             var_names=free,
+                             key=("history", family, y.size, family == "student" and
+                                  student_centered(y, s)),
                              **(thresholds or {}))
     post = run.idata["posterior"]
     out = {name: draws_matrix(post, name) for name in free if name != "z"}

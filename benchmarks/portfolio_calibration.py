@@ -1,0 +1,119 @@
+"""Calibration of the learned effect distribution (issue 25) and its speed on 1,000 experiments.
+
+Over ``REPS`` (50) simulated portfolios of 200 past experiments each
+(:func:`bayeslab.scenarios.simulate_portfolio`), fitted with
+``fit_effect_distribution(family="auto")`` (2 chains x 1,000 draws), it prints for two cases
+
+- ``normal``: every effect from N(0.02, 0.03) (no nulls);
+- ``heavy``: 70 % null effects, the rest from a Student-t (3 df) with mean 0.02 and sd 0.03;
+
+how often the 90 % intervals of the population's mean and sd (and of mu / tau / pi when the
+fitted family has them with a true value) contain the truth, the coverage of the 90 % intervals
+of the shrunken per-experiment effects, the naive shipped impact's average overstatement against
+the simulated one, and how often the corrected impact's 90 % interval covers the true impact,
+each with its Monte Carlo standard error; plus the DerSimonian-Laird / empirical-Bayes mirror's
+coverage on the same portfolios. Then the seconds to fit 1,000 past experiments (``auto``: both
+families and LOO), warm (compiled models cached), goal <= 10 s on 2 cores.
+
+Run: ``.venv/bin/python benchmarks/portfolio_calibration.py [REPS]``. Say whether the machine was
+quiet (``uptime``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from bayeslab.bayes.history import fit_effect_distribution
+from bayeslab.frequentist.history import random_effects
+from bayeslab.scenarios import simulate_portfolio
+
+CASES = {"normal": dict(null_share=0.0, family="normal"),
+         "heavy": dict(null_share=0.7, family="student", df=3.0)}
+
+
+def _rate(hits) -> str:
+    hits = np.asarray(hits, dtype=float)
+    p = hits.mean()
+    return f"{p:.3f} +- {np.sqrt(p * (1 - p) / hits.size):.3f} (n={hits.size})"
+
+
+def _inside(p: dict, truth: float) -> bool:
+    return p["lower"] <= truth <= p["upper"]
+
+
+def run_case(name: str, reps: int) -> None:
+    opts = CASES[name]
+    rec = {k: [] for k in ("mean", "sd", "mu", "tau", "pi")}
+    theta_hits, ship_hits, over_naive, over_true, fam, verdicts = [], [], [], [], [], []
+    fr_theta, fr_ship, fr_mu = [], [], []
+    t0 = time.perf_counter()
+    for rep in range(reps):
+        pf = simulate_portfolio(200, seed=1000 + rep, **opts)
+        d, truth = pf.data, pf.truth
+        fit = fit_effect_distribution(d.estimate, d.se, shipped=d.shipped, seed=rep)
+        fam.append(fit.family)
+        verdicts.append(fit.diagnostics.verdict)
+        rec["mean"].append(_inside(fit.params["mean"], truth["mean"]))
+        rec["sd"].append(_inside(fit.params["sd"], truth["sd"]))
+        if opts["family"] == "normal" and opts["null_share"] == 0 and fit.family == "normal":
+            rec["mu"].append(_inside(fit.params["mu"], truth["effect_mean"]))
+            rec["tau"].append(_inside(fit.params["tau"], truth["effect_sd"]))
+        if fit.family == "spike" and opts["null_share"] > 0:   # pi = 0 sits on the boundary
+            rec["pi"].append(_inside(fit.params["pi"], truth["null_share"]))
+        tab = fit.shrunken
+        theta_hits.extend((tab.lower <= d.true_effect) & (d.true_effect <= tab.upper))
+        s = fit.shipped_impact
+        ship_hits.append(s["lower"] <= truth["true_shipped_impact"] <= s["upper"])
+        over_naive.append(s["naive"] - truth["true_shipped_impact"])
+        over_true.append(s["corrected"] - truth["true_shipped_impact"])
+        fr = random_effects(d.estimate, d.se, shipped=d.shipped, interval=0.9)
+        t = fr.shrunken
+        fr_theta.extend((t.lower <= d.true_effect) & (d.true_effect <= t.upper))
+        fr_ship.append(fr.shipped_impact["lower"] <= truth["true_shipped_impact"]
+                       <= fr.shipped_impact["upper"])
+        fr_mu.append(fr.mu_interval[0] <= truth["mean"] <= fr.mu_interval[1])
+    secs = time.perf_counter() - t0
+    print(f"\n== {name}: {reps} portfolios x 200 experiments {opts} ({secs:.0f} s)")
+    kept = {str(k): int(v) for k, v in zip(*np.unique(fam, return_counts=True), strict=True)}
+    diag = {str(k): int(v) for k, v in zip(*np.unique(verdicts, return_counts=True), strict=True)}
+    print(f"  families kept: {kept}; diagnostics: {diag}")
+    for k, hits in rec.items():
+        if hits:
+            print(f"  90% interval of {k:<5} covers the truth: {_rate(hits)}")
+    print(f"  90% intervals of shrunken theta_i cover the truth: {_rate(theta_hits)}")
+    on, oc = np.asarray(over_naive), np.asarray(over_true)
+    print(f"  naive shipped impact - true: mean {on.mean():+.4f} +- "
+          f"{on.std(ddof=1) / np.sqrt(on.size):.4f} (the winner's curse the simulation shows)")
+    print(f"  corrected shipped impact - true: mean {oc.mean():+.4f} +- "
+          f"{oc.std(ddof=1) / np.sqrt(oc.size):.4f}")
+    print(f"  90% interval of the corrected shipped impact covers the truth: {_rate(ship_hits)}")
+    print(f"  frequentist DL/EB: theta_i coverage {_rate(fr_theta)}; shipped impact "
+          f"{_rate(fr_ship)}; mu covers the population mean {_rate(fr_mu)}")
+
+
+def speed() -> None:
+    pf = simulate_portfolio(1000, seed=7)
+    d = pf.data
+    fit_effect_distribution(d.estimate, d.se, shipped=d.shipped, seed=0)  # compile (cached)
+    times = []
+    for rep in range(3):
+        t = time.perf_counter()
+        fit = fit_effect_distribution(d.estimate, d.se, shipped=d.shipped, seed=rep + 1)
+        times.append(time.perf_counter() - t)
+    print(f"\n== speed: fit_effect_distribution(1,000 experiments, family='auto', 2 x 1,000 "
+          f"draws) warm: {', '.join(f'{t:.2f}' for t in times)} s (goal <= 10 s); kept "
+          f"{fit.family}, sampling {fit.settings['sample_s']:.2f} s of the kept fit")
+
+
+def main() -> None:
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    speed()
+    for name in CASES:
+        run_case(name, reps)
+
+
+if __name__ == "__main__":
+    main()
