@@ -34,7 +34,7 @@ _PARAMS = {"normal": ("mu", "tau"), "spike": ("pi", "mu", "tau"), "student": ("m
 
 @dataclass(frozen=True, eq=False)
 class EffectHistory:
-    """The fitted distribution of true effects of past experiments, with shrunken estimates.
+    r"""The fitted distribution of true effects of past experiments, with shrunken estimates.
 
     Attributes
     ----------
@@ -55,11 +55,11 @@ class EffectHistory:
         ``chosen`` and ``reason``. None for a family asked for by name.
     shrunken : pandas.DataFrame
         Per experiment: ``experiment``, ``estimate``, ``se``, ``shipped``, ``mean``, ``sd``,
-        ``lower``, ``upper`` of :math:`\\theta_i` given the history (and ``prob_null``, the
+        ``lower``, ``upper`` of :math:`\theta_i` given the history (and ``prob_null``, the
         posterior probability of a zero effect, for the spike family).
     shipped_impact : dict or None
         ``n``, ``naive`` (sum of the shipped estimates), ``corrected`` (posterior mean of the sum
-        of their :math:`\\theta_i`), ``lower``, ``upper``, ``ratio`` (naive / corrected).
+        of their :math:`\theta_i`), ``lower``, ``upper``, ``ratio`` (naive / corrected).
     interval : float
     priors : dict
         The priors used, in the unit of the estimates (scaled by ``scale``).
@@ -168,8 +168,9 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     :math:`N(\mu + B_i(y_i - \mu), B_i s_i^2)` with :math:`B_i = \tau^2/(\tau^2 + s_i^2)`, and
     under the spike it is 0 with probability
     :math:`\pi N(y_i \mid 0, s_i) / (\pi N(y_i \mid 0, s_i) + (1 - \pi) N(y_i \mid \mu,
-    \sqrt{\tau^2 + s_i^2}))`. The Student-t family keeps :math:`\theta_i` as latent variables, centered when the
-    estimates pin them and non-centered otherwise (:func:`student_centered`).
+    \sqrt{\tau^2 + s_i^2}))`. The Student-t family keeps :math:`\theta_i` as latent
+    variables, centered when the estimates pin them and non-centered otherwise
+    (:func:`student_centered`).
     Sampled with :func:`~bayeslab.inference.sampling.sample_with_remedy` (nutpie) and checked
     over every free variable.
 
@@ -408,7 +409,8 @@ def _result(family, run, post, theta_pn, y, s, ship, labels, scale, loo, interva
         g_sd = np.where(nu > 2, tau * np.sqrt(nu / np.maximum(nu - 2, 1e-12)), np.inf)
     params = {}
     for name, x in [*((p, post[p]) for p in _PARAMS[family]), ("mean", g_mean), ("sd", g_sd)]:
-        lo, hi = _interval(x, interval)
+        with np.errstate(invalid="ignore"):   # a Student-t sd is infinite when nu <= 2
+            lo, hi = _interval(x, interval)
         center = float(np.mean(x)) if np.all(np.isfinite(x)) else float(np.median(x))
         params[name] = {"mean": center, "lower": float(lo), "upper": float(hi)}
     lo, hi = _interval(theta, interval)

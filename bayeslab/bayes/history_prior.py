@@ -92,7 +92,7 @@ class EffectPrior:
 
     @classmethod
     def normal(cls, mean: float, sd: float, *, seed: int = 0) -> EffectPrior:
-        """A fixed Normal prior :math:`N(\\text{mean}, \\text{sd})` (e.g. from a plan file)."""
+        r"""A fixed Normal prior :math:`N(\text{mean}, \text{sd})` (e.g. from a plan file)."""
         if not sd > 0:
             raise ModelError(f"sd must be > 0, got {sd!r}")
         return cls.from_draws("normal", [mean], [sd], seed=seed)
@@ -110,7 +110,7 @@ class EffectPrior:
 
 @dataclass(frozen=True)
 class EffectPosterior:
-    """Posterior of a new experiment's effect under a learned prior.
+    r"""Posterior of a new experiment's effect under a learned prior.
 
     Attributes
     ----------
@@ -118,7 +118,7 @@ class EffectPosterior:
     lower, upper : float
         Equal-tailed interval at ``interval``.
     prob_positive : float
-        :math:`P(\\theta > 0)`.
+        :math:`P(\theta > 0)`.
     prob_zero : float
         Posterior mass of the null spike (0 unless the family is ``"spike"``).
     interval : float

@@ -66,7 +66,7 @@ class RandomEffects:
 
     @property
     def tau(self) -> float:
-        """Between-experiment standard deviation :math:`\\sqrt{\\tau^2}`."""
+        r"""Between-experiment standard deviation :math:`\sqrt{\tau^2}`."""
         return float(np.sqrt(self.tau2))
 
     def summary(self):
