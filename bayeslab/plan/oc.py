@@ -158,7 +158,7 @@ def plan_design(plan: Plan, result=None, stats: dict | None = None):
                              f"absolute {margin:.4g} at the baseline")
         prior = None
         if kind == "conversion":
-            from bayeslab.plan.runner import _prior
+            from bayeslab.plan.inputs import _prior
 
             prior = _prior(m)
         metrics.append(MetricDesign(name=m.name, role=m.role, kind=kind, baseline=baseline,
@@ -197,7 +197,7 @@ def plan_design(plan: Plan, result=None, stats: dict | None = None):
             notes.append(f"the monitor's {rule.get('type')!r} rule is simulated as the plan's "
                          "decision rule at every look")
         spending = seq.get("spending", "obf")
-    from bayeslab.plan.runner import _rule
+    from bayeslab.plan.inputs import _rule
 
     rule = _rule(plan)
     mde = design.get("mde")
@@ -246,7 +246,7 @@ def _measured(plan: Plan, source):
     from types import SimpleNamespace
 
     from bayeslab.data.stats import sufficient_stats
-    from bayeslab.plan.runner import _control, _monitor
+    from bayeslab.plan.inputs import _control, _monitor
 
     cols, stats = plan.columns, {}
     for m in plan.metrics:
@@ -306,7 +306,7 @@ def plan_oc_from_data(path, *, n_sims=None, engine=None):
     from types import SimpleNamespace
 
     from bayeslab.design.plan_oc import DEFAULT_SIMS, calibrate, plan_operating_characteristics
-    from bayeslab.plan.runner import load_plan_data
+    from bayeslab.plan.inputs import load_plan_data
     from bayeslab.plan.schema import load_plan
 
     plan = load_plan(path)
