@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an analysis plan (TOML) and write report and readout")
     p.add_argument("plan", help="plan file, e.g. models/migration.toml")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--library", default=None,
+                   help="experiment library (DuckDB file) to append this run's estimates to "
+                        "(default: the plan's library; nothing is written without one)")
     p.add_argument("--quiet", action="store_true",
                    help="no stage lines or progress (shown only on a terminal anyway)")
     p.add_argument("--engine", choices=("duckdb", "spark"), default=None,

@@ -13,15 +13,21 @@ def cmd_run(args) -> int:
     from bayeslab.plan.runner import run_plan
 
     result = run_plan(args.plan, args.out, quiet=True if args.quiet else None,
-                      engine=args.engine)
+                      engine=args.engine, library=args.library)
     files = {k: str(v) for k, v in result.files.items()}
     text = (f"{result.plan.name}: {result.decision.verdict.upper()}. "
             f"{result.decision.reasons[0]}\n"
             + "".join(f"warning: {w}\n" for w in result.warnings())
             + f"wrote {len(files)} files to {args.out}: report.html, readout.json, "
             f"{sum(str(v).endswith('.png') for v in files.values())} figures")
-    emit({"decision": result.decision.to_dict(), "warnings": result.warnings(),
-           "files": files}, text, args.format)
+    payload = {"decision": result.decision.to_dict(), "warnings": result.warnings(),
+               "files": files}
+    if result.library is not None:
+        written = result.library["write"]
+        text += f"\nexperiment library: {written.sentence()}" + "".join(
+            f"\nexperiment library: {u}" for u in result.library["unrecorded"])
+        payload["library"] = {**written.to_dict(), "unrecorded": result.library["unrecorded"]}
+    emit(payload, text, args.format)
     return 0
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bayeslab.core import kinds
+from bayeslab.core.errors import DataError
 from bayeslab.core.estimates import jsonable
 from bayeslab.plan.inputs import (  # noqa: F401  (load_plan_data re-exported)
     _control,
@@ -56,6 +57,9 @@ class RunResult:
     oc: object = None
     #: the thresholds found for ``[decision] target_false_ship`` (a Calibration), if set
     calibration: object = None
+    #: what was written to the experiment library: ``{"write": LibraryWrite, "unrecorded":
+    #: [sentences]}`` (``None`` when no library was named)
+    library: object = None
 
     @property
     def segments(self):
@@ -265,7 +269,7 @@ def _metric_options(plan: Plan, metric: MetricPlan) -> dict:
 
 
 def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
-             engine: str | None = None) -> RunResult:
+             engine: str | None = None, library=None) -> RunResult:
     """Execute a plan; with ``out_dir``, write readout.json, report.html/.md, figures, posteriors.
 
     Parameters
@@ -278,6 +282,9 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
         No stage lines or progress bars; default: quiet unless stderr is a terminal.
     engine : {"duckdb", "spark"}, optional
         Overrides the plan's ``data.engine``.
+    library : str or pathlib.Path, optional
+        Experiment library (DuckDB file) to append this run's rows to (``--library``); wins over
+        the plan's ``library``. Without either, nothing is written.
 
     Returns
     -------
@@ -299,6 +306,15 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
     show = None if quiet is None else not quiet
     out = None if out_dir is None else Path(out_dir)
     staging = None if out is None else staging_folder(out)  # fails here, before computing
+    target = library if library is not None else plan.library
+    if target is not None:     # a file that is not a library is refused before computing
+        from bayeslab.data.library import ExperimentLibrary
+
+        if Path(target).exists():
+            ExperimentLibrary(target).check()
+        elif not Path(target).parent.is_dir():
+            raise DataError(f"cannot create the experiment library {target}: folder "
+                            f"{Path(target).parent} does not exist")
     seg = (plan.segments or {}).get("metric", plan.primary.name) if plan.segments else None
     try:
         with stage("data", show=show):
@@ -341,6 +357,13 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
     finally:  # failed or interrupted: nothing reaches out_dir
         if staging is not None:
             release_staging(staging)
+    if target is not None:                  # only a run that finished is recorded
+        from bayeslab.data.library import ExperimentLibrary
+        from bayeslab.plan.library_rows import run_rows, unrecorded
+
+        with stage("experiment library", show=show):
+            written = ExperimentLibrary(target).append(run_rows(result))
+        result = replace(result, library={"write": written, "unrecorded": unrecorded(result)})
     return result
 
 

@@ -75,6 +75,9 @@ class Plan:
         whole rule (:mod:`bayeslab.plan.oc`).
     metrics : tuple of MetricPlan
         Primary first.
+    library : pathlib.Path, optional
+        The experiment library (a DuckDB file, top-level ``library = "..."``, relative to the
+        plan's folder) a run appends its rows to; nothing is written without one.
     """
 
     path: Path
@@ -88,6 +91,7 @@ class Plan:
     sequential: dict = field(default_factory=dict)
     description: str = ""
     design: dict = field(default_factory=dict)
+    library: Path | None = None
 
     @property
     def primary(self) -> MetricPlan:
@@ -233,6 +237,10 @@ def load_plan(path) -> Plan:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{path}: not valid TOML: {exc}") from None
+    library = raw.pop("library", None)
+    if library is not None and (not isinstance(library, str) or not library.strip()):
+        raise PlanError(f"{path}: library{_line_of(text, 'library')} must be the path of a "
+                        "DuckDB file, e.g. library = \"experiments.duckdb\"")
     plugins = raw.pop("plugins", [])
     if not isinstance(plugins, list):
         raise PlanError(f"{path}: plugins{_line_of(text, 'plugins')} must be a list of module "
@@ -358,4 +366,6 @@ def load_plan(path) -> Plan:
     return Plan(path=path, name=exp.get("name", path.stem), seed=int(exp.get("seed", 0)),
                 description=exp.get("description", ""), data=data, columns=out["columns"],
                 decision=out["decision"], metrics=tuple(plans), segments=out["segments"],
-                sequential=out["sequential"], design=out["design"])
+                sequential=out["sequential"], design=out["design"],
+                library=None if library is None else (
+                    Path(library) if Path(library).is_absolute() else path.parent / library))
