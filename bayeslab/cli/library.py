@@ -1,4 +1,4 @@
-"""Handlers of ``bayeslab library import`` and ``bayeslab library list`` (issue 25).
+"""Handlers of ``bayeslab library import`` / ``list`` and ``bayeslab prior`` (issue 25).
 
 The experiment library is a DuckDB file the user names with ``--library PATH``
 (:mod:`bayeslab.data.library`); ``import`` adds past experiments from another tool's CSV
@@ -95,3 +95,33 @@ def _jsonable(record: dict) -> dict:
         else:
             out[key] = jsonable(value)
     return out
+
+
+def cmd_prior(args) -> int:
+    """Fit the effect distribution of one metric's past experiments and print it."""
+    import sys
+
+    from bayeslab.bayes.history import fit_effect_distribution
+    from bayeslab.core.errors import DataError
+    from bayeslab.data.library import ExperimentLibrary
+
+    h = ExperimentLibrary(args.library).history(args.metric, scale=args.scale)
+    if len(h) < 5:
+        raise DataError(f"metric {args.metric!r}: the library {args.library} holds {len(h)} "
+                        f"past experiments of it on the {args.scale} scale; a prior needs at "
+                        "least 5", column=args.metric)
+    fit = fit_effect_distribution(h["estimate"].to_numpy(float), h["se"].to_numpy(float),
+                                  shipped=h["shipped"].to_numpy(bool),
+                                  labels=h["experiment"].astype(str).tolist(),
+                                  family=args.family, seed=args.seed,
+                                  progressbar=sys.stderr.isatty())
+    payload = {**fit.to_dict(), "metric": args.metric, "scale": args.scale,
+               "library": str(args.library)}
+    use = (f"use it in a plan: library = \"{args.library}\" and prior = \"library\" on metric "
+           f"{args.metric!r} (the {args.scale} effect: a run fits it again at run time, "
+           "leaving its own rows out)")
+    if args.scale != "absolute":
+        use = ("a plan's prior = \"library\" reads the absolute scale; this fit is on the "
+               "relative scale, for reading only")
+    emit(payload, f"{args.metric} ({args.scale} effect): {fit}\n{use}", args.format)
+    return 0

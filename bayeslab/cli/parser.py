@@ -12,7 +12,7 @@ from bayeslab.cli.design import (
     cmd_design_srm,
 )
 from bayeslab.cli.errors import EXIT_BAD_INPUT
-from bayeslab.cli.library import cmd_library_import, cmd_library_list
+from bayeslab.cli.library import cmd_library_import, cmd_library_list, cmd_prior
 from bayeslab.cli.plans import cmd_app, cmd_init, cmd_oc, cmd_run
 from bayeslab.cli.readouts import cmd_compare, cmd_demo, cmd_monitor, cmd_simulate
 from bayeslab.core import kinds
@@ -303,4 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="only this metric's rows")
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_library_list)
+
+    p = sub.add_parser("prior", help="fit the distribution of a metric's true effects to the "
+                       "library's past experiments: prior, shrunken effects, shipped impact")
+    p.add_argument("--library", required=True, metavar="PATH", help="the experiment library")
+    p.add_argument("--metric", required=True, help="metric name, as in the library")
+    p.add_argument("--scale", choices=("absolute", "relative"), default="absolute",
+                   help="the effect scale of the past estimates (default absolute)")
+    p.add_argument("--family", choices=("auto", "normal", "spike", "student"), default="auto",
+                   help="auto: Normal against spike-and-slab, chosen by LOO (default)")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_prior)
     return parser

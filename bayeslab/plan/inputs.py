@@ -50,6 +50,8 @@ def _rule(plan: Plan):
 
 def _prior(metric: MetricPlan):
     prior = metric.options.get("prior", (1.0, 1.0))
+    if prior == "library":               # the arms' Beta priors stay flat; see learned_history
+        return (1.0, 1.0)
     if isinstance(prior, dict):
         return (float(prior.get("alpha", 1.0)), float(prior.get("beta", 1.0)))
     return tuple(float(v) for v in prior)
@@ -78,3 +80,31 @@ def _monitor(data, plan: Plan):
                    design=seq.get("spending"), alpha=float(plan.decision.get("alpha", 0.05)),
                    prior=_prior(metric), kind=metric.kind, seed=plan.seed,
                    fpr_sims=int(seq.get("fpr_sims", 2000)))
+
+
+def learned_history(plan: Plan, metric: MetricPlan, library, *, show=None):
+    """The effect distribution of ``metric`` fitted to the library's past experiments.
+
+    For ``prior = "library"``: the metric's history on the absolute scale, this plan's own
+    earlier rows left out (a rerun must not count itself), fitted by
+    :func:`bayeslab.bayes.history.fit_effect_distribution` (Normal against spike-and-slab by
+    LOO). A plan without a library, or a metric with fewer than 5 past experiments, is refused.
+    """
+    from bayeslab.bayes.history import fit_effect_distribution
+    from bayeslab.data.library import ExperimentLibrary
+    from bayeslab.plan.library_rows import run_id
+    from bayeslab.plan.schema import PlanError
+
+    if library is None:
+        raise PlanError(f"{plan.path}: metric {metric.name!r} has prior = \"library\" but the "
+                        "plan names no library: add library = \"...\" or pass --library")
+    h = ExperimentLibrary(library).history(metric.name, scale="absolute")
+    h = h[h["experiment_id"] != run_id(plan)]
+    if len(h) < 5:
+        raise DataError(f"metric {metric.name!r}: the library {library} holds {len(h)} past "
+                        "experiments of it on the absolute scale; a prior needs at least 5",
+                        column=metric.name)
+    return fit_effect_distribution(h["estimate"].to_numpy(float), h["se"].to_numpy(float),
+                                   shipped=h["shipped"].to_numpy(bool),
+                                   labels=h["experiment"].astype(str).tolist(), seed=plan.seed,
+                                   progressbar=show)

@@ -26,6 +26,7 @@ from bayeslab.plan.inputs import (  # noqa: F401  (load_plan_data re-exported)
     _monitor,
     _prior,
     _rule,
+    learned_history,
     load_plan_data,
 )
 from bayeslab.plan.schema import MetricPlan, Plan, PlanError, load_plan
@@ -214,7 +215,7 @@ def _monitor_stats(mon) -> dict | None:
 
 
 def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="primary",
-                 show=None):
+                 show=None, library=None):
     from bayeslab.readout.metric import compare
 
     cols = plan.columns
@@ -236,7 +237,9 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
         planned_split=cols.get("planned_split"), n=plan.data.get("n"),
         unit_id=cols.get("unit_id") if role == "primary" else None,
         missing=plan.data.get("missing", "error"), role=role, seed=plan.seed,
-        unit=metric.options.get("unit"), correction=_correction(plan), **options)
+        unit=metric.options.get("unit"), correction=_correction(plan),
+        effect_prior=(learned_history(plan, metric, library, show=show)
+                      if metric.options.get("prior") == "library" else None), **options)
 
 
 def _correction(plan: Plan):
@@ -329,11 +332,13 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
         with stage(plan.primary.name + (" + segments" if seg == plan.primary.name else ""),
                    show=show):
             primary = _read_metric(data, plan, plan.primary,
-                                   guardrails=plan.by_role("guardrail"), show=show)
+                                   guardrails=plan.by_role("guardrail"), show=show,
+                                   library=target)
         secondary = []
         for m in plan.by_role("secondary"):
             with stage(m.name + (" + segments" if seg == m.name else ""), show=show):
-                secondary.append(_read_metric(data, plan, m, role="secondary", show=show))
+                secondary.append(_read_metric(data, plan, m, role="secondary", show=show,
+                                              library=target))
         correction = _correction(plan)
         if correction.spans("metrics"):   # one family across the ship-deciding metrics
             from bayeslab.readout.metric import correct_across

@@ -36,7 +36,7 @@ _SECTIONS = {
     "design": {"units": int, "baselines": dict, "sds": dict, "mde": (float, str),
                "correlation": float, "sims": int},
 }
-_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict),
+_METRIC_KEYS = {"name": str, "role": str, "kind": str, "prior": (list, dict, str),
                 "margin": (float, str), "label": str, "draws": int, "tune": int, "chains": int,
                 "unit": str, "covariates": list}
 
@@ -318,7 +318,7 @@ def load_plan(path) -> Plan:
                 parse_margin(m["margin"], f"metrics[{i}].margin")
             except BayeslabError as exc:
                 raise PlanError(f"{path}: {exc}{line}") from None
-        if "prior" in m:
+        if "prior" in m and m["prior"] != "library":    # "library": learned from history
             _check_prior(m["prior"], f"{path}: metrics[{i}].prior"
                          f"{_line_of(text, 'prior', 'metrics', i)}")
         options = {k: v for k, v in m.items() if k not in ("name", "kind", "role")}

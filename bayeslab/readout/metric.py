@@ -348,6 +348,10 @@ def compare(
                  margin=margin_of[g.metric][0], margin_relative=margin_of[g.metric][1])
         for g in guard_specs)
     fit = corrected_fit(fit_metric(data_source, spec), correction)
+    if an.effect_prior is not None:
+        from bayeslab.readout.learned_prior import with_learned_prior
+
+        fit = with_learned_prior(fit, an.effect_prior, interval=an.interval)
     return _readout(fit, dec.role, rule, dec.planned_split, guardrails=guard_readouts,
                     unit=an.unit)
 

@@ -108,6 +108,10 @@ class AnalysisSpec:
     options : mapping
         The kind's own options by name (:data:`bayeslab.core.kinds.OPTIONS`), e.g.
         ``{"covariate": "pre_spend"}``; given to ``compare()`` as keywords, they land here.
+    effect_prior : EffectHistory, optional
+        A distribution of true effects learned from past experiments of this metric
+        (:func:`bayeslab.bayes.history.fit_effect_distribution`): the Bayesian headline becomes
+        the posterior of the absolute effect under it (:mod:`bayeslab.readout.learned_prior`).
     """
 
     prior: tuple[float, float] = (1.0, 1.0)
@@ -115,6 +119,7 @@ class AnalysisSpec:
     segments: str | Sequence[str] = ()
     unit: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    effect_prior: Any = None
 
     def __post_init__(self):
         import math
@@ -131,6 +136,9 @@ class AnalysisSpec:
         _optional_str("unit", self.unit)
         if not isinstance(self.options, Mapping):
             raise _bad("options", "a mapping of kind options", self.options)
+        if self.effect_prior is not None and not hasattr(self.effect_prior, "prior_spec"):
+            raise _bad("effect_prior", "a fitted effect distribution "
+                       "(bayeslab.bayes.history.fit_effect_distribution)", self.effect_prior)
 
 
 @dataclass(frozen=True)

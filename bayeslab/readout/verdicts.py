@@ -269,7 +269,8 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
     p_pos, p_neg = posterior_probs(e)
     better, worse = (p_pos, p_neg) if fit.direction > 0 else (p_neg, p_pos)
     loss, loss_text = None, "no expected-loss criterion for this kind"
-    if fit.spec.kind == "conversion":
+    learned = e.method == "bayes-library"        # a prior learned from past experiments
+    if fit.spec.kind == "conversion" and not learned:
         c = fit.bayes[0].comparison(arm if len(fit.arms) > 2 else None)
         loss, loss_text = c.expected_loss_rel, "relative expected loss"
     elif e.expected_loss is not None and fit.direction > 0:
@@ -281,6 +282,8 @@ def _bayes_side(fit, e: Estimate, arm: str, rule: DecisionRule) -> tuple[_Side, 
 
     prior = getattr(fit.bayes[0], "prior", None)
     words = prior_text(prior) if prior is not None else ""
+    if learned:
+        words = str(e.extra.get("prior", ""))
     how = (f"{e.method}, {words}" + ("" if "prior" in words.lower() else " prior")
            if words else e.method)
     loss_part = f", {loss_text} {loss:.3%}" if loss is not None else f" ({loss_text})"
