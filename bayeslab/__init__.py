@@ -138,6 +138,22 @@ _EXPORTS = {
     "PoissonRateTest": "bayeslab.frequentist.means",
     "Diagnostics": "bayeslab.inference.diagnostics",
     "diagnose": "bayeslab.inference.diagnostics",
+    # decide per experiment (issue 24): the whole rule simulated, corrections, pre-period check
+    "PlanDesign": "bayeslab.design.plan_oc",
+    "MetricDesign": "bayeslab.design.plan_oc",
+    "PlanOC": "bayeslab.design.plan_oc",
+    "plan_operating_characteristics": "bayeslab.design.plan_oc",
+    "calibrate": "bayeslab.design.plan_oc",
+    "Correction": "bayeslab.readout.corrections",
+    # priors from history (issue 25): the experiment library, the effect distribution
+    "ExperimentLibrary": "bayeslab.data.library",
+    "fit_effect_distribution": "bayeslab.bayes.history",
+    "EffectHistory": "bayeslab.bayes.history",
+    "EffectPrior": "bayeslab.bayes.history_prior",
+    "posterior_with_prior": "bayeslab.bayes.history_prior",
+    "random_effects": "bayeslab.frequentist.history",
+    "simulate_portfolio": "bayeslab.scenarios",
+    "Portfolio": "bayeslab.scenarios",
 }
 
 __all__ = sorted(_EXPORTS)
