@@ -117,3 +117,22 @@ def test_custom_model_example_runs(tmp_path):
                    "through a plan"):
         assert needle in proc.stdout, proc.stdout
     assert (out / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_history_prior_example_imports_fits_and_reads_a_plan_with_the_learned_prior(tmp_path):
+    """examples/history_prior.py: library import, bayeslab prior, prior = "library" in a plan."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    out = subprocess.run([sys.executable, str(EXAMPLES / "history_prior.py"), "--out",
+                          str(tmp_path / "h")], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "150 rows read: 150 added" in text
+    assert "effect distribution of 150 past experiments" in text
+    assert "naive / corrected" in text
+    assert "fitted to 150 past experiments of this metric" in text
+    report = (tmp_path / "h" / "run" / "report.md").read_text()
+    assert "fitted to 150 past experiments of this metric" in report
+    assert "shipped past experiments of this metric add up to" in report

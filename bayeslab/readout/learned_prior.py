@@ -100,8 +100,44 @@ def with_learned_prior(fit, history, *, interval: float):
                                 n_experiments=history.n_experiments)
     notes = (*fit.notes, f"{fit.spec.metric}: the Bayesian decision uses a "
                          f"{prior_words(history)} (the experiment library)")
+    summary = {"prior": prior_words(history), "n_experiments": history.n_experiments,
+               "effect_distribution": {"family": history.family, "params": history.params,
+                                       "mean": history.mean, "sd": history.sd},
+               "shipped_impact": history.shipped_impact,
+               "chosen_by": (history.loo or {}).get("reason"),
+               "diagnostics": getattr(history.diagnostics, "verdict", None)}
     return replace(fit, bayes=(*fit.bayes, result), notes=notes,
+                   extra={**fit.extra, "learned_prior": summary},
                    headline=(METHOD, fit.headline[1], fit.headline[2]))
+
+
+def learned_prior_of(readout) -> dict | None:
+    """A readout's learned prior (live or saved) as a dict, or ``None``."""
+    extra = getattr(getattr(readout, "fit", None), "extra", None)
+    if isinstance(extra, dict) and extra.get("learned_prior") is not None:
+        return extra["learned_prior"]
+    data = getattr(readout, "data", None)
+    return data.get("learned_prior") if isinstance(data, dict) else None
+
+
+def learned_prior_text(summary: dict, unit_kind: str, unit=None) -> list[str]:
+    """The report's sentences: the prior in words, and the shipped impact naive vs corrected."""
+    from bayeslab.core import format as fmt
+
+    def eff(v):
+        return fmt.effect(v, "absolute", unit_kind, unit)
+
+    out = [f"Prior: {summary['prior']}"
+           + (f"; {summary['chosen_by']}" if summary.get("chosen_by") else "") + "."]
+    s = summary.get("shipped_impact")
+    if s and s.get("n"):
+        ratio = s.get("ratio")
+        out.append(f"The {s['n']} shipped past experiments of this metric add up to "
+                   f"{eff(s['naive'])} as estimated, and to {eff(s['corrected'])} "
+                   f"[{eff(s['lower'])}, {eff(s['upper'])}] once each is shrunk by the history "
+                   "(the winner's curse: they were shipped partly for their noise)"
+                   + (f"; naive / corrected = {fmt.number(ratio, 3)}" if ratio else "") + ".")
+    return out
 
 
 def _z(level: float) -> float:

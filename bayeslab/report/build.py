@@ -89,6 +89,11 @@ def readout_section(readout, *, key: str | None = None, figures: bool = True,
     pre = preperiod_of(readout)
     if pre is not None:
         paragraphs.append(f"Pre-period check: {fmt.one_line(pre['text'])}")
+    from bayeslab.readout.learned_prior import learned_prior_of, learned_prior_text
+
+    learned = learned_prior_of(readout)
+    if learned is not None:
+        paragraphs += learned_prior_text(learned, readout.kind, readout.unit)
     paragraphs += [f"Note: {fmt.one_line(w)}" for w in readout.notes
                    if pre is None or w != pre["text"]]
     tables = [t for t in (guardrail_table(readout),) if t is not None]
