@@ -47,13 +47,20 @@ class LearnedPriorResult:
         return self.prior_text
 
 
-def prior_words(history) -> str:
-    """``Normal(mu = +0.0021, tau = 0.0040) prior fitted to 37 past experiments``."""
+def prior_words(history, kind: str = "continuous", unit=None) -> str:
+    """``Normal(mu = +0.210 pp, tau = 0.400 pp) prior ..., fitted to 37 past experiments``."""
     from bayeslab.core import format as fmt
 
     p = history.params
-    parts = [f"{k} = {fmt.number(p[k]['mean'], sign=k == 'mu')}" for k in ("pi", "mu", "tau", "nu")
-             if k in p]
+
+    def value(k):
+        v = p[k]["mean"]
+        if k in ("mu", "tau"):        # in the metric's unit (pp for a rate)
+            text = fmt.effect(v, "absolute", kind, unit)
+            return text if k == "mu" else text.lstrip("+")
+        return fmt.number(v)
+
+    parts = [f"{k} = {value(k)}" for k in ("pi", "mu", "tau", "nu") if k in p]
     family = {"normal": "Normal", "spike": "spike-and-slab", "student": "Student-t"}.get(
         history.family, history.family)
     return (f"{family}({', '.join(parts)}) prior on the absolute effect, fitted to "
@@ -77,6 +84,7 @@ def with_learned_prior(fit, history, *, interval: float):
                          f"absolute effect, and this metric's decision reads its "
                          f"{fit.headline[2]} effect")
     prior = history.prior_spec()
+    words = prior_words(history, fit.spec.kind, getattr(fit.spec, "unit", None))
     rows = []
     for arm, f in _headline_estimates(fit, "frequentist", fit.headline[1], None).items():
         se = (f.upper - f.lower) / (2 * _z(f.level))
@@ -93,14 +101,14 @@ def with_learned_prior(fit, history, *, interval: float):
             upper=post.upper, level=interval, arm=arm, prob_positive=post.prob_positive,
             expected_loss=max(loss, 0.0),
             extra={"prob_negative": max(0.0, 1.0 - post.prob_positive - post.prob_zero),
-                   "prob_zero": post.prob_zero, "prior": prior_words(history),
+                   "prob_zero": post.prob_zero, "prior": words,
                    "n_experiments": history.n_experiments, "likelihood_estimate": f.estimate,
                    "likelihood_se": se, "family": history.family}))
-    result = LearnedPriorResult(rows=tuple(rows), prior_text=prior_words(history),
+    result = LearnedPriorResult(rows=tuple(rows), prior_text=words,
                                 n_experiments=history.n_experiments)
     notes = (*fit.notes, f"{fit.spec.metric}: the Bayesian decision uses a "
-                         f"{prior_words(history)} (the experiment library)")
-    summary = {"prior": prior_words(history), "n_experiments": history.n_experiments,
+                         f"{words} (the experiment library)")
+    summary = {"prior": words, "n_experiments": history.n_experiments,
                "effect_distribution": {"family": history.family, "params": history.params,
                                        "mean": history.mean, "sd": history.sd},
                "shipped_impact": history.shipped_impact,

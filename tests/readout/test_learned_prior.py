@@ -18,6 +18,17 @@ class FixedHistory:
     tau: float
     family: str = "normal"
     n_experiments: int = 37
+    shipped_impact = None
+    loo = None
+    diagnostics = None
+
+    @property
+    def mean(self):
+        return self.mu
+
+    @property
+    def sd(self):
+        return self.tau
 
     @property
     def params(self):
@@ -56,6 +67,7 @@ def test_the_headline_is_the_conjugate_posterior_under_the_learned_prior():
     assert min(hist.mu, f.estimate) < b.estimate < max(hist.mu, f.estimate)
     text = r.decision.text
     assert "fitted to 37 past experiments of this metric" in text
+    assert "mu = +0.200 pp, tau = 0.400 pp" in text             # in the metric's unit
     assert any("37 past experiments" in w for w in r.warnings)
 
 
