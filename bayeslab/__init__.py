@@ -135,6 +135,13 @@ _EXPORTS = {
     "NormalInverseGammaPrior": "bayeslab.bayes.means",
     "GammaPrior": "bayeslab.bayes.means",
     "WelchTest": "bayeslab.frequentist.means",
+    # issue 27: cluster randomization and quantile metrics
+    "ClusterRobustTest": "bayeslab.frequentist.cluster",
+    "ClusterBootstrap": "bayeslab.bayes.cluster",
+    "cluster_stats": "bayeslab.data.clusters",
+    "QuantileTest": "bayeslab.frequentist.quantile",
+    "QuantileBootstrap": "bayeslab.bayes.quantile",
+    "quantile_stats": "bayeslab.data.quantiles",
     "PoissonRateTest": "bayeslab.frequentist.means",
     "Diagnostics": "bayeslab.inference.diagnostics",
     "diagnose": "bayeslab.inference.diagnostics",
@@ -154,6 +161,12 @@ _EXPORTS = {
     "random_effects": "bayeslab.frequentist.history",
     "simulate_portfolio": "bayeslab.scenarios",
     "Portfolio": "bayeslab.scenarios",
+    # bandits (issue 27): exact Thompson weights, the readout stratified by period
+    "bandit_weights": "bayeslab.design.bandit",
+    "BanditWeights": "bayeslab.design.bandit",
+    "simulate_bandit": "bayeslab.design.bandit_sim",
+    "bandit_readout": "bayeslab.readout.bandit",
+    "BanditReadout": "bayeslab.readout.bandit",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -80,6 +80,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            default="effect"),
     Option("baseline", str, "your model's scalar variable holding the control mean (adds the "
            "relative effect and the expected-loss criterion)"),
+    Option("cluster", str, "cluster-randomized: the column of the randomization unit "
+           "(account); CR1 errors vs a Bayesian ratio model of cluster totals, SRM on clusters"),
+    Option("quantiles", list, "quantile metric: levels, comma-separated (0.5,0.9); Deng outer "
+           "interval vs the exact Bayesian bootstrap"),
 )}
 
 
@@ -284,12 +288,13 @@ def option_names(*, fitted: bool | None = None) -> tuple[str, ...]:
 
 for _k in (
     Kind("conversion", "Beta-Binomial (exact) vs two-proportion z-test", None, "binary",
-         segments=True, monitoring=True),
+         options=("cluster",), segments=True, monitoring=True),
     Kind("continuous", "Normal / conjugate regression vs Welch / CUPED / ANCOVA", None,
-         "continuous", options=("covariate", "model", "clip", "clip_quantile"), segments=True,
+         "continuous", options=("covariate", "model", "clip", "clip_quantile", "cluster"),
+         segments=True,
          covariates=True, monitoring=True),
     Kind("count", "Normal and Gamma-Poisson vs Welch and Poisson Wald", None, "count",
-         segments=True),
+         options=("cluster",), segments=True),
     Kind("ratio", "Beta per funnel stage vs delta method", None, "funnel",
          options=("numerator", "denominator", "stages")),
     Kind("retention", "piecewise-exponential hazard ratio vs Kaplan-Meier / log-rank", None,
@@ -302,5 +307,7 @@ for _k in (
          options=("formula",), unit_rows=True),
     Kind("custom", "your own PyMC model (a builder function) vs OLS or your own model", None,
          "units", options=("builder", "effect", "baseline"), unit_rows=True),
+    Kind("quantile", "exact Bayesian bootstrap vs Deng et al. (2018) outer interval, per "
+         "quantile", None, "continuous", options=("quantiles",), effect_scale="value"),
 ):
     register(_k)

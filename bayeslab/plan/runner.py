@@ -221,6 +221,8 @@ def _read_metric(data, plan: Plan, metric: MetricPlan, *, guardrails=(), role="p
     cols = plan.columns
     interval = float(plan.decision.get("interval", 0.95))
     options = _metric_options(plan, metric)
+    if cols.get("cluster") and "cluster" in kinds.get(metric.kind).options:  # [columns] cluster
+        options.setdefault("cluster", cols["cluster"])
     options.update({k: metric.options[k] for k in ("draws", "tune", "chains")
                     if k in metric.options})
     options["progressbar"] = show

@@ -81,6 +81,8 @@ class MetricSpec:
     progressbar: bool | None = None
     thresholds: dict = field(default_factory=dict)
     segment_adjust: str = "holm"
+    cluster: str | None = None
+    quantiles: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,11 @@ def fit_conversion(source, s: MetricSpec):
     from bayeslab.bayes.conversion import BetaBinomial
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist.conversion import TwoProportionZTest
+    from bayeslab.readout.design_fitters import fit_clustered, unclustered_spec
 
+    if s.cluster:
+        return fit_clustered(source, s)
+    s = unclustered_spec(source, s)
     st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control, kind="binary",
                           n=s.n, unit_id=s.unit_id, missing=s.missing, segments=s.segments)
     return dict(bayes=(BetaBinomial(*s.prior, interval=s.interval).fit(st),),
@@ -185,12 +191,16 @@ def fit_continuous(source, s: MetricSpec):
     from bayeslab.bayes import means as bm
     from bayeslab.data.stats import sufficient_stats
     from bayeslab.frequentist import means as fm
+    from bayeslab.readout.design_fitters import fit_clustered, unclustered_spec
 
+    if s.cluster:
+        return fit_clustered(source, s)
     if s.covariate:
         return fit_revenue(source, s)
     if s.model or s.clip:
         raise ModelError("--model and --clip need a covariate (the revenue readout); "
                          "give --covariate")
+    s = unclustered_spec(source, s)
     st = sufficient_stats(source, arm=s.arm, metric=s.metric, control=s.control,
                           kind="count" if s.kind == "count" else "continuous",
                           n=s.n, unit_id=s.unit_id, missing=s.missing, segments=s.segments)
@@ -347,6 +357,8 @@ def metric_requests(source, spec: MetricSpec) -> list:
             out.append(stats_request(source, arm=s.arm, metric=s.metric, kind="continuous",
                                      segments=s.segments))
         return out
+    if s.kind == "quantile" and s.n is None:  # counts per arm, before the rank windows
+        return [stats_request(source, arm=s.arm, metric=s.metric, kind="continuous")]
     if s.kind == "ratio" and not s.stages and s.numerator and s.denominator:
         return [stats_request(source, arm=s.arm, metric=s.numerator, covariate=s.denominator,
                               kind="ratio")]
@@ -359,10 +371,11 @@ def builtin_fitters() -> dict[str, Fitter]:
     ``formula`` and ``custom`` live in :mod:`bayeslab.readout.custom`, imported on first use.
     """
     from bayeslab.readout.custom import fit_custom, fit_formula
+    from bayeslab.readout.design_fitters import fit_quantile
 
     return {"conversion": fit_conversion, "continuous": fit_continuous, "count": fit_continuous,
             "ratio": fit_ratio, "retention": fit_retention, "formula": fit_formula,
-            "custom": fit_custom}
+            "custom": fit_custom, "quantile": fit_quantile}
 
 
 def fitter_of(kind: kinds.Kind) -> Fitter:

@@ -341,7 +341,8 @@ def compare(
                       progressbar=smp.progressbar, **common, **kind_options,
                       segment_adjust=correction.method if correction.spans("segments")
                       else "none")
-    guard_specs = [MetricSpec(metric=g, kind="conversion", **common) for g in guardrails]
+    guard_specs = [MetricSpec(metric=g, kind="conversion", cluster=kind_options.get("cluster"),
+                              **common) for g in guardrails]
     one_scan(data_source, [spec, *guard_specs])
     guard_readouts = tuple(
         _readout(fit_metric(data_source, g), "guardrail", rule, dec.planned_split,
@@ -487,7 +488,8 @@ def _readout(fit: MetricFit, role, rule, planned_split, *, margin=None, margin_r
     if planned_split is not None and len(planned_split) != len(arms):
         raise DataError(f"planned split has {len(planned_split)} shares for "
                         f"{len(arms)} arms ({', '.join(arms['arm'])})")
-    srm = srm_check(arms["n"].astype(int).tolist(), planned_split,
+    counted = arms["clusters"] if "clusters" in arms.columns else arms["n"]  # randomized units
+    srm = srm_check(counted.astype(int).tolist(), planned_split,
                     threshold=rule.srm_threshold, arms=tuple(arms["arm"]))
     if role == "guardrail":
         note = None if margin_relative else _margin_note(fit, margin)

@@ -52,7 +52,7 @@ def _expected(df):
 
 def test_registry_lists_kinds_and_rejects_unknown():
     assert kinds.names(fitted=True) == ("conversion", "continuous", "count", "ratio", "retention",
-                                        "formula", "custom")
+                                        "formula", "custom", "quantile")
     assert kinds.names(segments=True) == ("conversion", "continuous", "count")
     assert kinds.get("retention").direction == -1
     with pytest.raises(ModelError, match="kind must be one of conversion, .*got 'nope'"):
