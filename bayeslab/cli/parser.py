@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from bayeslab.cli.bandit import cmd_bandit
 from bayeslab.cli.design import (
     cmd_design_aa,
     cmd_design_boundaries,
@@ -315,4 +316,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_prior)
+
+    p = sub.add_parser("bandit", help="next period's bandit weights (exact Thompson sampling), "
+                       "the readout of a bandit stratified by period, or a regret simulation")
+    p.add_argument("data", nargs="?", help="CSV or Parquet file: one row per arm (with --n) "
+                   "or unit rows")
+    p.add_argument("--arm", help="arm column")
+    p.add_argument("--metric", help="conversions (0/1, or counts per arm with --n) or values "
+                   "(sums per arm with --n)")
+    p.add_argument("--n", help="units column of one-row-per-arm data")
+    p.add_argument("--sd", help="continuous arm rows: the units' sample sd column")
+    p.add_argument("--kind", choices=("conversion", "continuous"), default="conversion")
+    p.add_argument("--floor", type=_number(0, 1, closed_low=True, closed_high=True),
+                   default=None, help="least traffic share per arm (default 0.1/arms; 0: off)")
+    p.add_argument("--top-two", type=_LEVEL, nargs="?", const=0.5, default=None,
+                   metavar="BETA", help="top-two Thompson sampling (Russo 2016): the leader's "
+                   "share BETA (default 0.5)")
+    p.add_argument("--prior", default="1,1", help="Beta prior A,B of each arm's rate")
+    p.add_argument("--period", help="period column: read the experiment out, stratified by "
+                   "period (instead of the next weights)")
+    p.add_argument("--control", help="control arm of the readout (default: first in order)")
+    p.add_argument("--interval", type=_LEVEL, default=0.95, help="interval level (readout)")
+    p.add_argument("--simulate", action="store_true", help="simulate Thompson, top-two and "
+                   "an even split: regret and time to identify the best arm")
+    p.add_argument("--rates", default="0.10,0.105,0.11,0.12",
+                   help="--simulate: true conversion rate per arm")
+    p.add_argument("--periods", type=int, default=20, help="--simulate: periods")
+    p.add_argument("--users", type=int, default=10_000, help="--simulate: users per period")
+    p.add_argument("--reps", type=int, default=200, help="--simulate: simulated bandits")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--format", **fmt)
+    p.set_defaults(func=cmd_bandit)
     return parser

@@ -184,3 +184,21 @@ def simulate_bandit(rates, *, periods: int = 20, users: int = 10_000, policy: st
         alpha = batched_prob_best(a, b)
         pb[:, t] = alpha[:, best]
     return BanditSimulation(policy=policy, rates=p, n=n, y=y, prob_best=pb, floor=f, seed=seed)
+
+
+def compare_policies(rates, *, periods: int = 20, users: int = 10_000, reps: int = 200,
+                     floor: float | None = None, top_two: float = 0.5, period_effect=None,
+                     seed: int = 0, policies=POLICIES) -> list[dict]:
+    """One :meth:`BanditSimulation.row` per policy on the same scenario (same seed each).
+
+    Each row adds ``regret_vs_uniform`` (mean regret over the uniform split's, when the uniform
+    policy is among ``policies``) and the scenario.
+    """
+    rows = [simulate_bandit(rates, periods=periods, users=users, policy=p, floor=floor,
+                            top_two=top_two, reps=reps, period_effect=period_effect,
+                            seed=seed).row() for p in policies]
+    base = next((r["regret"] for r in rows if r["policy"] == "uniform"), None)
+    for r in rows:
+        r["regret_vs_uniform"] = r["regret"] / base if base else float("nan")
+        r.update(rates=[float(v) for v in rates], periods=periods, users=users)
+    return rows
