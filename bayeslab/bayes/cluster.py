@@ -75,6 +75,16 @@ def ratio_draws(G, n, y, nn, yy, ny, *, draws: int, rng) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class ClusterComparison:
+    """Posterior expected losses of one treatment arm, absolute and relative
+    (:math:`E[\\max(-\\Delta, 0)]`)."""
+
+    arm: str
+    expected_loss: float
+    expected_loss_rel: float
+
+
+@dataclass(frozen=True)
 class ClusterPosterior(EstimatesMixin):
     """Posterior of the difference and ratio of arm means under the cluster ratio model.
 
@@ -107,6 +117,15 @@ class ClusterPosterior(EstimatesMixin):
         i = 1 if arm is None else self.arms.index(arm)
         c = self.theta[0]
         return self.theta[i] / c - 1 if relative else self.theta[i] - c
+
+    def comparison(self, arm: str | None = None) -> ClusterComparison:
+        """Expected losses of ``arm`` (the first treatment by default), as a conversion
+        readout's decision reads them."""
+        i = 1 if arm is None else self.arms.index(arm)
+        return ClusterComparison(
+            arm=self.arms[i],
+            expected_loss=float(np.maximum(-self._effect(arm, False), 0).mean()),
+            expected_loss_rel=float(np.maximum(-self._effect(arm, True), 0).mean()))
 
     def prob_lift_above(self, threshold: float, *, relative: bool = False,
                         arm: str | None = None) -> float:

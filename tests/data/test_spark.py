@@ -275,3 +275,23 @@ def test_spark_cli_stderr_is_quiet(tmp_path_factory):
                           text=True, timeout=300, env=env)  # a JVM that cannot start
     assert dead.returncode == 2 and len(dead.stderr.strip().splitlines()) == 1, dead.stderr
     assert "Spark did not start" in dead.stderr and "JVM log:" in dead.stderr
+
+
+@pytest.mark.slow   # about 30 s on 2 busy cores (two Spark readouts of each design)
+def test_quantile_and_cluster_readouts_equal_on_spark(spark, tmp_path_factory):
+    """Issue 27: the rank windows of a quantile metric and the per-arm sums over clusters are
+    the same SQL on both engines; the readouts agree (draws use the same seed)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(27)
+    acct = rng.integers(0, 60, 4000)
+    df = pd.DataFrame({"arm": acct % 2, "acct": acct,
+                       "rev": rng.lognormal(0, 1, 4000) + 0.1 * (acct % 2)})
+    path = str(tmp_path_factory.mktemp("issue27") / "q.parquet")
+    df.to_parquet(path)
+    for kw in (dict(kind="quantile", quantiles=[0.5, 0.9]),
+               dict(kind="continuous", cluster="acct")):
+        duck = bl.compare(path, arm="arm", metric="rev", **kw).to_dict()
+        on_spark = bl.compare(spark.read.parquet(path), arm="arm", metric="rev", **kw).to_dict()
+        assert_json_close(duck, on_spark)
