@@ -77,7 +77,8 @@ def ratio_draws(G, n, y, nn, yy, ny, *, draws: int, rng) -> np.ndarray:
 @dataclass(frozen=True)
 class ClusterComparison:
     """Posterior expected losses of one treatment arm, absolute and relative
-    (:math:`E[\\max(-\\Delta, 0)]`)."""
+    (:math:`E[\\max(-\\Delta, 0)]`).
+    """
 
     arm: str
     expected_loss: float
@@ -120,7 +121,8 @@ class ClusterPosterior(EstimatesMixin):
 
     def comparison(self, arm: str | None = None) -> ClusterComparison:
         """Expected losses of ``arm`` (the first treatment by default), as a conversion
-        readout's decision reads them."""
+        readout's decision reads them.
+        """
         i = 1 if arm is None else self.arms.index(arm)
         return ClusterComparison(
             arm=self.arms[i],
@@ -130,12 +132,14 @@ class ClusterPosterior(EstimatesMixin):
     def prob_lift_above(self, threshold: float, *, relative: bool = False,
                         arm: str | None = None) -> float:
         """Posterior probability that the effect of ``arm`` (the first treatment by default)
-        exceeds ``threshold`` (a guardrail's margin): the share of draws above it."""
+        exceeds ``threshold`` (a guardrail's margin): the share of draws above it.
+        """
         return float((self._effect(arm, relative) > threshold).mean())
 
     def estimates(self) -> list[Estimate]:
         """Absolute and relative effect per treatment arm: posterior mean, equal-tailed interval,
-        P(>0) and the expected loss :math:`E[\\max(-\\Delta, 0)]`."""
+        P(>0) and the expected loss :math:`E[\\max(-\\Delta, 0)]`.
+        """
         lo, hi = 50 * (1 - self.interval), 50 * (1 + self.interval)
         out = []
         c = self.theta[0]

@@ -129,7 +129,8 @@ class ClusterRobustResult(EstimatesMixin):
                        relative: bool = False):
         """Test that ``arm`` (the first treatment by default) raised this harmful metric by less
         than ``margin``: one-sided, :math:`(\\hat\\Delta - m) / \\widehat{se}` on the CR1 error
-        (the relative effect on its delta-method error)."""
+        (the relative effect on its delta-method error).
+        """
         from bayeslab.frequentist.conversion import NoninferiorityTest
 
         c = self.comparisons

@@ -104,7 +104,8 @@ class QuantileTestResult(EstimatesMixin):
 
     def estimates(self) -> list[Estimate]:
         """Per quantile and treatment arm: ``absolute`` (difference) and ``relative`` (ratio
-        minus one) under the method ``deng-p50``, ``deng-p90``, ..."""
+        minus one) under the method ``deng-p50``, ``deng-p90``, ...
+        """
         out = []
         for r in self.comparisons.itertuples():
             method = f"deng-{quantile_label(r.quantile)}"
