@@ -69,7 +69,8 @@ def quantile(rng, n, q, draws=2000):
     truth = np.exp(stats.norm.ppf(q)) * (np.exp(0.05) - 1)
     b = np.percentile(bb[1] - bb[0], [2.5, 97.5], axis=1)
     rb = np.percentile(bb[1] / bb[0] - 1, [2.5, 97.5], axis=1)
-    print(f"quantile P{100 * q:g}, n = {n:,} per arm, lognormal +5 % (log scale), {SIMS} experiments")
+    print(f"quantile P{100 * q:g}, n = {n:,} per arm, lognormal +5 % (log scale), "
+          f"{SIMS} experiments")
     _row("Deng outer CI, difference", k["lower"], k["upper"], truth)
     _row("Deng outer CI, ratio", k["rel_lower"], k["rel_upper"], np.exp(0.05) - 1)
     _row("Bayesian bootstrap, difference", b[0], b[1], truth)

@@ -45,7 +45,7 @@ from bayeslab.data.clusters import ClusterStats
 
 
 def ratio_draws(G, n, y, nn, yy, ny, *, draws: int, rng) -> np.ndarray:
-    """Posterior draws of :math:`\\theta = \\mu_Y / \\mu_n` of one arm (module docstring).
+    r"""Posterior draws of :math:`\theta = \mu_Y / \mu_n` of one arm (module docstring).
 
     Parameters
     ----------
@@ -76,8 +76,9 @@ def ratio_draws(G, n, y, nn, yy, ny, *, draws: int, rng) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ClusterComparison:
-    """Posterior expected losses of one treatment arm, absolute and relative
-    (:math:`E[\\max(-\\Delta, 0)]`).
+    r"""Posterior expected losses of one treatment arm, absolute and relative.
+
+    Both are :math:`E[\max(-\Delta, 0)]`, on the absolute and the relative scale.
     """
 
     arm: str
@@ -120,8 +121,9 @@ class ClusterPosterior(EstimatesMixin):
         return self.theta[i] / c - 1 if relative else self.theta[i] - c
 
     def comparison(self, arm: str | None = None) -> ClusterComparison:
-        """Expected losses of ``arm`` (the first treatment by default), as a conversion
-        readout's decision reads them.
+        """Expected losses of ``arm`` (the first treatment by default).
+
+        As a conversion readout's decision reads them.
         """
         i = 1 if arm is None else self.arms.index(arm)
         return ClusterComparison(
@@ -131,14 +133,18 @@ class ClusterPosterior(EstimatesMixin):
 
     def prob_lift_above(self, threshold: float, *, relative: bool = False,
                         arm: str | None = None) -> float:
-        """Posterior probability that the effect of ``arm`` (the first treatment by default)
-        exceeds ``threshold`` (a guardrail's margin): the share of draws above it.
+        """Posterior probability that the effect of ``arm`` exceeds ``threshold``.
+
+        ``arm`` is the first treatment by default and ``threshold`` a guardrail's margin: the
+        share of draws above it.
         """
         return float((self._effect(arm, relative) > threshold).mean())
 
     def estimates(self) -> list[Estimate]:
-        """Absolute and relative effect per treatment arm: posterior mean, equal-tailed interval,
-        P(>0) and the expected loss :math:`E[\\max(-\\Delta, 0)]`.
+        r"""Absolute and relative effect per treatment arm.
+
+        Posterior mean, equal-tailed interval, P(>0) and the expected loss
+        :math:`E[\max(-\Delta, 0)]`.
         """
         lo, hi = 50 * (1 - self.interval), 50 * (1 + self.interval)
         out = []

@@ -34,8 +34,9 @@ def _label(q: float) -> str:
 
 
 def quantile_draws(stats: QuantileStats, arm: int, q: float, *, draws: int, rng) -> np.ndarray:
-    """Posterior draws of the ``q``-quantile of arm index ``arm``: :math:`y_{(1 + B)}`,
-    :math:`B \\sim \\mathrm{Binomial}(n - 1, q)`.
+    r"""Posterior draws of the ``q``-quantile of arm index ``arm``.
+
+    They are :math:`y_{(1 + B)}` with :math:`B \sim \mathrm{Binomial}(n - 1, q)`.
     """
     n = int(stats.n[arm])
     return stats.order_stat(arm, q, 1 + rng.binomial(n - 1, q, size=draws))
@@ -69,8 +70,9 @@ class QuantilePosterior(EstimatesMixin):
     _title = "Bayesian bootstrap of quantiles"
 
     def estimates(self) -> list[Estimate]:
-        """Per quantile and treatment arm, method ``bayes-bootstrap-p50``, ...: ``absolute``
-        and ``relative`` (when the control's quantile draws are positive).
+        """Per quantile and treatment arm, method ``bayes-bootstrap-p50``, ....
+
+        ``absolute``, and ``relative`` when the control's quantile draws are positive.
         """
         lo, hi = 50 * (1 - self.interval), 50 * (1 + self.interval)
         out = []

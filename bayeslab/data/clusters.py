@@ -35,7 +35,7 @@ SUMS = ("n", "y", "nn", "yy", "ny")
 
 @dataclass(frozen=True)
 class ClusterStats:
-    """Per-arm sums over the clusters of one metric (control first).
+    r"""Per-arm sums over the clusters of one metric (control first).
 
     Attributes
     ----------
@@ -44,8 +44,8 @@ class ClusterStats:
     clusters : numpy.ndarray
         Clusters per arm, :math:`G_a`.
     sums : dict of str to numpy.ndarray
-        ``n, y, nn, yy, ny``: :math:`\\sum_g n_g`, :math:`\\sum_g Y_g`, :math:`\\sum_g n_g^2`,
-        :math:`\\sum_g Y_g^2`, :math:`\\sum_g n_g Y_g` per arm.
+        ``n, y, nn, yy, ny``: :math:`\sum_g n_g`, :math:`\sum_g Y_g`, :math:`\sum_g n_g^2`,
+        :math:`\sum_g Y_g^2`, :math:`\sum_g n_g Y_g` per arm.
     largest : numpy.ndarray
         Rows in the largest cluster of each arm.
     units : ArmStats
@@ -177,7 +177,9 @@ def repeated_ids(source: Source, unit_id: str, arm: str) -> tuple[int, int, int]
 
 
 def cluster_moments(stats: ClusterStats) -> dict:
-    r"""Per arm: rows :math:`N`, mean :math:`m = \sum Y_g / N`, clusters :math:`G` and the sums
+    r"""Per arm: rows :math:`N`, mean :math:`m = \sum Y_g / N`, clusters :math:`G`, sums.
+
+    The sums are
 
     .. math::
 

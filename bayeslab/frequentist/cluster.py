@@ -127,9 +127,11 @@ class ClusterRobustResult(EstimatesMixin):
 
     def noninferiority(self, margin: float, arm: str | None = None, *,
                        relative: bool = False):
-        """Test that ``arm`` (the first treatment by default) raised this harmful metric by less
-        than ``margin``: one-sided, :math:`(\\hat\\Delta - m) / \\widehat{se}` on the CR1 error
-        (the relative effect on its delta-method error).
+        r"""Test that ``arm`` raised this harmful metric by less than ``margin``.
+
+        ``arm`` is the first treatment by default. One-sided,
+        :math:`(\hat\Delta - m) / \widehat{se}` on the CR1 error (the relative effect on its
+        delta-method error).
         """
         from bayeslab.frequentist.conversion import NoninferiorityTest
 

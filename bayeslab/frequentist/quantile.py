@@ -103,8 +103,10 @@ class QuantileTestResult(EstimatesMixin):
     _title = "Quantile difference (Deng et al. 2018 outer interval)"
 
     def estimates(self) -> list[Estimate]:
-        """Per quantile and treatment arm: ``absolute`` (difference) and ``relative`` (ratio
-        minus one) under the method ``deng-p50``, ``deng-p90``, ...
+        """Per quantile and treatment arm: ``absolute`` and ``relative`` estimates.
+
+        The difference and the ratio minus one, under the method ``deng-p50``, ``deng-p90``,
+        ....
         """
         out = []
         for r in self.comparisons.itertuples():

@@ -44,7 +44,8 @@ def test_aa_coverage_of_the_credible_interval():
 
 def test_fit_on_data_and_refusals():
     rng = np.random.default_rng(2)
-    df = pd.DataFrame({"acct": np.repeat(np.arange(20), 10), "arm": np.repeat(np.arange(20) % 2, 10)})
+    df = pd.DataFrame({"acct": np.repeat(np.arange(20), 10),
+                       "arm": np.repeat(np.arange(20) % 2, 10)})
     df["y"] = rng.normal(0, 1, len(df))
     st = cluster_stats(open_source(df), arm="arm", metric="y", cluster="acct")
     post = ClusterBootstrap(seed=1).fit(st)
