@@ -161,6 +161,14 @@ _EXPORTS = {
     "random_effects": "bayeslab.frequentist.history",
     "simulate_portfolio": "bayeslab.scenarios",
     "Portfolio": "bayeslab.scenarios",
+    # who is affected (issue 26): the property scan
+    "scan_properties": "bayeslab.readout.property_scan",
+    "PropertyScanReadout": "bayeslab.readout.property_scan",
+    "PropertyScan": "bayeslab.bayes.property_scan",
+    "ScanPrior": "bayeslab.bayes.property_scan",
+    "LevelVersusRest": "bayeslab.frequentist.property_scan",
+    "property_stats": "bayeslab.data.scan_properties",
+    "simulate_properties": "bayeslab.scenarios.properties",
     # bandits (issue 27): exact Thompson weights, the readout stratified by period
     "bandit_weights": "bayeslab.design.bandit",
     "BanditWeights": "bayeslab.design.bandit",
