@@ -61,6 +61,10 @@ class RunResult:
     #: what was written to the experiment library: ``{"write": LibraryWrite, "unrecorded":
     #: [sentences]}`` (``None`` when no library was named)
     library: object = None
+    #: a bandit experiment (``[columns] period``): each metric's readout stratified by period
+    bandit: tuple = ()
+    #: the plan's decision when the stratified bandit readout decides (else the primary's)
+    bandit_decision: object = None
 
     @property
     def segments(self):
@@ -77,8 +81,9 @@ class RunResult:
 
     @property
     def decision(self):
-        """The primary metric's decision (the plan's decision)."""
-        return self.primary.decision
+        """The plan's decision: the primary metric's (a bandit's: its stratified readout's)."""
+        return self.bandit_decision if self.bandit_decision is not None else \
+            self.primary.decision
 
     def correction(self) -> dict:
         """The plan's multiple-testing correction and the p-values it adjusted.
@@ -128,6 +133,9 @@ class RunResult:
         for r in self.readouts:
             out += list(r.warnings)
             out += list(r.decision.blockers)
+        if self.bandit:     # a bandit's shares change by design: no sample ratio check
+            out = [w for w in out if not w.startswith("sample ratio mismatch")]
+            out += [n for b in self.bandit for n in b.notes]
         return list(dict.fromkeys(out))
 
     def to_dict(self) -> dict:
@@ -151,6 +159,8 @@ class RunResult:
                 {"not_simulated": self.oc} if isinstance(self.oc, str) else self.oc.to_dict())
             if self.calibration is not None:
                 out["operating_characteristics"]["calibration"] = self.calibration.to_dict()
+        if self.bandit:
+            out["bandit"] = [b.to_dict() for b in self.bandit]
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
             block = _monitor_stats(self.monitor)
@@ -352,6 +362,9 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
             with stage("monitor", show=show):
                 mon = _monitor(data, plan)
         result = RunResult(plan=plan, primary=primary, secondary=secondary, monitor=mon)
+        if plan.columns.get("period"):
+            with stage("bandit readout, stratified by period", show=show):
+                result = _bandit(data, result)
         with stage("operating characteristics", show=show):
             result = replace(result, oc=_operating_characteristics(result),
                              calibration=calibration)
@@ -374,10 +387,87 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
     return result
 
 
+def _bandit(data, result: RunResult) -> RunResult:
+    r"""A bandit experiment: every conversion / continuous metric read out stratified by period.
+
+    Traffic weights that change across periods bias a pooled comparison (Simpson's paradox),
+    so the primary metric's stratified readout decides: ship when its Bayesian
+    :math:`P(\Delta > 0)` reaches the rule's threshold and its stratified z-test is significant
+    with a positive estimate (the best arm of several); the pooled readouts stay for reference.
+    """
+    from bayeslab.data.table import quote
+    from bayeslab.readout.bandit import bandit_readout
+
+    plan = result.plan
+    arm, period = plan.columns["arm"], plan.columns["period"]
+    rule, control = _rule(plan), _control(plan)
+    out = []
+    for m in plan.metrics:
+        if m.role == "guardrail" or m.kind not in ("conversion", "continuous"):
+            continue
+        cols = (f"CAST({quote(period)} AS VARCHAR) AS p, CAST({quote(arm)} AS VARCHAR) AS a")
+        if m.kind == "conversion":
+            rows = data.sql(f"SELECT {cols}, count(*) AS n, sum({quote(m.name)}) AS y FROM "
+                            f"{data.relation} GROUP BY 1, 2")
+            frame = {"p": [r[0] for r in rows], "a": [r[1] for r in rows],
+                     "n": [r[2] for r in rows], "y": [r[3] for r in rows]}
+            out.append(bandit_readout(frame, arm="a", metric="y", period="p", control=control,
+                                      n="n", kind="conversion", seed=plan.seed))
+        else:
+            rows = data.sql(f"SELECT {cols}, {quote(m.name)} AS y FROM {data.relation}")
+            frame = {"p": [r[0] for r in rows], "a": [r[1] for r in rows],
+                     "y": [r[2] for r in rows]}
+            out.append(bandit_readout(frame, arm="a", metric="y", period="p", control=control,
+                                      kind="continuous", seed=plan.seed))
+        out[-1] = replace(out[-1], metric=m.name, period=period)
+    if not out or plan.metrics[0].name != out[0].metric:
+        return replace(result, bandit=tuple(out))
+    return replace(result, bandit=tuple(out),
+                   bandit_decision=_bandit_decision(out[0], rule, result.primary.decision))
+
+
+def _bandit_decision(br, rule, pooled):
+    """The plan's decision from the primary metric's stratified readout (see :func:`_bandit`)."""
+    from bayeslab.core import format as fmt
+    from bayeslab.core.decision import Decision
+
+    best = max(br.effects, key=lambda e: e["prob_positive"])
+    b = "ship" if best["prob_positive"] >= rule.prob_threshold else (
+        "do not ship" if 1 - best["prob_positive"] >= rule.prob_threshold else "inconclusive")
+    f = ("ship" if best["p_value"] < rule.alpha and best["estimate"] > 0 else
+         "do not ship" if best["p_value"] < rule.alpha else "inconclusive")
+    verdict = b if b == f else "inconclusive"
+    # a bandit's arm shares change by design: the pooled sample ratio check does not apply
+    srm = [x for x in pooled.blockers if x.startswith("sample ratio mismatch")]
+    blockers = tuple(x for x in pooled.blockers if x not in srm)
+    if blockers:
+        verdict = "blocked"
+    elif verdict == "ship" and pooled.verdict == "hold":
+        verdict = "hold"                      # a guardrail did not pass
+    eff = fmt.effect(best["estimate"], "absolute", br.kind)
+    head = (f"{verdict.capitalize()}: read stratified by {br.period!r} ({len(br.periods)} "
+            f"periods), because a bandit's traffic weights changed across them: {best['arm']} "
+            f"- {br.control} {eff}, P(> 0) = {fmt.prob(best['prob_positive'])}, stratified p = "
+            f"{fmt.p_value(best['p_value'])}; the pooled difference "
+            f"{fmt.effect(best['pooled'], 'absolute', br.kind)} is biased and does not decide.")
+    reasons = [head]
+    if blockers:
+        reasons.insert(0, "No decision: " + blockers[0] + ".")
+    if srm:
+        reasons.append("The pooled readouts' sample ratio check is not applied: a bandit's arm "
+                       "shares change by design.")
+    return Decision(verdict=verdict, arm=best["arm"], bayes=b, frequentist=f,
+                    reasons=tuple(reasons), blockers=blockers)
+
+
 def _operating_characteristics(result: RunResult):
     """The plan's rule simulated on this run's baselines, or why it was not."""
     from bayeslab.core.errors import BayeslabError
     from bayeslab.plan.oc import operating_characteristics
+
+    if result.plan.columns.get("period"):
+        return ("a bandit's adaptive traffic weights are not simulated (bayeslab bandit "
+                "--simulate shows its regret)")
 
     try:
         return operating_characteristics(result.plan, result)

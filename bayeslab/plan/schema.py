@@ -24,7 +24,7 @@ _SECTIONS = {
     "data": {"path": str, "sql": str, "simulate": dict, "table": str, "n": str, "missing": str,
              "engine": str},
     "columns": {"arm": str, "control": (str, int), "unit_id": str, "timestamp": str,
-                "planned_split": list, "cluster": str},
+                "planned_split": list, "cluster": str, "period": str},
     "decision": {"correction": str, "scope": list,
                  "prob_threshold": float, "loss_threshold": float, "alpha": float,
                  "srm_threshold": float, "interval": float,

@@ -334,6 +334,7 @@ def run_document(result) -> Document:
         sections.append(segments_section(seg, rendered[id(seg)]))
     if result.monitor is not None:
         sections.append(_monitor_section(result.monitor, mon_fig))
+    sections += [_bandit_section(b) for b in getattr(result, "bandit", ())]
     sections.append(_oc_section(result))
     sections.append(_diagnostics_section(result))
     sections.append(_data_section(result))
@@ -348,6 +349,25 @@ def run_document(result) -> Document:
                     sections=tuple(s for s in sections if s is not None),
                     footer=f"bayeslab plan {result.plan.path}, seed {result.plan.seed}. "
                            + _versions())
+
+
+def _bandit_section(br) -> Section:
+    """A bandit metric read out stratified by period: both sides, beside the biased pooled one."""
+    lvl = f"{100 * br.interval:g}%"
+    eff = "absolute"
+    rows = []
+    for e in br.effects:
+        rows.append((f"{e['arm']} - {br.control}",
+                     fmt.effect(e["bayes_mean"], eff, br.kind),
+                     fmt.interval(e["bayes_lower"], e["bayes_upper"], eff, br.kind),
+                     fmt.prob(e["prob_positive"]), fmt.effect(e["estimate"], eff, br.kind),
+                     fmt.interval(e["lower"], e["upper"], eff, br.kind),
+                     fmt.p_value(e["p_value"]), fmt.effect(e["pooled"], eff, br.kind)))
+    table = Table(columns=("effect", "Bayes", f"{lvl} credible", "P(> 0)", "stratified z",
+                           f"{lvl} CI", "p", "pooled (biased)"), rows=tuple(rows))
+    return Section(key=f"bandit-{br.metric}",
+                   title=f"Bandit: {br.metric} stratified by {br.period}",
+                   paragraphs=(f"Read {br.method}.", *br.notes), tables=(table,))
 
 
 def _oc_section(result) -> Section | None:
