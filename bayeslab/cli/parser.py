@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="segment column: adds the hierarchical Bayesian segment model and "
                    "per-segment tests (repeat once for two dimensions, read as COL1 x COL2; "
                    "at most 200 segments: group rare levels first)")
+    p.add_argument("--scan", metavar="COLS",
+                   help="property scan (conversion, continuous): comma-separated property "
+                   "columns, e.g. country,platform,device; every level of every property gets "
+                   "its own effect, partially pooled, beside level-vs-rest tests (Bonferroni, "
+                   "BH)")
     p.add_argument("--seed", type=_seed, default=0,
                    help="seed of any MCMC sampling (same seed, same numbers)")
     p.add_argument("--draws", type=int, default=1000, help="MCMC draws kept per chain")

@@ -73,11 +73,42 @@ def cmd_compare(args) -> int:
     )
     payload = readout.to_dict()
     text = str(readout)
+    figures = readout.figures() if args.plot else {}
+    if args.scan:
+        scan = _scan(args, metric)
+        payload["scan"] = scan.scan()
+        payload["property_scan"] = scan.to_dict()
+        text += "\n\n" + str(scan)
+        if args.plot:
+            figures = {**figures, "scan": scan.figure()}
     if args.plot:
-        payload["plots"] = write_figures(readout.figures(), args.plot, metric)
+        payload["plots"] = write_figures(figures, args.plot, metric)
         text += "\n\nFigures: " + ", ".join(payload["plots"])
     emit(payload, text, args.format)
     return 0
+
+
+def _scan(args, metric):
+    """``--scan COLS``: the property scan of the metric (conversion or continuous)."""
+    from bayeslab.core.errors import DataError
+    from bayeslab.readout.property_scan import scan_properties
+
+    kinds = {"conversion": "binary", "continuous": "continuous"}
+    if args.kind not in kinds:
+        raise DataError(f"--scan reads conversion and continuous metrics, not {args.kind!r}",
+                        column="--scan")
+    props = [c.strip() for c in str(args.scan).split(",") if c.strip()]
+    if not props:
+        raise DataError("--scan needs property columns, e.g. --scan country,platform",
+                        column="--scan")
+    from bayeslab.data.sources import open_source
+
+    source = open_source(args.data, sql=args.sql, engine=args.engine)
+    return scan_properties(source, arm=args.arm,
+                           metric=metric, properties=props, control=args.control,
+                           kind=kinds[args.kind], missing=args.missing, seed=args.seed,
+                           interval=args.interval,
+                           progressbar=False if args.quiet else None)
 
 
 def _compare_propensity(args) -> int:

@@ -63,6 +63,8 @@ class RunResult:
     library: object = None
     #: a bandit experiment (``[columns] period``): each metric's readout stratified by period
     bandit: tuple = ()
+    #: the property scan (``[segments] scan``): a PropertyScanReadout, or ``None``
+    scan: object = None
     #: the plan's decision when the stratified bandit readout decides (else the primary's)
     bandit_decision: object = None
 
@@ -161,6 +163,9 @@ class RunResult:
                 out["operating_characteristics"]["calibration"] = self.calibration.to_dict()
         if self.bandit:
             out["bandit"] = [b.to_dict() for b in self.bandit]
+        if self.scan is not None:
+            out["scan"] = self.scan.scan()
+            out["property_scan"] = self.scan.to_dict()
         if self.monitor is not None:
             out["monitor"] = self.monitor.to_dict()
             block = _monitor_stats(self.monitor)
@@ -365,6 +370,9 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
         if plan.columns.get("period"):
             with stage("bandit readout, stratified by period", show=show):
                 result = _bandit(data, result)
+        if (plan.segments or {}).get("scan"):
+            with stage("property scan", show=show):
+                result = replace(result, scan=_property_scan(data, plan, show))
         with stage("operating characteristics", show=show):
             result = replace(result, oc=_operating_characteristics(result),
                              calibration=calibration)
@@ -385,6 +393,24 @@ def run_plan(plan, out_dir=None, *, quiet: bool | None = None,
             written = ExperimentLibrary(target).append(run_rows(result))
         result = replace(result, library={"write": written, "unrecorded": unrecorded(result)})
     return result
+
+
+def _property_scan(data, plan: Plan, show):
+    """``[segments] scan``: every level of every named property (one scan, one model)."""
+    from bayeslab.readout.property_scan import scan_properties
+
+    seg = plan.segments
+    name = seg.get("metric", plan.primary.name)
+    metric = next((m for m in plan.metrics if m.name == name), plan.primary)
+    kinds_ = {"conversion": "binary", "continuous": "continuous"}
+    if metric.kind not in kinds_:
+        raise PlanError(f"{plan.path}: segments.scan reads a conversion or continuous metric; "
+                        f"{metric.name!r} is {metric.kind}")
+    return scan_properties(data, arm=plan.columns["arm"], metric=metric.name,
+                           properties=list(seg["scan"]), control=_control(plan),
+                           kind=kinds_[metric.kind], missing=plan.data.get("missing", "error"),
+                           interval=float(plan.decision.get("interval", 0.95)),
+                           seed=plan.seed, progressbar=show)
 
 
 def _bandit(data, result: RunResult) -> RunResult:

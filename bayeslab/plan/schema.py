@@ -29,7 +29,8 @@ _SECTIONS = {
                  "prob_threshold": float, "loss_threshold": float, "alpha": float,
                  "srm_threshold": float, "interval": float,
                  "target_false_ship": float},
-    "segments": {"columns": list, "metric": str, "draws": int, "tune": int, "chains": int},
+    "segments": {"columns": list, "metric": str, "draws": int, "tune": int, "chains": int,
+                 "scan": list},
     "sequential": {"metric": str, "timestamp": str, "looks": (str, int, list), "rule": dict,
                    "spending": str, "fpr_sims": int},
     # the whole rule's simulation (bayeslab.plan.oc): values before data exists, or overrides
@@ -340,7 +341,11 @@ def load_plan(path) -> Plan:
         if target is None or target.role == "guardrail" or target.kind not in segmentable:
             raise PlanError(f"{path}: segments.metric{line} must name a primary or secondary "
                             f"metric of kind {', '.join(segmentable)}, got {name!r}")
-    if seg and not seg.get("columns"):
+    if seg and "scan" in seg and (not seg["scan"] or not all(
+            isinstance(c, str) and c.strip() for c in seg["scan"])):
+        raise PlanError(f"{path}: segments.scan{_line_of(text, 'scan', 'segments')} must name "
+                        "property columns, e.g. scan = [\"country\", \"platform\"]")
+    if seg and not seg.get("columns") and not seg.get("scan"):
         raise PlanError(f"{path}: segments.columns{_line_of(text, 'columns', 'segments')} must "
                         "name one or two segment columns, e.g. columns = [\"country\"]")
     seq = out["sequential"]

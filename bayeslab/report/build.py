@@ -335,6 +335,8 @@ def run_document(result) -> Document:
     if result.monitor is not None:
         sections.append(_monitor_section(result.monitor, mon_fig))
     sections += [_bandit_section(b) for b in getattr(result, "bandit", ())]
+    if getattr(result, "scan", None) is not None:
+        sections.append(_scan_section(result.scan))
     sections.append(_oc_section(result))
     sections.append(_diagnostics_section(result))
     sections.append(_data_section(result))
@@ -349,6 +351,36 @@ def run_document(result) -> Document:
                     sections=tuple(s for s in sections if s is not None),
                     footer=f"bayeslab plan {result.plan.path}, seed {result.plan.seed}. "
                            + _versions())
+
+
+def _scan_section(scan) -> Section:
+    """The property scan: flagged levels ranked, a sentence each, and the forest of every level."""
+    b, f = scan.bayes, scan.frequentist
+    paragraphs = [f"{len(scan.stats.properties)} properties, {scan.stats.n_levels} levels: "
+                  f"{int(b.flagged.sum())} flagged by the partially pooled model, "
+                  f"{int(f.flagged_bonferroni.sum())} by Bonferroni and "
+                  f"{int(f.flagged_bh.sum())} by BH (each level against the rest)."]
+    paragraphs += scan.sentences() + scan.notes()
+    kind = "conversion" if scan.stats.kind == "binary" else "continuous"
+    rows = []
+    for r in scan.summary().head(15).itertuples():
+        flags = [n for n, on in (("Bayes", r.flagged), ("Bonferroni", r.flagged_bonferroni),
+                                 ("BH", r.flagged_bh)) if on]
+        rows.append((f"{r.property} = {r.level}", fmt.count(r.n),
+                     fmt.effect(r.effect, "absolute", kind),
+                     fmt.interval(r.lower, r.upper, "absolute", kind),
+                     fmt.effect(r.raw, "absolute", kind),
+                     fmt.interval(r.raw_lower, r.raw_upper, "absolute", kind),
+                     fmt.prob(r.prob_differs), fmt.p_value(r.p_bonferroni),
+                     ", ".join(flags) or "-"))
+    table = Table(columns=("level", "units", "shrunken", "interval", "raw", "raw interval",
+                           "P(departs)", "p (Bonferroni)", "flagged by"), rows=tuple(rows),
+                  caption="Flagged levels first, then the largest departures (15 of "
+                          f"{scan.stats.n_levels})")
+    fig = Figure(name=f"{scan.metric}_scan", png=figure_png(scan.figure()),
+                 caption=f"{scan.metric}: every level, raw (unpooled) beside shrunken (pooled)")
+    return Section(key="property-scan", title=f"Who is affected: {scan.metric} by property",
+                   paragraphs=tuple(paragraphs), tables=(table,), figures=(fig,))
 
 
 def _bandit_section(br) -> Section:
