@@ -7,12 +7,14 @@ Over ``REPS`` (50) simulated portfolios of 200 past experiments each
 - ``normal``: every effect from N(0.02, 0.03) (no nulls);
 - ``heavy``: 70 % null effects, the rest from a Student-t (3 df) with mean 0.02 and sd 0.03;
 
-how often the 90 % intervals of the population's mean and sd (and of mu / tau / pi when the
-fitted family has them with a true value) contain the truth, the coverage of the 90 % intervals
+how often the 90 % intervals of the population's mean and sd (and of mu / tau / pi / nu when the
+fitted family has them with a true value: mu, tau of the Normal family in the normal case; pi of
+the spike families, mu of the spike families and tau, nu of the spike-t family in the heavy case,
+whose slab is mu + tau t_3 with tau = 0.03 sqrt(1/3)) contain the truth, the coverage of the 90 % intervals
 of the shrunken per-experiment effects, the naive shipped impact's average overstatement against
 the simulated one, and how often the corrected impact's 90 % interval covers the true impact,
 each with its Monte Carlo standard error; plus the DerSimonian-Laird / empirical-Bayes mirror's
-coverage on the same portfolios. Then the seconds to fit 1,000 past experiments (``auto``: both
+coverage on the same portfolios. Then the seconds to fit 1,000 past experiments (``auto``: three
 families and LOO), warm (compiled models cached), goal <= 10 s on 2 cores.
 
 Run: ``.venv/bin/python benchmarks/portfolio_calibration.py [REPS]``. Say whether the machine was
@@ -46,7 +48,7 @@ def _inside(p: dict, truth: float) -> bool:
 
 def run_case(name: str, reps: int) -> None:
     opts = CASES[name]
-    rec = {k: [] for k in ("mean", "sd", "mu", "tau", "pi")}
+    rec = {k: [] for k in ("mean", "sd", "mu", "tau", "pi", "nu")}
     theta_hits, ship_hits, over_naive, over_true, fam, verdicts = [], [], [], [], [], []
     fr_theta, fr_ship, fr_mu = [], [], []
     t0 = time.perf_counter()
@@ -61,8 +63,13 @@ def run_case(name: str, reps: int) -> None:
         if opts["family"] == "normal" and opts["null_share"] == 0 and fit.family == "normal":
             rec["mu"].append(_inside(fit.params["mu"], truth["effect_mean"]))
             rec["tau"].append(_inside(fit.params["tau"], truth["effect_sd"]))
-        if fit.family == "spike" and opts["null_share"] > 0:   # pi = 0 sits on the boundary
+        if fit.family.startswith("spike") and opts["null_share"] > 0:   # pi = 0: a boundary
             rec["pi"].append(_inside(fit.params["pi"], truth["null_share"]))
+            rec["mu"].append(_inside(fit.params["mu"], truth["effect_mean"]))
+        if fit.family == "spike-t" and opts["family"] == "student":
+            scale = truth["effect_sd"] * np.sqrt((truth["df"] - 2) / truth["df"])
+            rec["tau"].append(_inside(fit.params["tau"], scale))
+            rec["nu"].append(_inside(fit.params["nu"], truth["df"]))
         tab = fit.shrunken
         theta_hits.extend((tab.lower <= d.true_effect) & (d.true_effect <= tab.upper))
         s = fit.shipped_impact

@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayeslab.bayes.history_prior import EffectPrior, posterior_with_prior
+from bayeslab.bayes.history_prior import (SLAB_NU, SLAB_POINTS, EffectPrior, posterior_with_prior,
+                                          slab_nodes)
 from bayeslab.core.errors import DataError, ModelError
 from bayeslab.core.estimates import json_float, jsonable
 
 __all__ = ["EffectHistory", "EffectPrior", "fit_effect_distribution", "posterior_with_prior"]
 
-FAMILIES = ("auto", "normal", "student", "spike")
+FAMILIES = ("auto", "normal", "student", "spike", "spike-t")
 HISTORY_LEVEL = 0.9
-#: the alternative to the Normal family that ``family="auto"`` compares by LOO
-AUTO_ALTERNATIVE = "spike"
-_PARAMS = {"normal": ("mu", "tau"), "spike": ("pi", "mu", "tau"), "student": ("mu", "tau", "nu")}
+#: the families ``family="auto"`` compares by LOO, each nesting the one before it
+AUTO_FAMILIES = ("normal", "spike", "spike-t")
+_PARAMS = {"normal": ("mu", "tau"), "spike": ("pi", "mu", "tau"), "student": ("mu", "tau", "nu"),
+           "spike-t": ("pi", "mu", "tau", "nu")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,7 +224,7 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     scale = float(np.std(y, ddof=1)) or float(np.median(s))
     opts = dict(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler, cores=cores,
                 progressbar=progressbar, thresholds=thresholds)
-    names = ["normal", AUTO_ALTERNATIVE] if family == "auto" else [family]
+    names = list(AUTO_FAMILIES) if family == "auto" else [family]
     fits = {name: _fit_one(name, y, s, scale, **opts) for name in names}
     loo = _compare(fits, y, s) if family == "auto" else None
     chosen = loo["chosen"] if loo else family
@@ -275,6 +277,16 @@ def build_model(family: str, y, s, scale: float):
             slab = pt.log1p(-pi) - 0.5 * (y_d - mu) ** 2 / var - 0.5 * pt.log(var)
             top = pt.maximum(null, slab)
             pm.Potential("estimate", (top + pt.log1p(pt.exp(-pt.abs(null - slab)))).sum())
+        elif family == "spike-t":
+            pi = pm.Beta("pi", 1.0, 1.0)
+            lam = slab_nodes()[:, :, None]                     # (nu, K, 1), constants
+            var = tau ** 2 / lam + s_d ** 2                    # (nu, K, experiment)
+            comp = -0.5 * (y_d - mu) ** 2 / var - 0.5 * pt.log(var)
+            slab = _logsumexp(comp, axis=1) - np.log(SLAB_POINTS) + pt.log1p(-pi)
+            null = pt.log(pi) - 0.5 * (y_d / s_d) ** 2 - pt.log(s_d)
+            both = pt.stack([pt.broadcast_to(null, slab.shape), slab])
+            per_nu = _logsumexp(both, axis=0).sum(axis=1)      # log p(y | pi, mu, tau, nu)
+            pm.Potential("estimate", _logsumexp(per_nu, axis=0) - np.log(len(SLAB_NU)))
         else:
             nu = pm.Gamma("nu", 2.0, 0.1)
             if student_centered(y, s):
@@ -284,6 +296,13 @@ def build_model(family: str, y, s, scale: float):
                 theta = pm.Deterministic("theta", mu + tau * z, dims="experiment")
             pm.Normal("estimate", theta, s_d, observed=y_d, dims="experiment")
     return model
+
+
+def _logsumexp(x, axis):
+    import pytensor.tensor as pt
+
+    top = pt.max(x, axis=axis, keepdims=True)
+    return pt.squeeze(top + pt.log(pt.sum(pt.exp(x - top), axis=axis, keepdims=True)), axis=axis)
 
 
 def student_centered(y, s) -> bool:
@@ -316,13 +335,50 @@ def _fit_one(family, y, s, scale, *, draws, tune, chains, seed, sampler, cores, 
     if family == "student":
         out["theta"] = draws_matrix(post, "theta")
     out["chains"] = int(post.sizes["chain"])
+    if family == "spike-t":
+        out["nu"], out["loglik"] = _draw_nu(out, y, s, seed)
     return run, out
+
+
+def _slab_t_loglik(post, y, s):
+    r"""Pointwise :math:`\log p(y_i \mid \pi, \mu, \tau, \nu)` of the spike-t family for every
+    :math:`\nu` of :data:`SLAB_NU`: shape ``(len(SLAB_NU), draws, experiments)``."""
+    mu, tau, pi = post["mu"][:, None], post["tau"][:, None], post["pi"][:, None]
+    tau2, s2, r2 = tau ** 2, s ** 2, (y - mu) ** 2
+    null = np.log(pi) - 0.5 * (y / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)
+    out = np.empty((len(SLAB_NU), *r2.shape))
+    for m, lam in enumerate(slab_nodes()):
+        acc = np.full(r2.shape, -np.inf)
+        for lk in lam:
+            v = tau2 / lk + s2
+            acc = np.logaddexp(acc, -0.5 * r2 / v - 0.5 * np.log(2 * np.pi * v))
+        out[m] = np.logaddexp(null, np.log1p(-pi) + acc - np.log(SLAB_POINTS))
+    return out
+
+
+def _draw_nu(post, y, s, seed):
+    r"""Draws of :math:`\nu` from its exact conditional given each draw of
+    :math:`(\pi, \mu, \tau)`, :math:`p(\nu_m \mid \cdot) \propto \prod_i p(y_i \mid \pi,
+    \mu, \tau, \nu_m)` (uniform prior over :data:`SLAB_NU`), and the pointwise log-likelihood
+    at the drawn :math:`\nu` (draws, experiments)."""
+    from scipy import special
+
+    ll = _slab_t_loglik(post, y, s)
+    total = ll.sum(axis=2).T                                   # (draws, nu)
+    prob = special.softmax(total, axis=1)
+    rng = np.random.default_rng(seed + 11)
+    pick = (rng.random((prob.shape[0], 1)) > np.cumsum(prob, axis=1)).sum(axis=1)
+    pick = np.minimum(pick, len(SLAB_NU) - 1)
+    draws = np.arange(pick.size)
+    return np.asarray(SLAB_NU)[pick], ll[pick, draws, :]
 
 
 def _marginal_loglik(family, post, y, s):
     """Pointwise log p(y_i | parameters) per draw, shape (draws, experiments)."""
     from scipy import stats
 
+    if family == "spike-t":
+        return post["loglik"]
     mu, tau = post["mu"][:, None], post["tau"][:, None]
     slab = stats.norm.logpdf(y, mu, np.sqrt(tau ** 2 + s ** 2))
     if family == "normal":
@@ -332,11 +388,11 @@ def _marginal_loglik(family, post, y, s):
 
 
 def _compare(fits, y, s) -> dict:
-    """LOO of the Normal against the alternative; which is kept and why."""
+    """PSIS-LOO of every fitted family; which is kept and why (see fit_effect_distribution)."""
     import arviz as az
     import xarray as xr
 
-    loos, models = {}, {}
+    models, pointwise = {}, {}
     for name, (run, post) in fits.items():
         ll = _marginal_loglik(name, post, y, s)
         chains = post["chains"]
@@ -344,26 +400,34 @@ def _compare(fits, y, s) -> dict:
         tree = run.idata.copy()
         tree["log_likelihood"] = xr.DataTree(xr.Dataset(
             {"estimate": (("chain", "draw", "experiment"), ll)}))
-        loos[name] = az.loo(tree, pointwise=True, var_name="estimate")
-        k = np.asarray(loos[name].pareto_k).ravel()
-        models[name] = {"elpd": float(loos[name].elpd), "se": float(loos[name].se),
-                        "p_loo": float(loos[name].p), "max_pareto_k": float(np.max(k)),
+        res = az.loo(tree, pointwise=True, var_name="estimate")
+        pointwise[name] = np.asarray(res.elpd_i).ravel()
+        models[name] = {"elpd": float(res.elpd), "se": float(res.se), "p_loo": float(res.p),
+                        "max_pareto_k": float(np.max(np.asarray(res.pareto_k))),
                         "verdict": run.diagnostics.verdict}
-    alt = AUTO_ALTERNATIVE
-    table = az.compare(loos, round_to="none")
-    diff = models[alt]["elpd"] - models["normal"]["elpd"]
-    dse = float(table.loc[table.index != table.index[0], "dse"].iloc[0])
-    ok = {name: fits[name][0].diagnostics.ok for name in fits}
-    close = "within" if abs(diff) <= 2 * dse else "beyond"
-    if ok[alt] != ok["normal"]:
-        chosen = alt if ok[alt] else "normal"
-        why = f"the {'normal' if ok[alt] else alt} fit failed its diagnostics"
-    elif diff > 0:
-        chosen, why = alt, (f"its elpd is higher by {diff:.2f} (se {dse:.2f}, {close} 2 se); it "
-                            "contains the Normal (pi = 0), so a tie costs little")
+    passing = [n for n in fits if fits[n][0].diagnostics.ok] or list(fits)
+    chosen = max(passing, key=lambda n: models[n]["elpd"])
+
+    def dse(a, b):
+        d = pointwise[a] - pointwise[b]
+        return float(np.sqrt(d.size * np.var(d)))
+
+    for name in models:
+        models[name]["elpd_diff"] = models[name]["elpd"] - models[chosen]["elpd"]
+        models[name]["dse"] = dse(name, chosen) if name != chosen else 0.0
+    others = [n for n in fits if n != chosen]
+    runner = max(others, key=lambda n: models[n]["elpd"])
+    diff, se_diff = -models[runner]["elpd_diff"], models[runner]["dse"]
+    close = "within" if abs(diff) <= 2 * se_diff else "beyond"
+    failed = [n for n in fits if n not in passing]
+    if diff >= 0:
+        why = (f"its elpd is the highest, {diff:.2f} above {runner} (se {se_diff:.2f}, {close} "
+               "2 se)")
     else:
-        chosen, why = "normal", f"the {alt} family's elpd is lower by {-diff:.2f} (se {dse:.2f})"
-    return {"models": models, "elpd_diff": diff, "dse": dse, "alternative": alt,
+        why = f"its elpd is {-diff:.2f} below {runner} (se {se_diff:.2f}), but"
+    if failed:
+        why += f"{',' if diff >= 0 else ''} the {' and '.join(failed)} fit failed its diagnostics"
+    return {"models": models, "elpd_diff": diff, "dse": se_diff, "runner_up": runner,
             "chosen": chosen, "reason": f"{chosen}: {why}"}
 
 
@@ -372,6 +436,8 @@ def _theta_draws(family, post, y, s, seed):
     if family == "student":
         return post["theta"], None
     rng = np.random.default_rng(seed + 7)
+    if family == "spike-t":
+        return _theta_draws_slab_t(post, y, s, rng)
     mu, tau = post["mu"][:, None], post["tau"][:, None]
     shrink = tau ** 2 / (tau ** 2 + s ** 2)
     theta = rng.normal(mu + shrink * (y - mu), np.sqrt(shrink * s ** 2))
@@ -387,6 +453,43 @@ def _theta_draws(family, post, y, s, seed):
     return theta, p_null.mean(axis=0)
 
 
+def _theta_draws_slab_t(post, y, s, rng):
+    r"""Exact draws of :math:`\theta_i` under the spike-t family.
+
+    Given a draw of :math:`(\pi, \mu, \tau, \nu)`, the component of experiment :math:`i` is
+    the atom with weight :math:`\propto \pi N(y_i \mid 0, s_i)` or slab point :math:`k` with
+    weight :math:`\propto \frac{1 - \pi}{K} N(y_i \mid \mu, \tau^2/\lambda_{\nu,k} + s_i^2)`
+    (drawn by the Gumbel-max trick); given slab point :math:`k`, :math:`\theta_i` is the
+    Normal-Normal posterior with prior variance :math:`v = \tau^2/\lambda_{\nu,k}`:
+    :math:`N\big((\mu/v + y_i/s_i^2)\,V, V\big)`, :math:`V = 1/(1/v + 1/s_i^2)`.
+    """
+    mu, tau, pi = post["mu"][:, None], post["tau"][:, None], post["pi"][:, None]
+    nodes = slab_nodes()
+    pick = np.searchsorted(np.asarray(SLAB_NU), post["nu"])
+    lam = nodes[np.minimum(pick, len(SLAB_NU) - 1)]               # (draws, K)
+    s2, r2, half_log_2pi = s ** 2, (y - mu) ** 2, 0.5 * np.log(2 * np.pi)
+    log_atom = np.log(pi) - 0.5 * (y / s) ** 2 - np.log(s) - half_log_2pi
+    best = log_atom + rng.gumbel(size=r2.shape)
+    acc = log_atom.copy()
+    prior_var = np.zeros(r2.shape)                               # 0: the atom
+    for k in range(lam.shape[1]):
+        v_prior = tau ** 2 / lam[:, k:k + 1]
+        v = v_prior + s2
+        logw = np.log1p(-pi) - np.log(lam.shape[1]) - 0.5 * r2 / v - 0.5 * np.log(v) - \
+            half_log_2pi
+        acc = np.logaddexp(acc, logw)
+        score = logw + rng.gumbel(size=r2.shape)
+        take = score > best
+        best = np.where(take, score, best)
+        prior_var = np.where(take, v_prior, prior_var)
+    slab = prior_var > 0
+    safe = np.where(slab, prior_var, 1.0)
+    post_var = 1.0 / (1.0 / safe + 1.0 / s2)
+    mean = (mu / safe + y / s2) * post_var
+    theta = np.where(slab, rng.normal(mean, np.sqrt(post_var)), 0.0)
+    return theta, np.exp(log_atom - acc).mean(axis=0)
+
+
 def _interval(x, interval, axis=0):
     a = (1 - interval) / 2
     return np.quantile(x, [a, 1 - a], axis=axis)
@@ -399,16 +502,29 @@ def _result(family, run, post, theta_pn, y, s, ship, labels, scale, loo, interva
     mu, tau = post["mu"], post["tau"]
     if family == "normal":
         g_mean, g_sd = mu, tau
-    elif family == "spike":
+    elif family in ("spike", "spike-t"):
         w = 1 - post["pi"]
         g_mean = w * mu
-        g_sd = np.sqrt(np.maximum(w * (tau ** 2 + mu ** 2) - g_mean ** 2, 0.0))
+        inv = np.ones_like(mu)   # E[1 / lambda | nu] of the discretized slab (finite)
+        if family == "spike-t":
+            mean_inv = (1.0 / slab_nodes()).mean(axis=1)
+            inv = mean_inv[np.searchsorted(np.asarray(SLAB_NU), post["nu"])]
+        g_sd = np.sqrt(np.maximum(w * (inv * tau ** 2 + mu ** 2) - g_mean ** 2, 0.0))
     else:
         nu = post["nu"]
         g_mean = mu
         g_sd = np.where(nu > 2, tau * np.sqrt(nu / np.maximum(nu - 2, 1e-12)), np.inf)
     params = {}
+    if family == "spike-t":   # discrete nu (inf allowed): median, inverted-CDF quantiles
+        a = (1 - interval) / 2
+        lo, med, hi = np.quantile(post["nu"], [a, 0.5, 1 - a], method="inverted_cdf")
+        probs = {("inf" if np.isinf(v) else f"{v:g}"): float(np.mean(post["nu"] == v))
+                 for v in SLAB_NU}
+        nu_param = {"mean": float(med), "lower": float(lo), "upper": float(hi), "probs": probs}
     for name, x in [*((p, post[p]) for p in _PARAMS[family]), ("mean", g_mean), ("sd", g_sd)]:
+        if family == "spike-t" and name == "nu":
+            params[name] = nu_param
+            continue
         with np.errstate(invalid="ignore"):   # a Student-t sd is infinite when nu <= 2
             lo, hi = _interval(x, interval)
         center = float(np.mean(x)) if np.all(np.isfinite(x)) else float(np.median(x))
@@ -431,8 +547,11 @@ def _result(family, run, post, theta_pn, y, s, ship, labels, scale, loo, interva
                   "lower": float(lo), "upper": float(hi),
                   "ratio": naive / corrected if corrected != 0 else float("nan")}
     priors = {"mu": f"Normal(0, {scale:.4g})", "tau": f"HalfNormal({2 * scale:.4g})"}
-    if family == "spike":
+    if family in ("spike", "spike-t"):
         priors["pi"] = "Beta(1, 1)"
+    if family == "spike-t":
+        priors["nu"] = (f"uniform over {{{', '.join(f'{v:g}' for v in SLAB_NU)}}} "
+                        f"(slab: {SLAB_POINTS}-point scale mixture of Normals)")
     if family == "student":
         priors["nu"] = "Gamma(2, 0.1)"
     settings = dict(run.settings, sampler=run.sampler, compile_s=run.compile_s,
