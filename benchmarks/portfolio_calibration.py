@@ -10,12 +10,13 @@ Over ``REPS`` (50) simulated portfolios of 200 past experiments each
 how often the 90 % intervals of the population's mean and sd (and of mu / tau / pi / nu when the
 fitted family has them with a true value: mu, tau of the Normal family in the normal case; pi of
 the spike families, mu of the spike families and tau, nu of the spike-t family in the heavy case,
-whose slab is mu + tau t_3 with tau = 0.03 sqrt(1/3)) contain the truth, the coverage of the 90 % intervals
-of the shrunken per-experiment effects, the naive shipped impact's average overstatement against
-the simulated one, and how often the corrected impact's 90 % interval covers the true impact,
-each with its Monte Carlo standard error; plus the DerSimonian-Laird / empirical-Bayes mirror's
-coverage on the same portfolios. Then the seconds to fit 1,000 past experiments (``auto``: three
-families and LOO), warm (compiled models cached), goal <= 10 s on 2 cores.
+whose slab is mu + tau t_3 with tau = 0.03 sqrt(1/3)) contain the truth, the coverage of the 90 %
+intervals of the shrunken per-experiment effects, the naive shipped impact's average
+overstatement against the simulated one, and how often the corrected impact's 90 % interval
+covers the true impact, each with its Monte Carlo standard error; plus the DerSimonian-Laird /
+empirical-Bayes mirror's coverage on the same portfolios. Then the seconds to fit 1,000 past
+experiments (``auto``: three families and LOO), warm (compiled models cached), goal <= 10 s on 2
+cores.
 
 Run: ``.venv/bin/python benchmarks/portfolio_calibration.py [REPS]``. Say whether the machine was
 quiet (``uptime``).

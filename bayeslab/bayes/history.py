@@ -19,8 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bayeslab.bayes.history_prior import (SLAB_NU, SLAB_POINTS, EffectPrior, posterior_with_prior,
-                                          slab_nodes)
+from bayeslab.bayes.history_prior import (
+    SLAB_NU,
+    SLAB_POINTS,
+    EffectPrior,
+    posterior_with_prior,
+    slab_nodes,
+)
 from bayeslab.core.errors import DataError, ModelError
 from bayeslab.core.estimates import json_float, jsonable
 
@@ -40,11 +45,14 @@ class EffectHistory:
 
     Attributes
     ----------
-    family : {"normal", "spike", "student"}
+    family : {"normal", "spike", "spike-t", "student"}
         The family kept (by LOO under ``family="auto"``).
     params : dict
-        Per parameter (``mu``, ``tau`` and ``pi`` or ``nu``; also ``mean`` and ``sd`` of
+        Per parameter (``mu``, ``tau`` and ``pi`` and / or ``nu``; also ``mean`` and ``sd`` of
         :math:`G`): ``{"mean", "lower", "upper"}`` (posterior mean, interval at ``interval``).
+        Under spike-t, ``nu`` is discrete and may be infinite: its ``mean`` is the posterior
+        median, its interval inverted-CDF quantiles, and ``probs`` its posterior over
+        :data:`~bayeslab.bayes.history_prior.SLAB_NU`.
     mean, sd : float
         Posterior means of the mean and standard deviation of :math:`G` (the population of true
         effects; the spike's nulls included).
@@ -53,12 +61,13 @@ class EffectHistory:
         Of the kept fit, over every free variable.
     loo : dict or None
         Under ``family="auto"``: ``models`` (per family ``elpd``, ``se``, ``p_loo``,
-        ``max_pareto_k``, ``verdict``), ``elpd_diff`` (alternative minus Normal), ``dse``,
-        ``chosen`` and ``reason``. None for a family asked for by name.
+        ``max_pareto_k``, ``verdict``, and ``elpd_diff`` / ``dse`` against the kept family),
+        ``elpd_diff`` (kept minus ``runner_up``), ``dse``, ``runner_up``, ``chosen`` and
+        ``reason``. None for a family asked for by name.
     shrunken : pandas.DataFrame
         Per experiment: ``experiment``, ``estimate``, ``se``, ``shipped``, ``mean``, ``sd``,
         ``lower``, ``upper`` of :math:`\theta_i` given the history (and ``prob_null``, the
-        posterior probability of a zero effect, for the spike family).
+        posterior probability of a zero effect, for the spike families).
     shipped_impact : dict or None
         ``n``, ``naive`` (sum of the shipped estimates), ``corrected`` (posterior mean of the sum
         of their :math:`\theta_i`), ``lower``, ``upper``, ``ratio`` (naive / corrected).
@@ -160,9 +169,26 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
 
         \textbf{normal:}\quad & y_i \sim N(\mu, \sqrt{\tau^2 + s_i^2}) \\
         \textbf{spike:}\quad & y_i \sim \pi\, N(0, s_i^2) + (1 - \pi)\, N(\mu, \tau^2 + s_i^2) \\
+        \textbf{spike-t:}\quad & y_i \sim \pi\, N(0, s_i^2) + (1 - \pi)\, \frac1K \sum_{k=1}^K
+        N(\mu, \tau^2/\lambda_{\nu,k} + s_i^2), \quad \nu \in \{2, 3, 5, 10, 30, \infty\} \\
         \textbf{student:}\quad & y_i \sim N(\mu + \tau z_i, s_i^2), \quad z_i \sim t_\nu \\
         \text{priors:}\quad & \mu \sim N(0, S), \quad \tau \sim N^+(2S), \quad
-        \pi \sim \mathrm{Beta}(1, 1), \quad \nu \sim \mathrm{Gamma}(2, 0.1)
+        \pi \sim \mathrm{Beta}(1, 1), \\
+        & \nu \sim \mathrm{Gamma}(2, 0.1) \text{ (student)}, \quad
+        \nu \sim \text{uniform on the six values (spike-t)}
+
+    The spike-t slab is a Student-t :math:`\mu + \tau t_\nu` written as a scale mixture of
+    Normals, :math:`\theta \sim N(\mu, \tau^2/\lambda)`, :math:`\lambda \sim
+    \mathrm{Gamma}(\nu/2, \nu/2)`, with :math:`\lambda` at the :math:`K = 20`
+    equal-probability points :math:`\lambda_{\nu,k}` of
+    :func:`~bayeslab.bayes.history_prior.scale_nodes` (within 1 % of the Student-t marginal in
+    L1; :math:`\nu = \infty` is the Normal slab, so it nests the spike family). :math:`\nu`,
+    one for the whole history, is summed out of the likelihood,
+    :math:`p(y \mid \pi, \mu, \tau) = \frac16 \sum_\nu \prod_i p(y_i \mid \pi, \mu, \tau,
+    \nu)`, and drawn afterwards from its exact conditional given each draw. Every component
+    of the discretized slab has a finite variance, so the implied sd of :math:`G` is finite for
+    every :math:`\nu` (for :math:`\nu = 2` that of the discretized slab, where a Student-t's
+    is infinite).
 
     The Normal and spike-and-slab families integrate :math:`\theta_i` out analytically, so NUTS
     sees two or three parameters and no discrete variable (no funnel either); the true effects
@@ -170,19 +196,26 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     :math:`N(\mu + B_i(y_i - \mu), B_i s_i^2)` with :math:`B_i = \tau^2/(\tau^2 + s_i^2)`, and
     under the spike it is 0 with probability
     :math:`\pi N(y_i \mid 0, s_i) / (\pi N(y_i \mid 0, s_i) + (1 - \pi) N(y_i \mid \mu,
-    \sqrt{\tau^2 + s_i^2}))`. The Student-t family keeps :math:`\theta_i` as latent
+    \sqrt{\tau^2 + s_i^2}))`; under the spike-t, the atom or slab point :math:`k` is drawn by
+    its responsibility and then :math:`\theta_i` from the same conjugate Normal with prior
+    variance :math:`\tau^2/\lambda_{\nu,k}`. The Student-t family keeps :math:`\theta_i` as latent
     variables, centered when the estimates pin them and non-centered otherwise
     (:func:`student_centered`).
     Sampled with :func:`~bayeslab.inference.sampling.sample_with_remedy` (nutpie) and checked
     over every free variable.
 
-    ``family="auto"`` fits the Normal and the spike-and-slab families and compares them by
-    PSIS-LOO on each experiment's marginal likelihood :math:`p(y_i \mid \mu, \tau, \pi)`: the
-    family with the higher elpd is kept (the spike-and-slab contains the Normal, :math:`\pi = 0`,
-    so keeping it on a tie costs little, while a Normal fitted to mostly-null effects
-    over-shrinks the real ones), unless only the other one passes its diagnostics. The
-    comparison (elpd of each, their difference and its standard error, which was kept and why)
-    is in ``loo``.
+    ``family="auto"`` fits the Normal, spike and spike-t families and compares them by
+    PSIS-LOO on each experiment's marginal likelihood :math:`p(y_i \mid \text{parameters})`:
+    among the fits that pass their diagnostics (all of them if none does), the family with the
+    highest elpd is kept, with no preference for the simpler one on a tie. Each family nests
+    the one before it (spike at :math:`\pi = 0` is the Normal, spike-t at :math:`\nu = \infty`
+    the spike), so keeping the richer on a tie costs little, while a simpler family kept for a
+    tie within 2 se is exactly where it under-covers: a Normal fitted to mostly-null effects
+    over-shrinks the real ones, and a spike with a Normal slab fitted to heavy tails gives
+    intervals of the population's mean and sd that cover about 70 % at 90 % (on 200
+    experiments of the heavy-tailed benchmark case the spike-t's gain over the spike can be
+    well within 2 se). The comparison (elpd
+    of each, differences and their standard errors, which was kept and why) is in ``loo``.
 
     Parameters
     ----------
@@ -192,7 +225,7 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
         Which experiments shipped (gives ``shipped_impact``).
     labels : sequence of str, optional
         Experiment names.
-    family : {"auto", "normal", "spike", "student"}
+    family : {"auto", "normal", "spike", "spike-t", "student"}
     draws, tune, chains, seed : int
         Sampling settings (per chain).
     interval : float
@@ -341,8 +374,10 @@ def _fit_one(family, y, s, scale, *, draws, tune, chains, seed, sampler, cores, 
 
 
 def _slab_t_loglik(post, y, s):
-    r"""Pointwise :math:`\log p(y_i \mid \pi, \mu, \tau, \nu)` of the spike-t family for every
-    :math:`\nu` of :data:`SLAB_NU`: shape ``(len(SLAB_NU), draws, experiments)``."""
+    r"""Pointwise :math:`\log p(y_i \mid \pi, \mu, \tau, \nu)` of the spike-t family.
+
+    For every :math:`\nu` of :data:`SLAB_NU`: shape ``(len(SLAB_NU), draws, experiments)``.
+    """
     mu, tau, pi = post["mu"][:, None], post["tau"][:, None], post["pi"][:, None]
     tau2, s2, r2 = tau ** 2, s ** 2, (y - mu) ** 2
     null = np.log(pi) - 0.5 * (y / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)
@@ -357,10 +392,12 @@ def _slab_t_loglik(post, y, s):
 
 
 def _draw_nu(post, y, s, seed):
-    r"""Draws of :math:`\nu` from its exact conditional given each draw of
-    :math:`(\pi, \mu, \tau)`, :math:`p(\nu_m \mid \cdot) \propto \prod_i p(y_i \mid \pi,
-    \mu, \tau, \nu_m)` (uniform prior over :data:`SLAB_NU`), and the pointwise log-likelihood
-    at the drawn :math:`\nu` (draws, experiments)."""
+    r"""Draws of :math:`\nu` from its exact conditional, and the pointwise log-likelihood.
+
+    Given each draw of :math:`(\pi, \mu, \tau)`, :math:`p(\nu_m \mid \cdot) \propto
+    \prod_i p(y_i \mid \pi, \mu, \tau, \nu_m)` (uniform prior over :data:`SLAB_NU`); the
+    pointwise log-likelihood is at the drawn :math:`\nu` (draws, experiments).
+    """
     from scipy import special
 
     ll = _slab_t_loglik(post, y, s)

@@ -141,9 +141,9 @@ class EffectPrior:
             mean, sd = float(np.mean(pred)), float(np.std(pred))
         elif family == "spike-t":
             inv = np.array([np.mean(1.0 / scale_nodes(v)) for v in nu])   # E[1/lambda | nu]
-            lam = np.array([scale_nodes(v)[k] for v, k in
-                            zip(nu[idx], rng.integers(SLAB_POINTS, size=n_predictive),
-                                strict=True)])
+            values, which = np.unique(nu[idx], return_inverse=True)
+            nodes = np.stack([scale_nodes(v) for v in values])
+            lam = nodes[which.ravel(), rng.integers(SLAB_POINTS, size=n_predictive)]
             pred = np.where(rng.random(n_predictive) < pi[idx], 0.0,
                             mu[idx] + tau[idx] / np.sqrt(lam) * rng.standard_normal(n_predictive))
             w = 1.0 - pi
