@@ -142,7 +142,7 @@ class PropertyScanReadout:
 
 def scan_properties(data, *, arm: str, metric: str, properties, control=None,
                     kind: str = "binary", missing: str = "error", min_units: int = 200,
-                    threshold: float = 0.95, alpha: float = 0.05,
+                    threshold: float | None = None, alpha: float = 0.05,
                     interval: float = DEFAULT_LEVEL, prior=None, draws: int = 1000,
                     tune: int = 1000, chains: int = 4, seed: int = 0,
                     progressbar: bool | None = None) -> PropertyScanReadout:
@@ -161,7 +161,8 @@ def scan_properties(data, *, arm: str, metric: str, properties, control=None,
     min_units : int
         Levels with fewer units in an arm are pooled into ``"other"`` (default 200).
     threshold : float
-        Bayesian flag: posterior probability that a level departs (default 0.95).
+        Bayesian flag: posterior probability that a level departs (default: the model's
+        calibrated :data:`~bayeslab.bayes.property_scan.DEFAULT_THRESHOLD`).
     alpha : float
         Frequentist flags: Bonferroni / BH adjusted p below ``alpha`` (default 0.05).
     interval : float
@@ -180,12 +181,14 @@ def scan_properties(data, *, arm: str, metric: str, properties, control=None,
     ModelError
         Bad threshold, alpha or interval.
     """
-    from bayeslab.bayes.property_scan import PropertyScan, ScanPrior
+    from bayeslab.bayes.property_scan import DEFAULT_THRESHOLD, PropertyScan, ScanPrior
     from bayeslab.data.scan_properties import property_stats
     from bayeslab.data.sources import Source, open_source
     from bayeslab.frequentist.property_scan import LevelVersusRest
 
-    model = PropertyScan(prior=prior or ScanPrior(), threshold=threshold, interval=interval,
+    model = PropertyScan(prior=prior or ScanPrior(),
+                         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                         interval=interval,
                          draws=draws, tune=tune, chains=chains, seed=seed,
                          progressbar=progressbar)
     tests = LevelVersusRest(alpha=alpha, interval=interval)
