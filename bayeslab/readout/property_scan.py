@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bayeslab.core import format as fmt
 from bayeslab.core.estimates import DEFAULT_LEVEL
+
+if TYPE_CHECKING:
+    from bayeslab.bayes.property_scan import PropertyScanFit
+    from bayeslab.data.scan_properties import PropertyStats
+    from bayeslab.frequentist.property_scan import LevelTests
 
 
 @dataclass(frozen=True)
@@ -21,9 +27,9 @@ class PropertyScanReadout:
     frequentist : LevelTests
     """
 
-    stats: object
-    bayes: object
-    frequentist: object
+    stats: PropertyStats
+    bayes: PropertyScanFit
+    frequentist: LevelTests
 
     @property
     def metric(self) -> str:
@@ -135,8 +141,9 @@ class PropertyScanReadout:
                          f"{self._fmt(b.raw[i])}, P {fmt.prob(b.prob_differs[i])}, "
                          f"p(Bonf.) {fmt.p_value(f.bonferroni[i])} [{', '.join(sides)}]")
         lines += self.sentences() + self.notes()
-        if not b.diagnostics.ok:
-            lines.append(f"Bayesian fit: {b.diagnostics.reason}")
+        diag = b.diagnostics
+        if not getattr(diag, "ok", True):
+            lines.append(f"Bayesian fit: {getattr(diag, 'reason', '')}")
         return "\n".join(lines)
 
 
