@@ -315,7 +315,11 @@ def build_model(family: str, y, s, scale: float):
             lam = slab_nodes()[:, :, None]                     # (nu, K, 1), constants
             var = tau ** 2 / lam + s_d ** 2                    # (nu, K, experiment)
             comp = -0.5 * (y_d - mu) ** 2 / var - 0.5 * pt.log(var)
-            slab = _logsumexp(comp, axis=1) - np.log(SLAB_POINTS) + pt.log1p(-pi)
+            # log-sum-exp over k shifted by k = 0, the widest point: its term is never below
+            # the others by more than 0.5 log(var_0 / var_k), so no max is needed
+            shift = comp[:, 0, :]
+            slab = shift + pt.log(pt.exp(comp - shift[:, None, :]).sum(axis=1)) - \
+                np.log(SLAB_POINTS) + pt.log1p(-pi)
             null = pt.log(pi) - 0.5 * (y_d / s_d) ** 2 - pt.log(s_d)
             both = pt.stack([pt.broadcast_to(null, slab.shape), slab])
             per_nu = _logsumexp(both, axis=0).sum(axis=1)      # log p(y | pi, mu, tau, nu)
@@ -382,12 +386,14 @@ def _slab_t_loglik(post, y, s):
     tau2, s2, r2 = tau ** 2, s ** 2, (y - mu) ** 2
     null = np.log(pi) - 0.5 * (y / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)
     out = np.empty((len(SLAB_NU), *r2.shape))
-    for m, lam in enumerate(slab_nodes()):
-        acc = np.full(r2.shape, -np.inf)
-        for lk in lam:
+    for m, lam in enumerate(slab_nodes()):   # lam ascending: k = 0 is the widest point
+        v = tau2 / lam[0] + s2
+        top = -0.5 * r2 / v - 0.5 * np.log(2 * np.pi * v)
+        acc = np.ones(r2.shape)
+        for lk in lam[1:]:
             v = tau2 / lk + s2
-            acc = np.logaddexp(acc, -0.5 * r2 / v - 0.5 * np.log(2 * np.pi * v))
-        out[m] = np.logaddexp(null, np.log1p(-pi) + acc - np.log(SLAB_POINTS))
+            acc += np.exp(-0.5 * r2 / v - 0.5 * np.log(2 * np.pi * v) - top)
+        out[m] = np.logaddexp(null, np.log1p(-pi) + top + np.log(acc) - np.log(SLAB_POINTS))
     return out
 
 
