@@ -316,8 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", required=True, help="metric name, as in the library")
     p.add_argument("--scale", choices=("absolute", "relative"), default="absolute",
                    help="the effect scale of the past estimates (default absolute)")
-    p.add_argument("--family", choices=("auto", "normal", "spike", "student"), default="auto",
-                   help="auto: Normal against spike-and-slab, chosen by LOO (default)")
+    p.add_argument("--family", choices=("auto", "normal", "spike", "spike-t", "student"),
+                   default="auto",
+                   help="auto: Normal, spike-and-slab and spike with a heavy-tailed slab, "
+                   "chosen by LOO (default)")
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_prior)

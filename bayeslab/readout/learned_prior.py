@@ -61,7 +61,8 @@ def prior_words(history, kind: str = "continuous", unit=None) -> str:
         return fmt.number(v)
 
     parts = [f"{k} = {value(k)}" for k in ("pi", "mu", "tau", "nu") if k in p]
-    family = {"normal": "Normal", "spike": "spike-and-slab", "student": "Student-t"}.get(
+    family = {"normal": "Normal", "spike": "spike-and-slab", "student": "Student-t",
+              "spike-t": "spike-and-heavy-tailed-slab"}.get(
         history.family, history.family)
     return (f"{family}({', '.join(parts)}) prior on the absolute effect, fitted to "
             f"{history.n_experiments} past experiments of this metric")
