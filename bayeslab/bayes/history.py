@@ -26,7 +26,8 @@ from bayeslab.bayes.history_prior import (
     posterior_with_prior,
     slab_nodes,
 )
-from bayeslab.core.errors import DataError, ModelError
+from bayeslab.core.checks import check_history
+from bayeslab.core.errors import ModelError
 from bayeslab.core.estimates import json_float, jsonable
 
 __all__ = ["EffectHistory", "EffectPrior", "fit_effect_distribution", "posterior_with_prior"]
@@ -253,7 +254,7 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
         raise ModelError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}")
     if not 0 < interval < 1:
         raise ModelError(f"interval must be in (0, 1), got {interval!r}")
-    y, s, ship = _check(estimates, ses, shipped)
+    y, s, ship = check_history(estimates, ses, shipped)
     scale = float(np.std(y, ddof=1)) or float(np.median(s))
     opts = dict(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler, cores=cores,
                 progressbar=progressbar, thresholds=thresholds)
@@ -264,29 +265,6 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     run, post = fits[chosen]
     theta = _theta_draws(chosen, post, y, s, seed)
     return _result(chosen, run, post, theta, y, s, ship, labels, scale, loo, interval, seed)
-
-
-def _check(estimates, ses, shipped):
-    y = np.asarray(estimates, dtype=float).ravel()
-    s = np.asarray(ses, dtype=float).ravel()
-    if y.size != s.size:
-        raise DataError(f"estimates and ses differ in length ({y.size} vs {s.size})")
-    if y.size < 3:
-        raise DataError(f"a history needs at least 3 experiments, got {y.size}")
-    if not np.all(np.isfinite(y)):
-        raise DataError(f"estimates: {int((~np.isfinite(y)).sum())} not finite; drop them",
-                        column="estimates")
-    bad = ~(np.isfinite(s) & (s > 0))
-    if bad.any():
-        raise DataError(f"ses: {int(bad.sum())} not positive and finite; drop those experiments",
-                        column="ses", rows=int(bad.sum()))
-    if shipped is None:
-        return y, s, None
-    ship = np.asarray(shipped).ravel()
-    if ship.size != y.size:
-        raise DataError(f"shipped differs in length from estimates ({ship.size} vs {y.size})",
-                        column="shipped")
-    return y, s, ship.astype(bool)
 
 
 def build_model(family: str, y, s, scale: float):

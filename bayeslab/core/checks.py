@@ -1,4 +1,4 @@
-"""Checks that both sides use: interval levels, counts, and the formula grammar.
+"""Checks that both sides use: interval levels, counts, histories, and the formula grammar.
 
 Neutral ground for :mod:`bayeslab.bayes` and :mod:`bayeslab.frequentist`, which never import each
 other.
@@ -109,3 +109,35 @@ def check_formula(formula) -> str:
         if call and text == "C" and tokens[i + 3] != ("op", ")"):
             raise ModelError(f"formula {formula!r}: C() takes one column name, e.g. C(country)")
     return formula
+
+
+def check_history(estimates, ses, shipped=None, *, minimum: int = 3):
+    """Validate a history of experiments; return float arrays ``(y, s)`` and a bool array or None.
+
+    Raises
+    ------
+    DataError
+        Different lengths, fewer than ``minimum`` experiments, a non-finite estimate, a standard
+        error that is not positive and finite, or ``shipped`` not of the same length.
+    """
+    y = np.asarray(estimates, dtype=float).ravel()
+    s = np.asarray(ses, dtype=float).ravel()
+    if y.size != s.size:
+        raise DataError(f"estimates and ses differ in length ({y.size} vs {s.size})")
+    if y.size < minimum:
+        raise DataError(f"a history needs at least {minimum} experiments, got {y.size}")
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"estimates: {int((~np.isfinite(y)).sum())} not finite; drop them",
+                        column="estimates", rows=int((~np.isfinite(y)).sum()))
+    bad = ~(np.isfinite(s) & (s > 0))
+    if bad.any():
+        raise DataError(f"ses: {int(bad.sum())} not positive and finite (first: "
+                        f"{s[bad][0]!r}); drop those experiments", column="ses",
+                        rows=int(bad.sum()))
+    if shipped is None:
+        return y, s, None
+    ship = np.asarray(shipped).ravel()
+    if ship.size != y.size:
+        raise DataError(f"shipped differs in length from estimates ({ship.size} vs {y.size})",
+                        column="shipped")
+    return y, s, ship.astype(bool)

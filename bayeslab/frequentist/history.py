@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from bayeslab.core.checks import check_history  # noqa: F401  (re-exported)
 from bayeslab.core.errors import DataError
 from bayeslab.core.estimates import json_float, jsonable
 
@@ -118,38 +119,6 @@ class RandomEffects:
                          f"[{number(s['lower'], sign=True)}, {number(s['upper'], sign=True)}] "
                          f"(naive / shrunken {number(s['ratio'], 3)})")
         return "\n".join(lines)
-
-
-def check_history(estimates, ses, shipped=None, *, minimum: int = 3):
-    """Validate a history of experiments; return float arrays ``(y, s)`` and a bool array or None.
-
-    Raises
-    ------
-    DataError
-        Different lengths, fewer than ``minimum`` experiments, a non-finite estimate, a standard
-        error that is not positive and finite, or ``shipped`` not of the same length.
-    """
-    y = np.asarray(estimates, dtype=float).ravel()
-    s = np.asarray(ses, dtype=float).ravel()
-    if y.size != s.size:
-        raise DataError(f"estimates and ses differ in length ({y.size} vs {s.size})")
-    if y.size < minimum:
-        raise DataError(f"a history needs at least {minimum} experiments, got {y.size}")
-    if not np.all(np.isfinite(y)):
-        raise DataError(f"estimates: {int((~np.isfinite(y)).sum())} not finite; drop them",
-                        column="estimates", rows=int((~np.isfinite(y)).sum()))
-    bad = ~(np.isfinite(s) & (s > 0))
-    if bad.any():
-        raise DataError(f"ses: {int(bad.sum())} not positive and finite (first: "
-                        f"{s[bad][0]!r}); drop those experiments", column="ses",
-                        rows=int(bad.sum()))
-    if shipped is None:
-        return y, s, None
-    ship = np.asarray(shipped).ravel()
-    if ship.size != y.size:
-        raise DataError(f"shipped differs in length from estimates ({ship.size} vs {y.size})",
-                        column="shipped")
-    return y, s, ship.astype(bool)
 
 
 def random_effects(estimates, ses, *, shipped=None, labels=None,

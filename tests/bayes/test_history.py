@@ -160,7 +160,7 @@ def test_spike_fit_recovers_the_null_share():
     pf = simulate_portfolio(200, null_share=0.7, seed=5)
     d, truth = pf.data, pf.truth
     fit = fit_effect_distribution(d.estimate, d.se, shipped=d.shipped, family="spike",
-                                  draws=1000, tune=1000, chains=2, seed=0)
+                                  draws=2000, tune=1500, chains=4, seed=0)
     assert fit.diagnostics.ok and fit.loo is None
     assert fit.params["pi"]["lower"] <= 0.7 <= fit.params["pi"]["upper"]
     assert fit.params["mean"]["lower"] <= truth["mean"] <= fit.params["mean"]["upper"]
