@@ -27,14 +27,14 @@ from bayeslab.data.arms import arm_label
 from bayeslab.data.cells import Cells, key_array
 from bayeslab.data.columns import not_finite_sql, numeric_expression
 from bayeslab.data.sources import Source, check_columns, quote
-from bayeslab.data.stats import ArmStats, sufficient_stats
+from bayeslab.data.stats import ArmStats, UnitsView, sufficient_stats
 
 #: the per-arm sums over clusters, in the order of :attr:`ClusterStats.sums`
 SUMS = ("n", "y", "nn", "yy", "ny")
 
 
 @dataclass(frozen=True)
-class ClusterStats:
+class ClusterStats(UnitsView):
     r"""Per-arm sums over the clusters of one metric (control first).
 
     Attributes
@@ -57,26 +57,6 @@ class ClusterStats:
     sums: dict
     largest: np.ndarray
     units: ArmStats
-
-    @property
-    def metric(self) -> str:
-        """Outcome column."""
-        return self.units.metric
-
-    @property
-    def arms(self) -> tuple[str, ...]:
-        """Arm labels, control first."""
-        return self.units.arms
-
-    @property
-    def control(self) -> str:
-        """Control arm label."""
-        return self.units.control
-
-    @property
-    def rows(self):
-        """Row accounting of the metric."""
-        return self.units.rows
 
     def arm_cells(self) -> Cells:
         """Per arm: ``arm``, ``n`` (rows), ``mean`` and ``clusters`` (SRM counts clusters)."""

@@ -29,7 +29,7 @@ from bayeslab.core.errors import DataError
 from bayeslab.data.arms import arm_label
 from bayeslab.data.columns import not_finite_sql, numeric_expression
 from bayeslab.data.sources import Source, quote
-from bayeslab.data.stats import ArmStats, sufficient_stats
+from bayeslab.data.stats import ArmStats, UnitsView, sufficient_stats
 
 #: half-width of the rank window in binomial standard deviations
 WINDOW_SD = 8.0
@@ -70,7 +70,7 @@ def rank_window(n: int, q: float, width: float = WINDOW_SD) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class QuantileStats:
+class QuantileStats(UnitsView):
     """Order statistics in the window around each quantile, per arm (control first).
 
     Attributes
@@ -89,26 +89,6 @@ class QuantileStats:
     n: np.ndarray
     windows: dict
     units: ArmStats
-
-    @property
-    def metric(self) -> str:
-        """Outcome column."""
-        return self.units.metric
-
-    @property
-    def arms(self) -> tuple[str, ...]:
-        """Arm labels, control first."""
-        return self.units.arms
-
-    @property
-    def control(self) -> str:
-        """Control arm label."""
-        return self.units.control
-
-    @property
-    def rows(self):
-        """Row accounting."""
-        return self.units.rows
 
     def order_stat(self, arm: int, q: float, rank):
         """Order statistic(s) of 1-based ``rank`` (clipped to the window) of arm index ``arm``."""

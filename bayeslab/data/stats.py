@@ -495,3 +495,33 @@ def _note_relabelled_arms(arm: str, values) -> None:
         warnings.warn(f"arm column {arm!r}: read {', '.join(shown[:4])}"
                       + (f" and {len(shown) - 4} more" if len(shown) > 4 else ""),
                       DataWarning, stacklevel=3)
+
+
+class UnitsView:
+    """``metric``, ``arms``, ``control`` and ``rows`` of statistics built on an :class:`ArmStats`.
+
+    For the design statistics (clusters, quantile windows) that keep the row-level
+    statistics in ``units``.
+    """
+
+    units: ArmStats
+
+    @property
+    def metric(self) -> str:
+        """Outcome column."""
+        return self.units.metric
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Arm labels, control first."""
+        return self.units.arms
+
+    @property
+    def control(self) -> str:
+        """Control arm label."""
+        return self.units.control
+
+    @property
+    def rows(self):
+        """Row accounting of the metric."""
+        return self.units.rows
