@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeslab.core.checks import check_interval
+from bayeslab.core.checks import check_draws, check_interval
 from bayeslab.core.errors import ModelError
 from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, EstimatesMixin
 from bayeslab.data.clusters import ClusterStats
@@ -196,8 +196,7 @@ class ClusterBootstrap:
 
     def __post_init__(self):
         object.__setattr__(self, "interval", check_interval(self.interval))
-        if int(self.draws) < 100:
-            raise ModelError(f"draws must be at least 100, got {self.draws}")
+        check_draws(self.draws)
 
     def fit(self, stats: ClusterStats) -> ClusterPosterior:
         """Draw each arm's row mean from the per-arm sums over clusters."""

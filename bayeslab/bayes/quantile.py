@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bayeslab.core.checks import check_interval
-from bayeslab.core.errors import ModelError
+from bayeslab.core.checks import check_draws, check_interval
 from bayeslab.core.estimates import DEFAULT_LEVEL, Estimate, EstimatesMixin
 from bayeslab.data.quantiles import QuantileStats
 
@@ -127,8 +126,7 @@ class QuantileBootstrap:
 
     def __post_init__(self):
         object.__setattr__(self, "interval", check_interval(self.interval))
-        if int(self.draws) < 100:
-            raise ModelError(f"draws must be at least 100, got {self.draws}")
+        check_draws(self.draws)
 
     def fit(self, stats: QuantileStats) -> QuantilePosterior:
         """Draw each arm's quantiles."""

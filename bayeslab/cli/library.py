@@ -101,20 +101,10 @@ def cmd_prior(args) -> int:
     """Fit the effect distribution of one metric's past experiments and print it."""
     import sys
 
-    from bayeslab.bayes.history import fit_effect_distribution
-    from bayeslab.core.errors import DataError
-    from bayeslab.data.library import ExperimentLibrary
+    from bayeslab.plan.inputs import fit_library_history
 
-    h = ExperimentLibrary(args.library).history(args.metric, scale=args.scale)
-    if len(h) < 5:
-        raise DataError(f"metric {args.metric!r}: the library {args.library} holds {len(h)} "
-                        f"past experiments of it on the {args.scale} scale; a prior needs at "
-                        "least 5", column=args.metric)
-    fit = fit_effect_distribution(h["estimate"].to_numpy(float), h["se"].to_numpy(float),
-                                  shipped=h["shipped"].to_numpy(bool),
-                                  labels=h["experiment"].astype(str).tolist(),
-                                  family=args.family, seed=args.seed,
-                                  progressbar=sys.stderr.isatty())
+    fit = fit_library_history(args.library, args.metric, scale=args.scale, family=args.family,
+                              seed=args.seed, progressbar=sys.stderr.isatty())
     payload = {**fit.to_dict(), "metric": args.metric, "scale": args.scale,
                "library": str(args.library)}
     use = (f"use it in a plan: library = \"{args.library}\" and prior = \"library\" on metric "

@@ -13,6 +13,13 @@ import numpy as np
 from bayeslab.core.errors import DataError, ModelError
 
 
+def check_draws(draws, minimum: int = 100) -> int:
+    """Raise ModelError unless ``draws`` is at least ``minimum``; the count as an int."""
+    if int(draws) < minimum:
+        raise ModelError(f"draws must be at least {minimum}, got {draws}")
+    return int(draws)
+
+
 def check_interval(interval: float) -> float:
     """Raise ModelError unless ``0 < interval < 1``."""
     if not 0 < interval < 1:

@@ -90,21 +90,35 @@ def learned_history(plan: Plan, metric: MetricPlan, library, *, show=None):
     :func:`bayeslab.bayes.history.fit_effect_distribution` (Normal against spike-and-slab by
     LOO). A plan without a library, or a metric with fewer than 5 past experiments, is refused.
     """
-    from bayeslab.bayes.history import fit_effect_distribution
-    from bayeslab.data.library import ExperimentLibrary
     from bayeslab.plan.library_rows import run_id
     from bayeslab.plan.schema import PlanError
 
     if library is None:
         raise PlanError(f"{plan.path}: metric {metric.name!r} has prior = \"library\" but the "
                         "plan names no library: add library = \"...\" or pass --library")
-    h = ExperimentLibrary(library).history(metric.name, scale="absolute")
-    h = h[h["experiment_id"] != run_id(plan)]
+    return fit_library_history(library, metric.name, exclude=run_id(plan), seed=plan.seed,
+                               progressbar=show)
+
+
+def fit_library_history(library, metric: str, *, scale: str = "absolute", exclude=None,
+                        family: str = "auto", seed: int = 0, progressbar=None):
+    """Fit the effect distribution of one metric's past experiments in ``library``.
+
+    The one path of ``bayeslab prior`` and ``prior = "library"``: the metric's rows on
+    ``scale`` (those of experiment id ``exclude`` left out), at least 5 of them, fitted by
+    :func:`bayeslab.bayes.history.fit_effect_distribution`.
+    """
+    from bayeslab.bayes.history import fit_effect_distribution
+    from bayeslab.data.library import ExperimentLibrary
+
+    h = ExperimentLibrary(library).history(metric, scale=scale)
+    if exclude is not None:
+        h = h[h["experiment_id"] != exclude]
     if len(h) < 5:
-        raise DataError(f"metric {metric.name!r}: the library {library} holds {len(h)} past "
-                        "experiments of it on the absolute scale; a prior needs at least 5",
-                        column=metric.name)
+        raise DataError(f"metric {metric!r}: the library {library} holds {len(h)} past "
+                        f"experiments of it on the {scale} scale; a prior needs at least 5",
+                        column=metric)
     return fit_effect_distribution(h["estimate"].to_numpy(float), h["se"].to_numpy(float),
                                    shipped=h["shipped"].to_numpy(bool),
-                                   labels=h["experiment"].astype(str).tolist(), seed=plan.seed,
-                                   progressbar=show)
+                                   labels=h["experiment"].astype(str).tolist(), family=family,
+                                   seed=seed, progressbar=progressbar)
