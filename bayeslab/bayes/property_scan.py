@@ -2,7 +2,7 @@ r"""Who is affected: one hierarchical model of the effect in every level of many
 
 The model reads a :class:`~bayeslab.data.scan_properties.PropertyStats` (one scan; one row per
 level and arm), so its cost is flat in rows and grows with the number of levels :math:`L`
-(about 70 parameters per dozen properties).
+(the sampler sees one parameter per property and three more, whatever the rows).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from bayeslab.core.errors import ModelError
 from bayeslab.core.estimates import DEFAULT_LEVEL
 from bayeslab.core.priors import _check_scale
 
-#: Default flag threshold on ``prob_differs``: calibrated on A/A-like simulations so that the
-#: share of datasets with any of 67 null levels flagged stays under 5 %, with or without a real
-#: departure beside them (see :class:`PropertyScan`).
-DEFAULT_THRESHOLD = 0.90
+#: Default flag threshold on ``prob_differs`` (the posterior probability that a level departs):
+#: calibrated on A/A-like simulations so that the share of datasets with any of 67 null levels
+#: flagged stays under 5 % (see :class:`PropertyScan`).
+DEFAULT_THRESHOLD = 0.4
 
 
 @dataclass(frozen=True)
@@ -28,36 +28,39 @@ class ScanPrior:
     Parameters
     ----------
     effect_sd : float
-        :math:`\mu \sim N(0, \text{effect\_sd}^2)`, the population effect (default 1 sd: weak).
-    global_scale : float
-        :math:`\tau \sim N^+(\text{global\_scale})`, the spread of level departures shared by
-        every property (default 0.05 sd: 2 percentage points on a 20 % rate).
-    property_sd : float
-        :math:`\kappa_p \sim N^+(\text{property\_sd})`, each property's own multiple of
-        :math:`\tau` (default 1).
+        :math:`\mu, \mu_p \sim N(0, \text{effect\_sd}^2)`: the population's effect and each
+        property's common effect (default 1 sd: weak; the data pin both).
+    expected_departures : float
+        Prior expected number of departing levels in the whole scan, :math:`m`:
+        :math:`\pi \sim \text{Beta}(1, L/m - 1)` for :math:`L` levels, so the prior share of
+        departing levels falls as levels are added (default 1).
+    slab_scale : float
+        :math:`\omega \sim N^+(\text{slab\_scale})`, the spread of the departures that are
+        real (default 0.1 sd: 4 percentage points on a 20 % rate).
     """
 
     effect_sd: float = 1.0
-    global_scale: float = 0.01
-    property_sd: float = 1.0
-    local_df: float = 3.0
-    slab_scale: float = 0.25
+    expected_departures: float = 1.0
+    slab_scale: float = 0.1
 
     def __post_init__(self):
-        for name in ("effect_sd", "global_scale", "property_sd", "local_df", "slab_scale"):
+        for name in ("effect_sd", "expected_departures", "slab_scale"):
             _check_scale(f"ScanPrior {name}", getattr(self, name))
+
+    def inclusion_beta(self, n_levels: int) -> float:
+        r"""The :math:`b` of :math:`\pi \sim \text{Beta}(1, b)` for ``n_levels`` levels."""
+        return max(n_levels / self.expected_departures - 1.0, 1.0)
 
     def to_dict(self) -> dict:
         """JSON-safe form."""
-        return {"family": "hierarchical normal, global x property scale",
-                "effect_sd": self.effect_sd, "global_scale": self.global_scale,
-                "property_sd": self.property_sd, "local_df": self.local_df,
+        return {"family": "spike-and-slab departures from each property's common effect",
+                "effect_sd": self.effect_sd, "expected_departures": self.expected_departures,
                 "slab_scale": self.slab_scale}
 
     def __str__(self) -> str:
-        return (f"mu ~ N(0, {self.effect_sd:g}), departure ~ N(0, (tau kappa_p)^2), "
-                f"tau ~ N+({self.global_scale:g}), kappa_p ~ N+({self.property_sd:g}), "
-                f"lambda ~ t+({self.local_df:g}), slab {self.slab_scale:g} (sd units)")
+        return (f"mu, mu_p ~ N(0, {self.effect_sd:g}); departure = 0 with prob. 1 - pi, "
+                f"else N(0, omega^2); pi ~ Beta(1, L/{self.expected_departures:g} - 1), "
+                f"omega ~ N+({self.slab_scale:g}) (sd units)")
 
 
 @dataclass(frozen=True)
@@ -78,16 +81,21 @@ class PropertyScanFit:
     deviation, deviation_lower, deviation_upper : numpy.ndarray
         The same for the level's effect minus the population's.
     prob_differs : numpy.ndarray
-        :math:`\max(P(r > 0), P(r < 0))` for each level's departure :math:`r` from its
-        property's common effect.
+        :math:`P(r_{pl} \ne 0 \mid \text{data})`: the posterior probability that the level's
+        effect departs from its property's common effect.
     flagged : numpy.ndarray of bool
         ``prob_differs >= threshold``.
     population, population_interval : float, tuple
         Posterior mean and interval of the population effect.
     threshold, interval : float
     prior : ScanPrior
-    tau0 : float
-        Prior scale of the global :math:`\tau`, in sd units.
+    prior_prob : float
+        Prior probability that a level departs, :math:`E[\pi] = m / L`.
+    prob_same : numpy.ndarray
+        :math:`1 - ` ``prob_differs``, computed without cancellation (for display near 1).
+    hyper : dict
+        Posterior mean and interval of :math:`\pi` (share of departing levels) and
+        :math:`\omega` (spread of the real departures, in the outcome's unit).
     sd : float
         The sd unit (outcome sd of the control arm).
     diagnostics : Diagnostics
@@ -118,12 +126,14 @@ class PropertyScanFit:
     threshold: float
     interval: float
     prior: ScanPrior
-    tau0: float
+    prior_prob: float
     sd: float
     diagnostics: object
     divergences: int
     settings: dict
     pooled: dict = field(default_factory=dict)
+    hyper: dict = field(default_factory=dict)
+    prob_same: np.ndarray | None = None
     idata: object = field(default=None, repr=False)
 
     def summary(self):
@@ -135,6 +145,7 @@ class PropertyScanFit:
             "n": self.n.astype(int), "share": self.share, "raw": self.raw, "raw_se": self.raw_se,
             "effect": self.effect, "lower": self.effect_lower, "upper": self.effect_upper,
             "deviation": self.deviation, "prob_differs": self.prob_differs,
+            "prob_same": (1 - self.prob_differs if self.prob_same is None else self.prob_same),
             "flagged": self.flagged})
 
     def to_dict(self) -> dict:
@@ -148,12 +159,15 @@ class PropertyScanFit:
                          "deviation_lower": float(self.deviation_lower[i]),
                          "deviation_upper": float(self.deviation_upper[i]),
                          "prob_differs": float(self.prob_differs[i]),
+                         "prob_same": (None if self.prob_same is None
+                                       else float(self.prob_same[i])),
                          "flagged": bool(self.flagged[i])})
-        return {"method": "property-scan horseshoe", "metric": self.metric, "kind": self.kind,
+        return {"method": "property-scan spike-and-slab", "metric": self.metric, "kind": self.kind,
                 "population": self.population,
                 "population_interval": [float(v) for v in self.population_interval],
                 "threshold": self.threshold, "interval": self.interval,
-                "prior": self.prior.to_dict(), "tau0": self.tau0, "sd": self.sd,
+                "prior": self.prior.to_dict(), "prior_prob": self.prior_prob,
+                "hyper": dict(self.hyper), "sd": self.sd,
                 "divergences": int(self.divergences), "diagnostics": self.diagnostics.to_dict(),
                 "settings": dict(self.settings), "pooled": dict(self.pooled), "levels": rows}
 
@@ -168,8 +182,12 @@ class PropertyScanFit:
             lines.append(f"  {self.levels[i][0]} = {self.levels[i][1]}: effect "
                          f"{fmt.number(self.effect[i], 4, sign=True)} (raw "
                          f"{fmt.number(self.raw[i], 4, sign=True)}), "
-                         f"P(differs) {fmt.prob(self.prob_differs[i])}")
+                         f"P(differs) {fmt.prob(self.prob_differs[i], self.prob_same_at(i))}")
         return "\n".join(lines)
+
+    def prob_same_at(self, i: int) -> float | None:
+        """:attr:`prob_same` of level ``i`` (None if not computed)."""
+        return None if self.prob_same is None else float(self.prob_same[i])
 
     def plot(self, *, ax=None, frequentist=None):
         """Forest figure of every level, shrunken beside raw (see :func:`plot_property_scan`)."""
@@ -183,63 +201,56 @@ class PropertyScan:
     r"""Hierarchical model of the treatment effect in every level of many properties.
 
     Each level :math:`l` of property :math:`p` gives an unpooled effect :math:`\hat d_{pl}`
-    (treatment minus control, absolute) with standard error :math:`s_{pl}`, and the population gives
-    :math:`\hat d` with :math:`s` (normal approximations; a rate's :math:`s_{pl}` from
-    :math:`\bar y (1-\bar y)`). In units of the control outcome's sd :math:`u`:
+    (treatment minus control, absolute) with standard error :math:`s_{pl}` (normal
+    approximations; a rate's :math:`s_{pl}` from :math:`\bar y (1 - \bar y)`), and the
+    population gives :math:`\hat d` with :math:`s`. In units of the control outcome's sd
+    :math:`u`:
 
     .. math::
 
-        \hat d &\sim N(\mu, s^2), \qquad
-        \hat d_{pl} - m_p \sim N(\delta_{pl}, s_{pl}^2), \qquad
-        m_p = \textstyle\sum_l \pi_{pl} \hat d_{pl} / \sum_l \pi_{pl}, \quad
-        \pi_{pl} = s_{pl}^{-2} \\
-        \delta_{pl} &= r_{pl} - \textstyle\sum_m \pi_{pm} r_{pm} / \sum_m \pi_{pm}, \qquad
-        r_{pl} = \tau \kappa_p \tilde\lambda_{pl} z_{pl}, \quad z_{pl} \sim N(0, 1) \\
-        \tilde\lambda_{pl}^2 &= \frac{c^2 \lambda_{pl}^2}{c^2 + \tau^2 \kappa_p^2 \lambda_{pl}^2},
-        \quad \lambda_{pl} \sim t^+_3(0, 1), \quad \kappa_p \sim N^+(1), \quad
-        \tau \sim N^+(0.01), \quad c = 0.25, \quad \mu \sim N(0, 1)
+        \hat d &\sim N(\mu, s^2), \qquad \hat d_{pl} \sim N(\mu_p + r_{pl}, s_{pl}^2) \\
+        r_{pl} &= 0 \text{ with probability } 1 - \pi, \quad
+        r_{pl} \sim N(0, \omega^2) \text{ with probability } \pi \\
+        \mu, \mu_p &\sim N(0, 1), \quad \pi \sim \mathrm{Beta}(1, L/m - 1), \quad
+        \omega \sim N^+(0.1)
 
-    The level's effect is :math:`\theta_{pl} = \mu + \delta_{pl}`; its deviation from the
-    population is :math:`\delta_{pl}`, which sums to zero within a property (precision
-    weighted, close to weighting by units). Every property partitions the same units, so its
-    levels' estimates carry the population's effect once more; the likelihood keeps only their
-    contrasts :math:`\hat d_{pl} - m_p` (an exact factorization of the Gaussian likelihood,
-    because :math:`\sum_l \pi_{pl}\delta_{pl} = 0`), and the population effect enters once.
+    :math:`\mu_p` is the common effect of property :math:`p`'s levels (the effect of the levels
+    that do not depart), :math:`r_{pl}` the level's departure from it, :math:`L` the number of
+    levels over all properties and :math:`m` the prior expected number of departing levels
+    (``expected_departures``, default 1). A level's effect is :math:`\theta_{pl} = \mu_p +
+    r_{pl}`; its deviation from the population is :math:`\theta_{pl} - \mu`. The levels of one
+    property hold different units, so their estimates are independent given the parameters;
+    every property partitions the same units again, which is why each has its own
+    :math:`\mu_p` (the data inform each :math:`\mu_p` once) and the population effect enters
+    once, through :math:`\hat d`.
 
-    The prior is a **regularized horseshoe with Student-t(3) local scales** (Piironen and
-    Vehtari 2017, their :math:`\nu_{local} > 1` variant) with a per-property scale
-    :math:`\kappa_p`: the global :math:`\tau` shrinks every departure towards 0 when the levels
-    agree (so 67 comparisons do not make 67 chances of a false flag), the heavy-tailed local
-    scales let one level escape the shrinkage when its data say so, :math:`\kappa_p` pools the
-    levels of one property, and the slab :math:`c` (0.25 sd) regularizes the escaped ones.
-    Measured on :func:`~bayeslab.scenarios.simulate_properties` (200k units, 67 levels): a
-    normal hierarchy (no local scales) shrank a level with a z of 5.5 to P = 0.90; Cauchy local
-    scales gave divergences and refits (40 s); Student-t(3) locals gave none, in 13-16 s for
-    4 chains on a busy 2-core machine.
+    The prior is a **spike and slab** on the departures, the indicator summed out of the
+    likelihood (a two-component normal mixture per level, so NUTS sees :math:`\mu`,
+    :math:`\mu_p`, :math:`\pi` and :math:`\omega`: 15 parameters for 12 properties, whatever
+    the number of rows or levels), and drawn back afterwards given each draw:
+    :math:`P(r_{pl} \ne 0 \mid \cdot) = \pi f_1 / (\pi f_1 + (1 - \pi) f_0)` with
+    :math:`f_0 = N(\hat d_{pl} \mid \mu_p, s_{pl}^2)`, :math:`f_1 = N(\hat d_{pl} \mid \mu_p,
+    s_{pl}^2 + \omega^2)`, and a departing :math:`r_{pl}` from its conjugate normal. Why a spike
+    and slab: "is any level different?" is a question about exact zeros, and the probability
+    of a departure is the number a decision needs; the multiplicity correction is the prior
+    on :math:`\pi` (Scott and Berger 2010): with :math:`L` levels the prior share of departing
+    levels is :math:`m / L`, and the data lower it further when nothing departs. A
+    regularized horseshoe (the first version) shrinks every departure continuously, so its
+    sign probabilities had no calibrated reading and a real departure of 4.4 standard errors
+    reached 0.90 in 7 of 12 datasets.
 
-    A level is flagged when its **departure** :math:`r_{pl}` (its effect minus the common
-    effect of its property's other levels) has :math:`\max(P(r_{pl} > 0), P(r_{pl} < 0)) \ge`
-    ``threshold`` (default :data:`DEFAULT_THRESHOLD`, 0.90, calibrated by simulation: under
-    the horseshoe a shrunken departure is a spike at 0 beside an escaped part, so this
-    probability is about :math:`(1 + w)/2` for the posterior weight :math:`w` of escape, and
-    a real but moderate departure rarely reaches 0.95). On
-    :func:`~bayeslab.scenarios.simulate_properties` data (67 levels, 200k units, effect 0.03,
-    seeds 1-21 / 1-12, a busy machine): A/A-like, the largest probability of a dataset was
-    below 0.82 in 22 of 22 datasets (median 0.67); with country = BR at twice the effect,
-    BR reached 0.90 in 7 of 12 (0.95: 6 of 12; Bonferroni 9 of 12), and no null level did
-    (0.85 would flag a null level beside BR in 4 of 12: one escaped level raises
-    :math:`\tau` and with it every level's probability, so a threshold calibrated on A/A
-    data alone under-states the family-wise rate when something is real).
-    Not :math:`\delta_{pl}`: one strongly affected level moves the population, so every other
-    level of its property then differs from the population by a small but certain amount,
-    which is not news to anyone.
+    A level is flagged when :math:`P(r_{pl} \ne 0 \mid \text{data}) \ge` ``threshold``
+    (default :data:`DEFAULT_THRESHOLD`, 0.4 against a prior probability of :math:`m/L`
+    (1.5 % for 67 levels), chosen by simulation: see ``benchmarks/property_scan.py`` and
+    ``benchmarks/RESULTS.md`` for the share of A/A-like datasets with any flag, the power, and
+    the false flags beside a real departure at each threshold).
 
     Parameters
     ----------
     prior : ScanPrior, optional
     threshold : float
-        Posterior probability that a level departs (in one direction) to flag it (default
-        :data:`DEFAULT_THRESHOLD`: any-level false flags <= 5 % on A/A-like data, see above).
+        Posterior probability that a level departs to flag it (default
+        :data:`DEFAULT_THRESHOLD`).
     interval : float
         Central interval level (default 0.95).
     draws, tune, chains, seed, target_accept, sampler, progressbar, remedy
@@ -248,7 +259,7 @@ class PropertyScan:
     Raises
     ------
     ModelError
-        A threshold or interval outside (0.5, 1) / (0, 1).
+        A threshold or interval outside (0, 1).
 
     See Also
     --------
@@ -262,16 +273,15 @@ class PropertyScan:
     tune: int = 1000
     chains: int = 4
     seed: int = 0
-    target_accept: float = 0.95
+    target_accept: float = 0.9
     sampler: str = "auto"
     progressbar: bool | None = None
     remedy: bool = True
 
     def __post_init__(self):
-        if not 0.5 < float(self.threshold) < 1:
-            raise ModelError(f"threshold must be in (0.5, 1), got {self.threshold!r}")
-        if not 0 < float(self.interval) < 1:
-            raise ModelError(f"interval must be in (0, 1), got {self.interval!r}")
+        for name in ("threshold", "interval"):
+            if not 0 < float(getattr(self, name)) < 1:
+                raise ModelError(f"{name} must be in (0, 1), got {getattr(self, name)!r}")
 
     def fit(self, stats) -> PropertyScanFit:
         """Fit the model to :class:`~bayeslab.data.scan_properties.PropertyStats`."""
@@ -279,32 +289,33 @@ class PropertyScan:
 
         e = stats.effects()
         u = e["sd"]
-        props = sorted(set(range(len(stats.properties))))
         pidx = np.array([stats.properties.index(p) for p, _ in stats.levels])
+        n_props = len(stats.properties)
         d, s = e["level"] / u, e["level_se"] / u
-        prec = 1.0 / s**2
-        same = pidx[:, None] == pidx[None, :]
-        weights = np.where(same, prec[None, :], 0.0)
-        weights /= weights.sum(axis=1, keepdims=True)
-        contrast = d - weights @ d
         level_count = len(d)
-        tau0 = self.prior.global_scale
-        model = build_model(contrast, s, e["population"] / u, e["population_se"] / u,
-                            np.eye(level_count) - weights, pidx, len(props), self.prior, tau0)
+        b = self.prior.inclusion_beta(level_count)
+        model = build_model(d, s, e["population"] / u, e["population_se"] / u, pidx, n_props,
+                            self.prior, b)
         sampled = sample_with_remedy(
             model, draws=self.draws, tune=self.tune, chains=self.chains, seed=self.seed,
             target_accept=self.target_accept, sampler=self.sampler,
             progressbar=self.progressbar, remedy=self.remedy,
-            var_names=["mu", "tau_unit", "kappa", "z", "lam"],
-            key=("property_scan", level_count, len(props), tuple(pidx.tolist()),
-                 str(self.prior)))
+            var_names=["mu", "mu_p", "pi", "omega"],
+            key=("property_scan_ss", level_count, n_props, str(self.prior)))
         post = sampled.idata["posterior"]
-        dev = post["deviation"].values.reshape(-1, level_count) * u
-        mu = post["mu"].values.reshape(-1) * u
-        theta = mu[:, None] + dev
+        mu = post["mu"].values.reshape(-1)
+        mu_p = post["mu_p"].values.reshape(-1, n_props)[:, pidx]
+        pi, omega = post["pi"].values.reshape(-1), post["omega"].values.reshape(-1)
+        prob, same, r = departure_draws(d, s, mu_p, pi, omega, self.seed)
+        theta = (mu_p + r) * u
+        mu = mu * u
+        dev = theta - mu[:, None]
         a = (1 - self.interval) / 2
-        dep = post["departure"].values.reshape(-1, level_count)
-        prob = np.maximum((dep > 0).mean(axis=0), (dep < 0).mean(axis=0))
+
+        def summary(x):
+            return dict(mean=float(x.mean()), lower=float(np.quantile(x, a)),
+                        upper=float(np.quantile(x, 1 - a)))
+
         divergences = int(np.asarray(sampled.idata["sample_stats"]["diverging"]).sum())
         return PropertyScanFit(
             metric=stats.metric, kind=stats.kind, levels=list(stats.levels), n=stats.units,
@@ -316,37 +327,66 @@ class PropertyScan:
             flagged=prob >= self.threshold, population=float(mu.mean()),
             population_interval=(float(np.quantile(mu, a)), float(np.quantile(mu, 1 - a))),
             threshold=float(self.threshold), interval=float(self.interval), prior=self.prior,
-            tau0=float(tau0), sd=float(u), diagnostics=sampled.diagnostics,
+            prior_prob=float(1.0 / (1.0 + b)), sd=float(u), diagnostics=sampled.diagnostics,
             divergences=divergences, settings=dict(sampled.settings, sampler=sampled.sampler),
-            pooled=dict(stats.pooled), idata=sampled.idata)
+            pooled=dict(stats.pooled), hyper={"pi": summary(pi), "omega": summary(omega * u)},
+            prob_same=same, idata=sampled.idata)
 
 
-def build_model(contrast, se, pop, pop_se, projection, pidx, n_props, prior: ScanPrior,
-                tau0: float):
+def departure_draws(d, s, mu_p, pi, omega, seed: int = 0):
+    r"""Each level's posterior probability of departing, and draws of its departure.
+
+    Given each posterior draw of :math:`\mu_p` (already indexed per level, shape
+    ``(draws, L)``), :math:`\pi` and :math:`\omega`, the departure indicator has the
+    conditional probability :math:`w = \pi f_1 / (\pi f_1 + (1 - \pi) f_0)` (see
+    :class:`PropertyScan`); its mean over the draws is ``prob`` (Rao-Blackwellized). A
+    departure is then drawn: 0 with probability :math:`1 - w`, else from
+    :math:`N(B c, B s^2)` with :math:`c = \hat d - \mu_p` and
+    :math:`B = \omega^2 / (\omega^2 + s^2)`.
+
+    Returns
+    -------
+    prob, same : numpy.ndarray
+        Shape ``(L,)``: :math:`P(r \ne 0)` and :math:`P(r = 0)` (each from its own log
+        ratio, so neither loses digits near 1).
+    r : numpy.ndarray
+        Shape ``(draws, L)``, in the unit of ``d``.
+    """
+    c = d[None, :] - mu_p
+    w2 = omega[:, None] ** 2
+    v1 = s[None, :] ** 2 + w2
+    log0 = np.log1p(-pi)[:, None] - 0.5 * (c / s) ** 2 - np.log(s)
+    log1 = np.log(pi)[:, None] - 0.5 * c ** 2 / v1 - 0.5 * np.log(v1)
+    both = np.logaddexp(log0, log1)
+    w = np.exp(log1 - both)
+    rng = np.random.default_rng(seed)
+    shrink = w2 / v1
+    slab = shrink * c + np.sqrt(shrink) * s * rng.standard_normal(c.shape)
+    r = np.where(rng.random(c.shape) < w, slab, 0.0)
+    return w.mean(axis=0), np.exp(log0 - both).mean(axis=0), r
+
+
+def build_model(d, se, pop, pop_se, pidx, n_props, prior: ScanPrior, inclusion_beta: float):
     """The PyMC model of :class:`PropertyScan` (data in sd units; see there for the math)."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    level_count = len(contrast)
-    coords = {"level": [str(i) for i in range(level_count)],
+    coords = {"level": [str(i) for i in range(len(d))],
               "property": [str(i) for i in range(n_props)]}
     with pm.Model(coords=coords) as model:
-        proj = pm.Data("projection", projection)
-        idx = pm.Data("property_index", pidx.astype(np.int64), dims="level")
-        t0 = pm.Data("tau0", np.float64(tau0))
+        idx = pm.Data("property_index", np.asarray(pidx, dtype=np.int64), dims="level")
+        d_ = pm.Data("level_est", np.asarray(d, float), dims="level")
+        s_ = pm.Data("level_se", np.asarray(se, float), dims="level")
         mu = pm.Normal("mu", 0.0, prior.effect_sd)
-        tau = pm.Deterministic("tau", t0 * pm.HalfNormal("tau_unit", 1.0))
-        kappa = pm.HalfNormal("kappa", prior.property_sd, dims="property")
-        scale = tau * kappa[idx]
-        z = pm.Normal("z", 0.0, 1.0, dims="level")
-        lam = pm.HalfStudentT("lam", nu=prior.local_df, sigma=1.0, dims="level")
-        c2 = prior.slab_scale**2
-        lam_t = pt.sqrt(c2 * lam**2 / (c2 + scale**2 * lam**2))
-        r = pm.Deterministic("departure", scale * lam_t * z, dims="level")
-        dev = pm.Deterministic("deviation", pt.dot(proj, r), dims="level")
+        mu_p = pm.Normal("mu_p", 0.0, prior.effect_sd, dims="property")
+        pi = pm.Beta("pi", 1.0, pm.Data("inclusion_beta", np.float64(inclusion_beta)))
+        omega = pm.HalfNormal("omega", prior.slab_scale)
+        c = d_ - mu_p[idx]
+        v1 = s_ ** 2 + omega ** 2
+        log0 = pt.log1p(-pi) - 0.5 * (c / s_) ** 2 - pt.log(s_)
+        log1 = pt.log(pi) - 0.5 * c ** 2 / v1 - 0.5 * pt.log(v1)
+        top = pt.maximum(log0, log1)   # written out: plain ops keep the compiled-model cache
+        pm.Potential("level_obs", (top + pt.log1p(pt.exp(-pt.abs(log0 - log1)))).sum())
         pm.Normal("population_obs", mu, pm.Data("population_se", np.float64(pop_se)),
                   observed=pm.Data("population_est", np.float64(pop)))
-        pm.Normal("level_obs", dev, pm.Data("level_se", np.asarray(se, float), dims="level"),
-                  observed=pm.Data("level_contrast", np.asarray(contrast, float), dims="level"),
-                  dims="level")
     return model

@@ -76,7 +76,9 @@ class PropertyScanReadout:
                 f"the effect is {self._fmt(b.effect[i])} ({pct} interval "
                 f"{fmt.interval(b.effect_lower[i], b.effect_upper[i], 'absolute', self._kind)}; "
                 f"raw {self._fmt(b.raw[i])}), {word} than the {self._fmt(b.population)} of "
-                f"everyone, with probability {fmt.prob(b.prob_differs[i])}.")
+                f"everyone. Probability that this group's effect really differs: "
+                f"{fmt.prob(b.prob_differs[i], b.prob_same_at(i))} "
+                f"({fmt.prob(b.prior_prob)} before the data).")
         return out
 
     def notes(self) -> list[str]:
@@ -87,8 +89,11 @@ class PropertyScanReadout:
                        f"{self.stats.min_units:,} units in an arm pooled into 'other' "
                        f"({', '.join(levels[:8])}{', ...' if len(levels) > 8 else ''})")
         f = self.frequentist
-        out.append(f"Bayesian flag: P(level departs from its property's other levels) >= "
-                   f"{fmt.number(self.bayes.threshold, 3)}; frequentist: level vs rest, "
+        out.append(f"Bayesian flag: P(level departs from its property's common effect) >= "
+                   f"{fmt.number(self.bayes.threshold, 3)} (prior "
+                   f"{fmt.prob(self.bayes.prior_prob)}: about "
+                   f"{fmt.number(self.bayes.prior.expected_departures, 3)} departing level "
+                   f"expected among {len(self.bayes.levels)}); frequentist: level vs rest, "
                    f"Bonferroni and BH over {len(f.levels)} levels at alpha "
                    f"{fmt.number(f.alpha, 3)}")
         return out
@@ -138,7 +143,8 @@ class PropertyScanReadout:
                                      ("bonferroni", f.flagged_bonferroni[i]),
                                      ("bh", f.flagged_bh[i])) if on]
             lines.append(f"  {prop} = {level}: shrunken {self._fmt(b.effect[i])}, raw "
-                         f"{self._fmt(b.raw[i])}, P {fmt.prob(b.prob_differs[i])}, "
+                         f"{self._fmt(b.raw[i])}, "
+                         f"P {fmt.prob(b.prob_differs[i], b.prob_same_at(i))}, "
                          f"p(Bonf.) {fmt.p_value(f.bonferroni[i])} [{', '.join(sides)}]")
         lines += self.sentences() + self.notes()
         diag = b.diagnostics

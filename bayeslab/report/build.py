@@ -371,7 +371,7 @@ def _scan_section(scan) -> Section:
                      fmt.interval(r.lower, r.upper, "absolute", kind),
                      fmt.effect(r.raw, "absolute", kind),
                      fmt.interval(r.raw_lower, r.raw_upper, "absolute", kind),
-                     fmt.prob(r.prob_differs), fmt.p_value(r.p_bonferroni),
+                     fmt.prob(r.prob_differs, r.prob_same), fmt.p_value(r.p_bonferroni),
                      ", ".join(flags) or "-"))
     table = Table(columns=("level", "units", "shrunken", "interval", "raw", "raw interval",
                            "P(departs)", "p (Bonferroni)", "flagged by"), rows=tuple(rows),
