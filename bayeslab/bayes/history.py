@@ -24,7 +24,9 @@ from bayeslab.bayes.history_prior import (
     SLAB_POINTS,
     EffectPrior,
     posterior_with_prior,
+    scale_weights,
     slab_nodes,
+    slab_variance_factor,
 )
 from bayeslab.core.checks import check_history
 from bayeslab.core.errors import ModelError
@@ -34,8 +36,13 @@ __all__ = ["EffectHistory", "EffectPrior", "fit_effect_distribution", "posterior
 
 FAMILIES = ("auto", "normal", "student", "spike", "spike-t")
 HISTORY_LEVEL = 0.9
+#: draws of the true effects kept for the shrunken table and the shipped impact (thinned
+#: evenly from the parameter draws: their 90 % intervals' Monte Carlo error is a small share
+#: of their width, and the draws cost draws x experiments x K)
+THETA_DRAWS = 1000
 #: the families ``family="auto"`` compares by LOO, each nesting the one before it
-AUTO_FAMILIES = ("normal", "spike", "spike-t")
+AUTO_FAMILIES = ("normal", "spike-t")
+_FINITE_NU = tuple(v for v in SLAB_NU if np.isfinite(v))
 _PARAMS = {"normal": ("mu", "tau"), "spike": ("pi", "mu", "tau"), "student": ("mu", "tau", "nu"),
            "spike-t": ("pi", "mu", "tau", "nu")}
 
@@ -63,8 +70,10 @@ class EffectHistory:
     loo : dict or None
         Under ``family="auto"``: ``models`` (per family ``elpd``, ``se``, ``p_loo``,
         ``max_pareto_k``, ``verdict``, and ``elpd_diff`` / ``dse`` against the kept family),
-        ``elpd_diff`` (kept minus ``runner_up``), ``dse``, ``runner_up``, ``chosen`` and
-        ``reason``. None for a family asked for by name.
+        ``elpd_diff`` (kept minus ``runner_up``), ``dse``, ``runner_up``, ``chosen``,
+        ``preferred`` (the family the rule picks before diagnostics), ``refit`` (the family
+        refitted with twice the draws, or None) and ``reason``. None for a family asked for by
+        name.
     shrunken : pandas.DataFrame
         Per experiment: ``experiment``, ``estimate``, ``se``, ``shipped``, ``mean``, ``sd``,
         ``lower``, ``upper`` of :math:`\theta_i` given the history (and ``prob_null``, the
@@ -158,7 +167,7 @@ class EffectHistory:
 
 
 def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family: str = "auto",
-                            draws: int = 1000, tune: int = 1000, chains: int = 2, seed: int = 0,
+                            draws: int = 1000, tune: int = 500, chains: int = 2, seed: int = 0,
                             interval: float = HISTORY_LEVEL, sampler: str = "auto",
                             cores: int | None = None, progressbar: bool | None = None,
                             thresholds: dict | None = None) -> EffectHistory:
@@ -170,26 +179,32 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
 
         \textbf{normal:}\quad & y_i \sim N(\mu, \sqrt{\tau^2 + s_i^2}) \\
         \textbf{spike:}\quad & y_i \sim \pi\, N(0, s_i^2) + (1 - \pi)\, N(\mu, \tau^2 + s_i^2) \\
-        \textbf{spike-t:}\quad & y_i \sim \pi\, N(0, s_i^2) + (1 - \pi)\, \frac1K \sum_{k=1}^K
-        N(\mu, \tau^2/\lambda_{\nu,k} + s_i^2), \quad \nu \in \{2, 3, 5, 10, 30, \infty\} \\
+        \textbf{spike-t:}\quad & y_i \sim \pi\, N(0, s_i^2) + (1 - \pi) \sum_{k=1}^K w_k\,
+        N(\mu, \tau^2/\lambda_{\nu,k} + s_i^2), \quad \nu \in \{2, 3, 5, 10, \infty\} \\
         \textbf{student:}\quad & y_i \sim N(\mu + \tau z_i, s_i^2), \quad z_i \sim t_\nu \\
         \text{priors:}\quad & \mu \sim N(0, S), \quad \tau \sim N^+(2S), \quad
         \pi \sim \mathrm{Beta}(1, 1), \\
         & \nu \sim \mathrm{Gamma}(2, 0.1) \text{ (student)}, \quad
-        \nu \sim \text{uniform on the six values (spike-t)}
+        \nu \sim \text{uniform on the five values (spike-t)}
 
     The spike-t slab is a Student-t :math:`\mu + \tau t_\nu` written as a scale mixture of
     Normals, :math:`\theta \sim N(\mu, \tau^2/\lambda)`, :math:`\lambda \sim
-    \mathrm{Gamma}(\nu/2, \nu/2)`, with :math:`\lambda` at the :math:`K = 20`
-    equal-probability points :math:`\lambda_{\nu,k}` of
-    :func:`~bayeslab.bayes.history_prior.scale_nodes` (within 1 % of the Student-t marginal in
-    L1; :math:`\nu = \infty` is the Normal slab, so it nests the spike family). :math:`\nu`,
-    one for the whole history, is summed out of the likelihood,
-    :math:`p(y \mid \pi, \mu, \tau) = \frac16 \sum_\nu \prod_i p(y_i \mid \pi, \mu, \tau,
-    \nu)`, and drawn afterwards from its exact conditional given each draw. Every component
-    of the discretized slab has a finite variance, so the implied sd of :math:`G` is finite for
-    every :math:`\nu` (for :math:`\nu = 2` that of the discretized slab, where a Student-t's
-    is infinite).
+    \mathrm{Gamma}(\nu/2, \nu/2)`, the integral over :math:`\lambda` done by a :math:`K = 6`
+    point Gauss rule (nodes :math:`\lambda_{\nu,k}`, weights :math:`w_k` of
+    :func:`~bayeslab.bayes.history_prior.scale_nodes`: Gauss-Legendre in the square root of
+    the Gamma's probability level, within 0.4 % of the Student-t marginal in L1, where the
+    20 equal-probability points used before were within 0.8 % at 3.3 times the cost;
+    :math:`\nu = \infty` is the Normal slab, one component, so it nests the spike family).
+    :math:`\nu`, one for the whole history, is summed out of the likelihood,
+    :math:`p(y \mid \pi, \mu, \tau) = \frac15 \sum_\nu \prod_i p(y_i \mid \pi, \mu, \tau,
+    \nu)`, and drawn afterwards from its exact conditional given each draw (the pointwise
+    log-likelihood of every :math:`\nu` computed once, in float64, serves the draws of
+    :math:`\nu` and LOO). The sd of :math:`G` is that of the discretized slab,
+    :math:`\tau^2 \sum_k w_k/\lambda_{\nu,k}`: within 3 % of the Student-t's
+    :math:`\tau^2\nu/(\nu-2)` for :math:`\nu \ge 3` (the equal-probability points gave 2.34
+    against 3 at :math:`\nu = 3`, an sd 12 % low, one reason the sd's interval under-covered
+    in the heavy-tailed benchmark), finite (:math:`9.2\,\tau^2`) at :math:`\nu = 2`, where the
+    Student-t's is infinite.
 
     The Normal and spike-and-slab families integrate :math:`\theta_i` out analytically, so NUTS
     sees two or three parameters and no discrete variable (no funnel either); the true effects
@@ -205,18 +220,36 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     Sampled with :func:`~bayeslab.inference.sampling.sample_with_remedy` (nutpie) and checked
     over every free variable.
 
-    ``family="auto"`` fits the Normal, spike and spike-t families and compares them by
-    PSIS-LOO on each experiment's marginal likelihood :math:`p(y_i \mid \text{parameters})`:
-    among the fits that pass their diagnostics (all of them if none does), the family with the
-    highest elpd is kept, with no preference for the simpler one on a tie. Each family nests
-    the one before it (spike at :math:`\pi = 0` is the Normal, spike-t at :math:`\nu = \infty`
-    the spike), so keeping the richer on a tie costs little, while a simpler family kept for a
-    tie within 2 se is exactly where it under-covers: a Normal fitted to mostly-null effects
-    over-shrinks the real ones, and a spike with a Normal slab fitted to heavy tails gives
-    intervals of the population's mean and sd that cover about 70 % at 90 % (on 200
-    experiments of the heavy-tailed benchmark case the spike-t's gain over the spike can be
-    well within 2 se). The comparison (elpd
-    of each, differences and their standard errors, which was kept and why) is in ``loo``.
+    ``family="auto"`` fits the Normal and spike-t families and compares them by PSIS-LOO
+    (:func:`psis_loo`) on each experiment's marginal likelihood :math:`p(y_i \mid
+    \text{parameters})`: among the fits that pass their diagnostics (all of them if none
+    does), the family with the highest elpd is kept, unless the spike-t, which nests the
+    Normal (:math:`\pi = 0`, :math:`\nu = \infty`), is within 2 se of it (the se of the
+    pointwise difference): on such a tie the spike-t is kept, since its posterior includes the
+    Normal shape and the uncertainty about it, while the Normal kept for a tie ignores that
+    uncertainty (on the heavy-tailed benchmark case it won 2 of 25 portfolios by about 1
+    elpd, se 0.9-1.4, and its shipped-impact interval missed in one of them). When the family
+    this rule prefers failed its diagnostics and another would be kept, the former is refitted
+    once with twice the draws and tuning before the choice (``loo["refit"]``): on
+    heavy-tailed histories the spike-t posterior is wide in :math:`\pi` (a small-scale
+    :math:`t_2` slab mimics nulls) and its bulk ESS fell just short (372 of 400 on one
+    portfolio of 200), which used to hand the choice to a Normal 65 elpd worse. The spike
+    family is not fitted separately: it is the spike-t's :math:`\nu = \infty` member, and the
+    spike-t's posterior over :math:`\nu` weighs it against heavier slabs (averaging over
+    :math:`\nu` rather than selecting by a LOO difference that on 200 experiments is often
+    within its se: the spike kept for such a tie gave intervals of :math:`\pi`, the mean and
+    the sd of the population that missed, and it saves one fit). The Normal is the spike-t at
+    :math:`\pi = 0`, :math:`\nu = \infty`, the boundary, so it stays a separate candidate.
+    The comparison (elpd of each, differences and their standard errors, which was kept and
+    why) is in ``loo``; ``family="spike"`` fits the spike alone.
+
+    Speed: the spike-t likelihood costs :math:`(4 K + 1) = 25` Normal densities per
+    experiment and gradient (120 with 20 points, :math:`\nu = 30` and the Normal slab as 20
+    equal ones; the gradient's cost is linear in them, about 28 ns each on the busy machine). On
+    1,000 experiments ``auto`` took about 56 s before (busy 2-core machine); see
+    ``benchmarks/RESULTS.md`` for the time now. Tuning is 500 steps per chain: three
+    parameters, and nutpie's adaptation settles within its own default of 300; the
+    diagnostics gate (ESS, R-hat) and its remedy stand behind it.
 
     Parameters
     ----------
@@ -261,9 +294,17 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     names = list(AUTO_FAMILIES) if family == "auto" else [family]
     fits = {name: _fit_one(name, y, s, scale, **opts) for name in names}
     loo = _compare(fits, y, s) if family == "auto" else None
+    if loo and loo["preferred"] != loo["chosen"]:
+        # the family the rule prefers failed its diagnostics and another would be kept:
+        # refit it once with twice the draws and tuning before falling back
+        best = loo["preferred"]
+        fits[best] = _fit_one(best, y, s, scale,
+                              **{**opts, "draws": 2 * draws, "tune": 2 * tune, "seed": seed + 101})
+        loo = _compare(fits, y, s)
+        loo["refit"] = best
     chosen = loo["chosen"] if loo else family
     run, post = fits[chosen]
-    theta = _theta_draws(chosen, post, y, s, seed)
+    theta = _theta_draws(chosen, _thin_draws(post, THETA_DRAWS), y, s, seed)
     return _result(chosen, run, post, theta, y, s, ship, labels, scale, loo, interval, seed)
 
 
@@ -290,14 +331,18 @@ def build_model(family: str, y, s, scale: float):
             pm.Potential("estimate", (top + pt.log1p(pt.exp(-pt.abs(null - slab)))).sum())
         elif family == "spike-t":
             pi = pm.Beta("pi", 1.0, 1.0)
-            lam = slab_nodes()[:, :, None]                     # (nu, K, 1), constants
-            var = tau ** 2 / lam + s_d ** 2                    # (nu, K, experiment)
-            comp = -0.5 * (y_d - mu) ** 2 / var - 0.5 * pt.log(var)
+            lam = slab_nodes(_FINITE_NU)[:, :, None]           # (finite nu, K, 1), constants
+            logw = np.log(scale_weights())[None, :, None]
+            r2 = (y_d - mu) ** 2
+            var = tau ** 2 / lam + s_d ** 2                    # (finite nu, K, experiment)
+            comp = logw - 0.5 * r2 / var - 0.5 * pt.log(var)
             # log-sum-exp over k shifted by k = 0, the widest point: its term is never below
-            # the others by more than 0.5 log(var_0 / var_k), so no max is needed
+            # the others by more than 0.5 log(var_0 / var_k) + log(w_0 / w_k), so no max
             shift = comp[:, 0, :]
-            slab = shift + pt.log(pt.exp(comp - shift[:, None, :]).sum(axis=1)) - \
-                np.log(SLAB_POINTS) + pt.log1p(-pi)
+            finite = shift + pt.log(pt.exp(comp - shift[:, None, :]).sum(axis=1))
+            var_inf = tau ** 2 + s_d ** 2                      # nu = inf: one Normal, not K
+            normal = -0.5 * r2 / var_inf - 0.5 * pt.log(var_inf)
+            slab = pt.concatenate([finite, normal[None, :]], axis=0) + pt.log1p(-pi)
             null = pt.log(pi) - 0.5 * (y_d / s_d) ** 2 - pt.log(s_d)
             both = pt.stack([pt.broadcast_to(null, slab.shape), slab])
             per_nu = _logsumexp(both, axis=0).sum(axis=1)      # log p(y | pi, mu, tau, nu)
@@ -355,23 +400,38 @@ def _fit_one(family, y, s, scale, *, draws, tune, chains, seed, sampler, cores, 
     return run, out
 
 
-def _slab_t_loglik(post, y, s):
+def _slab_t_loglik(post, y, s, chunk: int = 250):
     r"""Pointwise :math:`\log p(y_i \mid \pi, \mu, \tau, \nu)` of the spike-t family.
 
-    For every :math:`\nu` of :data:`SLAB_NU`: shape ``(len(SLAB_NU), draws, experiments)``.
+    For every :math:`\nu` of :data:`SLAB_NU`: shape ``(len(SLAB_NU), draws, experiments)``,
+    float64, in chunks of ``chunk`` draws (memory stays at a few chunk x experiments x K
+    arrays). Computed once per fit: the draws of :math:`\nu`, the LOO comparison and nothing
+    else read it.
     """
-    mu, tau, pi = post["mu"][:, None], post["tau"][:, None], post["pi"][:, None]
-    tau2, s2, r2 = tau ** 2, s ** 2, (y - mu) ** 2
-    null = np.log(pi) - 0.5 * (y / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)
-    out = np.empty((len(SLAB_NU), *r2.shape))
-    for m, lam in enumerate(slab_nodes()):   # lam ascending: k = 0 is the widest point
-        v = tau2 / lam[0] + s2
-        top = -0.5 * r2 / v - 0.5 * np.log(2 * np.pi * v)
-        acc = np.ones(r2.shape)
-        for lk in lam[1:]:
-            v = tau2 / lk + s2
-            acc += np.exp(-0.5 * r2 / v - 0.5 * np.log(2 * np.pi * v) - top)
-        out[m] = np.logaddexp(null, np.log1p(-pi) + top + np.log(acc) - np.log(SLAB_POINTS))
+    mu, tau, pi = post["mu"], post["tau"], post["pi"]
+    nodes, logw = slab_nodes(), np.log(scale_weights())
+    s2, half_log_2pi = s ** 2, 0.5 * np.log(2 * np.pi)
+    null_y = -0.5 * (y / s) ** 2 - np.log(s) - half_log_2pi
+    out = np.empty((len(SLAB_NU), mu.size, y.size))
+    for start in range(0, mu.size, chunk):
+        sl = slice(start, start + chunk)
+        m, t2, p = mu[sl, None], tau[sl, None] ** 2, pi[sl, None]
+        r2 = (y - m) ** 2
+        null = np.log(p) + null_y
+        keep = np.log1p(-p)
+        for j, (nu, lam) in enumerate(zip(SLAB_NU, nodes, strict=True)):
+            if np.isinf(nu):
+                v = t2 + s2
+                slab = -0.5 * r2 / v - 0.5 * np.log(v) - half_log_2pi
+            else:   # shifted by k = 0, the widest point, as in the model
+                v = t2 / lam[0] + s2
+                top = logw[0] - 0.5 * r2 / v - 0.5 * np.log(v)
+                acc = np.ones(r2.shape)
+                for lk, lw in zip(lam[1:], logw[1:], strict=True):
+                    v = t2 / lk + s2
+                    acc += np.exp(lw - 0.5 * r2 / v - 0.5 * np.log(v) - top)
+                slab = top + np.log(acc) - half_log_2pi
+            out[j, sl] = np.logaddexp(null, keep + slab)
     return out
 
 
@@ -411,28 +471,34 @@ def _marginal_loglik(family, post, y, s):
 def _compare(fits, y, s) -> dict:
     """PSIS-LOO of every fitted family; which is kept and why (see fit_effect_distribution)."""
     import arviz as az
-    import xarray as xr
 
     models, pointwise = {}, {}
     for name, (run, post) in fits.items():
         ll = _marginal_loglik(name, post, y, s)
-        chains = post["chains"]
-        ll = ll.reshape(chains, ll.shape[0] // chains, ll.shape[1])
-        tree = run.idata.copy()
-        tree["log_likelihood"] = xr.DataTree(xr.Dataset(
-            {"estimate": (("chain", "draw", "experiment"), ll)}))
-        res = az.loo(tree, pointwise=True, var_name="estimate")
-        pointwise[name] = np.asarray(res.elpd_i).ravel()
-        models[name] = {"elpd": float(res.elpd), "se": float(res.se), "p_loo": float(res.p),
-                        "max_pareto_k": float(np.max(np.asarray(res.pareto_k))),
+        ess = az.ess(run.idata["posterior"], method="mean")
+        reff = float(np.mean([float(np.mean(ess[v])) for v in ess.data_vars])) / ll.shape[0]
+        res = psis_loo(ll, reff if post["chains"] > 1 else 1.0)
+        pointwise[name] = res["elpd_i"]
+        models[name] = {"elpd": res["elpd"], "se": res["se"], "p_loo": res["p_loo"],
+                        "max_pareto_k": float(np.max(res["pareto_k"])),
                         "verdict": run.diagnostics.verdict}
-    passing = [n for n in fits if fits[n][0].diagnostics.ok] or list(fits)
-    chosen = max(passing, key=lambda n: models[n]["elpd"])
-
     def dse(a, b):
         d = pointwise[a] - pointwise[b]
         return float(np.sqrt(d.size * np.var(d)))
 
+    order = [n for n in AUTO_FAMILIES if n in fits] + [n for n in fits if n not in AUTO_FAMILIES]
+
+    def rule(names):
+        """Highest elpd, unless the family nesting the others is within 2 se of it."""
+        best = max(names, key=lambda n: models[n]["elpd"])
+        rich = max(names, key=order.index)
+        if best != rich and models[best]["elpd"] - models[rich]["elpd"] <= 2 * dse(best, rich):
+            return rich, best
+        return best, None
+
+    passing = [n for n in fits if fits[n][0].diagnostics.ok] or list(fits)
+    chosen, tied = rule(passing)
+    preferred = rule(list(fits))[0]
     for name in models:
         models[name]["elpd_diff"] = models[name]["elpd"] - models[chosen]["elpd"]
         models[name]["dse"] = dse(name, chosen) if name != chosen else 0.0
@@ -441,15 +507,114 @@ def _compare(fits, y, s) -> dict:
     diff, se_diff = -models[runner]["elpd_diff"], models[runner]["dse"]
     close = "within" if abs(diff) <= 2 * se_diff else "beyond"
     failed = [n for n in fits if n not in passing]
-    if diff >= 0:
+    if tied:
+        why = (f"it nests {tied}, whose elpd is {-diff:.2f} higher, within 2 se ({se_diff:.2f}): "
+               "a tie, kept by the family that includes both shapes")
+    elif diff >= 0:
         why = (f"its elpd is the highest, {diff:.2f} above {runner} (se {se_diff:.2f}, {close} "
                "2 se)")
     else:
         why = f"its elpd is {-diff:.2f} below {runner} (se {se_diff:.2f}), but"
     if failed:
-        why += f"{',' if diff >= 0 else ''} the {' and '.join(failed)} fit failed its diagnostics"
+        why += f"{',' if diff >= 0 or tied else ''} the {' and '.join(failed)} fit failed its " \
+            "diagnostics"
     return {"models": models, "elpd_diff": diff, "dse": se_diff, "runner_up": runner,
-            "chosen": chosen, "reason": f"{chosen}: {why}"}
+            "chosen": chosen, "preferred": preferred, "refit": None,
+            "reason": f"{chosen}: {why}"}
+
+
+def psis_loo(loglik, reff: float = 1.0) -> dict:
+    r"""PSIS-LOO of a pointwise log-likelihood, vectorized over observations.
+
+    The algorithm of ArviZ's ``loo`` (Vehtari, Gelman and Gabry 2017; Vehtari et al. 2024),
+    written for all observations at once instead of a Python loop over them (ArviZ took
+    2.3 s per family on 1,000 experiments x 2,000 draws, this about 0.2 s; elpd and Pareto
+    :math:`\hat k` agree to 1e-9, ``tests/bayes/test_history.py``). Per observation
+    :math:`i`, the log importance ratios :math:`r_s = -\log p(y_i \mid \phi_s)` keep their
+    largest :math:`M = \lfloor 3\sqrt{S/r_{\text{eff}}}\rfloor` values (:math:`S/5` when
+    :math:`S r_{\text{eff}} \le 225`), a generalized Pareto is fitted to their exceedances
+    over the :math:`(M+1)`-th largest (Zhang and Stephens' empirical Bayes estimate with the
+    weak prior on :math:`k`), the :math:`M` ratios are replaced by its quantiles at
+    :math:`(j - 1/2)/M`, truncated at the largest raw ratio, and
+
+    .. math::
+
+        \widehat{\mathrm{elpd}}_i = \log \frac{\sum_s w_s\, p(y_i \mid \phi_s)}
+        {\sum_s w_s}, \qquad p_{\text{loo}} = \sum_i \Big(\log \frac1S \sum_s
+        p(y_i \mid \phi_s) - \widehat{\mathrm{elpd}}_i\Big), \qquad
+        \mathrm{se} = \sqrt{n \operatorname{var}(\widehat{\mathrm{elpd}}_i)}.
+
+    Parameters
+    ----------
+    loglik : numpy.ndarray
+        Shape ``(draws, observations)`` (chains stacked).
+    reff : float
+        Relative efficiency: mean ESS of the parameters over the number of draws.
+
+    Returns
+    -------
+    dict
+        ``elpd``, ``se``, ``p_loo`` (floats), ``elpd_i``, ``pareto_k`` (per observation).
+    """
+    from scipy.special import logsumexp
+
+    ll = np.asarray(loglik, dtype=np.float64)
+    n_s = ll.shape[0]
+    m = int(np.floor(3 * np.sqrt(n_s / reff)) if n_s * reff > 225 else np.floor(n_s / 5))
+    lr = -ll - np.max(-ll, axis=0)
+    order = np.argsort(lr, axis=0, kind="stable")
+    srt = np.take_along_axis(lr, order, axis=0)
+    tail, cutoff = srt[n_s - m:], srt[n_s - m - 1]
+    x = np.exp(tail) - np.exp(cutoff)
+    khat, sigma = _gpdfit(x)
+    smooth = np.isfinite(khat) & (sigma > 0)
+    p = ((np.arange(m) + 0.5) / m)[:, None]
+    k_safe = np.where(smooth & (khat != 0), khat, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(khat == 0, -sigma * np.log1p(-p), sigma * np.expm1(-k_safe * np.log1p(-p))
+                     / k_safe) + np.exp(cutoff)
+        q = np.minimum(np.log(q), tail[-1])
+    new_tail = np.where(smooth, q, tail)
+    np.put_along_axis(lr, order[n_s - m:], new_tail, axis=0)
+    lw = lr - logsumexp(lr, axis=0)
+    elpd_i = logsumexp(lw + ll, axis=0)
+    lppd_i = logsumexp(ll, axis=0) - np.log(n_s)
+    return {"elpd": float(elpd_i.sum()), "se": float(np.sqrt(elpd_i.size * np.var(elpd_i, ddof=1))),
+            "p_loo": float((lppd_i - elpd_i).sum()), "elpd_i": elpd_i, "pareto_k": khat}
+
+
+def _gpdfit(x):
+    """Zhang-Stephens generalized Pareto fit per column of sorted exceedances ``x`` (m, n)."""
+    from scipy.special import logsumexp
+
+    m = x.shape[0]
+    m_est = 30 + int(m ** 0.5)
+    xstar = x[int((m / 4 + 0.5) - 1)]
+    bad = xstar <= x[0]
+    xs = np.where(bad, 1.0, xstar)
+    b = 1 - np.sqrt(m_est / (np.arange(1, m_est + 1, dtype=float) - 0.5))
+    b = b[:, None] / (3 * xs[None, :]) + 1 / x[-1][None, :]          # (m_est, n)
+    k_ary = np.log1p(-b[:, :, None] * x.T[None, :, :]).mean(axis=2)
+    len_scale = m * (np.log(-b / k_ary) - k_ary - 1)
+    w = np.exp(len_scale - logsumexp(len_scale, axis=0))
+    w = np.where(w >= 10 * np.finfo(float).eps, w, 0.0)
+    w = w / w.sum(axis=0)
+    b_post = (b * w).sum(axis=0)
+    kappa = np.log1p(-b_post * x).mean(axis=0)
+    sigma = -kappa / b_post
+    kappa = (m * kappa + 10 * 0.5) / (m + 10)
+    kappa = np.where(np.isnan(kappa), np.inf, kappa)
+    return np.where(bad, np.nan, kappa), np.where(bad, np.nan, sigma)
+
+
+def _thin_draws(post, k):
+    """Every parameter's draws at ``k`` evenly spaced indices (all of them when fewer)."""
+    n = post["mu"].size
+    if n <= k:
+        return post
+    idx = np.linspace(0, n - 1, k).round().astype(int)
+    return {name: (v[idx] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v)
+            for name, v in post.items()}
 
 
 def _theta_draws(family, post, y, s, seed):
@@ -479,13 +644,13 @@ def _theta_draws_slab_t(post, y, s, rng):
 
     Given a draw of :math:`(\pi, \mu, \tau, \nu)`, the component of experiment :math:`i` is
     the atom with weight :math:`\propto \pi N(y_i \mid 0, s_i)` or slab point :math:`k` with
-    weight :math:`\propto \frac{1 - \pi}{K} N(y_i \mid \mu, \tau^2/\lambda_{\nu,k} + s_i^2)`
+    weight :math:`\propto (1 - \pi) w_k N(y_i \mid \mu, \tau^2/\lambda_{\nu,k} + s_i^2)`
     (drawn by the Gumbel-max trick); given slab point :math:`k`, :math:`\theta_i` is the
     Normal-Normal posterior with prior variance :math:`v = \tau^2/\lambda_{\nu,k}`:
     :math:`N\big((\mu/v + y_i/s_i^2)\,V, V\big)`, :math:`V = 1/(1/v + 1/s_i^2)`.
     """
     mu, tau, pi = post["mu"][:, None], post["tau"][:, None], post["pi"][:, None]
-    nodes = slab_nodes()
+    nodes, logw_k = slab_nodes(), np.log(scale_weights())
     pick = np.searchsorted(np.asarray(SLAB_NU), post["nu"])
     lam = nodes[np.minimum(pick, len(SLAB_NU) - 1)]               # (draws, K)
     s2, r2, half_log_2pi = s ** 2, (y - mu) ** 2, 0.5 * np.log(2 * np.pi)
@@ -496,8 +661,7 @@ def _theta_draws_slab_t(post, y, s, rng):
     for k in range(lam.shape[1]):
         v_prior = tau ** 2 / lam[:, k:k + 1]
         v = v_prior + s2
-        logw = np.log1p(-pi) - np.log(lam.shape[1]) - 0.5 * r2 / v - 0.5 * np.log(v) - \
-            half_log_2pi
+        logw = np.log1p(-pi) + logw_k[k] - 0.5 * r2 / v - 0.5 * np.log(v) - half_log_2pi
         acc = np.logaddexp(acc, logw)
         score = logw + rng.gumbel(size=r2.shape)
         take = score > best
@@ -528,8 +692,7 @@ def _result(family, run, post, theta_pn, y, s, ship, labels, scale, loo, interva
         g_mean = w * mu
         inv = np.ones_like(mu)   # E[1 / lambda | nu] of the discretized slab (finite)
         if family == "spike-t":
-            mean_inv = (1.0 / slab_nodes()).mean(axis=1)
-            inv = mean_inv[np.searchsorted(np.asarray(SLAB_NU), post["nu"])]
+            inv = slab_variance_factor(post["nu"])
         g_sd = np.sqrt(np.maximum(w * (inv * tau ** 2 + mu ** 2) - g_mean ** 2, 0.0))
     else:
         nu = post["nu"]

@@ -29,10 +29,24 @@ from bayeslab.core.estimates import json_float
 
 PRIOR_FAMILIES = ("normal", "spike", "student", "spike-t")
 METHODS = ("auto", "exact", "grid")
-#: degrees of freedom the ``"spike-t"`` slab chooses from (uniform prior; inf: the Normal slab)
-SLAB_NU = (2.0, 3.0, 5.0, 10.0, 30.0, float("inf"))
-#: equal-probability points of the Gamma(nu/2, nu/2) precision multiplier per nu
-SLAB_POINTS = 20
+#: degrees of freedom the ``"spike-t"`` slab chooses from (uniform prior; inf: the Normal slab).
+#: 30 was dropped: on the benchmark's Normal histories its posterior mass (about 0.3) matched
+#: the Normal slab's, so it told nothing apart and cost 6 of the likelihood's 31 densities
+SLAB_NU = (2.0, 3.0, 5.0, 10.0, float("inf"))
+#: quadrature points of the Gamma(nu/2, nu/2) precision multiplier per nu (:func:`scale_nodes`)
+SLAB_POINTS = 6
+
+
+@lru_cache(maxsize=16)
+def _rule(points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre in v = sqrt(u) on [0, 1]: probability levels u_k and weights w_k."""
+    x, w = special.roots_legendre(points)
+    v = (x + 1.0) / 2.0
+    u, weights = v ** 2, w * v          # du = 2 v dv; the rule integrates 2 v exactly: sum 1
+    weights = weights / weights.sum()
+    for a in (u, weights):
+        a.setflags(write=False)
+    return u, weights
 
 
 @lru_cache(maxsize=64)
@@ -40,8 +54,7 @@ def _scale_nodes(nu: float, points: int) -> np.ndarray:
     if np.isinf(nu):
         out = np.ones(points)
     else:
-        u = (np.arange(points) + 0.5) / points
-        out = stats.gamma.ppf(u, nu / 2.0, scale=2.0 / nu)
+        out = stats.gamma.ppf(_rule(points)[0], nu / 2.0, scale=2.0 / nu)
     out.setflags(write=False)
     return out
 
@@ -51,35 +64,65 @@ def scale_nodes(nu: float, points: int = SLAB_POINTS) -> np.ndarray:
 
     A Student-t is a scale mixture of Normals: :math:`\theta \sim N(\mu, \tau^2/\lambda)`,
     :math:`\lambda \sim \mathrm{Gamma}(\nu/2, \text{rate } \nu/2)` gives
-    :math:`\theta \sim \mu + \tau\, t_\nu`. The ``points`` (:math:`K`) multipliers are the
-    midpoints of :math:`K` equal-probability bins,
+    :math:`\theta \sim \mu + \tau\, t_\nu`. Writing :math:`\lambda = F^{-1}(u)` (the
+    Gamma quantile function) and :math:`u = v^2`, the mixture over :math:`\lambda` is an integral
+    over :math:`v \in [0, 1]`,
 
     .. math::
 
-        \lambda_{\nu,k} = F^{-1}_{\mathrm{Gamma}(\nu/2,\,\nu/2)}\left(\frac{k - 1/2}{K}\right),
-        \qquad k = 1, \dots, K,
+        \int_0^\infty N(y \mid \mu, \tau^2/\lambda + s^2)\, dF(\lambda)
+        = \int_0^1 N\big(y \mid \mu, \tau^2/F^{-1}(v^2) + s^2\big)\, 2v\, dv
+        \approx \sum_{k=1}^K w_k\, N(y \mid \mu, \tau^2/\lambda_{\nu,k} + s^2),
 
-    each with weight :math:`1/K`; all ones for :math:`\nu = \infty` (the Normal). With
-    :math:`K = 20`, the marginal density of an estimate, :math:`\frac1K\sum_k N(y \mid \mu,
-    \tau^2/\lambda_{\nu,k} + s^2)`, is within 1 % in L1 distance of
-    :math:`\int N(y \mid \theta, s)\, t_\nu(\theta \mid \mu, \tau)\, d\theta` for
-    :math:`\nu \in [2, 30]` (within about 4 % pointwise inside 3 marginal sd; the
-    discretized tails are Normal beyond :math:`\tau/\sqrt{\lambda_{\nu,1}}`). The
-    discretized slab has a finite variance :math:`\tau^2 \frac1K\sum_k 1/\lambda_{\nu,k}`
-    for every :math:`\nu` (below the Student-t's :math:`\tau^2 \nu/(\nu - 2)`; infinite for
-    the Student-t at :math:`\nu \le 2`, finite here and growing with :math:`K`).
+    by :math:`K`-point Gauss-Legendre in :math:`v`: :math:`\lambda_{\nu,k} =
+    F^{-1}(v_k^2)`, :math:`w_k \propto \omega_k v_k` (:func:`scale_weights`, the same for every
+    :math:`\nu`, summing to 1). The substitution :math:`u = v^2` matters: near :math:`u = 0`
+    (the widest components, the heavy tail) the integrand grows like :math:`u^{1/\nu}`, whose
+    infinite slope costs the midpoint rule in :math:`u` (equal-probability points) and plain
+    Gauss-Legendre in :math:`u` most of their accuracy; in :math:`v` it is
+    :math:`v^{2/\nu}`, milder. Measured L1 distance of the marginal density of an estimate from
+    :math:`\int N(y \mid \theta, s)\, t_\nu(\theta \mid \mu, \tau)\, d\theta` (scipy
+    ``quad_vec``) over :math:`\nu \in \{2, 3, 5, 10, 30\}`, :math:`s/\tau \in
+    \{0.3, 1, 3\}`: at most 0.0038 with :math:`K = 6` (0.0142 with 4, 0.0069 with 5), against
+    0.0077 for the 20 equal-probability points used before (0.017 with 10) and 0.06 for 6-point
+    generalized Gauss-Laguerre in :math:`\lambda` (its nodes miss the heavy tail); pointwise
+    within 0.5 % inside one marginal sd. Six points cost 6/20 of the likelihood the
+    equal-probability rule did, at half its error. All ones for :math:`\nu = \infty` (the
+    Normal). The discretized slab has a finite variance :math:`\tau^2 \sum_k w_k/\lambda_{\nu,k}`
+    for every :math:`\nu` (below the Student-t's :math:`\tau^2 \nu/(\nu - 2)`, infinite for
+    :math:`\nu \le 2`: the variance is a tail functional no few-point rule reproduces).
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(points,)``, read-only.
+        Shape ``(points,)``, ascending (:math:`k = 1` the widest component), read-only.
     """
     return _scale_nodes(float(nu), int(points))
+
+
+def scale_weights(points: int = SLAB_POINTS) -> np.ndarray:
+    r"""Weights :math:`w_k` of the points of :func:`scale_nodes`.
+
+    The same for every :math:`\nu`; they sum to 1. Read-only, shape ``(points,)``.
+    """
+    return _rule(int(points))[1]
 
 
 def slab_nodes(nus=SLAB_NU, points: int = SLAB_POINTS) -> np.ndarray:
     """:func:`scale_nodes` of each ``nu``, stacked: shape ``(len(nus), points)``."""
     return np.stack([scale_nodes(nu, points) for nu in nus])
+
+
+def slab_variance_factor(nu) -> np.ndarray:
+    r"""The variance of the discretized slab over :math:`\tau^2`, per element of ``nu``.
+
+    :math:`\sum_k w_k/\lambda_{\nu,k}` for each ``nu`` (one of :data:`SLAB_NU`): within 3 %
+    of the Student-t's :math:`\nu/(\nu - 2)` for :math:`\nu \ge 3`, 9.2 at :math:`\nu = 2`.
+    """
+    nu = np.asarray(nu, float)
+    table = (scale_weights() / slab_nodes()).sum(axis=1)
+    pick = np.minimum(np.searchsorted(np.asarray(SLAB_NU), nu), len(SLAB_NU) - 1)
+    return table[pick]
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,9 +133,9 @@ class EffectPrior:
     ----------
     family : {"normal", "spike", "student", "spike-t"}
         :math:`G = N(\mu, \tau)`; :math:`\pi\,\delta_0 + (1 - \pi) N(\mu, \tau)`;
-        :math:`\mu + \tau\, t_\nu`; or :math:`\pi\,\delta_0 + (1 - \pi)\frac1K\sum_k
+        :math:`\mu + \tau\, t_\nu`; or :math:`\pi\,\delta_0 + (1 - \pi)\sum_k w_k
         N(\mu, \tau^2/\lambda_{\nu,k})` (the discretized Student-t slab of
-        :func:`scale_nodes`).
+        :func:`scale_nodes`, weights :func:`scale_weights`).
     mu, tau : numpy.ndarray
         Parameter draws (one per posterior draw; length 1 for a fixed prior).
     pi, nu : numpy.ndarray, optional
@@ -140,10 +183,11 @@ class EffectPrior:
             pred = mu[idx] + tau[idx] * rng.standard_t(nu[idx])
             mean, sd = float(np.mean(pred)), float(np.std(pred))
         elif family == "spike-t":
-            inv = np.array([np.mean(1.0 / scale_nodes(v)) for v in nu])   # E[1/lambda | nu]
+            inv = slab_variance_factor(nu)                                  # E[1/lambda | nu]
             values, which = np.unique(nu[idx], return_inverse=True)
             nodes = np.stack([scale_nodes(v) for v in values])
-            lam = nodes[which.ravel(), rng.integers(SLAB_POINTS, size=n_predictive)]
+            k = rng.choice(SLAB_POINTS, size=n_predictive, p=scale_weights())
+            lam = nodes[which.ravel(), k]
             pred = np.where(rng.random(n_predictive) < pi[idx], 0.0,
                             mu[idx] + tau[idx] / np.sqrt(lam) * rng.standard_normal(n_predictive))
             w = 1.0 - pi
@@ -225,7 +269,7 @@ def posterior_with_prior(estimate: float, se: float, prior: EffectPrior, *,
 
     and a spike adds an atom at 0 with weight :math:`\propto \pi_d N(y \mid 0, s)`. The
     ``"spike-t"`` slab is itself a mixture of :math:`K` Normals :math:`N(\mu_d,
-    \tau_d^2/\lambda_{\nu_d,k})` of weight :math:`(1 - \pi_d)/K` (:func:`scale_nodes`), each
+    \tau_d^2/\lambda_{\nu_d,k})` of weight :math:`(1 - \pi_d) w_k` (:func:`scale_nodes`), each
     conjugate in the same way, so its posterior is exact too. The
     ``"exact"`` method sums these closed forms (normal, spike and spike-t families); ``"grid"``
     multiplies the prior density by the likelihood on ``grid_points`` equally spaced points and
@@ -313,7 +357,7 @@ def _components(prior, thin=None):
         return mu, tau, 1.0 - pi, pi
     lam = np.stack([scale_nodes(v) for v in nu])                    # (draws, K)
     sd = (tau[:, None] / np.sqrt(lam)).ravel()
-    w = np.repeat((1.0 - pi) / lam.shape[1], lam.shape[1])
+    w = ((1.0 - pi)[:, None] * scale_weights()[None, :]).ravel()
     return np.repeat(mu, lam.shape[1]), sd, w, pi
 
 

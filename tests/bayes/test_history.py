@@ -129,7 +129,7 @@ def test_auto_fit_recovers_a_normal_portfolio():
                                   draws=1000, tune=1000, chains=2, seed=0)
     assert fit.diagnostics.verdict == "pass"
     assert fit.loo["chosen"] == fit.family and "elpd" in fit.loo["reason"]
-    assert set(fit.loo["models"]) == {"normal", "spike", "spike-t"}
+    assert set(fit.loo["models"]) == {"normal", "spike-t"}
     for name, value in (("mean", truth["mean"]), ("sd", truth["sd"])):
         assert fit.params[name]["lower"] <= value <= fit.params[name]["upper"], name
     t = fit.shrunken
@@ -177,11 +177,12 @@ def test_discretized_t_slab_marginal_matches_quadrature(nu, s):
     r"""(1/K) sum_k N(y | mu, tau^2/lambda_k + s^2) against quad of N(y | theta, s) t_nu(theta).
 
     The reference integrates the Student-t prior times the Normal likelihood over theta with
-    scipy ``quad_vec`` (tolerance 1e-10). The stated discretization error (K = 20 equal-
-    probability points): L1 distance of the two densities below 1 % (0.4-0.8 % measured over
-    nu in 2-30 and s/tau in 0.3-3), pointwise within 2 % inside one marginal sd.
+    scipy ``quad_vec`` (tolerance 1e-10). The stated discretization error (K = 6 points,
+    Gauss-Legendre in sqrt(u)): L1 distance of the two densities below 0.5 % (0.01-0.38 %
+    measured over nu in 2-30 and s/tau in 0.3-3; the 20 equal-probability points used before
+    were at 0.01-0.77 %), pointwise within 1 % inside one marginal sd (0.5 % measured).
     """
-    from bayeslab.bayes.history_prior import scale_nodes
+    from bayeslab.bayes.history_prior import SLAB_POINTS, scale_nodes, scale_weights
 
     mu, tau = 0.02, 0.017                         # the unit does not matter; a realistic one
     s, width = s * tau, np.sqrt(tau ** 2 + (s * tau) ** 2)
@@ -189,24 +190,64 @@ def test_discretized_t_slab_marginal_matches_quadrature(nu, s):
     ref = integrate.quad_vec(lambda t: stats.norm.pdf(y, t, s) * stats.t.pdf(t, nu, mu, tau),
                              -np.inf, np.inf, epsabs=1e-12, epsrel=1e-10, limit=500)[0]
     lam = scale_nodes(nu)
-    assert lam.size == 20 and np.all(np.diff(lam) > 0)
-    approx = stats.norm.pdf(y[:, None], mu, np.sqrt(tau ** 2 / lam + s ** 2)).mean(axis=1)
+    w = scale_weights()
+    assert lam.size == SLAB_POINTS == 6 and np.all(np.diff(lam) > 0)
+    assert w.sum() == pytest.approx(1.0, abs=1e-14)
+    approx = stats.norm.pdf(y[:, None], mu, np.sqrt(tau ** 2 / lam + s ** 2)) @ w
     assert np.trapezoid(ref, y) == pytest.approx(1.0, abs=2e-3)   # the grid holds the mass
-    assert np.trapezoid(np.abs(approx - ref), y) < 0.01
+    assert np.trapezoid(np.abs(approx - ref), y) < 0.005
     near = np.abs(y - mu) <= width
-    assert np.max(np.abs(approx[near] / ref[near] - 1)) < 0.02
+    assert np.max(np.abs(approx[near] / ref[near] - 1)) < 0.01
+
+
+def test_discretized_t_slab_variance_is_the_student_t_variance():
+    """sum_k w_k / lambda_k against nu / (nu - 2): within 3 % for nu >= 3 (finite for nu = 2)."""
+    from bayeslab.bayes.history_prior import SLAB_NU, slab_variance_factor
+
+    factor = slab_variance_factor(SLAB_NU)
+    for nu, f in zip(SLAB_NU, factor, strict=True):
+        if nu > 2:
+            target = 1.0 if np.isinf(nu) else nu / (nu - 2)
+            assert f == pytest.approx(target, rel=0.03), nu
+    assert np.isfinite(factor[0]) and factor[0] > 5
+
+
+@pytest.mark.filterwarnings("ignore:Estimated shape parameter")
+def test_vectorized_psis_loo_matches_arviz():
+    """psis_loo over all observations at once == ArviZ's loo (a Python loop over them)."""
+    import arviz as az
+    import xarray as xr
+
+    from bayeslab.bayes.history import psis_loo
+
+    rng = np.random.default_rng(1)
+    for spread in (0.05, 1.0):
+        theta = rng.normal(0, spread, 800)
+        y = 2 * rng.standard_t(3, 60)
+        ll = -0.5 * (y[None, :] - theta[:, None]) ** 2
+        post = xr.Dataset({"mu": (("chain", "draw"), theta.reshape(2, 400))})
+        tree = xr.DataTree.from_dict({"posterior": post, "log_likelihood": xr.Dataset(
+            {"e": (("chain", "draw", "obs"), ll.reshape(2, 400, 60))})})
+        ref = az.loo(tree, pointwise=True, var_name="e")
+        reff = float(az.ess(post, method="mean")["mu"]) / theta.size
+        got = psis_loo(ll, reff)
+        assert got["elpd"] == pytest.approx(float(ref.elpd), rel=1e-10, abs=1e-9)
+        assert got["se"] == pytest.approx(float(ref.se), rel=1e-10)
+        assert got["p_loo"] == pytest.approx(float(ref.p), rel=1e-9, abs=1e-9)
+        np.testing.assert_allclose(got["elpd_i"], np.asarray(ref.elpd_i), atol=1e-10)
+        np.testing.assert_allclose(got["pareto_k"], np.asarray(ref.pareto_k), atol=1e-10)
 
 
 def test_spike_t_prior_moments_and_posterior():
     """Moments of the discretized slab in closed form; exact mixture == grid == t quadrature."""
-    from bayeslab.bayes.history_prior import SLAB_NU, scale_nodes
+    from bayeslab.bayes.history_prior import SLAB_NU, slab_variance_factor
 
     rng = np.random.default_rng(3)
     mu, tau, pi = 0.02 + 0.002 * rng.standard_normal(500), np.full(500, 0.017), \
         rng.beta(70, 30, 500)
     nu = rng.choice(np.asarray(SLAB_NU), 500)
     prior = EffectPrior.from_draws("spike-t", mu, tau, pi, nu, n_predictive=200_000)
-    inv = np.array([np.mean(1 / scale_nodes(v)) for v in nu])
+    inv = slab_variance_factor(nu)
     mean = np.mean((1 - pi) * mu)
     sd = np.sqrt(np.mean((1 - pi) * (mu ** 2 + inv * tau ** 2)) - mean ** 2)
     assert prior.mean == pytest.approx(mean, rel=1e-12)
@@ -237,9 +278,9 @@ def test_spike_t_prior_moments_and_posterior():
 
 def _slab_t_portfolio(rng, n, pi, mu, tau, nu):
     """Effects drawn from the discretized spike-t model itself (numpy), and estimates."""
-    from bayeslab.bayes.history_prior import scale_nodes
+    from bayeslab.bayes.history_prior import SLAB_POINTS, scale_nodes, scale_weights
 
-    lam = scale_nodes(nu)[rng.integers(scale_nodes(nu).size, size=n)]
+    lam = scale_nodes(nu)[rng.choice(SLAB_POINTS, size=n, p=scale_weights())]
     theta = np.where(rng.random(n) < pi, 0.0, mu + tau / np.sqrt(lam) * rng.standard_normal(n))
     s = rng.uniform(0.01, 0.03, n)
     return theta, rng.normal(theta, s), s
@@ -290,8 +331,10 @@ def test_spike_t_theta_draws_on_student_t_portfolios_cover_at_90():
 def test_spike_t_fit_recovers_the_null_share_of_a_heavy_tailed_portfolio():
     pf = simulate_portfolio(200, null_share=0.7, family="student", df=3.0, seed=5)
     d, truth = pf.data, pf.truth
+    # 4 chains x 2,000 draws, as the spike test: the posterior of pi on heavy tails is wide
+    # and skewed (a small-scale t_2 slab mimics nulls); 2 x 1,000 failed R-hat 1.013 once
     fit = fit_effect_distribution(d.estimate, d.se, shipped=d.shipped, family="spike-t",
-                                  draws=1000, tune=1000, chains=2, seed=0)
+                                  draws=2000, tune=1000, chains=4, seed=0)
     assert fit.diagnostics.ok and fit.loo is None and fit.family == "spike-t"
     for name, value in (("pi", 0.7), ("mean", truth["mean"]), ("sd", truth["sd"])):
         assert fit.params[name]["lower"] <= value <= fit.params[name]["upper"], name
