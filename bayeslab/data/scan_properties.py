@@ -11,7 +11,9 @@ Spark job, and the result has one row per level and arm: the cost of everything 
 is flat in rows and linear in levels.
 
 Levels with fewer than ``min_units`` units in either arm are summed into one level ``"other"``
-of their property (and listed in :attr:`PropertyStats.pooled`).
+of their property (and listed in :attr:`PropertyStats.pooled`); when even that sum has fewer
+than 2 units in an arm, those levels are left out of the scan and listed in
+:attr:`PropertyStats.dropped` (a level seen in one arm only has no effect to estimate).
 
 The per-level effect :math:`\hat d_{pl} = \bar y_{pl1} - \bar y_{pl0}` (treatment minus control,
 absolute) has the unpooled standard error
@@ -59,6 +61,10 @@ class PropertyStats:
     pooled : dict of str to list of str
         Levels below ``min_units`` per arm summed into ``"other"``, by property.
     min_units : int
+    dropped : dict of str to list of str
+        Levels below ``min_units`` per arm whose ``"other"`` would hold fewer than 2 units in
+        an arm: not scanned (their rows stay in the population and in every other
+        property), by property.
     """
 
     metric: str
@@ -73,6 +79,7 @@ class PropertyStats:
     rows: RowAccount
     pooled: dict = field(default_factory=dict)
     min_units: int = 200
+    dropped: dict = field(default_factory=dict)
 
     @property
     def n_levels(self) -> int:
@@ -228,7 +235,7 @@ def property_stats(source: Source, *, arm: str, metric: str, properties, control
                          excluded={key: v for key, v in excluded.items() if v})
     if (population[:, 0] == 0).any():
         raise DataError(f"column {arm!r}: an arm has no usable rows", column=arm)
-    levels, counts, pooled = [], [], {}
+    levels, counts, pooled, dropped = [], [], {}, {}
     for j, prop in enumerate(properties):
         cells: dict = {}
         for r in rows:
@@ -241,13 +248,16 @@ def property_stats(source: Source, *, arm: str, metric: str, properties, control
                        key=label_sort_key)
         if len(small) > 0:
             other = sum(cells.pop(lv) for lv in small)
-            name = OTHER if OTHER not in cells else f"{OTHER} ({prop})"
-            cells[name] = other
-            pooled[prop] = small
+            if other[:, 0].min() >= 2:
+                name = OTHER if OTHER not in cells else f"{OTHER} ({prop})"
+                cells[name] = other
+                pooled[prop] = small
+            else:   # one arm (nearly) empty even together: no effect to estimate
+                dropped[prop] = small
         for level in sorted(cells, key=label_sort_key):
             levels.append((prop, level))
             counts.append(cells[level])
     return PropertyStats(metric=metric, arm=arm, kind=kind, control=ctrl, treatment=treat,
                          properties=properties, levels=levels, counts=np.array(counts),
                          population=population, rows=account, pooled=pooled,
-                         min_units=int(min_units))
+                         min_units=int(min_units), dropped=dropped)

@@ -88,6 +88,11 @@ class PropertyScanReadout:
             out.append(f"{prop}: {len(levels)} level(s) with fewer than "
                        f"{self.stats.min_units:,} units in an arm pooled into 'other' "
                        f"({', '.join(levels[:8])}{', ...' if len(levels) > 8 else ''})")
+        for prop, levels in getattr(self.stats, "dropped", {}).items():
+            out.append(f"{prop}: {len(levels)} level(s) not scanned: an arm holds fewer than "
+                       f"2 of their units even pooled together "
+                       f"({', '.join(levels[:8])}{', ...' if len(levels) > 8 else ''}); their "
+                       f"rows count in the population and in the other properties")
         f = self.frequentist
         out.append(f"Bayesian flag: P(level departs from its property's common effect) >= "
                    f"{fmt.number(self.bayes.threshold, 3)} (prior "

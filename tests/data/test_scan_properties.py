@@ -7,6 +7,7 @@ import pytest
 from bayeslab.core.errors import DataError
 from bayeslab.data.scan_properties import property_stats
 from bayeslab.data.sources import open_source
+from bayeslab.frequentist.property_scan import LevelVersusRest
 from bayeslab.scenarios.properties import simulate_properties
 
 
@@ -46,6 +47,25 @@ def test_small_levels_pool_into_other_and_missing_is_a_level():
     other = st.counts[[lv for _, lv in st.levels].index("other")]
     # "other" holds c, d and the small (missing) level when it is below min_units
     assert other[:, 0].sum() >= cont["count"].sum()
+
+
+def test_levels_seen_in_one_arm_are_dropped_and_said_so_not_turned_into_nan():
+    """A level in one arm only has no effect: alone (or pooled with other small ones that are
+    also one-armed) it is left out (listed in ``dropped``), never a NaN level."""
+    rng = np.random.default_rng(1)
+    arm = rng.integers(0, 2, 4000)
+    p = np.where(rng.random(4000) < 0.5, "a", "b").astype(object)
+    p[(arm == 1) & (rng.random(4000) < 0.05)] = "treated-only"
+    df = pd.DataFrame({"arm": arm, "y": rng.normal(size=4000), "p": p,
+                       "q": rng.choice(["x", "z"], 4000)})
+    st = property_stats(open_source(df), arm="arm", metric="y", properties=["p", "q"],
+                        kind="continuous", min_units=50)
+    assert st.dropped == {"p": ["treated-only"]} and "p" not in st.pooled
+    assert ("p", "treated-only") not in st.levels and ("p", "other") not in st.levels
+    assert st.population[:, 0].sum() == 4000   # its rows stay in the population
+    e = st.effects()
+    assert np.isfinite(e["level"]).all() and np.isfinite(e["level_se"]).all()
+    assert np.isfinite(LevelVersusRest().fit(st).p_value).all()
 
 
 def test_errors_name_the_column():
