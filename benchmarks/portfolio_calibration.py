@@ -3,7 +3,7 @@
 Over ``REPS`` (50) simulated portfolios of 200 past experiments each
 (:func:`bayeslab.scenarios.simulate_portfolio`), fitted with
 ``fit_effect_distribution(family="auto")`` (Normal against spike-t by LOO; 2 chains x 1,000
-draws after 500 tuning steps), or the family named as the second argument, it prints for two
+draws after 300 tuning steps), or the family named as the second argument, it prints for two
 cases
 
 - ``normal``: every effect from N(0.02, 0.03) (no nulls);
@@ -128,7 +128,8 @@ def speed() -> None:
 
     On a shared machine the wall time depends on the load; the CPU seconds do not (much):
     this process's (model building, LOO, draws of nu and theta) plus the chains' (forked,
-    one per core), so ``own + chains / 2`` estimates the wall time on an idle 2-core machine.
+    one per core), so ``own + chains / 2`` estimates the wall time on an idle 2-core machine (an
+    upper bound: part of this process's work runs on two threads).
     """
     pf = simulate_portfolio(1000, seed=7)
     d = pf.data
@@ -143,7 +144,7 @@ def speed() -> None:
         kids.append(k1 - k0)
     idle = [o + k / 2 for o, k in zip(own, kids, strict=True)]
     print(f"\n== speed: fit_effect_distribution(1,000 experiments, family='auto', 2 x 1,000 "
-          f"draws after 500 tuning) warm: {', '.join(f'{t:.2f}' for t in times)} s "
+          f"draws after 300 tuning) warm: {', '.join(f'{t:.2f}' for t in times)} s "
           f"(goal <= 10 s); kept {fit.family}, sampling {fit.settings['sample_s']:.2f} s of the "
           "kept fit")
     print(f"  CPU s: own {', '.join(f'{c:.2f}' for c in own)}; chains "

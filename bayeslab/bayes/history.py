@@ -167,7 +167,7 @@ class EffectHistory:
 
 
 def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family: str = "auto",
-                            draws: int = 1000, tune: int = 500, chains: int = 2, seed: int = 0,
+                            draws: int = 1000, tune: int = 300, chains: int = 2, seed: int = 0,
                             interval: float = HISTORY_LEVEL, sampler: str = "auto",
                             cores: int | None = None, progressbar: bool | None = None,
                             thresholds: dict | None = None) -> EffectHistory:
@@ -247,9 +247,9 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     experiment and gradient (120 with 20 points, :math:`\nu = 30` and the Normal slab as 20
     equal ones; the gradient's cost is linear in them, about 28 ns each on the busy machine). On
     1,000 experiments ``auto`` took about 56 s before (busy 2-core machine); see
-    ``benchmarks/RESULTS.md`` for the time now. Tuning is 500 steps per chain: three
-    parameters, and nutpie's adaptation settles within its own default of 300; the
-    diagnostics gate (ESS, R-hat) and its remedy stand behind it.
+    ``benchmarks/RESULTS.md`` for the time now. Tuning is 300 steps per chain (nutpie's own
+    default; it was 1,000): three parameters, no latent variables, and the diagnostics gate
+    (ESS, R-hat) with its remedy and the refit above stand behind it.
 
     Parameters
     ----------
@@ -332,14 +332,16 @@ def build_model(family: str, y, s, scale: float):
         elif family == "spike-t":
             pi = pm.Beta("pi", 1.0, 1.0)
             lam = slab_nodes(_FINITE_NU)[:, :, None]           # (finite nu, K, 1), constants
-            logw = np.log(scale_weights())[None, :, None]
+            w = scale_weights()
             r2 = (y_d - mu) ** 2
-            var = tau ** 2 / lam + s_d ** 2                    # (finite nu, K, experiment)
-            comp = logw - 0.5 * r2 / var - 0.5 * pt.log(var)
-            # log-sum-exp over k shifted by k = 0, the widest point: its term is never below
-            # the others by more than 0.5 log(var_0 / var_k) + log(w_0 / w_k), so no max
-            shift = comp[:, 0, :]
-            finite = shift + pt.log(pt.exp(comp - shift[:, None, :]).sum(axis=1))
+            prec = 1.0 / (tau ** 2 / lam + s_d ** 2)           # (finite nu, K, experiment)
+            p0 = prec[:, :1, :]                                # k = 0, the widest point
+            # sum_k w_k N(y | mu, 1/prec_k) relative to k = 0: prec_k >= prec_0, so every
+            # exponent is <= 0 and the k = 0 term is 1 (no max needed, one log per nu and
+            # experiment instead of one per point)
+            rel = (w / w[0])[None, :, None] * pt.sqrt(prec / p0) * pt.exp(-0.5 * r2 * (prec - p0))
+            finite = (np.log(w[0]) + 0.5 * pt.log(p0[:, 0, :]) - 0.5 * r2 * p0[:, 0, :]
+                      + pt.log(rel.sum(axis=1)))
             var_inf = tau ** 2 + s_d ** 2                      # nu = inf: one Normal, not K
             normal = -0.5 * r2 / var_inf - 0.5 * pt.log(var_inf)
             slab = pt.concatenate([finite, normal[None, :]], axis=0) + pt.log1p(-pi)
@@ -404,34 +406,40 @@ def _slab_t_loglik(post, y, s, chunk: int = 250):
     r"""Pointwise :math:`\log p(y_i \mid \pi, \mu, \tau, \nu)` of the spike-t family.
 
     For every :math:`\nu` of :data:`SLAB_NU`: shape ``(len(SLAB_NU), draws, experiments)``,
-    float64, in chunks of ``chunk`` draws (memory stays at a few chunk x experiments x K
-    arrays). Computed once per fit: the draws of :math:`\nu`, the LOO comparison and nothing
-    else read it.
+    float64, in chunks of ``chunk`` draws spread over two threads (numpy releases the GIL in
+    its loops; memory stays at a few chunk x experiments arrays), with the model's
+    formula (relative to the widest point, one log per :math:`\nu`). Computed once per fit:
+    the draws of :math:`\nu` and the LOO comparison read it.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     mu, tau, pi = post["mu"], post["tau"], post["pi"]
-    nodes, logw = slab_nodes(), np.log(scale_weights())
+    nodes, w = slab_nodes(), scale_weights()
     s2, half_log_2pi = s ** 2, 0.5 * np.log(2 * np.pi)
     null_y = -0.5 * (y / s) ** 2 - np.log(s) - half_log_2pi
     out = np.empty((len(SLAB_NU), mu.size, y.size))
-    for start in range(0, mu.size, chunk):
+
+    def work(start):
         sl = slice(start, start + chunk)
         m, t2, p = mu[sl, None], tau[sl, None] ** 2, pi[sl, None]
         r2 = (y - m) ** 2
         null = np.log(p) + null_y
         keep = np.log1p(-p)
         for j, (nu, lam) in enumerate(zip(SLAB_NU, nodes, strict=True)):
+            p0 = 1.0 / (t2 / lam[0] + s2)
             if np.isinf(nu):
-                v = t2 + s2
-                slab = -0.5 * r2 / v - 0.5 * np.log(v) - half_log_2pi
-            else:   # shifted by k = 0, the widest point, as in the model
-                v = t2 / lam[0] + s2
-                top = logw[0] - 0.5 * r2 / v - 0.5 * np.log(v)
+                slab = 0.5 * np.log(p0) - 0.5 * r2 * p0 - half_log_2pi
+            else:
                 acc = np.ones(r2.shape)
-                for lk, lw in zip(lam[1:], logw[1:], strict=True):
-                    v = t2 / lk + s2
-                    acc += np.exp(lw - 0.5 * r2 / v - 0.5 * np.log(v) - top)
-                slab = top + np.log(acc) - half_log_2pi
+                for lk, wk in zip(lam[1:], w[1:], strict=True):
+                    pk = 1.0 / (t2 / lk + s2)
+                    acc += (wk / w[0]) * np.sqrt(pk / p0) * np.exp(-0.5 * r2 * (pk - p0))
+                slab = np.log(w[0]) + 0.5 * np.log(p0) - 0.5 * r2 * p0 + np.log(acc) - \
+                    half_log_2pi
             out[j, sl] = np.logaddexp(null, keep + slab)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(work, range(0, mu.size, chunk)))
     return out
 
 
@@ -562,9 +570,12 @@ def psis_loo(loglik, reff: float = 1.0) -> dict:
     n_s = ll.shape[0]
     m = int(np.floor(3 * np.sqrt(n_s / reff)) if n_s * reff > 225 else np.floor(n_s / 5))
     lr = -ll - np.max(-ll, axis=0)
-    order = np.argsort(lr, axis=0, kind="stable")
-    srt = np.take_along_axis(lr, order, axis=0)
-    tail, cutoff = srt[n_s - m:], srt[n_s - m - 1]
+    # the m + 1 largest ratios in ascending order (a partition, then a sort of those only)
+    top = np.argpartition(lr, n_s - m - 1, axis=0)[n_s - m - 1:]
+    top = np.take_along_axis(top, np.argsort(np.take_along_axis(lr, top, axis=0), axis=0,
+                                             kind="stable"), axis=0)
+    srt = np.take_along_axis(lr, top, axis=0)
+    tail, cutoff = srt[1:], srt[0]
     x = np.exp(tail) - np.exp(cutoff)
     khat, sigma = _gpdfit(x)
     smooth = np.isfinite(khat) & (sigma > 0)
@@ -575,7 +586,7 @@ def psis_loo(loglik, reff: float = 1.0) -> dict:
                      / k_safe) + np.exp(cutoff)
         q = np.minimum(np.log(q), tail[-1])
     new_tail = np.where(smooth, q, tail)
-    np.put_along_axis(lr, order[n_s - m:], new_tail, axis=0)
+    np.put_along_axis(lr, top[1:], new_tail, axis=0)
     lw = lr - logsumexp(lr, axis=0)
     elpd_i = logsumexp(lw + ll, axis=0)
     lppd_i = logsumexp(ll, axis=0) - np.log(n_s)
