@@ -97,7 +97,7 @@ class PropertyScanReadout:
         out.append(f"Bayesian flag: P(level departs from its property's common effect) >= "
                    f"{fmt.number(self.bayes.threshold, 3)} (prior "
                    f"{fmt.prob(self.bayes.prior_prob)}: about "
-                   f"{fmt.number(self.bayes.prior.expected_departures, 3)} departing level "
+                   f"{self.bayes.prior.expected_departures:g} departing level "
                    f"expected among {len(self.bayes.levels)}); frequentist: level vs rest, "
                    f"Bonferroni and BH over {len(f.levels)} levels at alpha "
                    f"{fmt.number(f.alpha, 3)}")
