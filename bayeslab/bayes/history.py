@@ -251,6 +251,20 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     default; it was 1,000): three parameters, no latent variables, and the diagnostics gate
     (ESS, R-hat) with its remedy and the refit above stand behind it.
 
+    Calibration (``benchmarks/portfolio_calibration.py 50``, 50 portfolios of 200 experiments,
+    90 % intervals, busy machine, ``benchmarks/RESULTS.md``). Normal effects: the population
+    mean covers 0.92, sd 0.90, the shrunken effects 0.886, the corrected shipped impact 0.92.
+    Heavy tails (70 % nulls, Student-t 3 df slab, mean 0.02, sd 0.03; spike-t kept in all 50):
+    :math:`\pi` 0.90, :math:`\mu` 0.90, :math:`\tau` 0.92, :math:`\nu` 1.00 (discrete: the
+    inverted-CDF interval over-covers), sd 0.94, shrunken effects 0.906; **short of the bar:**
+    the population mean 0.82 +- 0.05 and the corrected shipped impact 0.78 +- 0.06. The shipped
+    impact is unbiased (corrected minus true -0.016 +- 0.016) and its exact draws at the true
+    parameters cover 0.885 (200 portfolios), so neither the discretization nor the draws are
+    at fault: the misses are portfolios whose shipped winners are genuine tail effects, shrunk
+    too far by a slab whose tail shape (:math:`\nu`, :math:`\tau`) about 60 non-null effects
+    barely pin down (a Bayesian interval is calibrated on average over its prior, not at every
+    fixed truth). Intervals were not widened to meet the bar.
+
     Parameters
     ----------
     estimates, ses : array_like
