@@ -360,9 +360,11 @@ def build_model(family: str, y, s, scale: float):
             normal = -0.5 * r2 / var_inf - 0.5 * pt.log(var_inf)
             slab = pt.concatenate([finite, normal[None, :]], axis=0) + pt.log1p(-pi)
             null = pt.log(pi) - 0.5 * (y_d / s_d) ** 2 - pt.log(s_d)
-            both = pt.stack([pt.broadcast_to(null, slab.shape), slab])
-            per_nu = _logsumexp(both, axis=0).sum(axis=1)      # log p(y | pi, mu, tau, nu)
-            pm.Potential("estimate", _logsumexp(per_nu, axis=0) - np.log(len(SLAB_NU)))
+            per_nu = _logaddexp(null[None, :], slab).sum(axis=1)   # log p(y | pi, mu, tau, nu)
+            total = per_nu[0]
+            for j in range(1, len(SLAB_NU)):
+                total = _logaddexp(total, per_nu[j])
+            pm.Potential("estimate", total - np.log(len(SLAB_NU)))
         else:
             nu = pm.Gamma("nu", 2.0, 0.1)
             if student_centered(y, s):
@@ -374,11 +376,16 @@ def build_model(family: str, y, s, scale: float):
     return model
 
 
-def _logsumexp(x, axis):
+def _logaddexp(a, b):
+    """log(exp(a) + exp(b)) in plain ops.
+
+    Not max + log(sum(exp(x - max))): PyTensor's "stabilize" rewrite turns that pattern into a
+    LogSumExp OpFromGraph whose cached gradient cannot be pickled, so the spike-t model could
+    not be written to the compiled-model cache and every new process recompiled it.
+    """
     import pytensor.tensor as pt
 
-    top = pt.max(x, axis=axis, keepdims=True)
-    return pt.squeeze(top + pt.log(pt.sum(pt.exp(x - top), axis=axis, keepdims=True)), axis=axis)
+    return pt.maximum(a, b) + pt.log1p(pt.exp(-pt.abs(a - b)))
 
 
 def student_centered(y, s) -> bool:
