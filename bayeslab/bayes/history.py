@@ -246,10 +246,12 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     Speed: the spike-t likelihood costs :math:`(4 K + 1) = 25` Normal densities per
     experiment and gradient (120 with 20 points, :math:`\nu = 30` and the Normal slab as 20
     equal ones; the gradient's cost is linear in them, about 28 ns each on the busy machine). On
-    1,000 experiments ``auto`` took about 56 s before (busy 2-core machine); see
-    ``benchmarks/RESULTS.md`` for the time now. Tuning is 300 steps per chain (nutpie's own
-    default; it was 1,000): three parameters, no latent variables, and the diagnostics gate
-    (ESS, R-hat) with its remedy and the refit above stand behind it.
+    1,000 experiments ``auto`` took about 56 s before and 18-20 s now, warm, on a busy 2-core
+    machine (load 3-5; an idle one: about 10-11 s from the CPU seconds, the goal being 10 s;
+    ``benchmarks/RESULTS.md``), sampling the spike-t being about 14 s of it. Tuning is 300
+    steps per chain (nutpie's own default; it was 1,000): three parameters, no latent
+    variables, and the diagnostics gate (ESS, R-hat) with its remedy and the refit above stand
+    behind it.
 
     Calibration (``benchmarks/portfolio_calibration.py 50``, 50 portfolios of 200 experiments,
     90 % intervals, busy machine, ``benchmarks/RESULTS.md``). Normal effects: the population
