@@ -318,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the effect scale of the past estimates (default absolute)")
     p.add_argument("--family", choices=("auto", "normal", "spike", "spike-t", "student"),
                    default="auto",
-                   help="auto: Normal, spike-and-slab and spike with a heavy-tailed slab, "
-                   "chosen by LOO (default)")
+                   help="auto: Normal against spike-and-slab with a Student-t slab (its "
+                   "nu = inf member is the Normal slab), chosen by LOO (default)")
     p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--format", **fmt)
     p.set_defaults(func=cmd_prior)

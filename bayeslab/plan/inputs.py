@@ -87,8 +87,9 @@ def learned_history(plan: Plan, metric: MetricPlan, library, *, show=None):
 
     For ``prior = "library"``: the metric's history on the absolute scale, this plan's own
     earlier rows left out (a rerun must not count itself), fitted by
-    :func:`bayeslab.bayes.history.fit_effect_distribution` (Normal against spike-and-slab by
-    LOO). A plan without a library, or a metric with fewer than 5 past experiments, is refused.
+    :func:`bayeslab.bayes.history.fit_effect_distribution` (Normal against spike-and-slab
+    with a Student-t slab, by LOO). A plan without a library, or a metric with fewer than 5
+    past experiments, is refused.
     """
     from bayeslab.plan.library_rows import run_id
     from bayeslab.plan.schema import PlanError
