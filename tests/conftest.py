@@ -6,6 +6,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from tests.signals import sigint_default
+
 
 def make_conversion_frame(n=20_000, p=(0.10, 0.12), seed=0, arm_labels=(0, 1)):
     """Unit rows with a 0/1 outcome and an exact 50/50 split (or equal split over arms)."""
@@ -95,7 +97,8 @@ def interrupt_cli(args, *, after: float) -> tuple[int, float, str]:
     import time
 
     proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     time.sleep(after)
     assert proc.poll() is None, "the command ended before the signal"
     sent = time.monotonic()

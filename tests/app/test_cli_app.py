@@ -8,6 +8,7 @@ import pytest
 
 from bayeslab.app import RUN_DIR_ENV, script_path
 from bayeslab.cli import main
+from tests.signals import sigint_default
 
 _find_spec = importlib.util.find_spec
 
@@ -87,7 +88,8 @@ def test_stopping_the_app_stops_the_server(run_dir, tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "app", str(run_dir),
                                  "--port", str(port), "--headless"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env={**os.environ, "HOME": str(tmp_path)})
+                                env={**os.environ, "HOME": str(tmp_path)},
+                                preexec_fn=sigint_default)
         try:
             assert _wait_listening(port, 90), "the app server did not start"
             children = _children(proc.pid)

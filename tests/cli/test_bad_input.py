@@ -17,6 +17,7 @@ import pytest
 
 from bayeslab.cli import main
 from tests.conftest import interrupt_cli
+from tests.signals import sigint_default
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
@@ -186,7 +187,8 @@ def test_ctrl_c_during_a_plan_run_leaves_out_untouched(tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     proc = subprocess.Popen([sys.executable, "-m", "bayeslab.cli", "run", str(plan), "--out",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".out.tmp-*")) and proc.poll() is None:  # the run has started
         assert time.monotonic() < deadline

@@ -15,6 +15,7 @@ import pytest
 
 from bayeslab.core.errors import ModelError
 from bayeslab.inference.chains import fork_available, run_chains
+from tests.signals import sigint_default
 
 needs_fork = pytest.mark.skipif(not fork_available(), reason="no fork start method here")
 
@@ -95,7 +96,7 @@ def test_ctrl_c_ends_every_chain_process(tmp_path):
             sys.exit(130)
         """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 60
     while len(os.listdir(tmp_path)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -18,6 +18,7 @@ from bayeslab.sequential.operating import (
     operating_characteristics,
     simulate,
 )
+from tests.signals import sigint_default
 
 LOOKS = np.array([250, 500, 750, 1000])  # per arm, equal allocation
 
@@ -156,7 +157,7 @@ def test_ctrl_c_stops_a_million_experiment_simulation_within_a_second(tmp_path):
             sys.exit(130)
         """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + 60
     while not flag.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
