@@ -44,6 +44,7 @@ def _watch_parent(parent: int) -> None:
 
 def _child(fn, item, conn, parent) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})   # blocked by the parent's fork
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     try:
         payload = ("ok", fn(item))
@@ -102,13 +103,19 @@ def fork_map(fn: Callable, items: Sequence, *, workers: int,
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, daemon=True,
                                    args=(fn, item, send, os.getpid()))
-                with warnings.catch_warnings():
-                    # Python warns that forking a multi-threaded process may deadlock; the
-                    # child only computes its item and exits
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    proc.start()
-                send.close()
-                running[i] = (proc, recv)
+                # Ctrl-C waits until the child is in ``running``: one arriving between the fork
+                # and that line would leave it out of the clean-up below, still running
+                mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                try:
+                    with warnings.catch_warnings():
+                        # Python warns that forking a multi-threaded process may deadlock; the
+                        # child only computes its item and exits
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        proc.start()
+                    send.close()
+                    running[i] = (proc, recv)
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             ready = mp.connection.wait([recv for _, recv in running.values()])
             for i, (proc, recv) in list(running.items()):
                 if recv in ready:
