@@ -88,7 +88,7 @@ class PropertyScanReadout:
             out.append(f"{prop}: {len(levels)} level(s) with fewer than "
                        f"{self.stats.min_units:,} units in an arm pooled into 'other' "
                        f"({', '.join(levels[:8])}{', ...' if len(levels) > 8 else ''})")
-        for prop, levels in getattr(self.stats, "dropped", {}).items():
+        for prop, levels in self.stats.dropped.items():
             out.append(f"{prop}: {len(levels)} level(s) not scanned: an arm holds fewer than "
                        f"2 of their units even pooled together "
                        f"({', '.join(levels[:8])}{', ...' if len(levels) > 8 else ''}); their "
