@@ -408,14 +408,22 @@ def student_centered(y, s) -> bool:
 
 def _fit_one(family, y, s, scale, *, draws, tune, chains, seed, sampler, cores, progressbar,
              thresholds):
+    from bayeslab.bayes import history_nuts
     from bayeslab.inference.diagnostics import draws_matrix
-    from bayeslab.inference.sampling import sample_with_remedy
+    from bayeslab.inference.sampling import resolve_sampler, sample_with_remedy
 
-    model = build_model(family, y, s, scale)
-    free = [v.name for v in model.free_RVs]
+    # nutpie samples the Normal and spike-t over their written densities (history_nuts): no
+    # PyMC model to build, compile or load; the PyMC model when nutpie is missing
+    density = model = None
+    if family in history_nuts.NAMES and resolve_sampler(sampler) == "nutpie":
+        density = history_nuts.nutpie_model(family, y, s, scale)
+        free = list(history_nuts.NAMES[family])
+    else:
+        model = build_model(family, y, s, scale)
+        free = [v.name for v in model.free_RVs]
     run = sample_with_remedy(model, draws=draws, tune=tune, chains=chains, seed=seed,
                              sampler=sampler, cores=cores, progressbar=progressbar,
-                             var_names=free,
+                             var_names=free, density=density,
                              key=("history", family, y.size, family == "student" and
                                   student_centered(y, s)),
                              **(thresholds or {}))

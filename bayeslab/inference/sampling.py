@@ -267,7 +267,12 @@ def _keyboard_interrupt_raises():
 
 
 def _sample_nutpie(model, *, draws, tune, chains, seed, target_accept, cores, progressbar,
-                   key, backend):
+                   key, backend, density=None):
+    if density is not None:   # a hand-written density of the same posterior: nothing to compile
+        out, sample_s = sample_nutpie_model(
+            density, draws=draws, tune=tune, chains=chains, seed=seed,
+            target_accept=target_accept, cores=cores, progressbar=progressbar)
+        return out, 0.0, sample_s
     compiled, compile_s, reused = compile_for_nutpie(model, key=key, backend=backend)
     out, sample_s = sample_nutpie_model(
         compiled.nutpie_model, draws=draws, tune=tune, chains=chains, seed=seed,
@@ -292,8 +297,11 @@ def _relabel(tree, model):
 
 def sample_once(model, *, draws=1000, tune=1000, chains=4, seed=0, target_accept=0.9,
                 sampler="auto", cores=None, progressbar=None, key=None,
-                backend=DEFAULT_BACKEND):
+                backend=DEFAULT_BACKEND, density=None):
     """Sample ``model`` once; return ``(idata, compile_s, sample_s)``.
+
+    ``density``: a nutpie model of the same posterior over a hand-written log density (see
+    :func:`sample_with_remedy`), sampled instead of compiling ``model`` when the sampler is nutpie.
 
     Raises
     ------
@@ -307,7 +315,7 @@ def sample_once(model, *, draws=1000, tune=1000, chains=4, seed=0, target_accept
     if name == "nutpie":
         return _sample_nutpie(model, draws=draws, tune=tune, chains=chains, seed=seed,
                               target_accept=target_accept, cores=cores, progressbar=bar,
-                              key=key, backend=backend)
+                              key=key, backend=backend, density=density)
     import pymc as pm
 
     t0 = time.perf_counter()
@@ -371,6 +379,7 @@ def sample_with_remedy(
     var_names=None,
     key=None,
     backend: str = DEFAULT_BACKEND,
+    density=None,
     **thresholds,
 ) -> Sampled:
     """Sample ``model`` with NUTS and, if diagnostics fail, refit once with a safe remedy.
@@ -405,6 +414,11 @@ def sample_with_remedy(
         Structure of the model, to reuse its compiled form (see :func:`compile_for_nutpie`).
     backend : {"pytensor", "numba", "jax"}
         nutpie backend (see :func:`compile_for_nutpie`).
+    density : nutpie compiled model, optional
+        The same posterior over a hand-written log density (nutpie's ``from_pyfunc``, e.g.
+        :func:`bayeslab.bayes.history_nuts.nutpie_model`), its expanded variables named as
+        ``model``'s: sampled instead of compiling ``model`` when the sampler is nutpie;
+        ``model`` is sampled by PyMC when nutpie is missing.
     **thresholds
         Passed to :func:`bayeslab.inference.diagnostics.diagnose` (``rhat_max``, ``ess_min``, ...).
 
@@ -424,7 +438,8 @@ def sample_with_remedy(
     _check_settings(draws, tune, chains, target_accept)
     name = resolve_sampler(sampler)
     settings = dict(draws=draws, tune=tune, chains=chains, target_accept=target_accept, seed=seed)
-    common = dict(sampler=name, cores=cores, progressbar=progressbar, key=key, backend=backend)
+    common = dict(sampler=name, cores=cores, progressbar=progressbar, key=key, backend=backend,
+                  density=density)
     idata, c_s, s_s = sample_once(model, **common, **settings)
     diag = diagnose(idata, var_names=var_names, **thresholds)
     if diag.ok or not remedy:

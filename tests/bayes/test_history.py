@@ -367,3 +367,30 @@ def test_spike_t_numpy_loglik_is_the_model_likelihood():
         # the model leaves out -0.5 log(2 pi) per experiment (a constant)
         assert float(f(point)) - 0.5 * np.log(2 * np.pi) * y.size == pytest.approx(
             total, rel=1e-12, abs=1e-9)
+
+
+@pytest.mark.parametrize("family", ["normal", "spike-t"])
+def test_hand_written_density_is_the_pymc_model(family):
+    """The log density nutpie samples (history_nuts) is PyMC's, value and gradient, to 1e-9."""
+    from scipy import special
+
+    from bayeslab.bayes.history import build_model
+    from bayeslab.bayes.history_nuts import logp_function
+
+    d = simulate_portfolio(300, null_share=0.6, family="student", df=3.0, seed=4).data
+    y, s = d.estimate.to_numpy(), d.se.to_numpy()
+    scale = float(np.std(y, ddof=1))
+    model = build_model(family, y, s, scale)
+    ref_logp, ref_dlogp = (model.compile_logp(jacobian=True),
+                           model.compile_dlogp(jacobian=True))
+    written = logp_function(family, y, s, scale)
+    for mu, tau, pi in [(0.01, 0.01, 0.3), (0.03, 0.05, 0.8), (-0.02, 0.002, 0.05),
+                        (0.0, 0.2, 0.999)]:
+        point = {"mu": mu, "tau_log__": np.log(tau), "pi_logodds__": special.logit(pi)}
+        x = np.array([mu, np.log(tau), special.logit(pi)])
+        if family == "normal":
+            point.pop("pi_logodds__")
+            x = x[:2]
+        value, grad = written(x)
+        assert value == pytest.approx(float(ref_logp(point)), rel=1e-12, abs=1e-9)
+        assert grad == pytest.approx(ref_dlogp(point), rel=1e-9, abs=1e-9)
