@@ -24,7 +24,9 @@ cores.
 
 Run: ``.venv/bin/python benchmarks/portfolio_calibration.py [REPS] [FAMILY]`` (``FAMILY``:
 ``auto`` by default, or ``spike-t``, ``spike``, ``normal``: the calibration of that family
-alone; the speed figure is always ``auto``). Say whether the machine was quiet (``uptime``).
+alone; the speed figure is always ``auto``), or ``... portfolio_calibration.py speed`` for the
+speed figures alone: in one process, and ``bayeslab prior`` in a new process each time. Say
+whether the machine was quiet (``uptime``).
 """
 
 from __future__ import annotations
@@ -152,10 +154,45 @@ def speed() -> None:
           f"{', '.join(f'{c:.2f}' for c in idle)} s")
 
 
+def cli_speed(runs: int = 3) -> None:
+    """``bayeslab prior`` on a library of the same 1,000 experiments, each run a new process.
+
+    What a user waits for: imports, the library query, both fits, LOO, printing. A first run
+    warms the caches (numba's machine code of the spike-t density); then ``runs`` timed runs.
+    """
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    d = simulate_portfolio(1000, seed=7).data
+    exe = Path(sys.executable).with_name("bayeslab")
+    with tempfile.TemporaryDirectory() as tmp:
+        csv, lib = Path(tmp) / "past.csv", Path(tmp) / "history.duckdb"
+        d.assign(name=d.experiment, metric="conversion")[
+            ["name", "metric", "estimate", "se", "shipped"]].to_csv(csv, index=False)
+        subprocess.run([exe, "library", "import", csv, "--library", lib], check=True,
+                       capture_output=True)
+        cmd = [exe, "prior", "--library", lib, "--metric", "conversion"]
+        times = []
+        for _ in range(runs + 1):
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True, env=os.environ)
+            times.append(time.perf_counter() - t)
+    print(f"\n== `bayeslab prior` on 1,000 experiments, a new process each: first "
+          f"{times[0]:.2f} s (caches warmed), then {', '.join(f'{t:.2f}' for t in times[1:])} s "
+          "(goal <= 10 s warm)")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["speed"]:
+        speed()
+        cli_speed()
+        return
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     family = sys.argv[2] if len(sys.argv) > 2 else "auto"
     speed()
+    cli_speed()
     for name in CASES:
         run_case(name, reps, family)
 

@@ -245,31 +245,34 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
 
     Speed: the spike-t likelihood costs :math:`(4 K + 1) = 25` Normal densities per
     experiment and gradient (120 with 20 points, :math:`\nu = 30` and the Normal slab as 20
-    equal ones; the gradient's cost is linear in them, about 28 ns each on the busy machine). On
-    1,000 experiments ``auto`` took about 56 s before and 18-20 s now, warm, on a busy 2-core
-    machine (load 3-5; an idle one: about 10-11 s from the CPU seconds, the goal being 10 s;
-    ``benchmarks/RESULTS.md``), sampling the spike-t being about 14 s of it. Tuning is 300
-    steps per chain (nutpie's own default; it was 1,000): three parameters, no latent
-    variables, and the diagnostics gate (ESS, R-hat) with its remedy and the refit above stand
-    behind it.
+    equal ones). With nutpie, both families are sampled over hand-written log densities
+    (:mod:`bayeslab.bayes.history_nuts`, equal to the PyMC models' to 1e-9): no PyMC model is
+    built, compiled or loaded, which saved 1.5-4 s of a new process's 8-12 s outside sampling
+    (busy machine); the spike-t gradient, a compiled loop, costs what PyTensor's graph of it
+    did (0.87-0.91 ms against 0.84-1.07 ms on 1,000 experiments, lightly loaded). On 1,000
+    experiments ``auto`` takes 17-22 s warm on a busy 2-core machine (load 2-4), sampling the
+    spike-t (about 5.7 leapfrog steps per draw, 1,300 iterations per chain) being most of it;
+    the goal is 10 s (``benchmarks/RESULTS.md``). Tuning is 300 steps per chain (nutpie's own
+    default; it was 1,000): three parameters, no latent variables, and the diagnostics gate
+    (ESS, R-hat) with its remedy and the refit above stand behind it. A target acceptance of
+    0.8 instead of 0.9 took 17 % fewer steps but diverged once on a heavy-tailed history of
+    200 (a failed gate, a refit): not adopted.
 
     Calibration (``benchmarks/portfolio_calibration.py 50``, 50 portfolios of 200 experiments,
     90 % intervals, busy machine, ``benchmarks/RESULTS.md``). Normal effects: the population
     mean covers 0.92, sd 0.90, the shrunken effects 0.886, the corrected shipped impact 0.92.
-    Heavy tails (70 % nulls, Student-t 3 df slab, mean 0.02, sd 0.03; spike-t kept in all 50):
-    :math:`\pi` 0.90, :math:`\mu` 0.90, :math:`\tau` 0.92, :math:`\nu` 1.00 (discrete: the
-    inverted-CDF interval over-covers), sd 0.94, shrunken effects 0.906; **short of the bar:**
-    the population mean 0.82 +- 0.05 and the corrected shipped impact 0.78 +- 0.06. The shipped
-    impact is unbiased (corrected minus true -0.016 +- 0.016) and its exact draws at the true
-    parameters cover 0.885 (200 portfolios), so neither the discretization nor the draws are
-    at fault: the misses are portfolios whose shipped winners are genuine tail effects, shrunk
-    too far by a slab whose tail shape (:math:`\nu`, :math:`\tau`) about 60 non-null effects
-    barely pin down (a Bayesian interval is calibrated on average over its prior, not at every
-    fixed truth). The population mean is biased low there: its posterior mean averaged 0.00514
-    +- 0.00027 against 0.006 over the 50 portfolios (the same intervals cover each portfolio's
-    realized mean of its 200 effects 0.90), most likely because a small-scale :math:`t_2` slab
-    absorbs some nulls and the location of a Student-t fitted to that zero-inflated slab sits
-    nearer 0 than its mean. Intervals were not widened to meet the bar.
+    Heavy tails (70 % nulls, Student-t 3 df slab, mean 0.02, sd 0.03; spike-t kept in all 50),
+    over 200 portfolios (the first 50 gave the shipped impact 0.78, Monte Carlo se 0.06):
+    :math:`\pi` 0.93, :math:`\mu` 0.92, :math:`\tau` 0.94 (each +- 0.02), :math:`\nu` 1.00
+    over 50 (discrete: the inverted-CDF interval over-covers), sd 0.94 over 50, shrunken effects
+    0.910, the corrected shipped impact 0.880 +- 0.023 (corrected minus true -0.012 +- 0.007,
+    naive minus true +0.396 +- 0.010). **Short of the bar: the population mean**, 0.840 +-
+    0.026: its posterior mean averages 0.00536 +- 0.00013 against 0.006 (the same intervals
+    cover each portfolio's realized mean of its 200 effects 0.95), most likely because a
+    small-scale :math:`t_2` slab absorbs some nulls and the location of a Student-t fitted to
+    that zero-inflated slab sits nearer 0 than its mean (a prior on the population mean
+    instead of on :math:`\mu` halved the bias but pulled :math:`\pi` low; not adopted).
+    Intervals were not widened to meet the bar.
 
     Parameters
     ----------
