@@ -248,8 +248,8 @@ def fit_effect_distribution(estimates, ses, *, shipped=None, labels=None, family
     equal ones). With nutpie, both families are sampled over hand-written log densities
     (:mod:`bayeslab.bayes.history_nuts`, equal to the PyMC models' to 1e-9): no PyMC model is
     built, compiled or loaded, which saved 1.5-4 s of a new process's 8-12 s outside sampling
-    (busy machine); the spike-t gradient, a compiled loop, costs what PyTensor's graph of it
-    did (0.87-0.91 ms against 0.84-1.07 ms on 1,000 experiments, lightly loaded). On 1,000
+    (busy machine); the spike-t gradient, a compiled loop, costs 0.75-0.78 ms on 1,000
+    experiments against 0.96-1.00 ms for PyTensor's graph of it (interleaved, load 5). On 1,000
     experiments ``auto`` takes 17-22 s warm on a busy 2-core machine (load 2-4), sampling the
     spike-t (about 5.7 leapfrog steps per draw, 1,300 iterations per chain) being most of it;
     the goal is 10 s (``benchmarks/RESULTS.md``). Tuning is 300 steps per chain (nutpie's own

@@ -25,8 +25,9 @@ gradient is the analytic one: with :math:`r = y_i - \mu` and a component's preci
 the slab, the slab's share against the atom and the softmax of :math:`L_j` over :math:`\nu`
 weigh them.
 
-One compiled loop over experiments (numba, machine code cached on disk by numba), with no
-PyTensor model to compile or load in a new process.
+Compiled loops over experiments (numba, machine code cached on disk by numba): 0.75-0.78 ms per
+value and gradient on 1,000 experiments against 0.96-1.00 ms for PyTensor's graph of the same
+model (interleaved, busy machine), and no PyTensor model to compile or load in a new process.
 """
 
 from __future__ import annotations
@@ -40,46 +41,69 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _slab(r, r2, si2, t2, tau, lam, w):
-    """Log of sum_k w_k phi_k (no 2 pi), and its derivatives in mu and tau, for one nu row."""
-    p0 = 1.0 / (t2 / lam[0] + si2)
-    acc, dmu, dtau = 1.0, p0, (r2 * p0 * p0 - p0) / lam[0]
-    for k in range(1, lam.size):
-        pk = 1.0 / (t2 / lam[k] + si2)
-        e = (w[k] / w[0]) * math.sqrt(pk / p0) * math.exp(-0.5 * r2 * (pk - p0))
-        acc += e
-        dmu += e * pk
-        dtau += e * (r2 * pk * pk - pk) / lam[k]
-    log_slab = math.log(w[0]) + 0.5 * math.log(p0) - 0.5 * r2 * p0 + math.log(acc)
-    return log_slab, r * dmu / acc, tau * dtau / acc
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
 def _terms(mu, tau, pi, y, s2, lam, w):
-    """Per nu row j: L_j and its derivatives in mu, tau and pi."""
-    n_rows = lam.shape[0] + 1
-    L, g_mu, g_tau, g_pi = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
+    """Per nu row j: L_j and its derivatives in mu, tau and pi.
+
+    Loops over experiments innermost, each pass simple enough for the compiler to vectorize
+    (the exponentials in a pass of their own): 1.3x faster than one loop per experiment.
+    """
+    n_fin, n_pts = lam.shape
+    n = y.size
+    L, g_mu, g_tau, g_pi = (np.zeros(n_fin + 1), np.zeros(n_fin + 1), np.zeros(n_fin + 1),
+                            np.zeros(n_fin + 1))
     t2 = tau * tau
     log_pi, log_keep = math.log(pi), math.log1p(-pi)
-    for i in range(y.size):
-        r = y[i] - mu
-        r2, si2 = r * r, s2[i]
-        a = log_pi - 0.5 * y[i] * y[i] / si2 - 0.5 * math.log(si2)
-        for j in range(n_rows):
-            if j < n_rows - 1:
-                log_slab, d_mu, d_tau = _slab(r, r2, si2, t2, tau, lam[j], w)
-            else:                                   # nu = inf: one Normal
-                p = 1.0 / (t2 + si2)
-                log_slab, d_mu, d_tau = 0.5 * math.log(p) - 0.5 * r2 * p, r * p, \
-                    tau * (r2 * p * p - p)
-            b = log_keep + log_slab
-            top = max(a, b)
-            lm = top + math.log1p(math.exp(-abs(a - b)))
-            ra, rb = math.exp(a - lm), math.exp(b - lm)
-            L[j] += lm
-            g_mu[j] += rb * d_mu
-            g_tau[j] += rb * d_tau
-            g_pi[j] += ra / pi - rb / (1.0 - pi)
+    r, r2, atom = np.empty(n), np.empty(n), np.empty(n)
+    for i in range(n):
+        r[i] = y[i] - mu
+        r2[i] = r[i] * r[i]
+        atom[i] = log_pi - 0.5 * y[i] * y[i] / s2[i] - 0.5 * math.log(s2[i])
+    p0, acc, d_mu, d_tau = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    pk, ratio, e, log_slab = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    for j in range(n_fin + 1):
+        if j < n_fin:
+            # relative to the widest point k = 0: every exponent is <= 0, one log per row
+            il = 1.0 / lam[j, 0]
+            for i in range(n):
+                q = 1.0 / (t2 * il + s2[i])
+                p0[i], acc[i], d_mu[i] = q, 1.0, q
+                d_tau[i] = (r2[i] * q * q - q) * il
+            for k in range(1, n_pts):
+                c, il = w[k] / w[0], 1.0 / lam[j, k]
+                for i in range(n):
+                    q = 1.0 / (t2 * il + s2[i])
+                    pk[i] = q
+                    ratio[i] = c * math.sqrt(q / p0[i])
+                    e[i] = -0.5 * r2[i] * (q - p0[i])
+                for i in range(n):
+                    e[i] = math.exp(e[i])
+                for i in range(n):
+                    term, q = ratio[i] * e[i], pk[i]
+                    acc[i] += term
+                    d_mu[i] += term * q
+                    d_tau[i] += term * (r2[i] * q * q - q) * il
+            log_w0 = math.log(w[0])
+            for i in range(n):
+                log_slab[i] = (log_w0 + 0.5 * math.log(p0[i]) - 0.5 * r2[i] * p0[i]
+                               + math.log(acc[i]))
+                d_mu[i] = r[i] * d_mu[i] / acc[i]
+                d_tau[i] = tau * d_tau[i] / acc[i]
+        else:                                       # nu = inf: one Normal
+            for i in range(n):
+                q = 1.0 / (t2 + s2[i])
+                log_slab[i] = 0.5 * math.log(q) - 0.5 * r2[i] * q
+                d_mu[i] = r[i] * q
+                d_tau[i] = tau * (r2[i] * q * q - q)
+        total, gm, gt, gp = 0.0, 0.0, 0.0, 0.0
+        for i in range(n):
+            b = log_keep + log_slab[i]
+            lm = max(atom[i], b) + math.log1p(math.exp(-abs(atom[i] - b)))
+            ra, rb = math.exp(atom[i] - lm), math.exp(b - lm)
+            total += lm
+            gm += rb * d_mu[i]
+            gt += rb * d_tau[i]
+            gp += ra / pi - rb / (1.0 - pi)
+        L[j], g_mu[j], g_tau[j], g_pi[j] = total, gm, gt, gp
     return L, g_mu, g_tau, g_pi
 
 
